@@ -1,0 +1,38 @@
+# OneSEND: `make run` opens the app, `make test` checks everything; both set themselves up.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DEV_DATA := $(CURDIR)/.onesend-dev
+
+.PHONY: setup run test lint dist bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+# Opens the window on a local profile folder in this checkout (never your real profile).
+run: $(STAMP)
+	@sh build_scripts/system-deps.sh run
+	ONESEND_DATA_DIR="$${ONESEND_DATA_DIR:-$(DEV_DATA)}" $(BIN)/onesend
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: lint
+	QT_QPA_PLATFORM=offscreen $(BIN)/pytest
+
+# The packaged executable (PyInstaller, onedir) in dist/onesend/, then its self-test.
+dist: $(STAMP)
+	$(BIN)/python build_scripts/build_dist.py
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf build dist .mypy_cache .ruff_cache .pytest_cache

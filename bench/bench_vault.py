@@ -1,0 +1,132 @@
+"""Vault benchmarks: autosave, unlock + summaries of 10,000 assessments, bytes per assessment.
+
+Each figure is printed beside a baseline measured in the same run, as a ratio, because these
+machines are noisy. Run with `make bench` (or `.venv/bin/python bench/bench_vault.py`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from desktop.assessments import Assessments, canonical_json, summarise
+from desktop.crypto import DEFAULT_KDF, FAST_KDF
+from desktop.profiles import Profiles
+
+PASSWORD = "benchmark passphrase"
+SAVES = int(os.environ.get("BENCH_SAVES", "200"))
+RECORDS = int(os.environ.get("BENCH_RECORDS", "10000"))
+
+
+def answers_of_size(n: int, target: int = 30_000) -> dict[str, Any]:
+    outcomes = []
+    while len(json.dumps(outcomes)) < target:
+        i = len(outcomes)
+        outcomes.append({"area": "communication_interaction", "outcome": f"Outcome {i} " * 20,
+                         "by_when": "2027-07-20", "measured_by": "Termly review " * 5})
+    return {
+        "child": {"first_name": f"Child{n}", "last_name": "Example", "date_of_birth": "2016-05-01",
+                  "upn": "H801200001001"},
+        "assessment": {"kind": "ehc_needs_assessment", "setting_name": "Brook Lane Primary"},
+        "outcomes": {"items": outcomes},
+    }
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:8.2f} ms"
+
+
+def bench_autosave(root: Path) -> None:
+    profiles = Profiles(root / "autosave", kdf=FAST_KDF)
+    vault, _ = profiles.create("bench", PASSWORD)
+    store = Assessments(vault)
+    doc = {"form": "national-send-assessment", "form_version": "1.0.0", "answers": answers_of_size(0)}
+    record_id, _ = store.create(doc)
+    payload = json.dumps(doc).encode()
+
+    bare = sqlite3.connect(root / "bare.db", isolation_level=None)
+    bare.execute("PRAGMA journal_mode = WAL")
+    bare.execute("PRAGMA synchronous = FULL")
+    bare.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB)")
+
+    vault_times: list[float] = []
+    bare_times: list[float] = []
+    for n in range(SAVES):  # interleaved, so both meet the same machine noise
+        doc["answers"]["about_me"] = {"n": n}
+        start = time.perf_counter()
+        store.save(record_id, doc)
+        vault_times.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        bare.execute("BEGIN IMMEDIATE")
+        bare.execute("INSERT INTO t (body) VALUES (?)", (payload,))
+        bare.execute("COMMIT")
+        bare_times.append(time.perf_counter() - start)
+    vault.close()
+    bare.close()
+    median_v, median_b = statistics.median(vault_times), statistics.median(bare_times)
+    print(f"autosave of one revision ({len(payload) // 1024} KB answers), {SAVES} saves:")
+    print(f"  vault   median {ms(median_v)}  p99 {ms(pct(vault_times, 99))}")
+    print(f"  bare    median {ms(median_b)}  p99 {ms(pct(bare_times, 99))}   (bare SQLite durable commit)")
+    print(f"  ratio   median {median_v / median_b:5.2f}x  (target: within 2x)")
+
+
+def bench_unlock_and_summaries(root: Path) -> None:
+    profiles = Profiles(root / "many", kdf=DEFAULT_KDF)
+    vault, _ = profiles.create("bench", PASSWORD)
+    vault.conn.execute("PRAGMA synchronous = OFF")  # populating only; measured reads are unaffected
+    store = Assessments(vault)
+    start = time.perf_counter()
+    for n in range(RECORDS):
+        store.create({"form": "national-send-assessment", "form_version": "1.0.0",
+                      "answers": answers_of_size(n, target=3000)})
+    populate = time.perf_counter() - start
+    vault.close()
+    db = profiles.folder("bench") / "vault.db"
+
+    start = time.perf_counter()
+    vault = profiles.unlock("bench", PASSWORD)
+    unlock = time.perf_counter() - start
+    start = time.perf_counter()
+    summaries = Assessments(vault).summaries()
+    decrypt = time.perf_counter() - start
+    vault.close()
+    assert len(summaries) == RECORDS
+
+    plain = [canonical_json(summarise(answers_of_size(n, target=0))) for n in range(RECORDS)]
+    start = time.perf_counter()
+    parsed = [json.loads(blob) for blob in plain]
+    baseline = time.perf_counter() - start
+    assert len(parsed) == RECORDS
+    m = DEFAULT_KDF
+    print(f"unlock (Argon2id m={m.memory_kib // 1024} MiB, t={m.iterations}, p={m.lanes}): "
+          f"{ms(unlock)}")
+    print(f"summaries of {RECORDS} assessments after unlock: {ms(decrypt)}  (target: under 1 s)")
+    print(f"  baseline: parsing the same summaries as plain JSON: {ms(baseline)}  "
+          f"ratio {decrypt / baseline:5.1f}x")
+    print(f"  (populated in {populate:.1f} s)")
+    size = db.stat().st_size
+    print(f"vault bytes per assessment (3 KB answers each): {size / RECORDS:,.0f} B "
+          f"({size / 1024 / 1024:.1f} MiB for {RECORDS})")
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="onesend-bench-") as tmp:
+        bench_autosave(Path(tmp))
+        bench_unlock_and_summaries(Path(tmp))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,374 @@
+"""The `onesend` command: the window with no arguments, and headless subcommands for the rest.
+
+Errors a user can cause print one line on stderr (`onesend: …`) and exit 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import forms.cli
+from desktop import __version__
+from desktop.assessments import Assessments, parse_document, write_export
+from desktop.crypto import FAST_KDF
+from desktop.errors import InvalidInput, OneSendError
+from desktop.paths import resolve_data_dir
+from desktop.profiles import Profiles
+from desktop.vault import Vault
+from forms.errors import FormError
+from forms.registry import list_definitions
+
+EXIT_USER_ERROR = 2
+Handler = Callable[[argparse.Namespace], int]
+
+
+# -- input and output --------------------------------------------------------------------------
+
+
+def _out(text: str = "", stream: TextIO | None = None) -> None:
+    (stream or sys.stdout).write(text + "\n")
+
+
+def _json_out(value: Any) -> None:
+    _out(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def read_secrets(args: argparse.Namespace, prompts: Sequence[str]) -> list[str]:
+    """Read one secret per prompt: lines of stdin with --password-stdin, else a terminal prompt.
+
+    Only the line ending is removed, so a password may begin or end with a space.
+    """
+    if getattr(args, "password_stdin", False) or not sys.stdin.isatty():
+        if not args.password_stdin:
+            raise InvalidInput(
+                "Standard input is not a terminal: give the password with --password-stdin."
+            )
+        values = []
+        for prompt in prompts:
+            line = sys.stdin.readline()
+            if not line:
+                raise InvalidInput(f"Standard input ended before the {prompt.lower()} was given.")
+            values.append(line.rstrip("\r\n"))
+        return values
+    return [getpass.getpass(f"{prompt}: ") for prompt in prompts]
+
+
+def _profiles(args: argparse.Namespace) -> Profiles:
+    return Profiles(resolve_data_dir(args.data_dir))
+
+
+def _open_vault(args: argparse.Namespace) -> Vault:
+    profiles = _profiles(args)
+    name = profiles.choose(args.profile)
+    (password,) = read_secrets(args, ["Password"])
+    return profiles.unlock(name, password)
+
+
+def _read_document_file(path: str) -> dict[str, Any]:
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"Cannot read {path}: {exc.strerror or 'unreadable'}.") from exc
+    return parse_document(raw, path)
+
+
+# -- profile -----------------------------------------------------------------------------------
+
+
+def cmd_profile_create(args: argparse.Namespace) -> int:
+    profiles = _profiles(args)
+    (password,) = read_secrets(args, ["New password"])
+    vault, recovery_key = profiles.create(args.name, password)
+    vault.close()
+    _out(f"Created the profile {args.name!r} in {profiles.data_dir}.")
+    _out("Recovery key (shown once; write it down and keep it somewhere safe):")
+    _out(recovery_key)
+    return 0
+
+
+def cmd_profile_list(args: argparse.Namespace) -> int:
+    names = _profiles(args).names()
+    if args.json:
+        _json_out([{"name": name} for name in names])
+    elif names:
+        for name in names:
+            _out(name)
+    else:
+        _out("No profiles yet: create one with 'onesend profile create NAME --password-stdin'.")
+    return 0
+
+
+def cmd_profile_change_password(args: argparse.Namespace) -> int:
+    profiles = _profiles(args)
+    name = profiles.choose(args.profile)
+    old, new = read_secrets(args, ["Current password", "New password"])
+    profiles.change_password(name, old, new)
+    _out(f"Changed the password of the profile {name!r}.")
+    return 0
+
+
+def cmd_profile_recover(args: argparse.Namespace) -> int:
+    profiles = _profiles(args)
+    name = profiles.choose(args.profile)
+    key, new = read_secrets(args, ["Recovery key", "New password"])
+    profiles.recover(name, key, new)
+    _out(f"Set a new password for the profile {name!r}; the recovery key still works.")
+    return 0
+
+
+# -- assessments -------------------------------------------------------------------------------
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    document = _read_document_file(args.file)
+    with _open_vault(args) as vault:
+        record_id, revision = Assessments(vault).import_document(document)
+    if args.json:
+        _json_out({"id": record_id, "revision": revision})
+    else:
+        _out(f"Imported assessment {record_id} as revision {revision}.")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    with _open_vault(args) as vault:
+        summaries = Assessments(vault).summaries()
+    if args.json:
+        _json_out([summary.to_json() for summary in summaries])
+        return 0
+    if not summaries:
+        _out("No assessments yet.")
+        return 0
+    header = ("ID", "CHILD", "DATE OF BIRTH", "STATUS", "REV", "LAST EDITED")
+    rows = [
+        (
+            s.id,
+            "(damaged: cannot be read)" if s.damaged else f"{s.first_name} {s.last_name}".strip(),
+            s.date_of_birth,
+            s.status,
+            str(s.revision),
+            s.updated_at[:16].replace("T", " "),
+        )
+        for s in summaries
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        _out("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    with _open_vault(args) as vault:
+        document = Assessments(vault).get(args.id, args.revision)
+    if args.json:
+        _json_out(document)
+        return 0
+    for key in ("id", "revision", "status", "form", "form_version", "created_at", "updated_at"):
+        _out(f"{key}: {document[key]}")
+    for section, answers in document["answers"].items():
+        _out(f"\n[{section}]")
+        for question, value in answers.items():
+            shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            _out(f"  {question}: {shown}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    with _open_vault(args) as vault:
+        document = Assessments(vault).get(args.id, args.revision)
+        with vault.write() as conn:
+            vault.audit(conn, "assessment.export", args.id)
+    try:
+        write_export(Path(args.out), document)
+    except OSError as exc:
+        raise InvalidInput(f"Cannot write {args.out}: {exc.strerror or 'unwritable'}.") from exc
+    _out(f"Exported assessment {args.id} (revision {document['revision']}) to {args.out}.")
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    with _open_vault(args) as vault:
+        history = Assessments(vault).history(args.id)
+    if args.json:
+        _json_out([entry.to_json() for entry in history])
+        return 0
+    for entry in history:
+        when = entry.created_at[:19].replace("T", " ")
+        _out(f"{entry.revision:>4}  {when}  {entry.author}  {entry.action}  {entry.status}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    with _open_vault(args) as vault:
+        revision = Assessments(vault).restore(args.id, args.revision)
+    _out(f"Restored revision {args.revision} of {args.id} as revision {revision}.")
+    return 0
+
+
+# -- self-test and the window ------------------------------------------------------------------
+
+SELF_TEST_DOCUMENT: dict[str, Any] = {
+    "form": "national-send-assessment",
+    "form_version": "1.0.0",
+    "answers": {
+        "child": {"first_name": "Zoë-Self", "last_name": "Test", "date_of_birth": "2015-03-02"},
+        "about_me": {"what_matters": "Ünïcode, \"quotes\" and a long line " * 20},
+    },
+}
+
+
+def cmd_self_test(args: argparse.Namespace) -> int:
+    """Prove a build works: a window opens and closes offscreen; a record round-trips a vault."""
+    del args
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from ui.selftest import open_and_close_window  # noqa: PLC0415 - Qt only when asked for
+
+    open_and_close_window()
+    if not list_definitions():
+        raise OneSendError("Self-test failed: no form definitions were found in this build.")
+    with tempfile.TemporaryDirectory(prefix="onesend-self-test-") as tmp:
+        profiles = Profiles(Path(tmp), kdf=FAST_KDF)
+        vault, _ = profiles.create("self-test", "self-test password")
+        with vault:
+            record_id, _ = Assessments(vault).create(SELF_TEST_DOCUMENT)
+        with profiles.unlock("self-test", "self-test password") as vault:
+            document = Assessments(vault).get(record_id)
+    if document["answers"] != SELF_TEST_DOCUMENT["answers"]:
+        raise OneSendError("Self-test failed: a record did not round-trip through the vault.")
+    _out("OK")
+    return 0
+
+
+def open_window(args: argparse.Namespace) -> int:
+    from ui.display import display_problem  # noqa: PLC0415 - no Qt for headless commands
+
+    problem = display_problem()
+    if problem:
+        raise OneSendError(problem)
+    from ui.app import run_app  # noqa: PLC0415
+
+    data_dir = resolve_data_dir(args.data_dir)
+    return run_app(data_dir, Profiles(data_dir).names())
+
+
+# -- the parser --------------------------------------------------------------------------------
+
+
+def _add_vault_options(parser: argparse.ArgumentParser, *, json_flag: bool = False) -> None:
+    parser.add_argument(
+        "--password-stdin", action="store_true",
+        help="read the password from the first line of standard input",
+    )
+    if json_flag:
+        parser.add_argument("--json", action="store_true", help="print JSON (see README)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="onesend",
+        description="OneSEND: the national SEND assessment, kept encrypted on this computer. "
+        "With no command, opens the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"onesend {__version__}")
+    parser.add_argument(
+        "--data-dir", metavar="DIR",
+        help="folder holding the profiles (default: $ONESEND_DATA_DIR, else the user data folder)",
+    )
+    parser.add_argument(
+        "--profile", metavar="NAME", help="profile to use (default: the only profile)"
+    )
+    parser.set_defaults(handler=open_window)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    profile = commands.add_parser("profile", help="create, list and manage profiles")
+    profile_commands = profile.add_subparsers(title="profile commands", metavar="ACTION",
+                                              required=True)
+    create = profile_commands.add_parser(
+        "create", help="create a profile; prints the recovery key once"
+    )
+    create.add_argument("name", metavar="NAME")
+    _add_vault_options(create)
+    create.set_defaults(handler=cmd_profile_create)
+    listing = profile_commands.add_parser("list", help="list the profiles")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(handler=cmd_profile_list)
+    change = profile_commands.add_parser(
+        "change-password", help="old and new password as two lines of standard input"
+    )
+    _add_vault_options(change)
+    change.set_defaults(handler=cmd_profile_change_password)
+    recover = profile_commands.add_parser(
+        "recover", help="recovery key and new password as two lines of standard input"
+    )
+    _add_vault_options(recover)
+    recover.set_defaults(handler=cmd_profile_recover)
+
+    assessments = commands.add_parser("assessments", help="import, list, show and export")
+    acts = assessments.add_subparsers(title="assessment commands", metavar="ACTION",
+                                      required=True)
+    imp = acts.add_parser(
+        "import", help="import FILE.json: a new assessment, or a new revision of its id"
+    )
+    imp.add_argument("file", metavar="FILE.json")
+    _add_vault_options(imp, json_flag=True)
+    imp.set_defaults(handler=cmd_import)
+    lst = acts.add_parser("list", help="list the assessments")
+    _add_vault_options(lst, json_flag=True)
+    lst.set_defaults(handler=cmd_list)
+    show = acts.add_parser("show", help="show an assessment")
+    show.add_argument("id", metavar="ID")
+    show.add_argument("--revision", type=int, metavar="N", help="an earlier revision")
+    _add_vault_options(show, json_flag=True)
+    show.set_defaults(handler=cmd_show)
+    export = acts.add_parser("export", help="export an assessment document")
+    export.add_argument("id", metavar="ID")
+    export.add_argument("--format", choices=["json"], default="json")
+    export.add_argument("--out", metavar="FILE", required=True)
+    export.add_argument("--revision", type=int, metavar="N", help="an earlier revision")
+    _add_vault_options(export)
+    export.set_defaults(handler=cmd_export)
+    history = acts.add_parser("history", help="list an assessment's revisions")
+    history.add_argument("id", metavar="ID")
+    _add_vault_options(history, json_flag=True)
+    history.set_defaults(handler=cmd_history)
+    restore = acts.add_parser("restore", help="make an earlier revision current (as a new one)")
+    restore.add_argument("id", metavar="ID")
+    restore.add_argument("revision", metavar="REVISION", type=int)
+    _add_vault_options(restore)
+    restore.set_defaults(handler=cmd_restore)
+
+    forms.cli.register(commands)
+
+    selftest = commands.add_parser(
+        "self-test", help="check this installation: a window offscreen and a vault round trip"
+    )
+    selftest.set_defaults(handler=cmd_self_test)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except (OneSendError, FormError) as exc:
+        _out(f"onesend: {exc}", sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        _out("onesend: interrupted.", sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

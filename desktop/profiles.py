@@ -1,0 +1,343 @@
+"""Profiles: one per person on a shared laptop, each an owner-only folder holding its vault.
+
+A profile's `profile.json` keeps the Argon2id parameters and the data key wrapped twice (by
+the password and by the recovery key); its `throttle.json` keeps the count of wrong
+passwords, so the growing delay survives a restart.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from desktop.crypto import (
+    DEFAULT_KDF,
+    KEY_BYTES,
+    KdfParams,
+    RecordCipher,
+    derive_password_key,
+    derive_recovery_key,
+    new_recovery_key,
+    normalise_recovery_key,
+    unwrap_key,
+    wrap_key,
+)
+from desktop.errors import (
+    InvalidInput,
+    ProfileError,
+    TamperedData,
+    TooManyAttempts,
+    WrongPassword,
+    WrongRecoveryKey,
+)
+from desktop.paths import ensure_private_dir, write_private_file
+from desktop.vault import Vault, now_iso
+
+PROFILE_FILE = "profile.json"
+THROTTLE_FILE = "throttle.json"
+VAULT_FILE = "vault.db"
+PROFILE_FORMAT = 1
+MIN_PASSWORD_LENGTH = 10
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")
+FREE_ATTEMPTS = 3
+MAX_DELAY_SECONDS = 300
+
+
+def check_password_strength(password: str) -> None:
+    """Refuse a password too short to protect children's health data."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters; a short phrase "
+            "of several words is easy to remember and hard to guess."
+        )
+
+
+def unlock_delay(failures: int) -> int:
+    """Seconds to wait after `failures` wrong passwords in a row: 0, 0, 2, 4, 8 … 300."""
+    if failures < FREE_ATTEMPTS:
+        return 0
+    return int(min(2 ** (failures - FREE_ATTEMPTS + 1), MAX_DELAY_SECONDS))
+
+
+def key_context(profile_id: str, wrapper: str) -> bytes:
+    """Associated data binding a wrapped key to its profile and to how it was wrapped."""
+    return f"onesend/v1/data-key|{profile_id}|{wrapper}".encode()
+
+
+@dataclass(frozen=True)
+class ProfileRecord:
+    """What `profile.json` holds: no secret in the clear, only wrapped keys and parameters."""
+
+    name: str
+    profile_id: str
+    created_at: str
+    kdf: KdfParams
+    password_salt: bytes
+    wrapped_by_password: bytes
+    recovery_salt: bytes
+    wrapped_by_recovery: bytes
+
+    def to_json(self) -> dict[str, Any]:
+        def b64(data: bytes) -> str:
+            return base64.b64encode(data).decode("ascii")
+
+        return {
+            "format": PROFILE_FORMAT,
+            "name": self.name,
+            "profile_id": self.profile_id,
+            "created_at": self.created_at,
+            "kdf": {"algorithm": "argon2id", **self.kdf.to_json()},
+            "password_salt": b64(self.password_salt),
+            "wrapped_by_password": b64(self.wrapped_by_password),
+            "recovery_salt": b64(self.recovery_salt),
+            "wrapped_by_recovery": b64(self.wrapped_by_recovery),
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, source: Path) -> ProfileRecord:
+        damaged = f"The profile file {source} is damaged or has been altered."
+        if not isinstance(data, dict) or data.get("format") != PROFILE_FORMAT:
+            raise TamperedData(damaged)
+        kdf = KdfParams.from_json(data.get("kdf"))
+        if not isinstance(data.get("kdf"), dict) or data["kdf"].get("algorithm") != "argon2id":
+            raise TamperedData(damaged)
+        try:
+            record = cls(
+                name=str(data["name"]),
+                profile_id=str(data["profile_id"]),
+                created_at=str(data["created_at"]),
+                kdf=kdf,
+                password_salt=base64.b64decode(data["password_salt"], validate=True),
+                wrapped_by_password=base64.b64decode(data["wrapped_by_password"], validate=True),
+                recovery_salt=base64.b64decode(data["recovery_salt"], validate=True),
+                wrapped_by_recovery=base64.b64decode(data["wrapped_by_recovery"], validate=True),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TamperedData(damaged) from exc
+        if len(record.password_salt) < 16 or len(record.recovery_salt) < 16:
+            raise TamperedData(damaged)
+        return record
+
+    def context(self, wrapper: str) -> bytes:
+        return key_context(self.profile_id, wrapper)
+
+
+class Profiles:
+    """The profiles under one data folder."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        kdf: KdfParams = DEFAULT_KDF,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.data_dir = data_dir
+        self.root = data_dir / "profiles"
+        self._kdf = kdf
+        self._clock = clock
+
+    # -- listing ---------------------------------------------------------------------------
+
+    def names(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            entry.name
+            for entry in self.root.iterdir()
+            if entry.is_dir() and (entry / PROFILE_FILE).is_file()
+        )
+
+    def choose(self, name: str | None) -> str:
+        """The profile named, or the only one; one sentence when that is not possible."""
+        names = self.names()
+        if name:
+            if name not in names:
+                raise ProfileError(f"There is no profile called {name!r} in {self.data_dir}.")
+            return name
+        if not names:
+            raise ProfileError(
+                f"There is no profile in {self.data_dir} yet: create one with "
+                "'onesend profile create NAME --password-stdin'."
+            )
+        if len(names) > 1:
+            raise ProfileError(
+                "There are several profiles (" + ", ".join(names) + "): choose one with --profile."
+            )
+        return names[0]
+
+    def folder(self, name: str) -> Path:
+        return self.root / name
+
+    # -- create, unlock, change, recover -----------------------------------------------------
+
+    def create(self, name: str, password: str) -> tuple[Vault, str]:
+        """Make a profile and its empty vault; return the open vault and the recovery key.
+
+        The recovery key is returned once and never stored: only what it wraps is.
+        """
+        if not _NAME.match(name):
+            raise InvalidInput(
+                "A profile name is 1 to 64 letters, digits, spaces, dots, dashes or "
+                "underscores, starting with a letter or digit."
+            )
+        check_password_strength(password)
+        folder = self.folder(name)
+        if (folder / PROFILE_FILE).exists():
+            raise ProfileError(f"A profile called {name!r} already exists in {self.data_dir}.")
+        ensure_private_dir(self.data_dir)
+        ensure_private_dir(self.root)
+        ensure_private_dir(folder)
+
+        data_key = secrets.token_bytes(KEY_BYTES)
+        recovery_key = new_recovery_key()
+        password_salt, recovery_salt = os.urandom(16), os.urandom(16)
+        profile_id = uuid.uuid4().hex
+        record = ProfileRecord(
+            name=name,
+            profile_id=profile_id,
+            created_at=now_iso(),
+            kdf=self._kdf,
+            password_salt=password_salt,
+            wrapped_by_password=wrap_key(
+                derive_password_key(password, password_salt, self._kdf),
+                data_key,
+                key_context(profile_id, "password"),
+            ),
+            recovery_salt=recovery_salt,
+            wrapped_by_recovery=wrap_key(
+                derive_recovery_key(normalise_recovery_key(recovery_key), recovery_salt),
+                data_key,
+                key_context(profile_id, "recovery"),
+            ),
+        )
+        vault = Vault(folder / VAULT_FILE, RecordCipher(data_key), name, create=True)
+        (folder / VAULT_FILE).chmod(0o600)
+        with vault.write() as conn:
+            conn.execute("INSERT INTO meta (key, value) VALUES ('profile_id', ?)", (profile_id,))
+            vault.audit(conn, "profile.create", None)
+        # The profile file is written last: until it exists, the folder is not a profile.
+        self._write_record(folder, record)
+        return vault, recovery_key
+
+    def unlock(self, name: str, password: str) -> Vault:
+        """Open the named profile's vault with its password (throttled after wrong guesses)."""
+        folder = self.folder(self.choose(name))
+        record = self._read_record(folder)
+        return self._open(folder, record, self._password_data_key(folder, record, password))
+
+    def change_password(self, name: str, old_password: str, new_password: str) -> None:
+        """Re-wrap the data key under a new password; no record is touched."""
+        check_password_strength(new_password)
+        folder = self.folder(self.choose(name))
+        record = self._read_record(folder)
+        data_key = self._password_data_key(folder, record, old_password)
+        self._rewrap_password(folder, record, data_key, new_password, "profile.change-password")
+
+    def recover(self, name: str, recovery_key: str, new_password: str) -> None:
+        """Set a new password using the recovery key shown when the profile was created."""
+        check_password_strength(new_password)
+        folder = self.folder(self.choose(name))
+        record = self._read_record(folder)
+        raw = normalise_recovery_key(recovery_key)
+        kek = derive_recovery_key(raw, record.recovery_salt)
+        data_key = unwrap_key(kek, record.wrapped_by_recovery, record.context("recovery"))
+        if data_key is None:
+            raise WrongRecoveryKey(
+                f"That recovery key does not belong to the profile {record.name!r}."
+            )
+        self._rewrap_password(folder, record, data_key, new_password, "profile.recover")
+        self._clear_failures(folder)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _password_data_key(self, folder: Path, record: ProfileRecord, password: str) -> bytes:
+        self._wait_for_throttle(folder)
+        kek = derive_password_key(password, record.password_salt, record.kdf)
+        data_key = unwrap_key(kek, record.wrapped_by_password, record.context("password"))
+        if data_key is None:
+            delay = unlock_delay(self._record_failure(folder))
+            later = f" Wait {delay} seconds before trying again." if delay else ""
+            raise WrongPassword(
+                f"That password does not unlock the profile {record.name!r}.{later}"
+            )
+        self._clear_failures(folder)
+        return data_key
+
+    def _rewrap_password(
+        self, folder: Path, record: ProfileRecord, data_key: bytes, password: str, action: str
+    ) -> None:
+        salt = os.urandom(16)
+        kdf = self._kdf if _stronger(self._kdf, record.kdf) else record.kdf
+        wrapped = wrap_key(derive_password_key(password, salt, kdf), data_key,
+                           record.context("password"))
+        updated = ProfileRecord(record.name, record.profile_id, record.created_at, kdf, salt,
+                                wrapped, record.recovery_salt, record.wrapped_by_recovery)
+        vault = self._open(folder, record, data_key)
+        try:
+            self._write_record(folder, updated)
+            with vault.write() as conn:
+                vault.audit(conn, action, None)
+        finally:
+            vault.close()
+
+    def _open(self, folder: Path, record: ProfileRecord, data_key: bytes) -> Vault:
+        return Vault(folder / VAULT_FILE, RecordCipher(data_key), record.name)
+
+    def _read_record(self, folder: Path) -> ProfileRecord:
+        path = folder / PROFILE_FILE
+        try:
+            data = json.loads(path.read_bytes())
+        except FileNotFoundError as exc:
+            raise ProfileError(f"There is no profile at {folder}.") from exc
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise TamperedData(f"The profile file {path} is damaged or has been altered.") from exc
+        return ProfileRecord.from_json(data, path)
+
+    @staticmethod
+    def _write_record(folder: Path, record: ProfileRecord) -> None:
+        payload = json.dumps(record.to_json(), indent=2).encode("utf-8") + b"\n"
+        write_private_file(folder / PROFILE_FILE, payload)
+
+    def _throttle(self, folder: Path) -> tuple[int, float]:
+        try:
+            data = json.loads((folder / THROTTLE_FILE).read_bytes())
+            return int(data["failures"]), float(data["last_failure"])
+        except FileNotFoundError:
+            return 0, 0.0
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            # A damaged counter is treated as the worst case rather than as a reset.
+            return FREE_ATTEMPTS + 8, self._clock()
+
+    def _wait_for_throttle(self, folder: Path) -> None:
+        failures, last = self._throttle(folder)
+        delay = unlock_delay(failures)
+        remaining = delay - max(0.0, self._clock() - last)
+        if delay and remaining > 0:
+            raise TooManyAttempts(
+                f"Too many wrong passwords: wait {int(remaining) + 1} seconds before trying again."
+            )
+
+    def _record_failure(self, folder: Path) -> int:
+        failures, _ = self._throttle(folder)
+        failures += 1
+        payload = json.dumps({"failures": failures, "last_failure": self._clock()}).encode()
+        write_private_file(folder / THROTTLE_FILE, payload)
+        return failures
+
+    @staticmethod
+    def _clear_failures(folder: Path) -> None:
+        (folder / THROTTLE_FILE).unlink(missing_ok=True)
+
+
+def _stronger(a: KdfParams, b: KdfParams) -> bool:
+    return (a.memory_kib, a.iterations) > (b.memory_kib, b.iterations)

@@ -1,0 +1,286 @@
+"""The vault's SQLite store: schema and its migrations, durable transactions, the audit log.
+
+Every blob in it is sealed by a `RecordCipher`; this module knows rows, not children. SQLite
+errors are classified here, at the boundary, into the errors a user can be told about.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from desktop.crypto import RecordCipher
+from desktop.errors import CorruptVault, DiskFull, OneSendError, VaultBusy, VaultLocked, VaultTooNew
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 15_000
+
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_NOTADB = 5, 6, 11, 13, 26
+_SQLITE_IOERR, _SQLITE_READONLY, _SQLITE_CANTOPEN = 10, 8, 14
+
+
+def _schema_v1(conn: sqlite3.Connection) -> None:
+    db = sqlite_utils.Database(conn)
+    db.execute(
+        """CREATE TABLE assessments (
+            id TEXT PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            current_revision INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            upn_index BLOB,
+            summary BLOB NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX assessments_upn_index ON assessments(upn_index)")
+    db.execute(
+        """CREATE TABLE revisions (
+            assessment_id TEXT NOT NULL REFERENCES assessments(id),
+            revision INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            author TEXT NOT NULL,
+            action TEXT NOT NULL,
+            status TEXT NOT NULL,
+            form TEXT NOT NULL,
+            form_version TEXT NOT NULL,
+            body BLOB NOT NULL,
+            PRIMARY KEY (assessment_id, revision)
+        ) WITHOUT ROWID"""
+    )
+    # Revisions are append-only: the store itself refuses to rewrite history.
+    for event in ("UPDATE", "DELETE"):
+        db.execute(
+            f"""CREATE TRIGGER revisions_no_{event.lower()} BEFORE {event} ON revisions
+            BEGIN SELECT RAISE(ABORT, 'revisions are append-only'); END"""
+        )
+    db.execute(
+        """CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            profile TEXT NOT NULL,
+            action TEXT NOT NULL,
+            assessment_id TEXT
+        )"""
+    )
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
+Migration = Callable[[sqlite3.Connection], None]
+# MIGRATIONS[n] takes a database from user_version n to n + 1.
+MIGRATIONS: tuple[Migration, ...] = (_schema_v1,)
+
+
+def now_iso() -> str:
+    """UTC time with milliseconds, as stored everywhere in the vault."""
+    return datetime.now(tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def classify(exc: sqlite3.Error, path: Path) -> OneSendError:
+    """Turn a SQLite error into the one sentence a user can act on."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    text = str(exc).lower()
+    if primary == _SQLITE_FULL or "disk is full" in text:
+        return DiskFull(f"The disk holding {path.parent} is full: nothing was saved; free some "
+                        "space and try again.")
+    if primary in (_SQLITE_BUSY, _SQLITE_LOCKED) or "locked" in text:
+        return VaultBusy("Another OneSEND window or command is using this profile; try again "
+                         "in a moment.")
+    if primary in (_SQLITE_CORRUPT, _SQLITE_NOTADB) or "malformed" in text or "not a data" in text:
+        return CorruptVault(f"The vault file {path} is damaged; restore it from a backup "
+                            "(nothing in it was changed).")
+    if primary == _SQLITE_READONLY:
+        return CorruptVault(f"The vault file {path} cannot be written (it is read-only).")
+    if primary in (_SQLITE_IOERR, _SQLITE_CANTOPEN):
+        return CorruptVault(f"The vault file {path} could not be read or written (a disk error).")
+    return CorruptVault(f"The vault file {path} could not be used ({type(exc).__name__}).")
+
+
+def check_header(path: Path) -> None:
+    """Refuse, without writing anything, a file that is not (or no longer) a whole SQLite file."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            header = handle.read(100)
+    except FileNotFoundError as exc:
+        raise CorruptVault(f"The vault file {path} is missing.") from exc
+    if len(header) < 100 or not header.startswith(SQLITE_HEADER):
+        raise CorruptVault(f"The vault file {path} is damaged or is not a OneSEND vault.")
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    change_counter, valid_for = header[24:28], header[92:96]
+    wal = path.with_name(path.name + "-wal")
+    # With a WAL left by an interrupted checkpoint, the missing pages are in the WAL.
+    wal_pending = wal.exists() and wal.stat().st_size > 0
+    if change_counter == valid_for and pages and size < pages * page_size and not wal_pending:
+        raise CorruptVault(f"The vault file {path} is truncated; restore it from a backup.")
+
+
+class Vault:
+    """An open, unlocked vault: one SQLite connection and the profile's record cipher.
+
+    Each thread or process opens its own `Vault` on the same WAL database; none is shared.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        cipher: RecordCipher,
+        profile: str,
+        *,
+        migrations: Sequence[Migration] = MIGRATIONS,
+        create: bool = False,
+    ) -> None:
+        self.path = path
+        self.profile = profile
+        self._cipher: RecordCipher | None = cipher
+        if not create:
+            check_header(path)
+        try:
+            self._conn: sqlite3.Connection | None = sqlite3.connect(
+                path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                check_same_thread=True,
+            )
+        except sqlite3.Error as exc:
+            raise classify(exc, path) from exc
+        try:
+            self._configure_and_migrate(migrations)
+        except BaseException:
+            self._conn.close()
+            self._conn = None
+            raise
+
+    @property
+    def cipher(self) -> RecordCipher:
+        if self._cipher is None:
+            raise VaultLocked("The vault is locked: unlock it to continue.")
+        return self._cipher
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise VaultLocked("The vault is locked: unlock it to continue.")
+        return self._conn
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        return sqlite_utils.Database(self.conn)
+
+    @property
+    def is_open(self) -> bool:
+        return self._conn is not None
+
+    def _configure_and_migrate(self, migrations: Sequence[Migration]) -> None:
+        conn = self.conn
+        with self.errors():
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if version > len(migrations):
+                raise VaultTooNew(
+                    f"This vault was written by a newer version of OneSEND (schema {version}; "
+                    f"this version reads up to {len(migrations)}): update OneSEND to open it."
+                )
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if version == 0 or conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA secure_delete = ON")
+            conn.execute("PRAGMA temp_store = MEMORY")
+            if version < len(migrations):
+                self._migrate(version, migrations)
+
+    def _migrate(self, version: int, migrations: Sequence[Migration]) -> None:
+        conn = self.conn
+        if version > 0:
+            backup = self.path.with_name(f"{self.path.name}.schema{version}.bak")
+            target = sqlite3.connect(backup)
+            try:
+                conn.backup(target)
+            finally:
+                target.close()
+            backup.chmod(0o600)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have migrated while we waited for the write lock.
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            for step in range(version, len(migrations)):
+                migrations[step](conn)
+                conn.execute(f"PRAGMA user_version = {step + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def errors(self) -> Iterator[None]:
+        """Classify SQLite errors raised inside the block."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise classify(exc, self.path) from exc
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One durable write transaction (BEGIN IMMEDIATE … COMMIT), rolled back on any error."""
+        conn = self.conn
+        with self.errors():
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.errors():
+            return list(self.conn.execute(sql, params).fetchall())
+
+    def check_integrity(self) -> None:
+        """SQLite's quick_check over every page; CorruptVault names the file when it fails."""
+        rows = self.read("PRAGMA quick_check")
+        if [tuple(row) for row in rows] != [("ok",)]:
+            raise CorruptVault(
+                f"The vault file {self.path} is damaged; restore it from a backup "
+                "(nothing in it was changed)."
+            )
+
+    def audit(self, conn: sqlite3.Connection, action: str, assessment_id: str | None) -> None:
+        """Record who did what to which record, and when; never any child data."""
+        conn.execute(
+            "INSERT INTO audit (at, profile, action, assessment_id) VALUES (?, ?, ?, ?)",
+            (now_iso(), self.profile, action, assessment_id),
+        )
+
+    def audit_log(self) -> list[dict[str, Any]]:
+        rows = self.read("SELECT at, profile, action, assessment_id FROM audit ORDER BY id")
+        return [
+            {"at": at, "profile": profile, "action": action, "assessment_id": aid}
+            for at, profile, action, aid in rows
+        ]
+
+    def close(self) -> None:
+        """Lock: drop the keys from the object graph and close the database."""
+        if self._cipher is not None:
+            self._cipher.forget()
+            self._cipher = None
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            # Every write was already committed durably: a failing close loses nothing.
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+
+    def __enter__(self) -> Vault:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,35 @@
+"""Shared fixtures: every test gets its own data folder; none touches the real home."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from desktop.crypto import FAST_KDF
+from desktop.profiles import Profiles
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh data folder, also exported as ONESEND_DATA_DIR for code that reads it."""
+    folder = tmp_path / "onesend-data"
+    monkeypatch.setenv("ONESEND_DATA_DIR", str(folder))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    return folder
+
+
+@pytest.fixture
+def profiles(data_dir: Path) -> Profiles:
+    """Profiles with the floor key-derivation cost, so tests stay quick."""
+    return Profiles(data_dir, kdf=FAST_KDF)
+
+
+@pytest.fixture
+def vault_and_key(profiles: Profiles) -> Iterator[tuple[object, str]]:
+    vault, recovery_key = profiles.create("alex", PASSWORD)
+    yield vault, recovery_key
+    vault.close()
