@@ -52,7 +52,8 @@ def bench_autosave(root: Path) -> None:
     profiles = Profiles(root / "autosave", kdf=FAST_KDF)
     vault, _ = profiles.create("bench", PASSWORD)
     store = Assessments(vault)
-    doc = {"form": "national-send-assessment", "form_version": "1.0.0", "answers": answers_of_size(0)}
+    doc = {"form": "national-send-assessment", "form_version": "1.0.0",
+           "answers": answers_of_size(0)}
     record_id, _ = store.create(doc)
     payload = json.dumps(doc).encode()
 
@@ -78,14 +79,15 @@ def bench_autosave(root: Path) -> None:
     median_v, median_b = statistics.median(vault_times), statistics.median(bare_times)
     print(f"autosave of one revision ({len(payload) // 1024} KB answers), {SAVES} saves:")
     print(f"  vault   median {ms(median_v)}  p99 {ms(pct(vault_times, 99))}")
-    print(f"  bare    median {ms(median_b)}  p99 {ms(pct(bare_times, 99))}   (bare SQLite durable commit)")
+    print(f"  bare    median {ms(median_b)}  p99 {ms(pct(bare_times, 99))}"
+          "   (bare SQLite durable commit)")
     print(f"  ratio   median {median_v / median_b:5.2f}x  (target: within 2x)")
 
 
 def bench_unlock_and_summaries(root: Path) -> None:
     profiles = Profiles(root / "many", kdf=DEFAULT_KDF)
     vault, _ = profiles.create("bench", PASSWORD)
-    vault.conn.execute("PRAGMA synchronous = OFF")  # populating only; measured reads are unaffected
+    vault.conn.execute("PRAGMA synchronous = OFF")  # populating only; reads are unaffected
     store = Assessments(vault)
     start = time.perf_counter()
     for n in range(RECORDS):

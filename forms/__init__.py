@@ -1,0 +1,1 @@
+"""The national SEND assessment form: definitions, validators and the engine that judges answers."""

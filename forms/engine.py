@@ -1,0 +1,984 @@
+"""The engine: judges an answers document against a form definition.
+
+A ``Session`` holds one assessment's answers and, after every edit, says which sections and
+questions are visible, what is computed, which required answers are missing and which answers
+are invalid and why (each with its field path, e.g. ``outcomes[2].by_when``), how complete
+each section is, and what may be exported. Answers to hidden questions are kept, so toggling
+back restores them, but they count as unanswered in rules and are left out of the export.
+
+Answers are ``{section_id: {question_id: value}}``. A repeating section's value is a list of
+item dicts; so is a repeating group's. Every item carries a stable ``_key`` so that other
+answers (a provision item's outcomes) can link to it and items can be reordered safely. A
+choice whose code asks to "please specify" keeps its text beside it as ``<question>_other``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from forms import validators
+from forms.definition import (
+    CHOICE_TYPES,
+    IDENTIFIER_TYPES,
+    KEY_FIELD,
+    OTHER_SUFFIX,
+    TEXT_TYPES,
+    FormDefinition,
+    Question,
+    Section,
+    Unit,
+)
+from forms.errors import AnswersError, ExpressionError, FormError
+from forms.expressions import MAX_MAGNITUDE, MISSING, Context, Expression
+from forms.registry import load_definition
+
+MISSING_KIND = "missing"
+INVALID_KIND = "invalid"
+
+_IDENTIFIER_CHECKS = {
+    "upn": validators.check_upn,
+    "uln": validators.check_uln,
+    "urn": validators.check_urn,
+    "ukprn": validators.check_ukprn,
+    "laestab": validators.check_laestab,
+    "la_code": validators.check_la_code,
+}
+AGREEMENT_DECISIONS = {
+    "agree": "Agree",
+    "agree_with_comments": "Agree, with comments",
+    "disagree": "Disagree, with reasons",
+}
+_PATH = re.compile(
+    r"^(?P<section>[a-z][a-z0-9_]*)(?:\[(?P<sindex>[0-9]+)\])?"
+    r"(?:\.(?P<question>[a-z][a-z0-9_]*)(?:\[(?P<qindex>[0-9]+)\]\.(?P<sub>[a-z][a-z0-9_]*))?)?$"
+)
+
+
+def _today() -> date:
+    return datetime.now(tz=UTC).date()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A missing or invalid answer: where it is and what to do, in plain English."""
+
+    path: str
+    message: str
+    kind: str
+    section: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+@dataclass(frozen=True)
+class SectionStatus:
+    """How far a section has got: visible or not, and its missing and invalid answers."""
+
+    id: str
+    title: str
+    visible: bool
+    missing: int
+    invalid: int
+
+    @property
+    def complete(self) -> bool:
+        return self.missing == 0 and self.invalid == 0
+
+
+@dataclass
+class _Judged:
+    """What one evaluation pass found; replaced wholesale after every edit."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    visible_sections: set[str] = field(default_factory=set)
+    visible: set[str] = field(default_factory=set)
+    problems: list[Problem] = field(default_factory=list)
+    rule_errors: list[str] = field(default_factory=list)
+
+
+def _answered(value: Any) -> bool:
+    """Whether a raw answer says anything; one level deep, so odd input cannot recurse."""
+    if value is None:
+        return False
+    if isinstance(value, str):
+        return bool(value.strip())
+    if isinstance(value, dict):
+        return any(v is not None and not (isinstance(v, str) and not v.strip())
+                   for v in value.values())
+    if isinstance(value, list):
+        return bool(value)
+    return True
+
+
+def _plain_number(value: Any) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and abs(value) <= MAX_MAGNITUDE
+    )
+
+
+def _parse_date(value: Any) -> date | None:
+    if not isinstance(value, str) or len(value) != 10:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+class Session:
+    """One assessment's answers judged against a definition; cheap to re-run on every edit."""
+
+    def __init__(
+        self, definition: FormDefinition, answers: dict[str, Any] | None = None,
+        today: date | None = None,
+    ) -> None:
+        if answers is not None and not isinstance(answers, dict):
+            raise AnswersError("The answers must be a JSON object of sections.")
+        self.definition = definition
+        self.today = today or _today()
+        self._answers: dict[str, Any] = copy.deepcopy(answers or {})
+        self._normalise()
+        self._judged = self._evaluate()
+
+    # --- reading --------------------------------------------------------------------------
+
+    @property
+    def answers(self) -> dict[str, Any]:
+        """Everything entered, hidden answers included (a copy)."""
+        return copy.deepcopy(self._answers)
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """Effective typed values by ``section.question`` (hidden or invalid are MISSING)."""
+        return dict(self._judged.values)
+
+    @property
+    def computed(self) -> dict[str, Any]:
+        """The computed values, by ``section.question``."""
+        return {
+            unit.key: self._judged.values.get(unit.key, MISSING)
+            for unit in self.definition.order
+            if unit.question is not None and unit.question.is_computed
+        }
+
+    @property
+    def problems(self) -> list[Problem]:
+        """Missing and invalid answers, in form order."""
+        return list(self._judged.problems)
+
+    @property
+    def rule_errors(self) -> list[str]:
+        """Rules of the definition that could not be evaluated (a fault of the definition)."""
+        return list(self._judged.rule_errors)
+
+    @property
+    def visible_sections(self) -> list[Section]:
+        return [s for s in self.definition.sections if s.id in self._judged.visible_sections]
+
+    def visible_questions(self, section_id: str, index: int | None = None) -> list[Question]:
+        """Visible questions of a section (of one item, for a repeating section)."""
+        section = self.definition.sections_by_id[section_id]
+        prefix = section_id if index is None else f"{section_id}[{index}]"
+        return [q for q in section.questions if self.is_visible(f"{prefix}.{q.id}")]
+
+    def is_visible(self, path: str) -> bool:
+        """Whether a section, question or item field (by path) is shown."""
+        if path in self._judged.visible_sections:
+            return True
+        return path in self._judged.visible
+
+    def section_status(self, section_id: str) -> SectionStatus:
+        section = self.definition.sections_by_id[section_id]
+        problems = [p for p in self._judged.problems if p.section == section_id]
+        return SectionStatus(
+            id=section.id,
+            title=section.title,
+            visible=section_id in self._judged.visible_sections,
+            missing=sum(p.kind == MISSING_KIND for p in problems),
+            invalid=sum(p.kind == INVALID_KIND for p in problems),
+        )
+
+    @property
+    def sections(self) -> list[SectionStatus]:
+        return [self.section_status(s.id) for s in self.definition.sections]
+
+    @property
+    def is_complete(self) -> bool:
+        """Every required answer given and every answer valid."""
+        return not self._judged.problems
+
+    def problems_at(self, path: str) -> list[Problem]:
+        """Problems of one field, or of everything under a section, item or group path."""
+        return [
+            p for p in self._judged.problems
+            if p.path == path or p.path.startswith((f"{path}.", f"{path}["))
+        ]
+
+    def choices(self, section_id: str, question_id: str,
+                sub_id: str | None = None) -> list[tuple[str, str]]:
+        """The (code, label) pairs a choice question offers now; retired codes left out.
+
+        For a question whose choices are the items of a repeating section or group (a
+        provision item's outcomes), the codes are the items' keys and the labels name them
+        by number and first answer, for example "Outcome 2: Sam will ask for help".
+        """
+        question = self._question_for(section_id, question_id, sub_id)
+        if question is None or question.type not in CHOICE_TYPES:
+            raise FormError(f"'{section_id}.{question_id}' is not a choice question.")
+        if question.code_list is not None:
+            codes = self.definition.code_lists[question.code_list]
+            return [(item.code, item.label) for item in codes.offered]
+        target, _, group_id = (question.choices_from or "").partition(".")
+        source = self.definition.sections_by_id[target]
+        items = self._answers.get(target)
+        fields = source.questions
+        label = source.item_label
+        if group_id:
+            group = source.by_id[group_id]
+            fields, label = group.questions, group.item_label
+            items = items.get(group_id) if isinstance(items, dict) else None
+        offered = []
+        for number, item in enumerate(items if isinstance(items, list) else [], start=1):
+            if not isinstance(item, dict) or not isinstance(item.get(KEY_FIELD), str):
+                continue
+            text = next((item[q.id] for q in fields if q.type in TEXT_TYPES
+                         and isinstance(item.get(q.id), str) and item[q.id].strip()), "")
+            shown = f"{label} {number}: {text.strip()}" if text else f"{label} {number}"
+            offered.append((item[KEY_FIELD], shown[:120]))
+        return offered
+
+    # --- editing --------------------------------------------------------------------------
+
+    def set_answer(self, path: str, value: Any) -> None:
+        """Store one answer (identifiers normalised) and judge the record again."""
+        section, index, question, qindex, sub = self._locate(path)
+        name = sub or question
+        if name is None:
+            raise FormError(f"The path '{path}' does not name a question.")
+        meta = self._question_for(section, question, sub)
+        if meta is None and name.endswith(OTHER_SUFFIX):
+            base_name = name.removesuffix(OTHER_SUFFIX)
+            base = (self._question_for(section, base_name, None) if sub is None
+                    else self._question_for(section, question, base_name))
+            if base is None or base.type not in CHOICE_TYPES:
+                raise FormError(f"The path '{path}' does not name a question of this form.")
+        elif meta is None:
+            raise FormError(f"The path '{path}' does not name a question of this form.")
+        elif meta.is_computed:
+            raise FormError(f"'{path}' is worked out by the form and cannot be set.")
+        target = self._container(section, index, question, qindex)
+        if meta is not None and meta.type in IDENTIFIER_TYPES and isinstance(value, str):
+            value = validators.normalise_identifier(value)
+        if value is None:
+            target.pop(name, None)
+        else:
+            target[name] = copy.deepcopy(value)
+        self._judged = self._evaluate()
+
+    def add_item(self, path: str) -> int:
+        """Append an empty item to a repeating section or group; returns its index."""
+        items = self._items(path)
+        items.append({KEY_FIELD: self._new_key(path, items)})
+        self._judged = self._evaluate()
+        return len(items) - 1
+
+    def remove_item(self, path: str, index: int) -> None:
+        items = self._items(path)
+        if not 0 <= index < len(items):
+            raise FormError(f"There is no item {index} in '{path}'.")
+        del items[index]
+        self._judged = self._evaluate()
+
+    def move_item(self, path: str, index: int, to: int) -> None:
+        """Reorder items; links to them are by key, so nothing else changes."""
+        items = self._items(path)
+        if not (0 <= index < len(items) and 0 <= to < len(items)):
+            raise FormError(f"There is no item {max(index, to)} in '{path}'.")
+        items.insert(to, items.pop(index))
+        self._judged = self._evaluate()
+
+    def exported_answers(self) -> dict[str, Any]:
+        """The answers to send: visible questions only, with computed values, in ISO form."""
+        out: dict[str, Any] = {}
+        values = self._judged.values
+        for section in self.definition.sections:
+            if section.id not in self._judged.visible_sections:
+                continue
+            raw = self._answers.get(section.id)
+            if section.repeat:
+                if isinstance(raw, list):
+                    out[section.id] = [
+                        self._export_item(section.questions, item, f"{section.id}[{i}]")
+                        for i, item in enumerate(raw)
+                        if isinstance(item, dict)
+                    ]
+                continue
+            raw = raw if isinstance(raw, dict) else {}
+            exported: dict[str, Any] = {}
+            for question in section.questions:
+                path = f"{section.id}.{question.id}"
+                if path not in self._judged.visible:
+                    continue
+                if question.is_computed:
+                    value = values.get(path, MISSING)
+                    if value is not MISSING:
+                        exported[question.id] = _json_value(value)
+                    continue
+                self._export_answer(question, raw, exported, path)
+            if exported:
+                out[section.id] = exported
+        return out
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _export_item(self, questions: tuple[Question, ...], item: dict[str, Any],
+                     prefix: str) -> dict[str, Any]:
+        exported: dict[str, Any] = {}
+        if KEY_FIELD in item:
+            exported[KEY_FIELD] = item[KEY_FIELD]
+        for question in questions:
+            path = f"{prefix}.{question.id}"
+            if path in self._judged.visible:
+                self._export_answer(question, item, exported, path)
+        return exported
+
+    def _export_answer(self, question: Question, raw: dict[str, Any], out: dict[str, Any],
+                       path: str) -> None:
+        value = raw.get(question.id)
+        if not _answered(value):
+            return
+        if question.is_group and isinstance(value, list):
+            out[question.id] = [
+                self._export_item(question.questions, item, f"{path}[{i}]")
+                for i, item in enumerate(value)
+                if isinstance(item, dict)
+            ]
+            return
+        out[question.id] = copy.deepcopy(value)
+        other = raw.get(question.id + OTHER_SUFFIX)
+        if question.type in CHOICE_TYPES and _answered(other) and self._specified(question, value):
+            out[question.id + OTHER_SUFFIX] = other
+
+    def _specified(self, question: Question, value: Any) -> bool:
+        codes = self.definition.code_lists.get(question.code_list or "")
+        if codes is None:
+            return False
+        chosen = value if isinstance(value, list) else [value]
+        return any(
+            isinstance(c, str) and c in codes.by_code and codes.by_code[c].specify for c in chosen
+        )
+
+    def _locate(self, path: str) -> tuple[str, int | None, str | None, int | None, str | None]:
+        match = _PATH.match(path)
+        if match is None or match["section"] not in self.definition.sections_by_id:
+            raise FormError(f"The path '{path}' does not name a question of this form.")
+        section = self.definition.sections_by_id[match["section"]]
+        index = int(match["sindex"]) if match["sindex"] is not None else None
+        if section.repeat != (index is not None) and match["question"] is not None:
+            raise FormError(f"The path '{path}' does not match the shape of the form.")
+        qindex = int(match["qindex"]) if match["qindex"] is not None else None
+        return match["section"], index, match["question"], qindex, match["sub"]
+
+    def _question_for(self, section_id: str, question_id: str | None,
+                      sub: str | None) -> Question | None:
+        section = self.definition.sections_by_id.get(section_id)
+        if section is None:
+            return None
+        question = section.by_id.get(question_id or "")
+        if question is not None and sub is not None:
+            return next((q for q in question.questions if q.id == sub), None)
+        return question
+
+    def _container(self, section: str, index: int | None, question: str | None,
+                   qindex: int | None) -> dict[str, Any]:
+        if index is not None:
+            items = self._answers.setdefault(section, [])
+            if not isinstance(items, list) or index >= len(items):
+                raise FormError(f"There is no item {index} in '{section}'.")
+            target = items[index]
+        else:
+            target = self._answers.setdefault(section, {})
+        if not isinstance(target, dict):
+            raise FormError(f"The answers of '{section}' are not in the expected shape.")
+        if qindex is not None and question is not None:
+            items = target.get(question)
+            if not isinstance(items, list) or qindex >= len(items):
+                raise FormError(f"There is no item {qindex} in '{section}.{question}'.")
+            target = items[qindex]
+            if not isinstance(target, dict):
+                raise FormError(f"The answers of '{section}.{question}' are not in the "
+                                "expected shape.")
+        return target
+
+    def _items(self, path: str) -> list[Any]:
+        section, index, question, qindex, sub = self._locate(path)
+        meta = self.definition.sections_by_id[section]
+        if question is None and meta.repeat:
+            items = self._answers.setdefault(section, [])
+        else:
+            group = meta.by_id.get(question or "")
+            if group is None or not group.is_group or qindex is not None or sub is not None:
+                raise FormError(f"'{path}' is not a repeating section or group.")
+            container = self._container(section, index, None, None)
+            items = container.setdefault(group.id, [])
+        if not isinstance(items, list):
+            raise FormError(f"The answers of '{path}' are not a list of items.")
+        return items
+
+    @staticmethod
+    def _new_key(path: str, items: list[Any]) -> str:
+        used = {item.get(KEY_FIELD) for item in items if isinstance(item, dict)}
+        stem = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-")
+        number = len(items) + 1
+        while f"{stem}-{number}" in used:
+            number += 1
+        return f"{stem}-{number}"
+
+    def _normalise(self) -> None:
+        """Give every repeat item a key and store identifiers normalised."""
+        for section in self.definition.sections:
+            raw = self._answers.get(section.id)
+            if section.repeat:
+                if isinstance(raw, list):
+                    self._normalise_items(section.id, section.questions, raw)
+            elif isinstance(raw, dict):
+                self._normalise_answers(section.id, section.questions, raw)
+
+    def _normalise_items(self, path: str, questions: tuple[Question, ...],
+                         items: list[Any]) -> None:
+        for item in items:
+            if isinstance(item, dict):
+                if not isinstance(item.get(KEY_FIELD), str) or not item[KEY_FIELD]:
+                    item[KEY_FIELD] = self._new_key(path, items)
+                self._normalise_answers(path, questions, item)
+
+    def _normalise_answers(self, path: str, questions: tuple[Question, ...],
+                           raw: dict[str, Any]) -> None:
+        for question in questions:
+            value = raw.get(question.id)
+            if question.type in IDENTIFIER_TYPES and isinstance(value, str):
+                raw[question.id] = validators.normalise_identifier(value)
+            elif question.is_group and isinstance(value, list):
+                self._normalise_items(f"{path}.{question.id}", question.questions, value)
+
+    # --- evaluation -----------------------------------------------------------------------
+
+    def _evaluate(self) -> _Judged:
+        return _Evaluation(self.definition, self._answers, self.today).run()
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return [_json_value(v) for v in value]
+    return value
+
+
+class _Evaluation:
+    """One pass: values and visibility in dependency order, then every check."""
+
+    def __init__(self, definition: FormDefinition, answers: dict[str, Any], today: date) -> None:
+        self.definition = definition
+        self.answers = answers
+        self.judged = _Judged()
+        self.ctx = Context(self.judged.values, today)
+        self.section_visible: dict[str, bool] = {}
+        # What the check pass needs, gathered while computing values.
+        self.pending: list[tuple[Unit, bool, Any, Any, str | None]] = []
+        self.item_errors: dict[str, list[dict[str, str]]] = {}
+
+    def rule(self, expression: Expression | None, item: dict[str, Any] | None = None,
+             default: Any = True) -> Any:
+        if expression is None:
+            return default
+        self.ctx.item = item
+        try:
+            return expression.evaluate(self.ctx)
+        except ExpressionError as error:
+            self.judged.rule_errors.append(f"{expression.source}: {error}")
+            return MISSING
+
+    def run(self) -> _Judged:
+        for unit in self.definition.order:
+            self.value_of(unit)
+        position = self.definition.position
+        self.pending.sort(key=lambda entry: position[entry[0].key])
+        for unit, visible, raw, typed, error in self.pending:
+            if visible:
+                self.check_unit(unit, raw, typed, error)
+        for section in self.definition.sections:
+            if section.id in self.judged.visible_sections:
+                self.check_section(section)
+        for section_id in self.answers:
+            if section_id not in self.definition.sections_by_id:
+                self.problem(section_id, "This is not a section of this form version.",
+                             INVALID_KIND, section_id)
+        # Field problems are already in form order; keep them so, section by section.
+        rank = {section.id: index for index, section in enumerate(self.definition.sections)}
+        self.judged.problems.sort(key=lambda problem: rank.get(problem.section, len(rank)))
+        return self.judged
+
+    def is_section_visible(self, section: Section) -> bool:
+        shown = self.section_visible.get(section.id)
+        if shown is None:
+            shown = bool(self.rule(section.visible_if))
+            self.section_visible[section.id] = shown
+            if shown:
+                self.judged.visible_sections.add(section.id)
+        return shown
+
+    def value_of(self, unit: Unit) -> None:
+        section = unit.section
+        shown = self.is_section_visible(section)
+        raw_section = self.answers.get(section.id)
+        question = unit.question
+        if question is None:
+            typed, error = self.items(section.id, section.questions, raw_section, shown)
+            self.judged.values[unit.key] = typed if shown else MISSING
+            self.pending.append((unit, shown, raw_section, typed, error))
+            return
+        visible = shown and bool(self.rule(question.visible_if))
+        if visible:
+            self.judged.visible.add(unit.key)
+        if question.is_computed:
+            value = self.rule(question.expression, default=MISSING) if visible else MISSING
+            self.judged.values[unit.key] = _checked_computed(question, value)
+            return
+        raw = raw_section.get(question.id) if isinstance(raw_section, dict) else None
+        if question.is_group:
+            typed, error = self.items(unit.key, question.questions, raw, visible)
+        else:
+            typed, error = self.convert(question, raw)
+        self.judged.values[unit.key] = typed if visible else MISSING
+        self.pending.append((unit, visible, raw_section, typed, error))
+
+    def items(self, path: str, questions: tuple[Question, ...], raw: Any,
+              visible: bool) -> tuple[Any, str | None]:
+        if raw is None or raw == []:
+            return MISSING, None
+        if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+            return MISSING, "These answers are not in the expected shape (a list of items)."
+        typed_items = []
+        item_errors = []
+        for index, item in enumerate(raw):
+            typed_item: dict[str, Any] = {KEY_FIELD: item.get(KEY_FIELD)}
+            errors: dict[str, str] = {}
+            for question in questions:
+                value, error = self.convert(question, item.get(question.id))
+                typed_item[question.id] = value
+                if error:
+                    errors[question.id] = error
+            effective = dict(typed_item)
+            prefix = f"{path}[{index}]"
+            for question in questions:
+                shown = visible and bool(self.rule(question.visible_if, typed_item))
+                if shown:
+                    self.judged.visible.add(f"{prefix}.{question.id}")
+                else:
+                    effective[question.id] = MISSING
+            typed_items.append(effective)
+            item_errors.append(errors)
+        self.item_errors[path] = item_errors
+        return typed_items, None
+
+    def convert(self, question: Question, raw: Any) -> tuple[Any, str | None]:
+        """The typed value of a raw answer, or MISSING with a message saying why not."""
+        if not _answered(raw):
+            return MISSING, None
+        kind = question.type
+        if kind in TEXT_TYPES:
+            if not isinstance(raw, str):
+                return MISSING, "This answer should be text."
+            return raw.strip(), None
+        if kind == "integer":
+            if not _plain_number(raw) or raw != int(raw):
+                return MISSING, "Enter a whole number, such as 3."
+            return int(raw), None
+        if kind == "decimal":
+            if not _plain_number(raw):
+                return MISSING, "Enter a number, such as 2.5."
+            return raw, None
+        if kind == "date":
+            parsed = _parse_date(raw)
+            if parsed is None:
+                return MISSING, "Enter a real date as year-month-day, such as 2025-09-01."
+            return parsed, None
+        if kind == "yes_no":
+            if not isinstance(raw, bool):
+                return MISSING, "Answer yes or no."
+            return raw, None
+        if kind in IDENTIFIER_TYPES:
+            if not isinstance(raw, str):
+                return MISSING, "This answer should be text."
+            value = validators.normalise_identifier(raw)
+            message = _IDENTIFIER_CHECKS[kind](value)
+            return (MISSING, message) if message else (value, None)
+        if kind in CHOICE_TYPES:
+            return self.convert_choice(question, raw)
+        if kind in ("person", "agreement"):
+            if not isinstance(raw, dict) or not all(
+                v is None or isinstance(v, str) for v in raw.values()
+            ):
+                return MISSING, "These answers are not in the expected shape."
+            fields: dict[str, Any] = {
+                k: v.strip() for k, v in raw.items() if isinstance(v, str) and v.strip()
+            }
+            if kind == "agreement" and "date" in fields:
+                parsed = _parse_date(fields["date"])
+                fields["date"] = parsed if parsed is not None else MISSING
+            return fields, None
+        return MISSING, "This answer cannot be set here."
+
+    def convert_choice(self, question: Question, raw: Any) -> tuple[Any, str | None]:
+        multiple = question.type == "multi_choice"
+        if multiple:
+            if not isinstance(raw, list) or not all(isinstance(c, str) for c in raw):
+                return MISSING, "These answers should be a list of choices."
+            if len(set(raw)) != len(raw):
+                return MISSING, "A choice is listed more than once."
+            chosen = raw
+        else:
+            if not isinstance(raw, str):
+                return MISSING, "Choose one of the options."
+            chosen = [raw]
+        if question.code_list is not None:
+            codes = self.definition.code_lists[question.code_list].by_code
+            for code in chosen:
+                item = codes.get(code)
+                if item is None:
+                    return MISSING, "Choose from the options given."
+                if item.retired:
+                    return MISSING, (
+                        f"'{item.label}' is no longer used: choose one of the current options."
+                    )
+        return (tuple(chosen) if multiple else raw), None
+
+    # --- checks ---------------------------------------------------------------------------
+
+    def problem(self, path: str, message: str, kind: str, section: str) -> None:
+        self.judged.problems.append(Problem(path, message, kind, section))
+
+    def check_unit(self, unit: Unit, raw_section: Any, typed: Any, error: str | None) -> None:
+        section = unit.section
+        question = unit.question
+        if question is None:
+            self.check_items(section.id, section.id, questions=section.questions,
+                             raw=raw_section, typed=typed, error=error,
+                             min_items=section.min_items, max_items=section.max_items,
+                             item_label=section.item_label, required=section.min_items > 0)
+            return
+        if raw_section is not None and not isinstance(raw_section, dict):
+            return  # reported once by check_section
+        raw = raw_section.get(question.id) if raw_section is not None else None
+        self.check_answer(question, unit.key, raw=raw, container=raw_section, typed=typed,
+                          error=error, section_id=section.id, item=None)
+
+    def check_section(self, section: Section) -> None:
+        """Whole-section rules, the shape of its answers, and answers the form does not ask."""
+        raw = self.answers.get(section.id)
+        if section.repeat:
+            for index, item in enumerate(raw if isinstance(raw, list) else []):
+                self.unknown_answers(f"{section.id}[{index}]", section.questions, item,
+                                     section.id)
+        elif raw is not None and not isinstance(raw, dict):
+            self.problem(section.id, "These answers are not in the expected shape.",
+                         INVALID_KIND, section.id)
+        elif raw is not None:
+            self.unknown_answers(section.id, section.questions, raw, section.id)
+            for question in section.questions:
+                items = raw.get(question.id)
+                if question.is_group and isinstance(items, list):
+                    for index, item in enumerate(items):
+                        self.unknown_answers(f"{section.id}.{question.id}[{index}]",
+                                             question.questions, item, section.id)
+        for constraint in section.constraints:
+            if self.rule(constraint.check) is False:
+                self.problem(section.id, constraint.message, INVALID_KIND, section.id)
+
+    def unknown_answers(self, prefix: str, questions: tuple[Question, ...], raw: Any,
+                        section_id: str) -> None:
+        if not isinstance(raw, dict):
+            return
+        known = {question.id for question in questions}
+        for name in raw:
+            base = name.removesuffix(OTHER_SUFFIX)
+            if name in known or name == KEY_FIELD or (name != base and base in known):
+                continue
+            self.problem(f"{prefix}.{name}", "This is not a question of this form version.",
+                         INVALID_KIND, section_id)
+
+    def is_required(self, question: Question, item: dict[str, Any] | None) -> bool:
+        if question.required:
+            return True
+        return bool(self.rule(question.required_if, item, default=False))
+
+    def check_items(self, path: str, section_id: str, *, questions: tuple[Question, ...],
+                    raw: Any, typed: Any, error: str | None, min_items: int,
+                    max_items: int | None, item_label: str, required: bool) -> None:
+        if error:
+            self.problem(path, error, INVALID_KIND, section_id)
+            return
+        items = typed if isinstance(typed, list) else []
+        if not items:
+            if required:
+                self.problem(path, f"Add at least {max(min_items, 1)} "
+                             f"{_plural(item_label.lower(), max(min_items, 1))}.",
+                             MISSING_KIND, section_id)
+            return
+        if len(items) < min_items:
+            self.problem(path, f"Add at least {min_items} "
+                         f"{_plural(item_label.lower(), min_items)}.", MISSING_KIND, section_id)
+        if max_items is not None and len(items) > max_items:
+            self.problem(path, f"There can be at most {max_items} "
+                         f"{_plural(item_label.lower(), max_items)}.", INVALID_KIND, section_id)
+        raw_items = raw if isinstance(raw, list) else []
+        all_errors = self.item_errors.get(path, [])
+        for index, (item, errors, raw_item) in enumerate(
+            zip(items, all_errors, raw_items, strict=False)
+        ):
+            prefix = f"{path}[{index}]"
+            for question in questions:
+                item_path = f"{prefix}.{question.id}"
+                if item_path not in self.judged.visible:
+                    continue
+                self.check_answer(question, item_path, raw=raw_item.get(question.id),
+                                  container=raw_item, typed=item[question.id],
+                                  error=errors.get(question.id), section_id=section_id,
+                                  item=item)
+
+    def check_answer(self, question: Question, path: str, *, raw: Any, container: Any,
+                     typed: Any, error: str | None, section_id: str,
+                     item: dict[str, Any] | None) -> None:
+        if question.is_computed or path not in self.judged.visible:
+            return
+        if question.is_group:
+            self.check_items(path, section_id, questions=question.questions, raw=raw,
+                             typed=typed, error=error, min_items=question.min_items,
+                             max_items=question.max_items, item_label=question.item_label,
+                             required=question.min_items > 0 or self.is_required(question, item))
+            return
+        if error:
+            self.problem(path, error, INVALID_KIND, section_id)
+            return
+        if typed is MISSING:
+            if self.is_required(question, item):
+                self.problem(path, _missing_message(question), MISSING_KIND, section_id)
+            return
+        message = self.check_value(question, typed, item)
+        if message:
+            self.problem(path, message, INVALID_KIND, section_id)
+            return
+        if question.type == "person":
+            self.check_fields(path, typed, {"name": "Give the person's name.",
+                                            "role": "Give the person's role."}, section_id)
+        elif question.type == "agreement":
+            self.check_agreement(path, typed, section_id)
+        elif question.type in CHOICE_TYPES:
+            self.check_choice(question, path, typed, container, section_id)
+        for constraint in question.constraints:
+            if self.rule(constraint.check, item) is False:
+                self.problem(path, constraint.message, INVALID_KIND, section_id)
+                return
+
+    def check_fields(self, path: str, value: dict[str, Any], needed: dict[str, str],
+                     section_id: str) -> None:
+        for name, message in needed.items():
+            if value.get(name) in (None, MISSING):
+                self.problem(f"{path}.{name}", message, MISSING_KIND, section_id)
+
+    def check_agreement(self, path: str, value: dict[str, Any], section_id: str) -> None:
+        self.check_fields(path, value, {
+            "name": "Give the name of the person signing.",
+            "role": "Give the role of the person signing (for example parent or SENCO).",
+            "decision": "Say whether they agree, agree with comments, or disagree.",
+        }, section_id)
+        signed = value.get("date")
+        if signed is None:
+            self.problem(f"{path}.date", "Give the date this was signed.", MISSING_KIND,
+                         section_id)
+        elif signed is MISSING:
+            self.problem(f"{path}.date", "Enter a real date as year-month-day, such as "
+                         "2025-09-01.", INVALID_KIND, section_id)
+        elif signed > self.ctx.today:
+            self.problem(f"{path}.date", "This date cannot be in the future.", INVALID_KIND,
+                         section_id)
+        decision = value.get("decision")
+        if decision is not None and decision not in AGREEMENT_DECISIONS:
+            self.problem(f"{path}.decision", "Choose agree, agree with comments, or disagree.",
+                         INVALID_KIND, section_id)
+        elif decision in ("agree_with_comments", "disagree") and not value.get("comments"):
+            what = "comments" if decision == "agree_with_comments" else "reasons for disagreeing"
+            self.problem(f"{path}.comments", f"Write down the {what}.", MISSING_KIND, section_id)
+
+    def check_choice(self, question: Question, path: str, typed: Any, container: Any,
+                     section_id: str) -> None:
+        chosen = list(typed) if isinstance(typed, tuple) else [typed]
+        if question.type == "multi_choice":
+            if question.min_choices is not None and len(chosen) < question.min_choices:
+                self.problem(path, f"Choose at least {question.min_choices}.", MISSING_KIND,
+                             section_id)
+            if question.max_choices is not None and len(chosen) > question.max_choices:
+                self.problem(path, f"Choose no more than {question.max_choices}.",
+                             INVALID_KIND, section_id)
+        if question.choices_from is not None:
+            keys = self.item_keys(question.choices_from)
+            if any(code not in keys for code in chosen):
+                self.problem(path, "This links to an item that no longer exists: choose again.",
+                             INVALID_KIND, section_id)
+            return
+        codes = self.definition.code_lists[question.code_list or ""].by_code
+        needs_text = [codes[c] for c in chosen if codes[c].specify]
+        other = container.get(question.id + OTHER_SUFFIX) if isinstance(container, dict) else None
+        if needs_text and not _answered(other):
+            self.problem(f"{path}{OTHER_SUFFIX}",
+                         f"You chose '{needs_text[0].label}': please say what you mean.",
+                         MISSING_KIND, section_id)
+        elif needs_text and not isinstance(other, str):
+            self.problem(f"{path}{OTHER_SUFFIX}", "This answer should be text.", INVALID_KIND,
+                         section_id)
+
+    def item_keys(self, target: str) -> set[Any]:
+        value = self.judged.values.get(target, MISSING)
+        if not isinstance(value, list):
+            return set()
+        return {item.get(KEY_FIELD) for item in value}
+
+    def check_value(self, question: Question, value: Any,
+                    item: dict[str, Any] | None) -> str | None:
+        kind = question.type
+        if kind in TEXT_TYPES:
+            if question.max_length is not None and len(value) > question.max_length:
+                return f"This answer is too long: keep it under {question.max_length} characters."
+            if question.min_length is not None and len(value) < question.min_length:
+                return f"Write at least {question.min_length} characters."
+        elif kind in ("integer", "decimal"):
+            low, high = question.min, question.max
+            if (low is not None and value < low) or (high is not None and value > high):
+                return _range_message(low, high)
+        elif kind == "date":
+            return self.check_date(question, value, item)
+        return None
+
+    def check_date(self, question: Question, value: date,
+                   item: dict[str, Any] | None) -> str | None:
+        if question.not_future and value > self.ctx.today:
+            return "This date cannot be in the future."
+        low = self.rule(question.min_date, item, default=MISSING)
+        if isinstance(low, date) and value < low:
+            return question.min_date_message or "This date is too early."
+        high = self.rule(question.max_date, item, default=MISSING)
+        if isinstance(high, date) and value > high:
+            return question.max_date_message or "This date is too late."
+        return None
+
+
+def _checked_computed(question: Question, value: Any) -> Any:
+    kind = question.value_type
+    if kind == "date":
+        fits = isinstance(value, date)
+    elif kind == "number":
+        fits = isinstance(value, int | float) and not isinstance(value, bool)
+    elif kind == "boolean":
+        fits = isinstance(value, bool)
+    else:
+        fits = isinstance(value, str)
+    return value if fits else MISSING
+
+
+def _plural(word: str, count: int) -> str:
+    return word if count == 1 else word + "s"
+
+
+def _range_message(low: float | None, high: float | None) -> str:
+    def show(number: float) -> str:
+        return str(int(number)) if number == int(number) else str(number)
+
+    if low is not None and high is not None:
+        return f"Enter a number from {show(low)} to {show(high)}."
+    if low is not None:
+        return f"Enter a number of at least {show(low)}."
+    return f"Enter a number no more than {show(high or 0)}."
+
+
+def _missing_message(question: Question) -> str:
+    if question.type in CHOICE_TYPES:
+        return f"Choose an answer for '{question.label}'."
+    if question.type == "yes_no":
+        return f"Answer yes or no: '{question.label}'."
+    return f"Answer '{question.label}'."
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The engine's judgement of an assessment document."""
+
+    form_id: str
+    form_version: str
+    problems: tuple[Problem, ...]
+    sections: tuple[SectionStatus, ...]
+    computed: dict[str, Any]
+
+    @property
+    def complete(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "form": self.form_id,
+            "form_version": self.form_version,
+            "complete": self.complete,
+            "problems": [
+                {"path": p.path, "kind": p.kind, "message": p.message} for p in self.problems
+            ],
+            "sections": [
+                {"id": s.id, "visible": s.visible, "missing": s.missing, "invalid": s.invalid,
+                 "complete": s.complete}
+                for s in self.sections
+            ],
+            "computed": {k: _json_value(v) for k, v in self.computed.items() if v is not MISSING},
+        }
+
+
+def document_session(doc: Any, today: date | None = None,
+                     source: str = "The assessment document") -> Session:
+    """A session for an assessment document ``{"form", "form_version", "answers"}``."""
+    if not isinstance(doc, dict):
+        raise AnswersError(f"{source} is not a JSON object.")
+    form_id = doc.get("form")
+    version = doc.get("form_version")
+    if not isinstance(form_id, str) or not isinstance(version, str):
+        raise AnswersError(f"{source} does not say which form and version it answers "
+                           "('form' and 'form_version').")
+    answers = doc.get("answers", {})
+    if not isinstance(answers, dict):
+        raise AnswersError(f"{source}: 'answers' must be a JSON object of sections.")
+    try:
+        return Session(load_definition(form_id, version), answers, today)
+    except AnswersError as error:
+        raise AnswersError(f"{source}: {error}") from None
+
+
+def check_document(doc: dict[str, Any], today: date | None = None) -> Verdict:
+    """The engine's verdict on an assessment document: complete and valid, or what is not."""
+    return verdict_of(document_session(doc, today))
+
+
+def verdict_of(session: Session) -> Verdict:
+    """A session's judgement, frozen."""
+    return Verdict(
+        form_id=session.definition.id,
+        form_version=session.definition.version,
+        problems=tuple(session.problems),
+        sections=tuple(session.sections),
+        computed=session.computed,
+    )

@@ -1,0 +1,103 @@
+"""The form definitions shipped with the package, found through importlib.resources.
+
+Definitions live at ``forms/definitions/<form id>/<version>.json``. Loading one checks it
+fully (schema and semantic rules), so a definition that loads is one the engine can run.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+from forms.definition import FormDefinition, build_definition, version_tuple
+from forms.errors import DefinitionError, FormError
+
+_VERSION_SUFFIX = ".json"
+
+
+def _definitions_root() -> Traversable:
+    return resources.files("forms").joinpath("definitions")
+
+
+def _available() -> dict[str, dict[str, Traversable]]:
+    found: dict[str, dict[str, Traversable]] = {}
+    for form_dir in _definitions_root().iterdir():
+        if not form_dir.is_dir():
+            continue
+        for entry in form_dir.iterdir():
+            if entry.name.endswith(_VERSION_SUFFIX):
+                version = entry.name.removesuffix(_VERSION_SUFFIX)
+                found.setdefault(form_dir.name, {})[version] = entry
+    return found
+
+
+def parse_definition_text(text: str, source: str) -> FormDefinition:
+    """Parse and check definition JSON text; ``source`` names it in error messages."""
+    try:
+        raw: Any = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise DefinitionError(
+            source, [f"line {error.lineno}, column {error.colno}: the JSON is not valid"]
+        ) from None
+    except RecursionError:
+        raise DefinitionError(source, ["the JSON is nested too deeply"]) from None
+    return build_definition(raw, source)
+
+
+@functools.cache
+def _load_shipped(form_id: str, version: str) -> FormDefinition:
+    entry = _available()[form_id][version]
+    definition = parse_definition_text(
+        entry.read_text(encoding="utf-8"), f"forms/definitions/{form_id}/{version}.json"
+    )
+    if definition.id != form_id or definition.version != version:
+        raise DefinitionError(
+            definition.source, ["/: the id and version inside do not match the file's name"]
+        )
+    return definition
+
+
+def list_definitions() -> list[tuple[str, str, str]]:
+    """Every shipped definition as (id, version, title), oldest version first."""
+    listed = []
+    for form_id, versions in sorted(_available().items()):
+        for version in sorted(versions, key=_safe_version):
+            listed.append((form_id, version, _load_shipped(form_id, version).title))
+    return listed
+
+
+def _safe_version(version: str) -> tuple[int, ...]:
+    try:
+        return version_tuple(version)
+    except ValueError:
+        return (-1,)
+
+
+def load_definition(form_id: str, version: str | None = None) -> FormDefinition:
+    """A shipped definition by id, at a version or (when None) the latest."""
+    versions = _available().get(form_id)
+    if not versions:
+        raise FormError(f"There is no form called '{form_id}'.")
+    if version is None:
+        version = max(versions, key=_safe_version)
+    if version not in versions:
+        raise FormError(f"The form '{form_id}' has no version '{version}'.")
+    return _load_shipped(form_id, version)
+
+
+def load_definition_file(path: str | Path) -> FormDefinition:
+    """A definition from any file, fully checked; raises DefinitionError naming the file."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FormError(f"{file}: there is no such file.") from None
+    except UnicodeDecodeError:
+        raise DefinitionError(str(file), ["/: the file is not UTF-8 text"]) from None
+    except OSError as error:
+        raise FormError(f"{file}: the file cannot be read ({error.strerror}).") from None
+    return parse_definition_text(text, str(file))
