@@ -164,7 +164,9 @@ class Assessments:
                 (record_id, now, now, self._upn_index(body["answers"]),
                  self._seal_summary(body, record_id, 1)),
             )
-            self._insert_revision(conn, record_id, 1, now, action, "draft", body)
+            self._insert_revision(
+                conn, record_id, 1, now=now, action=action, status="draft", body=body
+            )
             self.vault.audit(conn, f"assessment.{action}", record_id)
         return record_id, 1
 
@@ -180,7 +182,9 @@ class Assessments:
                 raise NotFound(f"There is no assessment with id {record_id}.")
             revision = int(row[0]) + 1
             status = "amended" if row[1] in ("synced", "queued") else "draft"
-            self._insert_revision(conn, record_id, revision, now, action, status, body)
+            self._insert_revision(
+                conn, record_id, revision, now=now, action=action, status=status, body=body
+            )
             conn.execute(
                 "UPDATE assessments SET updated_at = ?, current_revision = ?, status = ?, "
                 "upn_index = ?, summary = ? WHERE id = ?",
@@ -227,8 +231,8 @@ class Assessments:
     def summaries(self) -> list[Summary]:
         """Every assessment's summary, newest edit first; a damaged one is marked, not fatal."""
         rows = self.vault.read(
-            "SELECT a.id, a.current_revision, a.status, a.updated_at, CAST(a.summary AS BLOB), r.form, "
-            "r.form_version FROM assessments a JOIN revisions r ON r.assessment_id = a.id "
+            "SELECT a.id, a.current_revision, a.status, a.updated_at, CAST(a.summary AS BLOB), "
+            "r.form, r.form_version FROM assessments a JOIN revisions r ON r.assessment_id = a.id "
             "AND r.revision = a.current_revision ORDER BY a.updated_at DESC, a.id"
         )
         cipher = self.vault.cipher
@@ -286,7 +290,7 @@ class Assessments:
         )
 
     def _insert_revision(
-        self, conn: Any, record_id: str, revision: int, now: str, action: str, status: str,
+        self, conn: Any, record_id: str, revision: int, *, now: str, action: str, status: str,
         body: dict[str, Any],
     ) -> None:
         # Key order is kept as given, so an export reads like the file that was imported.

@@ -1,4 +1,4 @@
-"""The vault against real SQLite files: round trips, no plaintext, and every error that must change nothing."""
+"""The vault on real SQLite files: round trips, no plaintext, errors that change nothing."""
 
 from __future__ import annotations
 
@@ -52,7 +52,8 @@ def document(**answers: Any) -> dict[str, Any]:
 
 
 def vault_files(data_dir: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(data_dir)): p.read_bytes() for p in data_dir.rglob("*") if p.is_file()}
+    files = (p for p in data_dir.rglob("*") if p.is_file())
+    return {str(p.relative_to(data_dir)): p.read_bytes() for p in files}
 
 
 def db_path(profiles: Profiles, name: str = "alex") -> Path:
@@ -66,7 +67,8 @@ def raw(path: Path) -> sqlite3.Connection:
 
 def test_round_trip_keeps_every_json_type_unicode_and_long_text(profiles: Profiles) -> None:
     answers = {
-        "child": {"first_name": "Siân", "last_name": "Ó Briain-نور", "date_of_birth": "2010-01-01"},
+        "child": {"first_name": "Siân", "last_name": "Ó Briain-نور",
+                  "date_of_birth": "2010-01-01"},
         "about_me": {
             "long": "Ich mag Züge 🚂. " * 5000,
             "int": 42,
@@ -125,7 +127,7 @@ def test_no_plaintext_anywhere_before_and_after_close(profiles: Profiles, data_d
 def test_wrong_password_says_so_and_changes_nothing(profiles: Profiles) -> None:
     profiles.create("alex", PASSWORD)[0].close()
     before = db_path(profiles).read_bytes()
-    with pytest.raises(WrongPassword, match="^That password does not unlock the profile 'alex'"):
+    with pytest.raises(WrongPassword, match=r"^That password does not unlock the profile 'alex'"):
         profiles.unlock("alex", "not the password")
     assert db_path(profiles).read_bytes() == before
     assert not db_path(profiles).with_name("vault.db-wal").exists()
@@ -284,14 +286,15 @@ def test_damaged_database_is_refused_without_writing(profiles: Profiles, damage:
         page = 4096
         path.write_bytes(content[: page * 3] + b"\xff" * page + content[page * 4 :])
     before = path.read_bytes()
-    with pytest.raises(CorruptVault, match=r"^The vault file .*vault\.db is (damaged|truncated)"):
-        vault = profiles.unlock("alex", PASSWORD)
-        try:
+
+    def open_and_read_everything() -> None:
+        with profiles.unlock("alex", PASSWORD) as vault:
             vault.check_integrity()
             for summary in Assessments(vault).summaries():
                 Assessments(vault).get(summary.id)
-        finally:
-            vault.close()
+
+    with pytest.raises(CorruptVault, match=r"^The vault file .*vault\.db is (damaged|truncated)"):
+        open_and_read_everything()
     assert path.read_bytes() == before
 
 
@@ -349,7 +352,7 @@ def test_kdf_parameters_outside_floor_and_ceiling_are_refused(profiles: Profiles
         with pytest.raises(TamperedData, match="key-derivation settings"):
             profiles.unlock("alex", PASSWORD)
     profile_file.write_text("{not json")
-    with pytest.raises(TamperedData, match="profile file .* is damaged"):
+    with pytest.raises(TamperedData, match=r"profile file .* is damaged"):
         profiles.unlock("alex", PASSWORD)
     assert KdfParams.from_json(original["kdf"]) == FAST_KDF
 
@@ -426,7 +429,7 @@ def test_malformed_documents_are_refused(profiles: Profiles, doc: Any, message: 
 
 
 def test_profile_names_and_choice(profiles: Profiles) -> None:
-    with pytest.raises(ProfileError, match="no profile in .* yet"):
+    with pytest.raises(ProfileError, match=r"no profile in .* yet"):
         profiles.choose(None)
     profiles.create("alex", PASSWORD)[0].close()
     assert profiles.choose(None) == "alex"
@@ -470,11 +473,15 @@ def test_full_disk_says_so_and_loses_nothing(small_disk: Any) -> None:
         vault.conn.execute(f"PRAGMA max_page_count = {pages + 200}")
     store = Assessments(vault)
     committed: dict[str, dict[str, Any]] = {}
-    with pytest.raises(DiskFull, match="is full: nothing was saved"):
+
+    def fill_the_disk() -> None:
         for n in range(2000):
             doc = document(about_me={"n": n, "filler": f"{n:06d}" * 4000})
             record_id, _ = store.import_document(doc)
             committed[record_id] = doc
+
+    with pytest.raises(DiskFull, match="is full: nothing was saved"):
+        fill_the_disk()
     assert len(committed) > 3
     count_after_failure = store.count()
     vault.close()
