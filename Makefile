@@ -7,7 +7,9 @@ DEV_DATA := $(CURDIR)/.onesend-dev
 
 .PHONY: setup run test lint dist bench clean
 
-$(STAMP): pyproject.toml constraints.txt
+# Re-install when the dependencies change or a top-level package appears (editable installs
+# only map the packages that existed when they were made).
+$(STAMP): pyproject.toml constraints.txt $(wildcard */__init__.py)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)

@@ -62,7 +62,8 @@ SEN2_NO_URN_CODES: dict[str, str] = {
 }
 
 _WHITESPACE = re.compile(r"\s+")
-_DIGITS = re.compile(r"[0-9]+")
+_DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() also accepts "٣" and "³"
+_ASCII_DIGITS = frozenset("0123456789")
 
 
 def normalise_identifier(value: str) -> str:
@@ -82,7 +83,7 @@ def upn_check_letter(body: str) -> str:
     """The check letter for characters 2 to 13 of a UPN."""
     total = 0
     for position, char in enumerate(body, start=2):
-        weight = int(char) if char.isdigit() else UPN_CHECK_LETTERS.index(char)
+        weight = int(char) if char in _ASCII_DIGITS else UPN_CHECK_LETTERS.index(char)
         total += weight * position
     return UPN_CHECK_LETTERS[total % 23]
 
@@ -97,8 +98,8 @@ def check_upn(value: str) -> str | None:
     first, body = upn[0], upn[1:]
     if first not in UPN_CHECK_LETTERS:
         return "A UPN starts with a check letter (any letter except I, O and S)."
-    permanent = body.isdigit()
-    temporary = body[:-1].isdigit() and body[-1] in UPN_CHECK_LETTERS
+    permanent = _DIGITS.fullmatch(body) is not None
+    temporary = _DIGITS.fullmatch(body[:-1]) is not None and body[-1] in UPN_CHECK_LETTERS
     if not (permanent or temporary):
         return "After its first letter a UPN has 12 digits, or 11 digits and a letter."
     if upn_check_letter(body) != first:

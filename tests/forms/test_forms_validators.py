@@ -217,3 +217,11 @@ def test_dates_not_in_the_future() -> None:
     assert v.check_not_future(today, today) is None
     assert v.check_not_future(date(2025, 12, 31), today) is None
     assert v.check_not_future(date(2026, 1, 2), today) is not None
+
+
+@pytest.mark.parametrize("digit", ["\u0663", "\u00b3", "\uff13"])
+def test_upn_with_non_ascii_digits_is_refused_not_crashed(digit: str) -> None:
+    # str.isdigit() accepts Arabic-Indic, superscript and full-width digits; a UPN does not.
+    message = v.check_upn("X00180001701A".replace("8", digit))
+    assert message is not None
+    assert "12 digits" in message

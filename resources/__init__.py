@@ -1,0 +1,1 @@
+"""Assets shipped with OneSEND (stylesheet, icon, .desktop file), read via importlib.resources."""
