@@ -16,12 +16,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from desktop.errors import BadDocument, NotFound, TamperedData
+from desktop.errors import BadDocument, NotFound, NotReady, TamperedData
 from desktop.paths import write_private_file
 from desktop.vault import Vault, now_iso
+from forms.errors import FormError
 from forms.validators import normalise_identifier
 
 STATUSES = ("draft", "ready", "queued", "synced", "amended", "conflict")
+FINALISABLE = ("draft", "amended", "conflict", "ready")
 EXPORT_FIELDS = ("id", "revision", "status", "created_at", "updated_at")
 DOCUMENT_FIELDS = ("form", "form_version", "answers")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -55,8 +57,11 @@ def check_document(data: Any, source: str) -> dict[str, Any]:
     if not isinstance(answers, dict):
         raise BadDocument(f"{source} needs an object of sections at /answers.")
     for section, values in answers.items():
-        if not isinstance(values, dict):
-            raise BadDocument(f"{source}: /answers/{section} must be an object of answers.")
+        # A repeating section (outcomes, provision) is a list of items, each an object.
+        items = values if isinstance(values, list) else [values]
+        if not all(isinstance(item, dict) for item in items):
+            raise BadDocument(f"{source}: /answers/{section} must be an object of answers "
+                              "(or, for a repeating section, a list of them).")
     record_id = data.get("id")
     if record_id is not None and (not isinstance(record_id, str) or not _ID.match(record_id)):
         raise BadDocument(f"{source}: /id must be 1 to 64 letters, digits, dashes or underscores.")
@@ -192,6 +197,106 @@ class Assessments:
                  self._seal_summary(body, record_id, revision), record_id),
             )
             self.vault.audit(conn, f"assessment.{action}", record_id)
+        return revision
+
+    def finalise(self, record_id: str) -> tuple[int, bool]:
+        """Sign off the current revision and queue it for the server, in one transaction.
+
+        Only a complete and valid assessment (as the forms engine judges it) is finalised. A
+        new revision (action `finalise`, author the profile's name) fixes the identity that
+        every delivery of it will carry. Returns (revision, newly_finalised): finalising what
+        is already queued or synced changes nothing.
+        """
+        from desktop.outbox import Outbox  # noqa: PLC0415 - the outbox builds on this module
+        from forms.engine import check_document as judge  # noqa: PLC0415 - loads definitions
+
+        head = self.vault.read(
+            "SELECT current_revision, status FROM assessments WHERE id = ?", (record_id,)
+        )
+        if not head:
+            raise NotFound(f"There is no assessment with id {record_id}.")
+        current, status = int(head[0][0]), str(head[0][1])
+        if status in ("queued", "synced"):
+            return current, False
+        if status not in FINALISABLE:
+            raise NotReady(f"Assessment {record_id} cannot be finalised while it is {status}.")
+        document = self.get(record_id, current)
+        body = self._body(document)
+        try:
+            verdict = judge(body)
+        except FormError as exc:
+            raise NotReady(f"Assessment {record_id} cannot be finalised: {exc}") from exc
+        if not verdict.complete:
+            paths = ", ".join(problem.path for problem in verdict.problems[:5])
+            more = ", …" if len(verdict.problems) > 5 else ""
+            raise NotReady(
+                f"Assessment {record_id} is not complete and valid: "
+                f"{len(verdict.problems)} answer(s) to fix ({paths}{more})."
+            )
+        now = now_iso()
+        sign_off = {"by": self.vault.profile, "at": now}
+        with self.vault.write() as conn:
+            row = conn.execute(
+                "SELECT current_revision FROM assessments WHERE id = ?", (record_id,)
+            ).fetchone()
+            if int(row[0]) != current:
+                raise NotReady(
+                    f"Assessment {record_id} changed while it was being finalised; try again."
+                )
+            revision = current + 1
+            self._insert_revision(
+                conn, record_id, revision, now=now, action="finalise", status="ready", body=body
+            )
+            conn.execute(
+                "UPDATE assessments SET updated_at = ?, current_revision = ?, status = 'queued', "
+                "summary = ? WHERE id = ?",
+                (now, revision, self._seal_summary(body, record_id, revision), record_id),
+            )
+            Outbox(self.vault).enqueue(conn, record_id, revision, body=body, sign_off=sign_off)
+            self.vault.audit(conn, "assessment.finalise", record_id)
+        return revision, True
+
+    def finalisable(self) -> list[str]:
+        """Ids of the assessments that could be finalised (drafts, amended, in conflict)."""
+        marks = ", ".join("?" for _ in FINALISABLE)
+        rows = self.vault.read(
+            f"SELECT id FROM assessments WHERE status IN ({marks}) "  # noqa: S608 - marks only
+            "ORDER BY updated_at, id",
+            FINALISABLE,
+        )
+        return [str(row[0]) for row in rows]
+
+    def resolve_conflict(
+        self, record_id: str, document: dict[str, Any], server_revision: int
+    ) -> int:
+        """Save the answers chosen in the conflict view, based on the server's revision.
+
+        The next finalisation of this assessment is sent with `server_revision` as its base;
+        nothing on either side is overwritten. Returns the new local revision.
+        """
+        from desktop.outbox import Outbox  # noqa: PLC0415 - the outbox builds on this module
+
+        body = self._body(document)
+        now = now_iso()
+        with self.vault.write() as conn:
+            row = conn.execute(
+                "SELECT current_revision FROM assessments WHERE id = ?", (record_id,)
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"There is no assessment with id {record_id}.")
+            revision = max(int(row[0]), server_revision) + 1
+            self._insert_revision(
+                conn, record_id, revision, now=now, action="resolve-conflict", status="amended",
+                body=body,
+            )
+            conn.execute(
+                "UPDATE assessments SET updated_at = ?, current_revision = ?, status = 'amended', "
+                "upn_index = ?, summary = ? WHERE id = ?",
+                (now, revision, self._upn_index(body["answers"]),
+                 self._seal_summary(body, record_id, revision), record_id),
+            )
+            Outbox(self.vault).adopt_server_revision(conn, record_id, server_revision)
+            self.vault.audit(conn, "assessment.resolve-conflict", record_id)
         return revision
 
     def restore(self, record_id: str, revision: int) -> int:

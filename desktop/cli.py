@@ -16,15 +16,19 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import forms.cli
-from desktop import __version__
+from desktop import __version__, ctf_cli
 from desktop.assessments import Assessments, parse_document, write_export
 from desktop.crypto import FAST_KDF
-from desktop.errors import InvalidInput, OneSendError
+from desktop.errors import InvalidInput, NotReady, OneSendError, SyncError
 from desktop.paths import resolve_data_dir
 from desktop.profiles import Profiles
 from desktop.vault import Vault
 from forms.errors import FormError
 from forms.registry import list_definitions
+from sync.device import enrol
+from sync.engine import SyncEngine, SyncProgress, sync_status
+from sync.http import ApiSettings
+from sync.reconcile import reconcile
 
 EXIT_USER_ERROR = 2
 Handler = Callable[[argparse.Namespace], int]
@@ -213,6 +217,174 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_finalise(args: argparse.Namespace) -> int:
+    if bool(args.id) == bool(args.all_complete):
+        raise InvalidInput("Name one assessment ID, or give --all-complete.")
+    finalised: list[dict[str, Any]] = []
+    skipped: list[dict[str, str]] = []
+    with _open_vault(args) as vault:
+        store = Assessments(vault)
+        ids = store.finalisable() if args.all_complete else [args.id]
+        for record_id in ids:
+            try:
+                revision, new = store.finalise(record_id)
+            except NotReady as exc:
+                if not args.all_complete:
+                    raise
+                skipped.append({"id": record_id, "reason": str(exc)})
+                continue
+            finalised.append({"id": record_id, "revision": revision, "queued": new})
+    if args.json:
+        _json_out({"finalised": finalised, "skipped": skipped})
+        return 0
+    for entry in finalised:
+        verb = "Finalised and queued" if entry["queued"] else "Already finalised:"
+        _out(f"{verb} assessment {entry['id']} (revision {entry['revision']}).")
+    for entry in skipped:
+        _out(f"Skipped: {entry['reason']}")
+    if args.all_complete:
+        _out(f"{len(finalised)} finalised, {len(skipped)} not complete yet.")
+    return 0
+
+
+# -- sync --------------------------------------------------------------------------------------
+
+
+def _api_settings(args: argparse.Namespace) -> ApiSettings | None:
+    ca_bundle = getattr(args, "ca_bundle", None)
+    proxy = getattr(args, "proxy", None)
+    if not ca_bundle and not proxy:
+        return None
+    if ca_bundle and not Path(ca_bundle).is_file():
+        raise InvalidInput(f"There is no CA bundle file at {ca_bundle}.")
+    return ApiSettings(ca_bundle=Path(ca_bundle).absolute() if ca_bundle else None,
+                       proxy=proxy or None)
+
+
+def cmd_enrol(args: argparse.Namespace) -> int:
+    with _open_vault(args) as vault:
+        credentials = enrol(vault, args.server, args.code, _api_settings(args),
+                            device_name=args.device_name)
+    _out(f"Enrolled this profile with {credentials.server_url} "
+         f"(device {credentials.device_id}).")
+    return 0
+
+
+class _ProgressBar:
+    """A progress line on stderr: redrawn in place at a terminal, a line per step otherwise."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last = -1
+
+    def __call__(self, progress: SyncProgress) -> None:
+        if progress.total == 0 or progress.done == self.last:
+            return
+        self.last = progress.done
+        width = 30
+        filled = int(width * min(progress.done, progress.total) / progress.total)
+        line = (f"sync [{'#' * filled}{'.' * (width - filled)}] {progress.done}/"
+                f"{progress.total}")
+        if self.tty:
+            sys.stderr.write("\r" + line + ("\n" if progress.phase == "done" else ""))
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+
+def _print_status(args: argparse.Namespace) -> int:
+    with _open_vault(args) as vault:
+        status = sync_status(vault)
+    if args.json:
+        _json_out(status.to_json())
+        return 0
+    counts = status.counts
+    _out(f"Server: {status.server_url or 'not enrolled'}")
+    _out(f"Last acknowledgement: {status.last_acknowledged_at or 'never'}")
+    _out("Queued {queued}, in flight {in_flight}, acknowledged {acknowledged}, "
+         "quarantined {quarantined}, in conflict {conflict}.".format(**counts))
+    if status.oldest_unsynced_age_seconds is not None:
+        hours = status.oldest_unsynced_age_seconds / 3600
+        _out(f"The oldest unsynced assessment was finalised {hours:.1f} hours ago.")
+    for item in status.items:
+        if item["state"] in ("quarantined", "conflict"):
+            reasons = item.get("reasons") or {}
+            paths = ", ".join(str(e.get("path")) for e in reasons.get("errors", [])[:5])
+            _out(f"  {item['state']}: {item['id']} revision {item['revision']}: "
+                 f"{reasons.get('title', '')} {paths}".rstrip())
+    return 0
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    if args.status:
+        return _print_status(args)
+    with _open_vault(args) as vault:
+        if args.retry_quarantined:
+            from desktop.outbox import Outbox  # noqa: PLC0415 - only for this option
+
+            Outbox(vault).retry_quarantined()
+        engine = SyncEngine(vault, settings=_api_settings(args), batch_size=args.batch_size,
+                            progress=_ProgressBar())
+        try:
+            report = engine.run()
+        except SyncError:
+            partial = engine.report
+            _out(f"onesend: stopped after {partial.accepted + partial.duplicates} sent; what "
+                 "was not sent stays queued.", sys.stderr)
+            raise
+    if args.json:
+        _json_out(report.to_json())
+    else:
+        _out(f"Sent {report.accepted}, duplicates {report.duplicates}, recovered "
+             f"{report.recovered}, conflicts {report.conflicts}, quarantined "
+             f"{report.quarantined}, still queued {report.still_queued}.")
+    return 0 if report.still_queued == 0 else 1
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    with _open_vault(args) as vault:
+        result = reconcile(vault, _api_settings(args))
+    if args.json:
+        _json_out(result.to_json())
+    else:
+        _out(f"Acknowledged here: {result.acknowledged}; held by the server: "
+             f"{result.server_held}.")
+        for name in ("missing", "extra", "mismatched"):
+            ids = getattr(result, name)
+            _out(f"{name}: {', '.join(ids) if ids else 'none'}")
+        if result.oldest_unsynced_age_seconds is not None:
+            _out(f"Oldest unsynced: {result.oldest_unsynced_age_seconds / 3600:.1f} hours.")
+    return 0 if result.consistent else 1
+
+
+def cmd_reference_server(args: argparse.Namespace) -> int:
+    """Run the reference server in the foreground (pilots, demos, tests)."""
+    try:
+        from sync.server import Faults, ServerConfig, serve  # noqa: PLC0415 - not in the bundle
+    except ImportError:
+        raise InvalidInput("The reference server is not part of this installation; "
+                       "run it from a development checkout (make setup).") from None
+
+    if not args.enrol_code:
+        raise InvalidInput("Give at least one --enrol-code.")
+    faults = Faults(latency=args.latency, error_rate=args.error_rate,
+                    drop_after_commit_rate=args.drop_after_commit_rate,
+                    truncate_rate=args.truncate_rate, retry_after=args.retry_after,
+                    seed=args.seed)
+    config = ServerConfig(Path(args.data).absolute(), enrol_codes=args.enrol_code,
+                          min_protocol=args.min_protocol, token_ttl=args.token_ttl,
+                          faults=faults)
+
+    def ready(url: str) -> None:
+        _out(f"OneSEND reference server listening on {url}")
+        sys.stdout.flush()
+
+    tls = (Path(args.tls_cert), Path(args.tls_key)) if args.tls_cert else (None, None)
+    serve(config, host=args.host, port=args.port, tls_cert=tls[0], tls_key=tls[1],
+          ready=ready)
+    return 0
+
+
 # -- self-test and the window ------------------------------------------------------------------
 
 SELF_TEST_DOCUMENT: dict[str, Any] = {
@@ -345,7 +517,75 @@ def build_parser() -> argparse.ArgumentParser:
     _add_vault_options(restore)
     restore.set_defaults(handler=cmd_restore)
 
+    finalise = acts.add_parser(
+        "finalise", help="sign off complete, valid assessments and queue them for the server"
+    )
+    finalise.add_argument("id", metavar="ID", nargs="?")
+    finalise.add_argument("--all-complete", action="store_true",
+                          help="every draft or amended assessment that is complete and valid")
+    _add_vault_options(finalise, json_flag=True)
+    finalise.set_defaults(handler=cmd_finalise)
+
     forms.cli.register(commands)
+    ctf_cli.register(commands)
+
+    def add_network_options(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--ca-bundle", metavar="FILE",
+                            help="extra CA certificates (PEM) for a network that inspects TLS")
+        parser.add_argument("--proxy", metavar="URL", help="HTTP(S) proxy (default: the system's)")
+
+    enrol_cmd = commands.add_parser(
+        "enrol", help="enrol this profile with the national server using a one-time code"
+    )
+    enrol_cmd.add_argument("--server", metavar="URL", required=True)
+    enrol_cmd.add_argument("--code", metavar="CODE", required=True)
+    enrol_cmd.add_argument("--device-name", metavar="NAME")
+    add_network_options(enrol_cmd)
+    _add_vault_options(enrol_cmd)
+    enrol_cmd.set_defaults(handler=cmd_enrol)
+
+    sync_cmd = commands.add_parser(
+        "sync", help="send every queued assessment; exit 0 only when nothing is left queued"
+    )
+    sync_cmd.add_argument("--batch-size", type=int, default=200, metavar="N")
+    sync_cmd.add_argument("--status", action="store_true",
+                          help="show what is queued, sent, quarantined or in conflict")
+    sync_cmd.add_argument("--retry-quarantined", action="store_true",
+                          help="queue the quarantined assessments again first")
+    add_network_options(sync_cmd)
+    _add_vault_options(sync_cmd, json_flag=True)
+    sync_cmd.set_defaults(handler=cmd_sync)
+
+    reconcile_cmd = commands.add_parser(
+        "reconcile", help="compare what the server acknowledged with what it holds"
+    )
+    add_network_options(reconcile_cmd)
+    _add_vault_options(reconcile_cmd, json_flag=True)
+    reconcile_cmd.set_defaults(handler=cmd_reconcile)
+
+    server_cmd = commands.add_parser(
+        "reference-server", help="run the reference national API (pilots, demos, tests)"
+    )
+    server_cmd.add_argument("--port", type=int, default=8443, metavar="P")
+    server_cmd.add_argument("--host", default="127.0.0.1")
+    server_cmd.add_argument("--data", metavar="DIR", required=True)
+    server_cmd.add_argument("--enrol-code", metavar="CODE", action="append", default=[],
+                            help="a one-time enrolment code (repeat for several devices)")
+    server_cmd.add_argument("--min-protocol", type=int, default=1, metavar="N")
+    server_cmd.add_argument("--token-ttl", type=float, metavar="SECONDS")
+    server_cmd.add_argument("--tls-cert", metavar="PEM")
+    server_cmd.add_argument("--tls-key", metavar="PEM")
+    faults = server_cmd.add_argument_group("fault injection")
+    faults.add_argument("--latency", type=float, default=0.0, metavar="SECONDS")
+    faults.add_argument("--error-rate", type=float, default=0.0, metavar="RATE",
+                        help="share of requests answered 503 (0 to 1)")
+    faults.add_argument("--drop-after-commit-rate", type=float, default=0.0, metavar="RATE",
+                        help="share of requests whose connection drops after the server commits")
+    faults.add_argument("--truncate-rate", type=float, default=0.0, metavar="RATE",
+                        help="share of answers cut off half way")
+    faults.add_argument("--retry-after", type=int, default=1, metavar="SECONDS")
+    faults.add_argument("--seed", type=int, metavar="N")
+    server_cmd.set_defaults(handler=cmd_reference_server)
 
     selftest = commands.add_parser(
         "self-test", help="check this installation: a window offscreen and a vault round trip"

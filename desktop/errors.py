@@ -58,3 +58,64 @@ class BadDocument(OneSendError):
 
 class InvalidInput(OneSendError):
     """A value given on the command line or in a form is not acceptable."""
+
+
+class NotReady(OneSendError):
+    """An assessment cannot be finalised: it is incomplete or invalid, or already sent."""
+
+
+class NotEnrolled(OneSendError):
+    """This profile has no device token yet: enrol it with the server first."""
+
+
+class SyncError(OneSendError):
+    """Base of the errors met while talking to the national API."""
+
+
+class Offline(SyncError):
+    """The server could not be reached, or kept failing, within the retries allowed."""
+
+
+class AuthExpired(SyncError):
+    """The device token was refused (unknown, revoked or expired), or an enrolment code was."""
+
+
+class UpdateRequired(SyncError):
+    """The server no longer speaks this version of the protocol."""
+
+
+class UntrustedServer(SyncError):
+    """The server's certificate, receipt or form signature failed verification."""
+
+
+class ServerRejected(SyncError):
+    """The server refused a request for a reason a retry will not fix."""
+
+    def __init__(
+        self, message: str, *, status: int = 0, kind: str = "",
+        problem: dict[str, object] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.kind = kind
+        self.problem = problem or {}
+
+
+class Conflict(SyncError):
+    """The server holds a revision the client did not base its change on."""
+
+
+class SyncBusy(SyncError):
+    """Another sync of this profile is already running."""
+
+
+class Cancelled(SyncError):
+    """The user stopped the sync; what was sent is kept and the rest stays queued."""
+
+
+class BadImportFile(OneSendError):
+    """A file to import (a school's CTF) is malformed, hostile or too large; nothing was made."""
+
+
+class ImportCancelled(OneSendError):
+    """The user stopped an import while the file was being read; nothing was imported."""

@@ -72,9 +72,64 @@ def _schema_v1(conn: sqlite3.Connection) -> None:
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
+def _schema_v2_sync(conn: sqlite3.Connection) -> None:
+    """The outbox of finalised revisions, what the server last acknowledged, sealed secrets."""
+    db = sqlite_utils.Database(conn)
+    # One row per finalised revision: its identity (assessment id + revision) and payload hash
+    # are fixed here, so every retry is recognisably the same delivery.
+    db.execute(
+        """CREATE TABLE outbox (
+            assessment_id TEXT NOT NULL REFERENCES assessments(id),
+            revision INTEGER NOT NULL,
+            base_revision INTEGER,
+            form TEXT NOT NULL,
+            form_version TEXT NOT NULL,
+            payload_hash TEXT NOT NULL,
+            sign_off BLOB NOT NULL,
+            state TEXT NOT NULL CHECK (state IN
+                ('queued', 'in_flight', 'acknowledged', 'quarantined', 'conflict', 'superseded')),
+            queued_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            acknowledged_at TEXT,
+            receipt BLOB,
+            reasons BLOB,
+            PRIMARY KEY (assessment_id, revision),
+            FOREIGN KEY (assessment_id, revision) REFERENCES revisions(assessment_id, revision)
+        ) WITHOUT ROWID"""
+    )
+    db.execute("CREATE INDEX outbox_state ON outbox(state, queued_at)")
+    # The latest revision the server is known to hold, per assessment: the next one's base.
+    db.execute(
+        """CREATE TABLE sync_heads (
+            assessment_id TEXT PRIMARY KEY REFERENCES assessments(id),
+            server_revision INTEGER NOT NULL
+        )"""
+    )
+    # Form definitions fetched from the server, with the signature checked again on load.
+    db.execute(
+        """CREATE TABLE form_definitions (
+            form TEXT NOT NULL,
+            version TEXT NOT NULL,
+            definition TEXT NOT NULL,
+            signature TEXT NOT NULL,
+            fetched_at TEXT NOT NULL,
+            PRIMARY KEY (form, version)
+        )"""
+    )
+    # Secrets (the device token, the server's keys): each sealed, bound to its name.
+    db.execute(
+        """CREATE TABLE secrets (
+            name TEXT PRIMARY KEY,
+            value BLOB NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+
+
 Migration = Callable[[sqlite3.Connection], None]
 # MIGRATIONS[n] takes a database from user_version n to n + 1.
-MIGRATIONS: tuple[Migration, ...] = (_schema_v1,)
+MIGRATIONS: tuple[Migration, ...] = (_schema_v1, _schema_v2_sync)
 
 
 def now_iso() -> str:

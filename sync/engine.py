@@ -1,0 +1,465 @@
+"""The sync engine: delivers every finalised revision in the outbox exactly once.
+
+A plain object with no Qt: a worker thread opens its own vault, builds a `SyncEngine` on it
+and calls `run()`; progress and per-record states arrive through callbacks, and setting the
+`cancel` event stops it between requests (or during a backoff wait).
+
+Exactly once, in the face of lost answers: items are marked `in_flight` (durably) before a
+request leaves, and anything found in flight, after a crash or a failed request, is first
+looked up in the server's manifest: held with the same hash and a verified receipt means
+acknowledged; absent means queued again, with the same identity and bytes. An item is
+acknowledged only on a receipt naming its id and revision, carrying the hash that was sent,
+and signed by the server's key.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from desktop.errors import (
+    AuthExpired,
+    Cancelled,
+    NotReady,
+    ServerRejected,
+    SyncBusy,
+    TamperedData,
+    UntrustedServer,
+    UpdateRequired,
+)
+from desktop.outbox import Outbox, OutboxItem
+from desktop.vault import Vault
+from sync.device import Credentials, load_credentials
+from sync.http import Api, ApiSettings, Backoff, Retryable, rejected_reason
+from sync.protocol import MAX_BATCH_ITEMS, PROTOCOL_VERSION, receipt_matches
+
+log = logging.getLogger("onesend.sync")
+
+BATCH = "batch"
+SINGLE = "single"
+_LEASE_KEY = "sync_lease"
+
+
+@dataclass
+class SyncProgress:
+    """Where a run is: sent of total, and how each kind of outcome has counted so far."""
+
+    phase: str
+    total: int = 0
+    done: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    quarantined: int = 0
+
+
+@dataclass
+class SyncReport:
+    """The summary of one run; `still_queued` counts what is waiting for the next one."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    quarantined: int = 0
+    recovered: int = 0
+    still_queued: int = 0
+    requests: int = 0
+    bytes_sent: int = 0
+    retries: int = 0
+    waits: list[float] = field(default_factory=list)
+
+    @property
+    def acknowledged(self) -> int:
+        return self.accepted + self.duplicates + self.recovered
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("waits")
+        return data
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """What the sync area and `onesend sync --status` show."""
+
+    counts: dict[str, int]
+    last_acknowledged_at: str | None
+    oldest_unsynced_age_seconds: float | None
+    enrolled: bool
+    server_url: str | None
+    items: list[dict[str, Any]]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+ItemCallback = Callable[[OutboxItem, str], None]
+ProgressCallback = Callable[[SyncProgress], None]
+
+
+class SyncEngine:
+    """Sync one open vault with the server it is enrolled with."""
+
+    def __init__(
+        self, vault: Vault, *, settings: ApiSettings | None = None, batch_size: int = 200,
+        mode: str = BATCH, progress: ProgressCallback | None = None,
+        on_item: ItemCallback | None = None, cancel: threading.Event | None = None,
+        backoff: Backoff | None = None,
+    ) -> None:
+        if not 1 <= batch_size <= MAX_BATCH_ITEMS:
+            raise NotReady(f"The batch size must be between 1 and {MAX_BATCH_ITEMS}.")
+        if mode not in (BATCH, SINGLE):
+            raise ValueError(mode)
+        self.vault = vault
+        self.outbox = Outbox(vault)
+        self.batch_size = 1 if mode == SINGLE else batch_size
+        self.mode = mode
+        self.cancel = cancel or threading.Event()
+        self._progress = progress
+        self._on_item = on_item
+        self._settings = settings
+        self._backoff = backoff
+        self._owner = uuid.uuid4().hex
+        self._lease_written = 0.0
+        self.report = SyncReport()
+        self._state = SyncProgress("starting")
+
+    # -- public -------------------------------------------------------------------------------
+
+    def run(self) -> SyncReport:
+        """Send everything queued; returns the report (also when some items were set aside)."""
+        credentials = load_credentials(self.vault)
+        api = self._api(credentials)
+        self._take_lease()
+        try:
+            self._check_protocol(api)
+            self._recover(api, credentials)
+            self._state = SyncProgress("sending", total=self.outbox.counts()["queued"])
+            self._emit()
+            self._send_all(api, credentials)
+        finally:
+            self._release_lease()
+            self.report.requests = api.traffic.requests
+            self.report.bytes_sent = api.traffic.bytes_sent
+            self.report.retries = api.traffic.retries
+            self.report.waits = list(api.traffic.waits)
+            self.report.still_queued = sum(
+                self.outbox.counts()[state] for state in ("queued", "in_flight"))
+            api.close()
+        self._state.phase = "done"
+        self._emit()
+        return self.report
+
+    def status(self) -> SyncStatus:
+        return sync_status(self.vault)
+
+    # -- steps --------------------------------------------------------------------------------
+
+    def _api(self, credentials: Credentials) -> Api:
+        settings = credentials.settings(self._settings)
+        backoff = self._backoff or Backoff(settings, cancel=self.cancel)
+        return Api(credentials.server_url, settings, token=credentials.token, backoff=backoff)
+
+    def _check_protocol(self, api: Api) -> None:
+        """Ask before sending anything, so an outdated client changes nothing on the server."""
+        reply = api.call("GET", "/v1/health")
+        protocol = reply.body.get("protocol") if isinstance(reply.body, dict) else None
+        minimum = protocol.get("min") if isinstance(protocol, dict) else None
+        if isinstance(minimum, int) and minimum > PROTOCOL_VERSION:
+            raise UpdateRequired("The server needs a newer version of OneSEND: update it, then "
+                                 "sync again (nothing was sent).")
+
+    def _recover(self, api: Api, credentials: Credentials) -> None:
+        """Everything in flight: ask the manifest what the server holds before re-sending."""
+        in_flight = self.outbox.items(["in_flight"])
+        for start in range(0, len(in_flight), MAX_BATCH_ITEMS):
+            chunk = in_flight[start:start + MAX_BATCH_ITEMS]
+            reply = api.call("POST", "/v1/manifest/query", {"items": [
+                {"submission_id": i.assessment_id, "revision": i.revision,
+                 "payload_hash": i.payload_hash} for i in chunk]})
+            entries = _entries_by_key(reply.body)
+            acks: list[tuple[OutboxItem, dict[str, Any]]] = []
+            absent: list[OutboxItem] = []
+            for item in chunk:
+                entry = entries.get(item.key, {})
+                held = entry.get("held")
+                if held == "same":
+                    receipt = entry.get("receipt")
+                    if not self._verified(credentials, item, receipt):
+                        raise self._bad_receipt(item)
+                    assert isinstance(receipt, dict)
+                    acks.append((item, receipt))
+                elif held == "different":
+                    self._set_aside(item, "conflict", {
+                        "status": 409, "type": "conflict",
+                        "title": "The server holds this revision with different content.",
+                        "errors": []})
+                else:
+                    absent.append(item)
+            self.outbox.acknowledge(acks)
+            self.report.recovered += len(acks)
+            for item, _ in acks:
+                self._item(item, "acknowledged")
+            self.outbox.requeue(absent)
+            log.info("recovered %d in-flight item(s): %d held, %d re-queued",
+                     len(chunk), len(acks), len(absent))
+
+    def _send_all(self, api: Api, credentials: Credentials) -> None:
+        failures = 0
+        while True:
+            if self.cancel.is_set():
+                raise Cancelled("Sync stopped; what was sent is kept and the rest stays queued.")
+            self._refresh_lease()
+            batch = self.outbox.take(self.batch_size)
+            if not batch:
+                return
+            try:
+                self._send(api, credentials, batch)
+                failures = 0
+            except (AuthExpired, UpdateRequired):
+                # Refused before the server looked at the items: nothing of them was stored.
+                self.outbox.requeue(self.outbox.items(["in_flight"]))
+                raise
+            except Retryable as exc:
+                failures += 1
+                log.info("batch of %d not confirmed (%s); attempt %d", len(batch), exc.reason,
+                         failures)
+                if failures >= api.settings.max_attempts:
+                    raise api.offline(exc, failures) from None
+                api.backoff.wait(failures, exc.retry_after)
+                # The server may have committed before the answer was lost: ask, then resend.
+                self._recover(api, credentials)
+
+    def _send(self, api: Api, credentials: Credentials, batch: list[OutboxItem]) -> None:
+        sendable: list[tuple[OutboxItem, dict[str, Any]]] = []
+        for item in batch:
+            try:
+                payload = self.outbox.payload(item)
+            except TamperedData as exc:
+                self._set_aside(item, "quarantined", {
+                    "status": 0, "type": "local-damage", "title": str(exc), "errors": []})
+                continue
+            sendable.append((item, {
+                "submission_id": item.assessment_id, "revision": item.revision,
+                "base_revision": item.base_revision, "payload": payload,
+                "payload_hash": item.payload_hash}))
+        if not sendable:
+            return
+        if self.mode == SINGLE:
+            self._send_single(api, credentials, *sendable[0])
+            return
+        try:
+            reply = api.once("POST", "/v1/submissions/batch",
+                             {"items": [body for _, body in sendable]})
+        except ServerRejected as exc:
+            self._refused_batch(api, credentials, [item for item, _ in sendable], exc)
+            return
+        results = reply.body.get("results") if isinstance(reply.body, dict) else None
+        self._apply_results(credentials, [item for item, _ in sendable],
+                            results if isinstance(results, list) else [])
+
+    def _send_single(
+        self, api: Api, credentials: Credentials, item: OutboxItem, body: dict[str, Any]
+    ) -> None:
+        try:
+            reply = api.once("PUT", f"/v1/submissions/{item.assessment_id}/revisions/"
+                             f"{item.revision}", body)
+        except ServerRejected as exc:
+            state = "conflict" if exc.status == 409 else "quarantined"
+            self._set_aside(item, state, rejected_reason(exc))
+            return
+        self._apply_results(credentials, [item], [reply.body])
+
+    def _refused_batch(
+        self, api: Api, credentials: Credentials, items: list[OutboxItem], exc: ServerRejected
+    ) -> None:
+        """A whole batch refused (malformed or too large): halve it, so one bad item is found
+        and quarantined while the rest go through."""
+        if len(items) == 1:
+            self._set_aside(items[0], "quarantined", rejected_reason(exc))
+            return
+        middle = len(items) // 2
+        self.outbox.requeue(items[middle:])
+        self.outbox.requeue(items[:middle])
+        for half in (items[:middle], items[middle:]):
+            taken = self._retake(half)
+            if taken:
+                self._send(api, credentials, taken)
+
+    def _retake(self, items: Sequence[OutboxItem]) -> list[OutboxItem]:
+        keys = {item.key for item in items}
+        with self.vault.write() as conn:
+            conn.executemany(
+                "UPDATE outbox SET state = 'in_flight', attempts = attempts + 1 "
+                "WHERE assessment_id = ? AND revision = ? AND state = 'queued'",
+                [key for key in keys],
+            )
+        return [item for item in self.outbox.items(["in_flight"]) if item.key in keys]
+
+    def _apply_results(
+        self, credentials: Credentials, items: list[OutboxItem], results: list[Any]
+    ) -> None:
+        by_key = {}
+        for result in results:
+            if isinstance(result, dict):
+                key = (result.get("submission_id"), result.get("revision"))
+                by_key[key] = result
+        acks: list[tuple[OutboxItem, dict[str, Any]]] = []
+        unanswered: list[OutboxItem] = []
+        for item in items:
+            result = by_key.get(item.key)
+            status = result.get("status") if result else None
+            if result is None:
+                unanswered.append(item)
+            elif status in ("accepted", "duplicate"):
+                receipt = result.get("receipt")
+                if not self._verified(credentials, item, receipt):
+                    raise self._bad_receipt(item)
+                assert isinstance(receipt, dict)
+                acks.append((item, receipt))
+                if status == "accepted":
+                    self.report.accepted += 1
+                    self._state.accepted += 1
+                else:
+                    self.report.duplicates += 1
+                    self._state.duplicates += 1
+            elif status == "conflict":
+                self._set_aside(item, "conflict", _reason(result))
+            elif status == "rejected":
+                self._set_aside(item, "quarantined", _reason(result))
+            else:
+                unanswered.append(item)
+        self.outbox.acknowledge(acks)
+        for item, _ in acks:
+            self._item(item, "acknowledged")
+        self._state.done += len(items)
+        self._emit()
+        if unanswered:
+            # The answer did not name them: treat as lost, and let the manifest decide.
+            raise Retryable(f"the server's answer did not name {len(unanswered)} item(s)")
+
+    def _set_aside(self, item: OutboxItem, state: str, reasons: dict[str, Any]) -> None:
+        self.outbox.set_aside(item, state, reasons)
+        if state == "conflict":
+            self.report.conflicts += 1
+            self._state.conflicts += 1
+        else:
+            self.report.quarantined += 1
+            self._state.quarantined += 1
+        self._item(item, state)
+        log.info("%s %s revision %d (%s)", state, item.assessment_id, item.revision,
+                 reasons.get("type"))
+
+    def _verified(self, credentials: Credentials, item: OutboxItem, receipt: Any) -> bool:
+        return receipt_matches(
+            credentials.receipt_public_key(), receipt, submission_id=item.assessment_id,
+            revision=item.revision, digest=item.payload_hash, server_id=credentials.server_id)
+
+    @staticmethod
+    def _bad_receipt(item: OutboxItem) -> UntrustedServer:
+        return UntrustedServer(
+            f"The server's receipt for assessment {item.assessment_id} (revision "
+            f"{item.revision}) did not verify, so it is not marked as sent; check the server "
+            "address, or enrol again."
+        )
+
+    # -- callbacks ----------------------------------------------------------------------------
+
+    def _emit(self) -> None:
+        if self._progress is not None:
+            self._progress(SyncProgress(**asdict(self._state)))
+
+    def _item(self, item: OutboxItem, state: str) -> None:
+        if self._on_item is not None:
+            self._on_item(item, state)
+
+    # -- one sync at a time per profile -------------------------------------------------------
+
+    def _lease_seconds(self) -> float:
+        settings = self._settings or ApiSettings()
+        return settings.deadline * 2 + 60
+
+    def _take_lease(self) -> None:
+        now = time.time()
+        with self.vault.write() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (_LEASE_KEY,)).fetchone()
+            if row is not None:
+                lease = json.loads(row[0])
+                if lease.get("owner") != self._owner and float(lease.get("until", 0)) > now:
+                    raise SyncBusy("Another sync of this profile is running; wait for it to "
+                                   "finish.")
+            self._write_lease(conn, now)
+
+    def _refresh_lease(self) -> None:
+        now = time.time()
+        if now - self._lease_written < self._lease_seconds() / 4:
+            return  # a durable write per batch would cost more than the batch itself
+        with self.vault.write() as conn:
+            self._write_lease(conn, now)
+
+    def _write_lease(self, conn: Any, now: float) -> None:
+        self._lease_written = now
+        value = json.dumps({"owner": self._owner, "until": now + self._lease_seconds()})
+        conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
+                     "SET value = excluded.value", (_LEASE_KEY, value))
+
+    def _release_lease(self) -> None:
+        with self.vault.write() as conn:
+            conn.execute("DELETE FROM meta WHERE key = ? AND json_extract(value, '$.owner') = ?",
+                         (_LEASE_KEY, self._owner))
+
+
+def _entries_by_key(body: Any) -> dict[tuple[Any, Any], dict[str, Any]]:
+    entries = body.get("items") if isinstance(body, dict) else None
+    found: dict[tuple[Any, Any], dict[str, Any]] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict):
+            found[(entry.get("submission_id"), entry.get("revision"))] = entry
+    return found
+
+
+def _reason(result: dict[str, Any]) -> dict[str, Any]:
+    problem = result.get("problem") if isinstance(result.get("problem"), dict) else {}
+    assert isinstance(problem, dict)
+    errors = problem.get("errors")
+    return {
+        "status": problem.get("status"),
+        "type": str(problem.get("type", "")).rsplit(":", 1)[-1],
+        "title": str(problem.get("title", ""))[:300],
+        "errors": errors[:200] if isinstance(errors, list) else [],
+        "latest_revision": problem.get("latest_revision"),
+    }
+
+
+def sync_status(vault: Vault, *, with_items: bool = True) -> SyncStatus:
+    """Counts per state, the last acknowledgement, the oldest unsynced age, and each item."""
+    outbox = Outbox(vault)
+    try:
+        credentials: Credentials | None = load_credentials(vault)
+    except Exception:  # noqa: BLE001 - status must show even when the enrolment is damaged
+        credentials = None
+    items = []
+    if with_items:
+        for item in outbox.items(["queued", "in_flight", "quarantined", "conflict",
+                                  "acknowledged"]):
+            entry = {"id": item.assessment_id, "revision": item.revision, "state": item.state,
+                     "queued_at": item.queued_at, "acknowledged_at": item.acknowledged_at,
+                     "attempts": item.attempts}
+            if item.state in ("quarantined", "conflict"):
+                entry["reasons"] = outbox.reasons(item)
+            items.append(entry)
+    return SyncStatus(
+        counts=outbox.counts(),
+        last_acknowledged_at=outbox.last_acknowledged_at(),
+        oldest_unsynced_age_seconds=outbox.oldest_unsynced_age_seconds(datetime.now(tz=UTC)),
+        enrolled=credentials is not None,
+        server_url=credentials.server_url if credentials else None,
+        items=items,
+    )

@@ -1,0 +1,354 @@
+"""One HTTP exchange with the national API, done carefully.
+
+TLS is always verified, against the operating system's trust store (`truststore`) plus an
+optional CA bundle an administrator sets; environment variables such as REQUESTS_CA_BUNDLE
+are deliberately not read (`trust_env = False`). Proxies come from the app's setting or the
+system's. Every request has a connect timeout, a read timeout and an overall deadline (a read
+timeout alone lets a trickling server hold the client for ever). Retries use exponential
+backoff with full jitter and honour Retry-After, for timeouts, resets, 429 and 5xx only.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import gzip
+import ipaddress
+import json
+import random
+import re
+import ssl
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+import truststore
+import urllib3
+from requests.adapters import HTTPAdapter
+
+from desktop.errors import (
+    AuthExpired,
+    Cancelled,
+    InvalidInput,
+    Offline,
+    ServerRejected,
+    UntrustedServer,
+    UpdateRequired,
+)
+from sync.protocol import PROBLEM_PREFIX, PROTOCOL_HEADER, PROTOCOL_VERSION, canonical_json
+
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+USER_AGENT = "OneSEND-desktop"
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """Timeouts, retry policy, trust and proxy: one place, injected (tests use short ones)."""
+
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    deadline: float = 120.0
+    max_attempts: int = 6
+    backoff_base: float = 0.5
+    backoff_cap: float = 30.0
+    max_retry_after: float = 300.0
+    ca_bundle: Path | None = None
+    proxy: str | None = None
+    use_system_proxy: bool = True
+    gzip_level: int = 5
+
+
+@dataclass
+class Traffic:
+    """What went over the wire: requests made and bytes sent (bodies after compression)."""
+
+    requests: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    retries: int = 0
+    waits: list[float] = field(default_factory=list)
+
+
+class Retryable(Exception):
+    """A failure a later attempt may not meet: a timeout, a reset, a 429 or a 5xx."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: Any
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(tz=UTC))).total_seconds())
+
+
+class Backoff:
+    """Exponential backoff with full jitter, honouring Retry-After; waits can be cancelled."""
+
+    def __init__(
+        self, settings: ApiSettings, *, cancel: threading.Event | None = None,
+        rng: random.Random | None = None, traffic: Traffic | None = None,
+    ) -> None:
+        self.settings = settings
+        self.cancel = cancel or threading.Event()
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
+        self.traffic = traffic or Traffic()
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        cap = min(self.settings.backoff_cap, self.settings.backoff_base * 2 ** (attempt - 1))
+        delay = self.rng.uniform(0, cap)
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, self.settings.max_retry_after))
+        return delay
+
+    def wait(self, attempt: int, retry_after: float | None) -> None:
+        delay = self.delay(attempt, retry_after)
+        self.traffic.waits.append(delay)
+        self.traffic.retries += 1
+        if self.cancel.wait(delay):
+            raise Cancelled("Sync stopped; what was sent is kept and the rest stays queued.")
+
+
+class _TrustAdapter(HTTPAdapter):
+    """Hands urllib3 our own SSLContext, so no CA file from the environment sneaks in."""
+
+    def __init__(self, context: ssl.SSLContext) -> None:
+        self._context = context
+        super().__init__(pool_connections=2, pool_maxsize=4, max_retries=0)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["ssl_context"] = self._context
+        super().init_poolmanager(*args, **kwargs)
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+        kwargs["ssl_context"] = self._context
+        return super().proxy_manager_for(proxy, **kwargs)
+
+
+def tls_context(ca_bundle: Path | None) -> ssl.SSLContext:
+    """The OS trust store, plus the administrator's CA bundle when one is set."""
+    context = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if ca_bundle is not None:
+        try:
+            context.load_verify_locations(cafile=str(ca_bundle))
+        except (OSError, ssl.SSLError) as exc:
+            raise InvalidInput(
+                f"The CA bundle {ca_bundle} cannot be read as PEM certificates."
+            ) from exc
+    return context
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def proxies_for(url: str, settings: ApiSettings) -> dict[str, str]:
+    """The app's proxy setting, else the system's (unless the host bypasses it)."""
+    host = urlsplit(url).hostname or ""
+    if _is_loopback(host):
+        return {}
+    if settings.proxy:
+        return {"http": settings.proxy, "https": settings.proxy}
+    if not settings.use_system_proxy or urllib.request.proxy_bypass(host):
+        return {}
+    system = urllib.request.getproxies()
+    return {scheme: system[scheme] for scheme in ("http", "https") if scheme in system}
+
+
+def check_server_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise InvalidInput(f"{url} is not a server address like https://api.example.org.")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise InvalidInput("Only https:// server addresses are allowed (http:// only for a "
+                           "server on this computer).")
+    return url.rstrip("/")
+
+
+_SSL_REASON = re.compile(r"certificate verify failed: ([^(\]]+)")
+
+
+class Api:
+    """The national API at one address, for one device token (or none, to enrol)."""
+
+    def __init__(
+        self, base_url: str, settings: ApiSettings, *, token: str | None = None,
+        backoff: Backoff | None = None, clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.base_url = check_server_url(base_url)
+        self.settings = settings
+        self.token = token
+        self.backoff = backoff or Backoff(settings)
+        self.traffic = self.backoff.traffic
+        self._clock = clock
+        self.session = requests.Session()
+        self.session.trust_env = False  # no CA bundle, proxy or .netrc from the environment
+        adapter = _TrustAdapter(tls_context(settings.ca_bundle))
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", HTTPAdapter(max_retries=0))
+        self.session.proxies = proxies_for(self.base_url, settings)
+        self.session.headers.update({PROTOCOL_HEADER: str(PROTOCOL_VERSION),
+                                     "User-Agent": USER_AGENT, "Accept": "application/json"})
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- with retries (for requests that are safe to repeat) ----------------------------------
+
+    def call(self, method: str, path: str, body: Any = None, *,
+             params: Mapping[str, Any] | None = None) -> Reply:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self.once(method, path, body, params=params)
+            except Retryable as exc:
+                if attempt >= self.settings.max_attempts:
+                    raise self.offline(exc, attempt) from None
+                self.backoff.wait(attempt, exc.retry_after)
+
+    def offline(self, exc: Retryable, attempts: int) -> Offline:
+        return Offline(
+            f"Could not reach the server at {self.base_url} after {attempts} attempt(s) "
+            f"({exc.reason}); nothing is lost: what is queued stays queued."
+        )
+
+    # -- one attempt --------------------------------------------------------------------------
+
+    def once(self, method: str, path: str, body: Any = None, *,
+             params: Mapping[str, Any] | None = None) -> Reply:
+        """One request; raises Retryable, or a OneSendError that a retry will not fix."""
+        headers = {}
+        data = None
+        if body is not None:
+            raw = canonical_json(body)
+            headers["Content-Type"] = "application/json"
+            if len(raw) > 1024:
+                raw = gzip.compress(raw, compresslevel=self.settings.gzip_level, mtime=0)
+                headers["Content-Encoding"] = "gzip"
+            data = raw
+        started = self._clock()
+        self.traffic.requests += 1
+        self.traffic.bytes_sent += len(data or b"")
+        try:
+            response = self.session.request(
+                method, self.base_url + path, data=data, headers=headers, params=params,
+                timeout=(self.settings.connect_timeout,
+                         min(self.settings.read_timeout, self.settings.deadline)),
+                stream=True, allow_redirects=False,
+            )
+        except requests.exceptions.SSLError as exc:
+            raise self._untrusted(exc) from None
+        except requests.exceptions.ProxyError as exc:
+            raise Retryable("the proxy refused the connection") from exc
+        except requests.exceptions.ConnectTimeout as exc:
+            raise Retryable("the connection timed out") from exc
+        except requests.exceptions.ReadTimeout as exc:
+            raise Retryable("the server did not answer in time") from exc
+        except requests.exceptions.ConnectionError as exc:
+            raise Retryable("the connection failed or was reset") from exc
+        except requests.exceptions.RequestException as exc:
+            raise Retryable(f"the request failed ({type(exc).__name__})") from exc
+        try:
+            content = self._read(response, started)
+        finally:
+            response.close()
+        return self._interpret(response, content)
+
+    def _read(self, response: requests.Response, started: float) -> bytes:
+        chunks = bytearray()
+        try:
+            # read1 returns what has arrived, so the deadline is checked however slow the
+            # server trickles; a plain read would wait for a whole chunk.
+            while chunk := response.raw.read1(64 * 1024, decode_content=True):
+                chunks.extend(chunk)
+                if self._clock() - started > self.settings.deadline:
+                    raise Retryable("the server was too slow to answer (deadline passed)")
+                if len(chunks) > MAX_RESPONSE_BYTES:
+                    raise Retryable("the server's answer was too large")
+        except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException,
+                OSError) as exc:
+            # Truncated, reset or timed out mid-body: the answer is lost, not the data.
+            raise Retryable("the connection broke before the answer arrived") from exc
+        if self._clock() - started > self.settings.deadline:
+            raise Retryable("the server was too slow to answer (deadline passed)")
+        self.traffic.bytes_received += len(chunks)
+        return bytes(chunks)
+
+    def _interpret(self, response: requests.Response, content: bytes) -> Reply:
+        status = response.status_code
+        try:
+            body = json.loads(content) if content else None
+        except ValueError:
+            body = None
+            if 200 <= status < 300:
+                raise Retryable("the server's answer was cut short or garbled") from None
+        if 200 <= status < 300:
+            return Reply(status, body)
+        problem = body if isinstance(body, dict) else {}
+        kind = str(problem.get("type", "")).removeprefix(PROBLEM_PREFIX)
+        if status == 429 or status >= 500:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            raise Retryable(f"HTTP {status}", retry_after)
+        if status == 401 or kind in ("token-invalid", "token-expired", "token-missing"):
+            if kind == "token-expired":
+                raise AuthExpired("This device's token has expired: enrol it again with a new "
+                                  "code from your trust or local authority.")
+            raise AuthExpired("The server does not accept this device's token: enrol it again "
+                              "with a new code from your trust or local authority.")
+        if kind == "enrolment-refused":
+            raise AuthExpired("The server refused that enrolment code: it is unknown or has "
+                              "already been used.")
+        if status == 426 or kind == "update-required":
+            raise UpdateRequired("The server needs a newer version of OneSEND: update it, then "
+                                 "sync again (nothing was sent).")
+        title = str(problem.get("title", ""))[:200] or "no reason given"
+        raise ServerRejected(f"The server refused the request (HTTP {status}: {title}).",
+                             status=status, kind=kind, problem=problem)
+
+    def _untrusted(self, exc: Exception) -> UntrustedServer:
+        found = _SSL_REASON.search(str(exc))
+        reason = found.group(1).strip() if found else "the TLS handshake failed"
+        return UntrustedServer(
+            f"The server's certificate is not trusted ({reason}). If this network inspects "
+            "TLS, ask IT for its CA bundle and give it with --ca-bundle."
+        )
+
+
+def rejected_reason(exc: ServerRejected) -> dict[str, Any]:
+    """The parts of a refusal worth keeping with a quarantined item."""
+    errors = exc.problem.get("errors")
+    return {"status": exc.status, "type": exc.kind,
+            "title": str(exc.problem.get("title", ""))[:300],
+            "errors": errors[:200] if isinstance(errors, list) else []}

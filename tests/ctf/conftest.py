@@ -1,0 +1,77 @@
+"""CTF import fixtures: generated files (never real pupils), real vaults in tmp_path."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+import desktop.cli
+from desktop import ctf_cli
+from desktop.assessments import Assessments
+from desktop.profiles import Profiles
+from desktop.vault import Vault
+
+# The generator is shared with bench/bench_ctf.py, so it is a plain module beside the tests.
+sys.path.insert(0, str(Path(__file__).parent))
+
+from ctf_generator import generate
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def vault(profiles: Profiles) -> Iterator[Vault]:
+    opened, _ = profiles.create("alex", PASSWORD)
+    with opened:
+        yield opened
+
+
+@pytest.fixture
+def store(vault: Vault) -> Assessments:
+    return Assessments(vault)
+
+
+@pytest.fixture
+def write_ctf(tmp_path: Path) -> Callable[..., tuple[Path, list]]:
+    """Write a generated CTF to tmp_path; returns its path and the pupils it holds."""
+
+    def write(count: int = 10, name: str = "school.xml", **options: object) -> tuple[Path, list]:
+        xml, pupils = generate(count, **options)  # type: ignore[arg-type]
+        path = tmp_path / name
+        path.write_bytes(xml)
+        return path, pupils
+
+    return write
+
+
+def _parser_with_import_ctf() -> argparse.ArgumentParser:
+    """The real `onesend` parser, with import-ctf added if cli.py does not add it yet."""
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    if "import-ctf" not in commands.choices:
+        ctf_cli.register(commands)
+    return parser
+
+
+build_parser = desktop.cli.build_parser
+
+
+@pytest.fixture
+def onesend(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], data_dir: Path,
+) -> Callable[..., tuple[int, str, str]]:
+    """Run `onesend ARGS` in-process with the password on stdin: (exit code, stdout, stderr)."""
+    monkeypatch.setattr(desktop.cli, "build_parser", _parser_with_import_ctf)
+
+    def run(*argv: str, stdin: str = PASSWORD + "\n") -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        code = desktop.cli.main(["--data-dir", str(data_dir), *argv])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run

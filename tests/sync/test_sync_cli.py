@@ -1,0 +1,218 @@
+"""The trust-staff commands end to end: `onesend` and `onesend reference-server` as processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from desktop.assessments import Assessments
+from desktop.crypto import FAST_KDF
+from desktop.profiles import Profiles
+
+PASSWORD = "correct horse battery staple"
+
+
+class Server:
+    """`onesend reference-server` as a child process, killed and restarted at will."""
+
+    def __init__(self, data: Path, *extra: str) -> None:
+        self.data = data
+        self.extra = extra
+        self.port = 0
+        self.url = ""
+        self.process: subprocess.Popen[str] | None = None
+
+    def start(self) -> Server:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "desktop", "reference-server", "--port", str(self.port),
+             "--data", str(self.data), "--enrol-code", "TRUST-1", "--enrol-code", "TRUST-2",
+             *self.extra],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()  # the readiness line, or EOF if it died
+        assert "listening on " in line, self.process.stderr.read() if self.process.stderr else ""
+        self.url = line.rsplit(" ", 1)[-1].strip()
+        self.port = int(self.url.rsplit(":", 1)[-1])
+        return self
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self._close_streams()
+
+    def _close_streams(self) -> None:
+        for stream in (self.process.stdout, self.process.stderr) if self.process else ():
+            if stream:
+                stream.close()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._close_streams()
+
+    def holdings(self) -> list[tuple[str, int, str]]:
+        conn = sqlite3.connect(self.data / "server.db")
+        try:
+            rows = conn.execute("SELECT submission_id, revision, payload_hash FROM submissions "
+                                "ORDER BY seq").fetchall()
+        finally:
+            conn.close()
+        return [(str(a), int(b), str(c)) for a, b, c in rows]
+
+
+@pytest.fixture
+def reference_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    started: list[Server] = []
+
+    def start(*extra: str) -> Server:
+        server = Server(tmp_path / "server", *extra).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def onesend(data_dir: Path, *args: str, stdin: str = PASSWORD + "\n",
+            home: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONESEND_")}
+    env.update(ONESEND_DATA_DIR=str(data_dir), HOME=str(home or data_dir / "home"))
+    return subprocess.run(
+        [sys.executable, "-m", "desktop", *args, "--password-stdin"], input=stdin,
+        capture_output=True, text=True, timeout=120, env=env, check=False,
+    )
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("sync [")]
+    assert lines[-1].startswith("onesend: ")
+    return lines[-1]
+
+
+@pytest.fixture
+def laptop(data_dir: Path, new_document: Callable[[int], dict[str, Any]]) -> Path:
+    """A profile (fast key derivation) with five complete drafts and one incomplete one."""
+    vault, _ = Profiles(data_dir, kdf=FAST_KDF).create("alex", PASSWORD)
+    with vault:
+        store = Assessments(vault)
+        for n in range(5):
+            store.create(new_document(n), record_id=f"child-{n}")
+        draft = new_document(5)
+        del draft["answers"]["about_me"]["aspirations"]
+        store.create(draft, record_id="child-draft")
+    return data_dir
+
+
+def test_finalise_enrol_sync_status_reconcile(
+    laptop: Path, reference_server: Callable[..., Server]
+) -> None:
+    server = reference_server()
+    result = onesend(laptop, "assessments", "finalise", "child-draft")
+    assert one_line_error(result).startswith(
+        "onesend: Assessment child-draft is not complete and valid: 1 answer(s) to fix "
+        "(about_me.aspirations)")
+    result = onesend(laptop, "assessments", "finalise", "--all-complete", "--json")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert sorted(e["id"] for e in out["finalised"]) == [f"child-{n}" for n in range(5)]
+    assert [e["id"] for e in out["skipped"]] == ["child-draft"]
+
+    result = onesend(laptop, "sync")
+    assert one_line_error(result).startswith("onesend: This profile is not enrolled")
+    result = onesend(laptop, "enrol", "--server", server.url, "--code", "nope")
+    assert one_line_error(result) == (
+        "onesend: The server refused that enrolment code: it is unknown or has already "
+        "been used.")
+    result = onesend(laptop, "enrol", "--server", server.url, "--code", "TRUST-1")
+    assert result.returncode == 0, result.stderr
+    assert f"Enrolled this profile with {server.url}" in result.stdout
+
+    result = onesend(laptop, "sync", "--status", "--json")
+    status = json.loads(result.stdout)
+    assert status["counts"]["queued"] == 5
+    result = onesend(laptop, "sync", "--batch-size", "2")
+    assert result.returncode == 0, result.stderr
+    assert "sync [" in result.stderr
+    assert "5/5" in result.stderr
+    assert result.stdout.strip() == (
+        "Sent 5, duplicates 0, recovered 0, conflicts 0, quarantined 0, still queued 0.")
+    assert len(server.holdings()) == 5
+
+    result = onesend(laptop, "reconcile", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["missing"], report["extra"], report["mismatched"]) == ([], [], [])
+    assert report["oldest_unsynced_age_seconds"] is None
+
+    # The national side loses one revision: reconcile names it.
+    conn = sqlite3.connect(server.data / "server.db")
+    with conn:
+        conn.execute("DELETE FROM submissions WHERE submission_id = 'child-3'")
+    conn.close()
+    result = onesend(laptop, "reconcile", "--json")
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["missing"] == ["child-3"]
+
+    result = onesend(laptop, "sync", "--status")
+    assert "acknowledged 5" in result.stdout
+    # Nothing that names a child reached the terminal.
+    assert "Quillonyx" not in result.stdout + result.stderr
+
+
+def test_server_killed_mid_batch_and_restarted_loses_and_duplicates_nothing(
+    laptop: Path, reference_server: Callable[..., Server]
+) -> None:
+    server = reference_server("--latency", "0.3")
+    assert onesend(laptop, "assessments", "finalise", "--all-complete").returncode == 0
+    assert onesend(laptop, "enrol", "--server", server.url, "--code", "TRUST-1").returncode == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONESEND_")}
+    env.update(ONESEND_DATA_DIR=str(laptop), HOME=str(laptop / "home"))
+    client = subprocess.Popen(
+        [sys.executable, "-m", "desktop", "sync", "--batch-size", "1", "--password-stdin"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env,
+    )
+    assert client.stdin is not None
+    assert client.stderr is not None
+    client.stdin.write(PASSWORD + "\n")
+    client.stdin.close()
+    seen = ""
+    while "1/5" not in seen:  # "sync [...] 1/5": the first batch is acknowledged
+        line = client.stderr.readline()
+        assert line, seen
+        seen += line
+    server.kill()  # mid-way through the second batch (each request waits 0.3 s)
+    server.start()  # same port, same data
+    stderr = client.stderr.read()
+    client.wait(timeout=120)
+    assert client.stdout is not None
+    client.stdout.close()
+    client.stderr.close()
+    if client.returncode != 0:  # gave up before the restart: a second run finishes the job
+        assert "Could not reach the server" in stderr
+        result = onesend(laptop, "sync")
+        assert result.returncode == 0, result.stderr
+    held = server.holdings()
+    assert sorted(sid for sid, _, _ in held) == [f"child-{n}" for n in range(5)]
+    status = json.loads(onesend(laptop, "sync", "--status", "--json").stdout)
+    assert status["counts"]["acknowledged"] == 5
+    assert {(i["id"], i["revision"]) for i in status["items"]} == {
+        (sid, rev) for sid, rev, _ in held}

@@ -1,0 +1,120 @@
+"""TLS is always verified: a test CA works only when given through the CA setting."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from desktop.errors import InvalidInput, UntrustedServer
+from sync.device import enrol, load_credentials
+from sync.http import ApiSettings
+from sync.server import Faults, ServerConfig, ServerThread
+
+
+def _name(common: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+
+def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+@pytest.fixture
+def test_ca(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A throwaway CA, as a school's TLS-inspecting proxy would have, and a server cert."""
+    now = dt.datetime.now(tz=dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (x509.CertificateBuilder().subject_name(_name("OneSEND test CA"))
+          .issuer_name(_name("OneSEND test CA")).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number())
+          .not_valid_before(now - dt.timedelta(minutes=5))
+          .not_valid_after(now + dt.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True,
+                                       crl_sign=True, content_commitment=False,
+                                       key_encipherment=False, data_encipherment=False,
+                                       key_agreement=False, encipher_only=False,
+                                       decipher_only=False), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()),
+                         critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder().subject_name(_name("127.0.0.1"))
+            .issuer_name(ca.subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
+                           critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    ca_pem, cert_pem, key_pem = (tmp_path / n for n in ("ca.pem", "server.pem", "server.key"))
+    ca_pem.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    cert_pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_pem.write_bytes(_pem_key(key))
+    return ca_pem, cert_pem, key_pem
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path, test_ca: tuple[Path, Path, Path]) -> Iterator[ServerThread]:
+    _, cert, key = test_ca
+    config = ServerConfig(tmp_path / "tls-server", enrol_codes=["TLS-1", "TLS-2"],
+                          faults=Faults(retry_after=0))
+    with ServerThread(config, tls_cert=cert, tls_key=key) as server:
+        yield server
+
+
+def test_tls_with_the_test_ca_in_the_ca_setting_works_and_without_it_fails_clearly(
+    tls_server: ServerThread, test_ca: tuple[Path, Path, Path],
+    make_device: Callable[..., Any], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ca_pem = test_ca[0]
+    assert tls_server.url.startswith("https://127.0.0.1:")
+    device = make_device("school", enrolled=False)
+    # Not silently from the environment: these must change nothing.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca_pem))
+    monkeypatch.setenv("CURL_CA_BUNDLE", str(ca_pem))
+    with pytest.raises(UntrustedServer, match=(
+            r"^The server's certificate is not trusted \(.+\)\. If this network inspects "
+            r"TLS, ask IT for its CA bundle and give it with --ca-bundle\.$")):
+        enrol(device.vault, tls_server.url, "TLS-1", device.settings)
+
+    settings = ApiSettings(**{**device.settings.__dict__, "ca_bundle": ca_pem})
+    enrol(device.vault, tls_server.url, "TLS-1", settings)
+    assert load_credentials(device.vault).ca_bundle == str(ca_pem)
+    device.add(3)
+    report = device.sync()  # the CA chosen at enrolment is kept for every later sync
+    assert report.accepted == 3
+    assert len(tls_server.store.holdings()) == 3
+
+
+def test_a_ca_bundle_that_is_not_pem_is_refused(
+    tmp_path: Path, tls_server: ServerThread, make_device: Callable[..., Any]
+) -> None:
+    bad = tmp_path / "not-a-ca.pem"
+    bad.write_text("hello")
+    device = make_device("school", enrolled=False)
+    settings = ApiSettings(ca_bundle=bad)
+    with pytest.raises(InvalidInput, match="cannot be read as PEM certificates"):
+        enrol(device.vault, tls_server.url, "TLS-1", settings)
+
+
+def test_plain_http_is_refused_for_anything_but_this_computer(
+    make_device: Callable[..., Any]
+) -> None:
+    device = make_device("school", enrolled=False)
+    with pytest.raises(InvalidInput, match=r"Only https:// server addresses are allowed"):
+        enrol(device.vault, "http://192.0.2.1:8443", "X", device.settings)
