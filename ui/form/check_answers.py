@@ -1,0 +1,197 @@
+"""'Check your answers': every visible answer by section, each with a Change link, and sign-off.
+
+Finalising is offered only when the engine says the assessment is complete and valid, and
+only after the assessor confirms; the editor does the finalising (on the database thread).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFrame,
+    QGridLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from forms.engine import Session
+from ui.form.answers_text import AnswerRow, summary_blocks
+from ui.form.widgets import describe
+from ui.tasks import emit
+
+
+def _bold(label: QLabel, scale: float = 1.0) -> QLabel:
+    font = label.font()
+    font.setBold(True)
+    font.setPointSizeF(font.pointSizeF() * scale)
+    label.setFont(font)
+    return label
+
+
+class CheckAnswersPage(QScrollArea):
+    """The summary page; ``change_requested(path)`` jumps to a question, Finalise signs off."""
+
+    change_requested = Signal(str)
+    finalise_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("checkAnswers")
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.heading = _bold(QLabel("Check your answers before finalising"), 1.7)
+        self.heading.setObjectName("sectionTitle")
+        self.heading.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.heading.setWordWrap(True)
+        describe(self.heading, self.heading.text(),
+                 "Every answer by section, each with a Change link; finalise at the end.")
+        self.change_links: list[QPushButton] = []
+        self.finalise_button: QPushButton | None = None
+        self.confirm: QCheckBox | None = None
+        self.message: QLabel | None = None
+        self._busy = False
+        self.setWidget(QWidget())
+
+    def refresh(self, session: Session, *, read_only: bool, status: str) -> None:
+        """Rebuild from the session (cheap: one label per answer)."""
+        old = self.takeWidget()
+        if old is not None:
+            self.heading.setParent(None)
+            old.deleteLater()
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(24, 16, 24, 24)
+        layout.addWidget(self.heading)
+        self.change_links = []
+        for block in summary_blocks(session):
+            title = _bold(QLabel(block.title, page), 1.3)
+            title.setObjectName("checkSectionTitle")
+            layout.addWidget(title)
+            grid_box = QFrame(page)
+            grid_box.setObjectName("checkRows")
+            grid = QGridLayout(grid_box)
+            grid.setColumnStretch(1, 1)
+            grid.setHorizontalSpacing(18)
+            row = 0
+            if block.repeat and not block.items:
+                grid.addWidget(QLabel("None added", grid_box), 0, 0)
+                row = self._add_change(grid, grid_box, row, block.id, block.title)
+            for item_title, rows in block.items:
+                grid.addWidget(_bold(QLabel(item_title, grid_box)), row, 0, 1, 3)
+                row += 1
+                for answer in rows:
+                    row = self._add_row(grid, grid_box, row, answer, read_only)
+            for answer in block.rows:
+                row = self._add_row(grid, grid_box, row, answer, read_only)
+            layout.addWidget(grid_box)
+        layout.addWidget(self._sign_off(session, page, read_only=read_only, status=status))
+        layout.addStretch(1)
+        self.setWidget(page)
+
+    def _add_row(self, grid: QGridLayout, parent: QWidget, row: int, answer: AnswerRow,
+                 read_only: bool) -> int:
+        label = QLabel(answer.label, parent)
+        label.setWordWrap(True)
+        label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        label.setMinimumWidth(200)
+        value = QLabel(answer.text, parent)
+        value.setTextFormat(Qt.TextFormat.PlainText)
+        value.setWordWrap(True)
+        value.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        value.setObjectName("answerText" if answer.answered else "notAnswered")
+        if not answer.answered:
+            font = value.font()
+            font.setItalic(True)
+            value.setFont(font)
+        grid.addWidget(label, row, 0)
+        grid.addWidget(value, row, 1)
+        if not read_only and answer.changeable:
+            self._add_change(grid, parent, row, answer.path, answer.label)
+        return row + 1
+
+    def _add_change(self, grid: QGridLayout, parent: QWidget, row: int, path: str,
+                    label: str) -> int:
+        link = QPushButton("Change", parent)
+        link.setObjectName("changeLink")
+        link.setFlat(True)
+        link.setAutoDefault(False)
+        link.setCursor(Qt.CursorShape.PointingHandCursor)
+        link.setProperty("path", path)
+        describe(link, f"Change {label}")
+        link.clicked.connect(lambda _c=False, p=path: emit(self.change_requested, p))
+        grid.addWidget(link, row, 2, Qt.AlignmentFlag.AlignTop)
+        self.change_links.append(link)
+        return row + 1
+
+    def _sign_off(self, session: Session, parent: QWidget, *, read_only: bool,
+                  status: str) -> QWidget:
+        box = QFrame(parent)
+        box.setObjectName("signOff")
+        box.setFrameShape(QFrame.Shape.Box)
+        layout = QVBoxLayout(box)
+        layout.addWidget(_bold(QLabel("Sign-off", box), 1.3))
+        self.message = QLabel(box)
+        self.message.setWordWrap(True)
+        self.message.setVisible(False)
+        self.finalise_button = None
+        self.confirm = None
+        if read_only:
+            layout.addWidget(QLabel(f"This assessment is finalised ({status}). Start an "
+                                    "amendment to change it.", box))
+            layout.addWidget(self.message)
+            return box
+        problems = session.problems
+        if problems:
+            count = len(problems)
+            intro = QLabel(f"It cannot be finalised yet: {count} "
+                           f"{'answer needs' if count == 1 else 'answers need'} attention.", box)
+            intro.setWordWrap(True)
+            layout.addWidget(intro)
+            for problem in problems[:12]:
+                link = QPushButton(problem.message, box)
+                link.setObjectName("errorLink")
+                link.setFlat(True)
+                link.setAutoDefault(False)
+                link.setProperty("path", problem.path)
+                describe(link, problem.message, "Go to this answer")
+                link.clicked.connect(
+                    lambda _c=False, p=problem.path: emit(self.change_requested, p))
+                layout.addWidget(link, 0, Qt.AlignmentFlag.AlignLeft)
+            if count > 12:
+                layout.addWidget(QLabel(f"… and {count - 12} more.", box))
+            layout.addWidget(self.message)
+            return box
+        self.confirm = QCheckBox(
+            "I confirm these answers are correct, and that the agreements recorded above were "
+            "given by the people named.", box)
+        describe(self.confirm, self.confirm.text())
+        self.finalise_button = QPushButton("&Finalise and queue for sending", box)
+        self.finalise_button.setObjectName("primaryButton")
+        self.finalise_button.setEnabled(False)
+        self.confirm.toggled.connect(self._confirmed)
+        self.finalise_button.clicked.connect(self.finalise_requested)
+        layout.addWidget(self.confirm)
+        layout.addWidget(self.finalise_button, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.message)
+        return box
+
+    def _confirmed(self, checked: bool) -> None:
+        if self.finalise_button is not None:
+            self.finalise_button.setEnabled(checked and not self._busy)
+
+    def set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        if self.finalise_button is not None and self.confirm is not None:
+            self.finalise_button.setEnabled(self.confirm.isChecked() and not busy)
+        if busy:
+            self.say("Finalising…")
+
+    def say(self, text: str) -> None:
+        if self.message is not None:
+            self.message.setText(text)
+            describe(self.message, text)
+            self.message.setVisible(bool(text))

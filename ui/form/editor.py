@@ -1,0 +1,944 @@
+"""The assessment editor: one section at a time, saved as the user types.
+
+``AssessmentEditor`` is the widget a main window hosts for one open assessment. It lists the
+form's visible sections at the side with a completeness mark each, shows one section at a
+time with widgets chosen by question type, keeps visibility and computed values current as
+the user types, shows errors inline and in a GOV.UK-style error summary whose entries move
+the focus to the field, and autosaves every change (debounced) through the task runner's
+database thread: each save is a new revision. It also hosts "Check your answers" (with
+finalise), the family's PDF and the history of revisions.
+
+Nothing here knows a question by name: everything comes from the definition and the engine.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+from shiboken6 import Shiboken
+from typing_extensions import override
+
+from desktop.assessments import Assessments, summarise
+from desktop.errors import OneSendError
+from desktop.vault import Vault
+from forms.definition import Question, Section
+from forms.engine import MISSING_KIND, Problem, Session, document_session
+from ui.form.check_answers import CheckAnswersPage
+from ui.form.history import HistoryView
+from ui.form.pdf import family_copy_html, family_copy_title, write_pdf
+from ui.form.widgets import FieldAdapter, FieldContext, ItemList, adapter_for, describe
+from ui.tasks import TaskRunner, emit
+
+# Errors are marked by words ("Error: …", "There is a problem") and a thick bar, never by
+# colour alone; focus is the GOV.UK yellow so it shows on any theme. Colours come from the
+# palette where they can, so a high-contrast theme on the window still applies.
+EDITOR_STYLE = """
+QFrame#question[error="true"] { border-left: 5px solid #d4351c; }
+QLabel#errorMessage { color: #d4351c; font-weight: bold; }
+QFrame#errorSummary { border: 4px solid #d4351c; }
+QPushButton#errorLink, QPushButton#changeLink {
+    border: none; text-align: left; text-decoration: underline; color: palette(link);
+    padding: 2px 4px;
+}
+QPushButton#errorLink { color: #d4351c; font-weight: bold; }
+QPushButton#errorLink:focus, QPushButton#changeLink:focus, QLabel#sectionTitle:focus,
+QLabel#errorSummaryTitle:focus, QLabel#computedValue:focus {
+    background: #ffdd00; color: #0b0c0c; outline: none;
+}
+QLineEdit:focus, QPlainTextEdit:focus, QComboBox:focus { border: 3px solid #0b0c0c;
+    background: palette(base); }
+QPushButton:focus, QToolButton:focus, QCheckBox:focus, QRadioButton:focus {
+    background: #ffdd00; color: #0b0c0c; }
+QFrame#readOnlyBanner { border: 3px solid #1d70b8; }
+QFrame#itemCard { border: 1px solid palette(mid); }
+"""
+READ_ONLY_STATUSES = ("ready", "queued", "synced")
+STATUS_WORDS = {
+    "draft": "Draft",
+    "ready": "Finalised",
+    "queued": "Finalised, waiting to send",
+    "synced": "Finalised and sent",
+    "amended": "Amendment (draft)",
+    "conflict": "Needs attention: changed elsewhere",
+}
+CHECK_PAGE = "check-answers"
+HISTORY_PAGE = "history"
+UNDO_LIMIT = 200
+COALESCE_SECONDS = 2.0
+
+
+def user_sentence(error: BaseException, doing: str) -> str:
+    """One sentence for the user; never an unknown exception's text (it could hold data)."""
+    if isinstance(error, OneSendError):
+        return str(error)
+    return f"Something went wrong while {doing}; your answers are still on screen."
+
+
+def value_at(answers: dict[str, Any], path: str) -> tuple[Any, dict[str, Any]]:
+    """The raw answer at a question path and the dict that holds it."""
+    container: Any = answers
+    parts = path.replace("]", "").split(".")
+    for depth, part in enumerate(parts):
+        name, _, index = part.partition("[")
+        last = depth == len(parts) - 1
+        if not isinstance(container, dict):
+            return None, {}
+        if last and not index:
+            return container.get(name), container
+        value = container.get(name)
+        if index:
+            if not isinstance(value, list) or int(index) >= len(value):
+                return None, {}
+            value = value[int(index)]
+        container = value
+    return None, {}
+
+
+class ErrorSummary(QFrame):
+    """'There is a problem', and a link per problem that moves the focus to its field."""
+
+    entry_activated = Signal(str)  # the problem's path
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("errorSummary")
+        self.setFrameShape(QFrame.Shape.Box)
+        self.setLineWidth(3)
+        layout = QVBoxLayout(self)
+        self.title = QLabel("There is a problem", self)
+        self.title.setObjectName("errorSummaryTitle")
+        font = self.title.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        self.title.setFont(font)
+        self.title.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        layout.addWidget(self.title)
+        self.list = QVBoxLayout()
+        layout.addLayout(self.list)
+        self.entries: list[QPushButton] = []
+        self.setVisible(False)
+
+    def set_problems(self, problems: list[Problem], labels: dict[str, str]) -> None:
+        for entry in self.entries:
+            entry.setParent(None)
+            entry.deleteLater()
+        self.entries = []
+        for problem in problems:
+            label = labels.get(problem.path, "")
+            text = problem.message if not label or label in problem.message else (
+                f"{label}: {problem.message}")
+            entry = QPushButton(text, self)
+            entry.setObjectName("errorLink")
+            entry.setFlat(True)
+            entry.setCursor(Qt.CursorShape.PointingHandCursor)
+            entry.setAutoDefault(False)
+            entry.setProperty("path", problem.path)
+            describe(entry, text, "Go to this answer")
+            entry.clicked.connect(lambda _c=False, p=problem.path: emit(self.entry_activated, p))
+            self.list.addWidget(entry, 0, Qt.AlignmentFlag.AlignLeft)
+            entry.show()  # a child added to a shown frame stays hidden until shown
+            self.entries.append(entry)
+        count = len(problems)
+        self.title.setText("There is a problem" if count == 1 else
+                           f"There are {count} problems")
+        describe(self.title, self.title.text(), "The list below links to each answer to fix.")
+        self.setVisible(bool(problems))
+
+
+class SectionPage(QWidget):
+    """One section's questions (or a repeating section's items) built from the session."""
+
+    changed = Signal(str, object)
+    items_requested = Signal(str, str, int, int)
+
+    def __init__(self, section: Section, ctx: FieldContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.section = section
+        self.ctx = ctx
+        self.adapters: dict[str, FieldAdapter] = {}
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 16, 24, 24)
+        self.heading = QLabel(section.title, self)
+        self.heading.setObjectName("sectionTitle")
+        self.heading.setWordWrap(True)
+        font = self.heading.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.7)
+        self.heading.setFont(font)
+        self.heading.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        describe(self.heading, section.title, section.help)
+        layout.addWidget(self.heading)
+        self.summary = ErrorSummary(self)
+        layout.addWidget(self.summary)
+        if section.help:
+            help_label = QLabel(section.help, self)
+            help_label.setObjectName("sectionHelp")
+            help_label.setWordWrap(True)
+            layout.addWidget(help_label)
+        self.item_list: ItemList | None = None
+        if section.repeat:
+            raw = ctx.session().answers.get(section.id)
+            count = len(raw) if isinstance(raw, list) else 0
+            self.item_list = ItemList(section.id, section.item_label, section.questions,
+                                      section_id=section.id, ctx=ctx, count=count,
+                                      max_items=section.max_items, parent=self)
+            self.item_list.requested.connect(self.items_requested)
+            layout.addWidget(self.item_list)
+            for adapter in self.item_list.adapters:
+                self._register(adapter)
+        else:
+            for question in section.questions:
+                adapter = ctx.build(question, f"{section.id}.{question.id}", section.id, self)
+                layout.addWidget(adapter.widget)
+                self._register(adapter)
+        self.footer = QHBoxLayout()
+        self.check_button = QPushButton("Check this section", self)
+        self.check_button.setAutoDefault(False)
+        self.next_button = QPushButton("Next section", self)
+        self.next_button.setObjectName("primaryButton")
+        self.next_button.setAutoDefault(False)
+        self.footer.addWidget(self.check_button)
+        self.footer.addWidget(self.next_button)
+        self.footer.addStretch(1)
+        layout.addLayout(self.footer)
+        layout.addStretch(1)
+
+    def _register(self, adapter: FieldAdapter) -> None:
+        for each in adapter.adapters():
+            self.adapters[each.path] = each
+            each.changed.connect(self.changed)
+            each.items_requested.connect(self.items_requested)
+
+    def load(self, session: Session) -> None:
+        answers = session.answers
+        for path, adapter in self.adapters.items():
+            value, container = value_at(answers, path)
+            adapter.set(value, container)
+
+    def refresh(self, session: Session) -> None:
+        """Visibility and computed values, after every edit."""
+        for path, adapter in self.adapters.items():
+            adapter.widget.setVisible(session.is_visible(path))
+            adapter.refresh(session)
+
+    def adapter_for_path(self, path: str) -> tuple[FieldAdapter | None, str | None]:
+        """The adapter showing a problem's path, and which part of it."""
+        best: FieldAdapter | None = None
+        sub: str | None = None
+        for own, adapter in self.adapters.items():
+            if path == own:
+                return adapter, None
+            if path == own + "_other":
+                return adapter, "other"
+            if path.startswith(own + ".") and (best is None or len(own) > len(best.path)):
+                best, sub = adapter, path[len(own) + 1:]
+        return best, sub
+
+    def show_problems(self, problems: list[Problem]) -> None:
+        by_adapter: dict[str, list[Problem]] = {path: [] for path in self.adapters}
+        for problem in problems:
+            adapter, _sub = self.adapter_for_path(problem.path)
+            if adapter is not None:
+                by_adapter[adapter.path].append(problem)
+        for path, adapter in self.adapters.items():
+            adapter.show_errors(by_adapter[path])
+        labels = {}
+        for problem in problems:
+            adapter, sub = self.adapter_for_path(problem.path)
+            if adapter is not None:
+                labels[problem.path] = adapter.question.label + (f" ({sub})" if sub else "")
+        self.summary.set_problems(problems, labels)
+
+    def focus_path(self, path: str) -> QWidget:
+        adapter, sub = self.adapter_for_path(path)
+        if adapter is None:
+            if self.item_list is not None:
+                self.item_list.add_button.setFocus(Qt.FocusReason.OtherFocusReason)
+                return self.item_list.add_button
+            self.heading.setFocus(Qt.FocusReason.OtherFocusReason)
+            return self.heading
+        return adapter.focus(sub)
+
+
+@dataclass
+class _UndoStep:
+    answers: dict[str, Any]
+    path: str
+    section_id: str
+    at: float
+
+
+class FocusOnShow(QObject):
+    """Runs a callback once the watched page is shown (focus needs a visible widget)."""
+
+    def __init__(self, callback: Callable[[], None], parent: QObject) -> None:
+        super().__init__(parent)
+        self.callback = callback
+
+    @override
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Show:
+            watched.removeEventFilter(self)
+            self.callback()
+        return False
+
+
+class AssessmentEditor(QWidget):
+    """One open assessment: fill it in, check it, finalise it, print it, see its history.
+
+    Give it the task runner (whose database thread has its own vault connection) and the
+    assessment document as ``Assessments.get`` returns it. Call ``flush()`` before closing or
+    locking: it writes any change not yet saved and waits for the write.
+    """
+
+    saved = Signal(str, int)  # record id, revision: after each successful save
+    save_state_changed = Signal(str)  # "saving", "saved" or "failed"
+    status_changed = Signal(str)  # the record's status: draft, ready, amended, ...
+    finalised = Signal(str, int)  # record id, revision
+    pdf_exported = Signal(str)  # the file written
+    failed = Signal(str)  # one sentence for the user, when an action failed
+    title_changed = Signal(str)  # the child's name, for the window title
+
+    def __init__(self, tasks: TaskRunner, document: dict[str, Any], *,
+                 today: date | None = None, autosave_ms: int = 600,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("assessmentEditor")
+        self.setStyleSheet(EDITOR_STYLE)
+        self.tasks = tasks
+        self.today = today
+        self.record_id = str(document["id"])
+        self.revision = int(document.get("revision", 1))
+        self.status = str(document.get("status", "draft"))
+        self.session = document_session(document, today)
+        self.form_id = self.session.definition.id
+        self.form_version = self.session.definition.version
+        self._dirty = False
+        self._in_flight = False
+        self._again = False
+        self._checked: set[str] = set()
+        self._undo: list[_UndoStep] = []
+        self._page: SectionPage | None = None
+        self._current: str = ""
+        self.last_pdf: Path | None = None
+        self.ctx = FieldContext(session=lambda: self.session, build=self._build_adapter,
+                                read_only=lambda: self.read_only)
+
+        self._save_timer = QTimer(self)
+        self._save_timer.setSingleShot(True)
+        self._save_timer.setInterval(autosave_ms)
+        self._save_timer.timeout.connect(self._save_now)
+        self._errors_timer = QTimer(self)
+        self._errors_timer.setSingleShot(True)
+        self._errors_timer.setInterval(max(150, autosave_ms // 2))
+        self._errors_timer.timeout.connect(self._show_problems)
+        self._retry_timer = QTimer(self)
+        self._retry_timer.setSingleShot(True)
+        self._retry_timer.setInterval(5000)
+        self._retry_timer.timeout.connect(self._retry_save)
+
+        self._build_ui()
+        self._fill_sidebar()
+        self._apply_status()
+        first = self.session.visible_sections[0].id if self.session.visible_sections else ""
+        self.show_section(first)
+
+    # -- layout --------------------------------------------------------------------------------
+
+    def _build_ui(self) -> None:
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        header = QHBoxLayout()
+        header.setContentsMargins(12, 8, 12, 8)
+        self.title_label = QLabel(self)
+        self.title_label.setObjectName("editorTitle")
+        font = self.title_label.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        self.title_label.setFont(font)
+        self.status_label = QLabel(self)
+        self.status_label.setObjectName("recordStatus")
+        self.save_label = QLabel(self)
+        self.save_label.setObjectName("saveState")
+        describe(self.save_label, "Save state")
+        self.undo_button = QPushButton("&Undo last change", self)
+        self.undo_button.setEnabled(False)
+        self.undo_button.clicked.connect(self.undo)
+        self.pdf_button = QPushButton("Family copy (&PDF)…", self)
+        self.pdf_button.clicked.connect(self._choose_pdf_path)
+        self.open_pdf_button = QPushButton("&Open the PDF", self)
+        self.open_pdf_button.setVisible(False)
+        self.open_pdf_button.clicked.connect(self._open_pdf)
+        header.addWidget(self.title_label)
+        header.addWidget(self.status_label)
+        header.addStretch(1)
+        header.addWidget(self.save_label)
+        header.addWidget(self.undo_button)
+        header.addWidget(self.pdf_button)
+        header.addWidget(self.open_pdf_button)
+        outer.addLayout(header)
+
+        self.banner = QFrame(self)
+        self.banner.setObjectName("readOnlyBanner")
+        self.banner.setFrameShape(QFrame.Shape.Box)
+        banner_row = QHBoxLayout(self.banner)
+        self.banner_label = QLabel(self.banner)
+        self.banner_label.setWordWrap(True)
+        self.amend_button = QPushButton("Start an &amendment", self.banner)
+        self.amend_button.clicked.connect(self.start_amendment)
+        banner_row.addWidget(self.banner_label, 1)
+        banner_row.addWidget(self.amend_button)
+        outer.addWidget(self.banner)
+
+        self.message = QLabel(self)
+        self.message.setObjectName("editorMessage")
+        self.message.setWordWrap(True)
+        self.message.setVisible(False)
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
+        outer.addWidget(self.message)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.sections = QListWidget(splitter)
+        self.sections.setObjectName("sectionList")
+        describe(self.sections, "Sections of the form",
+                 "Each section shows whether it is complete or what is left to do.")
+        self.sections.setMinimumWidth(240)
+        self.sections.setWordWrap(True)
+        self.sections.setSpacing(3)
+        self.sections.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.sections.currentItemChanged.connect(self._section_picked)
+        self.stack = QStackedWidget(splitter)
+        self.scroller = QScrollArea(self.stack)
+        self.scroller.setWidgetResizable(True)
+        self.scroller.setFrameShape(QFrame.Shape.NoFrame)
+        self.stack.addWidget(self.scroller)
+        self.check_page = CheckAnswersPage(self.stack)
+        self.check_page.change_requested.connect(self.focus_path)
+        self.check_page.finalise_requested.connect(self.finalise)
+        self.stack.addWidget(self.check_page)
+        self.history = HistoryView(self.tasks, self.record_id, self.stack)
+        self.history.restored.connect(self._restored)
+        self.stack.addWidget(self.history)
+        splitter.addWidget(self.sections)
+        splitter.addWidget(self.stack)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([260, 900])
+        outer.addWidget(splitter, 1)
+        self.undo_shortcut = QShortcut(QKeySequence("Ctrl+Shift+Z"), self)
+        self.undo_shortcut.activated.connect(self.undo)
+        self._set_save_label("saved", "All changes saved")
+
+    def _build_adapter(self, question: Question, path: str, section_id: str,
+                       parent: QWidget) -> FieldAdapter:
+        adapter = adapter_for(question)(question, path, section_id, self.ctx, parent)
+        adapter.set_read_only(self.read_only)
+        return adapter
+
+    # -- state -------------------------------------------------------------------------------
+
+    @property
+    def read_only(self) -> bool:
+        return self.status in READ_ONLY_STATUSES
+
+    @property
+    def current_section(self) -> str:
+        return self._current
+
+    @property
+    def page(self) -> SectionPage | None:
+        return self._page
+
+    def document(self) -> dict[str, Any]:
+        """What is saved: every answer typed, hidden ones included, so nothing is lost."""
+        return {"form": self.form_id, "form_version": self.form_version,
+                "answers": self.session.answers}
+
+    def child_name(self) -> str:
+        names = summarise(self.session.answers)
+        return " ".join(p for p in (names["first_name"], names["last_name"]) if p)
+
+    def _apply_status(self) -> None:
+        self.status_label.setText(f"Status: {STATUS_WORDS.get(self.status, self.status)}")
+        self.banner.setVisible(self.read_only)
+        self.banner_label.setText(
+            "This assessment has been finalised, so it is read-only. To change it, start an "
+            "amendment: that makes a new revision and the signed-off one is kept.")
+        self.undo_button.setVisible(not self.read_only)
+        name = self.child_name() or "New assessment"
+        self.title_label.setText(name)
+        emit(self.title_changed, name)
+
+    # -- sections ------------------------------------------------------------------------------
+
+    def _fill_sidebar(self) -> None:
+        current = self._current
+        self.sections.blockSignals(True)
+        self.sections.clear()
+        for section in self.session.visible_sections:
+            item = QListWidgetItem(self._mark(section.id), self.sections)
+            item.setData(Qt.ItemDataRole.UserRole, section.id)
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, self._mark(section.id))
+        for key, text in ((CHECK_PAGE, "Check your answers and finalise"),
+                          (HISTORY_PAGE, "History of changes")):
+            item = QListWidgetItem(text, self.sections)
+            item.setData(Qt.ItemDataRole.UserRole, key)
+        self._select_in_sidebar(current)
+        self.sections.blockSignals(False)
+
+    def _mark(self, section_id: str) -> str:
+        status = self.session.section_status(section_id)
+        if status.complete:
+            return f"✓ {status.title} (complete)"
+        parts = []
+        if status.invalid:
+            parts.append(f"{status.invalid} to fix")
+        if status.missing:
+            parts.append(f"{status.missing} to answer")
+        return f"○ {status.title} ({', '.join(parts)})"
+
+    def _update_sidebar(self) -> None:
+        visible = [s.id for s in self.session.visible_sections]
+        shown = [self.sections.item(i).data(Qt.ItemDataRole.UserRole)
+                 for i in range(self.sections.count())]
+        if shown[:-2] != visible:
+            self._fill_sidebar()
+            return
+        for row, section_id in enumerate(visible):
+            item = self.sections.item(row)
+            text = self._mark(section_id)
+            if item.text() != text:
+                item.setText(text)
+                item.setData(Qt.ItemDataRole.AccessibleTextRole, text)
+
+    def _select_in_sidebar(self, key: str) -> None:
+        for row in range(self.sections.count()):
+            if self.sections.item(row).data(Qt.ItemDataRole.UserRole) == key:
+                self.sections.blockSignals(True)
+                self.sections.setCurrentRow(row)
+                self.sections.blockSignals(False)
+                return
+
+    def _section_picked(self, item: QListWidgetItem | None, _previous: object) -> None:
+        if item is None:
+            return
+        key = str(item.data(Qt.ItemDataRole.UserRole))
+        if key == CHECK_PAGE:
+            self.show_check_answers()
+        elif key == HISTORY_PAGE:
+            self.show_history()
+        else:
+            self.show_section(key)
+
+    def show_section(self, section_id: str) -> SectionPage | None:
+        """Show one section (building its widgets from the current answers)."""
+        section = self.session.definition.sections_by_id.get(section_id)
+        if section is None:
+            return None
+        old = self.scroller.takeWidget()
+        if old is not None:
+            old.deleteLater()
+        page = SectionPage(section, self.ctx)
+        page.load(self.session)
+        page.refresh(self.session)
+        page.changed.connect(self._on_changed)
+        page.items_requested.connect(self._on_items)
+        page.summary.entry_activated.connect(self.focus_path)
+        page.check_button.clicked.connect(self.check_section)
+        page.next_button.clicked.connect(self.next_section)
+        following = self._following(section_id)
+        page.next_button.setText(f"Next: {following[1]}" if following else
+                                 "Next: check your answers")
+        self._page = page
+        self._current = section_id
+        self.scroller.setWidget(page)
+        self.stack.setCurrentWidget(self.scroller)
+        self._select_in_sidebar(section_id)
+        self._show_problems()
+        return page
+
+    def _following(self, section_id: str) -> tuple[str, str] | None:
+        ids = [(s.id, s.title) for s in self.session.visible_sections]
+        for index, (sid, _title) in enumerate(ids):
+            if sid == section_id and index + 1 < len(ids):
+                return ids[index + 1]
+        return None
+
+    def next_section(self) -> None:
+        self._checked.add(self._current)
+        following = self._following(self._current)
+        if following is None:
+            self.show_check_answers()
+            return
+        page = self.show_section(following[0])
+        if page is not None:
+            page.heading.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def check_section(self) -> None:
+        """Show every missing and invalid answer of this section; focus the summary."""
+        self._checked.add(self._current)
+        self._show_problems()
+        if self._page is not None:
+            if self._page.summary.isVisible():
+                self._page.summary.title.setFocus(Qt.FocusReason.OtherFocusReason)
+                self.scroller.ensureWidgetVisible(self._page.summary)
+            else:
+                self._say("This section is complete.")
+
+    def _show_problems(self) -> None:
+        page = self._page
+        if page is None:
+            return
+        problems = self.session.problems_at(page.section.id)
+        if page.section.id not in self._checked:
+            problems = [p for p in problems if p.kind != MISSING_KIND]
+        page.show_problems(problems)
+
+    def focus_path(self, path: str) -> QWidget | None:
+        """Go to the section holding a field and put the focus in it (error links, Change)."""
+        section_id = path.split(".", maxsplit=1)[0].split("[", maxsplit=1)[0]
+        elsewhere = self._current != section_id or self.stack.currentWidget() is not self.scroller
+        if elsewhere and self.show_section(section_id) is None:
+            return None
+        page = self._page
+        if page is None:
+            return None
+        target = page.focus_path(path)
+        self.scroller.ensureWidgetVisible(target, 50, 80)
+        return target
+
+    def show_check_answers(self) -> None:
+        self._checked.update(s.id for s in self.session.visible_sections)
+        self.check_page.refresh(self.session, read_only=self.read_only, status=self.status)
+        self.stack.setCurrentWidget(self.check_page)
+        self._select_in_sidebar(CHECK_PAGE)
+        self.check_page.heading.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def show_history(self) -> None:
+        self.history.reload()
+        self.stack.setCurrentWidget(self.history)
+        self._select_in_sidebar(HISTORY_PAGE)
+
+    # -- editing ---------------------------------------------------------------------------------
+
+    def _remember(self, path: str, *, force: bool = False) -> None:
+        now = time.monotonic()
+        last = self._undo[-1] if self._undo else None
+        recent = last is not None and now - last.at < COALESCE_SECONDS
+        if not force and last is not None and last.path == path and recent:
+            last.at = now
+            return
+        section_id = path.split(".", maxsplit=1)[0].split("[", maxsplit=1)[0]
+        self._undo.append(_UndoStep(self.session.answers, path, section_id, now))
+        del self._undo[:-UNDO_LIMIT]
+        self.undo_button.setEnabled(True)
+
+    def _on_changed(self, path: str, value: object) -> None:
+        if self.read_only:
+            return
+        self._remember(path)
+        self.session.set_answer(path, value)
+        self._after_edit()
+
+    def _on_items(self, path: str, action: str, index: int, to: int) -> None:
+        if self.read_only:
+            return
+        self._remember(path, force=True)
+        focus = path
+        if action == "add":
+            new = self.session.add_item(path)
+            focus = f"{path}[{new}]"
+        elif action == "remove":
+            self.session.remove_item(path, index)
+        elif action == "move":
+            self.session.move_item(path, index, to)
+            focus = f"{path}[{to}]"
+        self._rebuild_and_focus(focus, action)
+        if action == "remove":
+            label = self._item_label(path)
+            self._say(f"{label} {index + 1} removed. Use Undo to bring it back.")
+        self._after_edit()
+
+    def _item_label(self, path: str) -> str:
+        section_id, _, group_id = path.partition(".")
+        section = self.session.definition.sections_by_id[section_id]
+        if group_id:
+            return section.by_id[group_id].item_label
+        return section.item_label
+
+    def _rebuild_and_focus(self, focus: str, action: str) -> None:
+        page = self.show_section(self._current)
+        if page is None:
+            return
+        if action == "remove":
+            target = self._find_item_list(page, focus)
+            if target is not None:
+                target.add_button.setFocus(Qt.FocusReason.OtherFocusReason)
+            return
+        item_list = self._find_item_list(page, focus.rsplit("[", 1)[0])
+        if item_list is None:
+            return
+        index = int(focus.rsplit("[", 1)[1].rstrip("]"))
+        if action == "move":
+            buttons = item_list.item_buttons[index]
+            button = buttons["up"] if buttons["up"].isEnabled() else buttons["down"]
+            button.setFocus(Qt.FocusReason.OtherFocusReason)
+            self.scroller.ensureWidgetVisible(button)
+            return
+        prefix = f"{focus}."
+        for adapter in item_list.adapters:
+            if adapter.path.startswith(prefix):
+                adapter.focus()
+                self.scroller.ensureWidgetVisible(adapter.widget)
+                break
+
+    @staticmethod
+    def _find_item_list(page: SectionPage, path: str) -> ItemList | None:
+        if page.item_list is not None and page.item_list.path == path:
+            return page.item_list
+        found = page.findChildren(ItemList)
+        return next((each for each in found if each.path == path), None)
+
+    def _after_edit(self) -> None:
+        if self._page is not None:
+            self._page.refresh(self.session)
+        self._update_sidebar()
+        self._dirty = True
+        self._set_save_label("saving", "Saving…")
+        self._save_timer.start()
+        self._errors_timer.start()
+        name = self.child_name() or "New assessment"
+        if name != self.title_label.text():
+            self.title_label.setText(name)
+            emit(self.title_changed, name)
+
+    def undo(self) -> None:
+        """Put back the answers as they were before the last change."""
+        if not self._undo or self.read_only:
+            return
+        step = self._undo.pop()
+        self.session = Session(self.session.definition, step.answers, self.today)
+        self.undo_button.setEnabled(bool(self._undo))
+        self._fill_sidebar()
+        self._after_edit()
+        if self.session.definition.sections_by_id.get(step.section_id) is not None:
+            self.show_section(step.section_id)
+            self.focus_path(step.path)
+        self._say("Your last change was undone.")
+
+    def _say(self, text: str) -> None:
+        self.message.setText(text)
+        describe(self.message, text)
+        self.message.setVisible(bool(text))
+
+    # -- saving ----------------------------------------------------------------------------------
+
+    def _set_save_label(self, state: str, text: str) -> None:
+        self.save_label.setText(text)
+        self.save_label.setAccessibleDescription(text)
+        self.save_label.setProperty("state", state)
+        emit(self.save_state_changed, state)
+
+    @property
+    def save_state(self) -> str:
+        return str(self.save_label.property("state"))
+
+    def _save_now(self) -> None:
+        if self.tasks.closed:
+            return  # the window is going away; flush() ran before the runner stopped
+        if self._in_flight:
+            self._again = True
+            return
+        if not self._dirty:
+            return
+        document = self.document()
+        record_id = self.record_id
+        self._dirty = False
+        self._in_flight = True
+        self.tasks.run_db(lambda vault: Assessments(vault).save(record_id, document),
+                          self._alive(self._saved), self._alive(self._save_failed))
+
+    def _alive(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:
+        """A callback that does nothing if this editor was closed in the meantime."""
+        def guarded(value: Any) -> None:
+            if Shiboken.isValid(self):
+                callback(value)
+        return guarded
+
+    def _saved(self, revision: int) -> None:
+        self._in_flight = False
+        self.revision = revision
+        emit(self.saved, self.record_id, revision)
+        if self._again or self._dirty:
+            self._again = False
+            if not self._save_timer.isActive():
+                self._save_now()
+            return
+        self._set_save_label("saved", "✓ All changes saved")
+
+    def _save_failed(self, error: BaseException) -> None:
+        self._in_flight = False
+        self._again = False
+        self._dirty = True
+        self._set_save_label("failed", "Not saved yet: " + user_sentence(error, "saving")
+                             + " Trying again.")
+        self._retry_timer.start()
+
+    def _retry_save(self) -> None:
+        if self._dirty:
+            self._save_now()
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Write any unsaved change now and wait until the database thread has written it."""
+        self._save_timer.stop()
+        if self._dirty:
+            self._save_now()
+        return self.tasks.wait_for_writes(timeout)
+
+    @override
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.flush()
+        super().closeEvent(event)
+
+    # -- finalise, amend, restore ----------------------------------------------------------------
+
+    def finalise(self) -> None:
+        """Sign off: only when the engine says complete and valid; then read-only."""
+        if self.read_only:
+            return
+        if not self.session.is_complete:
+            self._checked.update(s.id for s in self.session.visible_sections)
+            self.check_page.refresh(self.session, read_only=False, status=self.status)
+            self.check_page.say("The assessment cannot be finalised yet: answer or fix "
+                                "everything listed first.")
+            return
+        self._save_timer.stop()
+        if self._dirty:
+            self._save_now()
+        record_id = self.record_id
+
+        def work(vault: Vault) -> dict[str, Any]:
+            store = Assessments(vault)
+            store.finalise(record_id)
+            return store.get(record_id)
+
+        self.check_page.set_busy(True)
+        self.tasks.run_db(work, self._alive(self._finalised),
+                          self._alive(lambda e: self._action_failed(e, "finalising")))
+
+    def _finalised(self, document: dict[str, Any]) -> None:
+        self.check_page.set_busy(False)
+        self._reload(document)
+        self.check_page.say("Finalised. It is read-only now and will be sent when there is "
+                            "a connection.")
+        emit(self.finalised, self.record_id, self.revision)
+
+    def start_amendment(self) -> None:
+        """A finalised assessment becomes editable again as a new revision."""
+        if not self.read_only:
+            return
+        document = self.document()
+        record_id = self.record_id
+
+        def work(vault: Vault) -> dict[str, Any]:
+            store = Assessments(vault)
+            store.save(record_id, document, action="amend")
+            return store.get(record_id)
+
+        self.amend_button.setEnabled(False)
+        self.tasks.run_db(work, self._alive(self._amended),
+                          self._alive(lambda e: self._action_failed(e, "starting an amendment")))
+
+    def _amended(self, document: dict[str, Any]) -> None:
+        self.amend_button.setEnabled(True)
+        self._reload(document)
+        self._say("You are amending a finalised assessment: finalise it again when you are done.")
+
+    def _restored(self, document: dict[str, Any]) -> None:
+        self._reload(document)
+        self._say(f"Revision {self.revision} restores an earlier version; the history keeps all.")
+
+    def _reload(self, document: dict[str, Any]) -> None:
+        self.revision = int(document["revision"])
+        self.status = str(document["status"])
+        self.session = document_session(document, self.today)
+        self._undo.clear()
+        self.undo_button.setEnabled(False)
+        self._dirty = False
+        self._apply_status()
+        self._fill_sidebar()
+        if self.stack.currentWidget() is self.check_page:
+            self.check_page.refresh(self.session, read_only=self.read_only, status=self.status)
+        elif self.stack.currentWidget() is self.history:
+            self.history.reload()
+        else:
+            self.show_section(self._current)
+        emit(self.status_changed, self.status)
+        self._set_save_label("saved", "✓ All changes saved")
+
+    def _action_failed(self, error: BaseException, doing: str) -> None:
+        self.check_page.set_busy(False)
+        self.amend_button.setEnabled(True)
+        sentence = user_sentence(error, doing)
+        self._say(sentence)
+        self.check_page.say(sentence)
+        emit(self.failed, sentence)
+
+    # -- the family's copy -------------------------------------------------------------------------
+
+    def _choose_pdf_path(self) -> None:
+        suggested = str(Path.home() / f"{family_copy_title(self.session)}.pdf")
+        path, _filter = QFileDialog.getSaveFileName(
+            self, "Save the family's copy", suggested, "PDF files (*.pdf)")
+        if path:
+            self.export_pdf(Path(path))
+
+    def export_pdf(self, path: Path) -> None:
+        """Write the family's copy to ``path`` (off the GUI thread); ``pdf_exported`` when done."""
+        html = family_copy_html(self.session)
+        footer = (f"Made on {date.today().strftime('%d %B %Y')} · "  # noqa: DTZ011 - local date
+                  f"{self.session.definition.title}, form version {self.form_version}")
+        self.pdf_button.setEnabled(False)
+        self._say("Making the PDF…")
+
+        def done(written: Path) -> None:
+            self.pdf_button.setEnabled(True)
+            self.last_pdf = written
+            self.open_pdf_button.setVisible(True)
+            self._say(f"The family's copy was saved as {written.name}.")
+            emit(self.pdf_exported, str(written))
+
+        def failed(error: BaseException) -> None:
+            self.pdf_button.setEnabled(True)
+            sentence = ("The PDF could not be written: " + error.strerror + "."
+                        if isinstance(error, OSError) and error.strerror else
+                        user_sentence(error, "making the PDF"))
+            self._say(sentence)
+            emit(self.failed, sentence)
+
+        self.tasks.run_qt(lambda: write_pdf(html, path, footer), self._alive(done),
+                       self._alive(failed))
+
+    def _open_pdf(self) -> None:
+        if self.last_pdf is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.last_pdf)))

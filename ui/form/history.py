@@ -1,0 +1,203 @@
+"""History: every revision of an assessment with who and when, a view of any, and restore.
+
+Restoring makes the chosen revision's answers current again as a *new* revision; nothing in
+the history is changed. Reads and writes go through the task runner's database thread.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.assessments import Assessments, RevisionInfo
+from desktop.errors import OneSendError
+from desktop.vault import Vault
+from forms.engine import document_session
+from forms.errors import FormError
+from ui.form.answers_text import summary_blocks
+from ui.form.widgets import describe
+from ui.tasks import TaskRunner, emit
+
+ACTIONS = {
+    "create": "Started",
+    "edit": "Edited",
+    "import": "Imported",
+    "finalise": "Finalised (signed off)",
+    "amend": "Amendment started",
+    "resolve-conflict": "Conflict resolved",
+}
+
+
+def action_words(action: str) -> str:
+    if action.startswith("restore-from-"):
+        return f"Restored revision {action.removeprefix('restore-from-')}"
+    return ACTIONS.get(action, action.replace("-", " ").capitalize())
+
+
+def local_time(stamp: str) -> str:
+    """A stored UTC timestamp in the computer's local time, as people read it."""
+    try:
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone()
+    except ValueError:
+        return stamp
+    return f"{moment.day} {moment:%b %Y, %H:%M:%S}"
+
+
+def revision_text(document: dict[str, Any]) -> str:
+    """A revision's answers as plain text, for reading (never edited here)."""
+    try:
+        session = document_session(document)
+    except FormError as error:
+        return str(error)
+    lines = []
+    for block in summary_blocks(session, include_unanswered=False):
+        lines.append(block.title.upper())
+        for row in block.rows:
+            lines.append(f"  {row.label}: {row.text}")
+        for item_title, rows in block.items:
+            lines.append(f"  {item_title}")
+            lines.extend(f"    {row.label}: {row.text}" for row in rows)
+        lines.append("")
+    return "\n".join(lines)
+
+
+class HistoryView(QWidget):
+    """The revisions table; View shows one; Restore makes it current as a new revision."""
+
+    loaded = Signal()  # the table has been filled
+    viewed = Signal(int)  # a revision's answers are shown
+    restored = Signal(object)  # the new current document (dict)
+    COLUMNS = ("Revision", "When", "Who", "What happened", "Status")
+
+    def __init__(self, tasks: TaskRunner, record_id: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("historyView")
+        self.tasks = tasks
+        self.record_id = record_id
+        self.revisions: list[RevisionInfo] = []
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 16, 24, 24)
+        heading = QLabel("History of changes", self)
+        heading.setObjectName("sectionTitle")
+        font = heading.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.7)
+        heading.setFont(font)
+        layout.addWidget(heading)
+        intro = QLabel("Every save is kept. View any revision, or restore it: restoring adds a "
+                       "new revision with those answers, and keeps everything else.", self)
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        self.table = QTableWidget(0, len(self.COLUMNS), splitter)
+        self.table.setHorizontalHeaderLabels(list(self.COLUMNS))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setTabKeyNavigation(False)
+        describe(self.table, "Revisions", "Choose a revision, then View or Restore.")
+        self.table.itemSelectionChanged.connect(self._selection)
+        self.table.doubleClicked.connect(lambda _index: self.view_selected())
+        self.viewer = QPlainTextEdit(splitter)
+        self.viewer.setReadOnly(True)
+        describe(self.viewer, "The chosen revision's answers")
+        layout.addWidget(splitter, 1)
+        buttons = QHBoxLayout()
+        self.view_button = QPushButton("&View this revision", self)
+        self.view_button.clicked.connect(self.view_selected)
+        self.restore_button = QPushButton("&Restore this revision", self)
+        self.restore_button.clicked.connect(self.restore_selected)
+        buttons.addWidget(self.view_button)
+        buttons.addWidget(self.restore_button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        self.status = QLabel(self)
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+        self._selection()
+
+    def reload(self) -> None:
+        record_id = self.record_id
+        self.status.setText("Loading the history…")
+        self.tasks.run_db(lambda vault: Assessments(vault).history(record_id), self._filled,
+                          self._failed)
+
+    def _filled(self, revisions: list[RevisionInfo]) -> None:
+        self.revisions = list(reversed(revisions))  # newest first
+        self.table.setRowCount(len(self.revisions))
+        for row, info in enumerate(self.revisions):
+            cells = (str(info.revision), local_time(info.created_at), info.author,
+                     action_words(info.action), info.status)
+            for column, text in enumerate(cells):
+                self.table.setItem(row, column, QTableWidgetItem(text))
+        self.status.setText(f"{len(self.revisions)} revisions.")
+        if self.revisions:
+            self.table.selectRow(0)
+        emit(self.loaded)
+
+    def _failed(self, error: BaseException) -> None:
+        self.status.setText(str(error) if isinstance(error, OneSendError) else
+                            "The history could not be read.")
+
+    def selected_revision(self) -> int | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        return self.revisions[rows[0].row()].revision
+
+    def _selection(self) -> None:
+        chosen = self.selected_revision()
+        latest = self.revisions[0].revision if self.revisions else None
+        self.view_button.setEnabled(chosen is not None)
+        self.restore_button.setEnabled(chosen is not None and chosen != latest)
+
+    def view_selected(self) -> None:
+        revision = self.selected_revision()
+        if revision is None:
+            return
+        record_id = self.record_id
+
+        def shown(document: dict[str, Any]) -> None:
+            self.viewer.setPlainText(revision_text(document))
+            self.status.setText(f"Showing revision {revision}.")
+            emit(self.viewed, revision)
+
+        self.tasks.run_db(lambda vault: Assessments(vault).get(record_id, revision), shown,
+                          self._failed)
+
+    def restore_selected(self) -> None:
+        revision = self.selected_revision()
+        if revision is None:
+            return
+        record_id = self.record_id
+
+        def work(vault: Vault) -> dict[str, Any]:
+            store = Assessments(vault)
+            store.restore(record_id, revision)
+            return store.get(record_id)
+
+        def done(document: dict[str, Any]) -> None:
+            self.status.setText(f"Revision {revision} was restored as revision "
+                                f"{document['revision']}.")
+            emit(self.restored, document)
+            self.reload()
+
+        self.tasks.run_db(work, done, self._failed)

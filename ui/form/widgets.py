@@ -1,0 +1,1101 @@
+"""Question widgets, chosen by question type from a registry.
+
+Each question type maps to a small adapter (a ``FieldAdapter`` subclass) that builds the
+widgets for one question and offers the same four things: ``get`` the answer, ``set`` it
+(without announcing a change), ``show_errors`` inline, and ``focus`` a part of it. An adapter
+reports an edit with ``changed(path, value)``; the editor stores it in the engine's session.
+The adapters know question *types*, never a question by name.
+
+Every input gets an accessible name from its question's label and a description from its
+help and current error; labels are buddies of their inputs, so Alt+letter works where a
+mnemonic is given, and errors are written as text ("Error: …"), never shown by colour alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, ClassVar
+
+from PySide6.QtCore import QDate, QObject, Qt, Signal
+from PySide6.QtGui import QTextCursor
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QButtonGroup,
+    QCalendarWidget,
+    QCheckBox,
+    QComboBox,
+    QCompleter,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QPlainTextEdit,
+    QPushButton,
+    QRadioButton,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+    QWidgetAction,
+)
+
+from forms.definition import IDENTIFIER_TYPES, OTHER_SUFFIX, Question
+from forms.engine import AGREEMENT_DECISIONS, Problem, Session
+from forms.expressions import MISSING
+from ui.form.answers_text import format_answer
+from ui.tasks import emit
+
+MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
+         ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
+         ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+         ("dec", "december")],
+        start=1,
+    )
+    for name in names
+}
+_ISO = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$")
+_DMY = re.compile(r"^\s*(\d{1,2})[\s/.\-]+(\d{1,2})[\s/.\-]+(\d{4})\s*$")
+_D_MONTH_Y = re.compile(r"^\s*(\d{1,2})\s+([A-Za-z]+)\.?\s+(\d{4})\s*$")
+DATE_HINT = "For example 27/03/2016"
+
+
+def parse_date_text(text: str) -> str | None:
+    """A typed date in the forms people use in England, as ``YYYY-MM-DD``; None if not one."""
+    for pattern, order in ((_ISO, "ymd"), (_DMY, "dmy"), (_D_MONTH_Y, "dMy")):
+        match = pattern.match(text)
+        if not match:
+            continue
+        parts = dict(zip(order, match.groups(), strict=True))
+        month_text = parts.get("M")
+        month = MONTHS.get(month_text.lower()) if month_text else int(parts["m"])
+        if month is None:
+            return None
+        try:
+            return date(int(parts["y"]), month, int(parts["d"])).isoformat()
+        except ValueError:
+            return None
+    return None
+
+
+def show_date(value: Any) -> str:
+    """A stored ISO date as the user types it (DD/MM/YYYY); other text unchanged."""
+    if isinstance(value, str) and _ISO.match(value):
+        parsed = parse_date_text(value)
+        if parsed:
+            day = date.fromisoformat(parsed)
+            return f"{day.day:02d}/{day.month:02d}/{day.year}"
+    return "" if value is None else str(value)
+
+
+def describe(widget: QWidget, name: str, description: str = "") -> None:
+    """Accessible name and description of an input, from its label and help."""
+    widget.setAccessibleName(name)
+    widget.setAccessibleDescription(description)
+
+
+class LongTextEdit(QPlainTextEdit):
+    """Multi-line text where Tab moves on (as everywhere else) and the box grows with its text."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTabChangesFocus(True)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.document().contentsChanged.connect(self._fit)
+        self._fit()
+
+    def _fit(self) -> None:
+        lines = max(3, min(14, int(self.document().size().height()) + 1))
+        height = self.fontMetrics().lineSpacing() * lines + 2 * self.frameWidth() + 12
+        self.setFixedHeight(height)
+
+
+@dataclass
+class FieldContext:
+    """What an adapter may ask of the form: the live session and how to build sub-fields."""
+
+    session: Callable[[], Session]
+    build: Callable[[Question, str, str, QWidget], FieldAdapter]
+    read_only: Callable[[], bool]
+
+
+class FieldAdapter(QObject):
+    """One question on screen: label, help beside it, inline error, and its input(s)."""
+
+    changed = Signal(str, object)  # answer path, new value (None clears it)
+    # A repeating group asks the editor to change its items: (path, action, index, to).
+    items_requested = Signal(str, str, int, int)
+
+    def __init__(self, question: Question, path: str, section_id: str, ctx: FieldContext,
+                 parent: QWidget) -> None:
+        super().__init__(parent)
+        self.question = question
+        self.path = path
+        self.section_id = section_id
+        self.ctx = ctx
+        self._loading = False
+        self.widget = QFrame(parent)
+        self.widget.setObjectName("question")
+        self.widget.setProperty("questionType", question.type)
+        self.widget.setProperty("error", False)
+        grid = QGridLayout(self.widget)
+        grid.setContentsMargins(10, 6, 6, 6)
+        grid.setHorizontalSpacing(18)
+        self.label = QLabel(self.label_text(), self.widget)
+        self.label.setObjectName("questionLabel")
+        self.label.setWordWrap(True)
+        font = self.label.font()
+        font.setBold(True)
+        self.label.setFont(font)
+        self.error_label = QLabel(self.widget)
+        self.error_label.setObjectName("errorMessage")
+        self.error_label.setWordWrap(True)
+        self.error_label.setVisible(False)
+        self.error_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.body = QWidget(self.widget)
+        self.body_layout = QVBoxLayout(self.body)
+        self.body_layout.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(self.label, 0, 0)
+        grid.addWidget(self.error_label, 1, 0)
+        grid.addWidget(self.body, 2, 0)
+        grid.setColumnStretch(0, 3)
+        self.help_label: QLabel | None = None
+        if question.help:
+            self.help_label = QLabel(question.help, self.widget)
+            self.help_label.setObjectName("questionHelp")
+            self.help_label.setWordWrap(True)
+            self.help_label.setTextFormat(Qt.TextFormat.PlainText)
+            self.help_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+            grid.addWidget(self.help_label, 0, 1, 3, 1)
+            grid.setColumnStretch(1, 2)
+        self.build()
+        self.label.setBuddy(self.primary())
+        self._describe_all("")
+
+    # -- what every adapter offers -------------------------------------------------------------
+
+    def label_text(self) -> str:
+        optional = not self.question.required and self.question.required_if is None
+        shown = self.question.label
+        if optional and self.question.type not in ("computed", "group"):
+            shown += " (optional)"
+        return shown
+
+    def build(self) -> None:
+        raise NotImplementedError
+
+    def primary(self) -> QWidget:
+        """The input the label names and focus goes to first."""
+        raise NotImplementedError
+
+    def inputs(self) -> list[QWidget]:
+        """Every input, for accessible descriptions and read-only mode."""
+        return [self.primary()]
+
+    def get(self) -> Any:
+        raise NotImplementedError
+
+    def set(self, value: Any, container: dict[str, Any] | None = None) -> None:
+        """Show a stored answer without reporting a change."""
+        self._loading = True
+        try:
+            self.load(value, container or {})
+        finally:
+            self._loading = False
+
+    def load(self, value: Any, container: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def show_errors(self, problems: list[Problem]) -> None:
+        """Inline errors: a message above the input, and the block marked (not by colour only)."""
+        messages = list(dict.fromkeys(p.message for p in problems))
+        self.widget.setProperty("error", bool(messages))
+        self.widget.style().unpolish(self.widget)
+        self.widget.style().polish(self.widget)
+        if messages:
+            self.error_label.setText("\n".join(f"Error: {m}" for m in messages))
+        self.error_label.setVisible(bool(messages))
+        self._describe_all(" ".join(f"Error: {m}" for m in messages))
+
+    def focus(self, sub: str | None = None) -> QWidget:
+        """Put the keyboard focus on the input for this answer (or a part of it)."""
+        target = self.sub_widget(sub) or self.primary()
+        target.setFocus(Qt.FocusReason.OtherFocusReason)
+        return target
+
+    def sub_widget(self, sub: str | None) -> QWidget | None:
+        del sub
+        return None
+
+    def refresh(self, session: Session) -> None:
+        """Called after every edit: computed values and choices that depend on other answers."""
+        del session
+
+    def set_read_only(self, read_only: bool) -> None:
+        for widget in self.inputs():
+            if isinstance(widget, QLineEdit | QPlainTextEdit):
+                widget.setReadOnly(read_only)
+            else:
+                widget.setEnabled(not read_only)
+
+    def adapters(self) -> list[FieldAdapter]:
+        """This adapter and any it contains (a group's items)."""
+        return [self]
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def report(self, value: Any, path: str | None = None) -> None:
+        if not self._loading:
+            emit(self.changed, path or self.path, value)
+
+    def _describe_all(self, error: str) -> None:
+        help_text = self.question.help
+        description = " ".join(part for part in (error, help_text) if part)
+        for widget in self.inputs():
+            name = widget.accessibleName() or self.question.label
+            if widget is self.primary():
+                name = self.question.label
+            describe(widget, name, description)
+
+
+# --- simple inputs -------------------------------------------------------------------------------
+
+
+class TextAdapter(FieldAdapter):
+    """``text`` and identifier questions: one line."""
+
+    def build(self) -> None:
+        self.edit = QLineEdit(self.body)
+        limit = self.question.max_length
+        if limit:
+            self.edit.setMaxLength(int(limit))
+        if self.question.type in IDENTIFIER_TYPES:
+            self.edit.setMaximumWidth(self.edit.fontMetrics().averageCharWidth() * 24)
+        self.edit.textEdited.connect(self._edited)
+        self.body_layout.addWidget(self.edit)
+
+    def _edited(self, text: str) -> None:
+        self.report(text if text.strip() else None)
+
+    def primary(self) -> QWidget:
+        return self.edit
+
+    def get(self) -> Any:
+        text = self.edit.text()
+        return text if text.strip() else None
+
+    def load(self, value: Any, container: dict[str, Any]) -> None:
+        self.edit.setText("" if value is None else str(value))
+
+
+class LongTextAdapter(FieldAdapter):
+    """``long_text``: several lines, in the person's own words."""
+
+    def build(self) -> None:
+        self.edit = LongTextEdit(self.body)
+        self.edit.textChanged.connect(self._edited)
+        self.body_layout.addWidget(self.edit)
+
+    def _edited(self) -> None:
+        self.report(self.get())
+
+    def primary(self) -> QWidget:
+        return self.edit
+
+    def get(self) -> Any:
+        text = self.edit.toPlainText()
+        return text if text.strip() else None
+
+    def load(self, value: Any, container: dict[str, Any]) -> None:
+        text = "" if value is None else str(value)
+        if text != self.edit.toPlainText():
+            self.edit.setPlainText(text)
+            self.edit.moveCursor(QTextCursor.MoveOperation.End)  # carry on where they stopped
+
+
+class NumberAdapter(FieldAdapter):
+    """``integer`` and ``decimal``; what cannot be read as a number is kept as typed."""
+
+    def build(self) -> None:
+        self.edit = QLineEdit(self.body)
+        self.edit.setMaximumWidth(self.edit.fontMetrics().averageCharWidth() * 14)
+        self.edit.textEdited.connect(lambda _text: self.report(self.get()))
+        self.body_layout.addWidget(self.edit)
+
+    def primary(self) -> QWidget:
+        return self.edit
+
+    def get(self) -> Any:
+        text = self.edit.text().strip().replace(",", "")
+        if not text:
+            return None
+        try:
+            return int(text) if self.question.type == "integer" else float(text)
+        except ValueError:
+            return self.edit.text()
+
+    def load(self, value: Any, container: dict[str, Any]) -> None:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        self.edit.setText("" if value is None else str(value))
+
+
+class DateInput(QWidget):
+    """A date that accepts typing (27/03/2016, 2016-03-27, 27 March 2016) and a picker."""
+
+    edited = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.edit = QLineEdit(self)
+        self.edit.setPlaceholderText("DD/MM/YYYY")
+        self.edit.setMaximumWidth(self.edit.fontMetrics().averageCharWidth() * 20)
+        self.edit.textEdited.connect(lambda _text: emit(self.edited))
+        self.button = QToolButton(self)
+        self.button.setText("Choose date…")
+        self.button.setToolTip("Choose the date from a calendar")
+        self.button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.button.clicked.connect(self.open_picker)
+        self.hint = QLabel(DATE_HINT, self)
+        self.hint.setObjectName("hint")
+        row.addWidget(self.edit)
+        row.addWidget(self.button)
+        row.addWidget(self.hint)
+        row.addStretch(1)
+        self.setFocusProxy(self.edit)
+        self.menu: QMenu | None = None
+
+    def value(self) -> Any:
+        text = self.edit.text()
+        if not text.strip():
+            return None
+        return parse_date_text(text) or text  # kept as typed; the engine says what is wrong
+
+    def set_value(self, value: Any) -> None:
+        self.edit.setText(show_date(value))
+
+    def open_picker(self) -> None:
+        calendar = QCalendarWidget()
+        calendar.setGridVisible(True)
+        current = parse_date_text(self.edit.text())
+        if current:
+            day = date.fromisoformat(current)
+            calendar.setSelectedDate(QDate(day.year, day.month, day.day))
+        menu = QMenu(self)
+        action = QWidgetAction(menu)
+        action.setDefaultWidget(calendar)
+        menu.addAction(action)
+        calendar.activated.connect(lambda chosen: self._picked(chosen, menu))
+        calendar.clicked.connect(lambda chosen: self._picked(chosen, menu))
+        describe(calendar, "Calendar", "Arrow keys move the day; Enter chooses it; Escape closes.")
+        self.menu = menu
+        menu.aboutToShow.connect(lambda: calendar.setFocus(Qt.FocusReason.PopupFocusReason))
+        menu.popup(self.button.mapToGlobal(self.button.rect().bottomLeft()))
+        calendar.setFocus(Qt.FocusReason.PopupFocusReason)
+
+    def _picked(self, chosen: QDate, menu: QMenu) -> None:
+        self.edit.setText(f"{chosen.day():02d}/{chosen.month():02d}/{chosen.year()}")
+        menu.close()
+        self.edit.setFocus(Qt.FocusReason.PopupFocusReason)
+        emit(self.edited)
+
+
+class DateAdapter(FieldAdapter):
+    def build(self) -> None:
+        self.date = DateInput(self.body)
+        self.date.edited.connect(lambda: self.report(self.get()))
+        self.body_layout.addWidget(self.date)
+
+    def primary(self) -> QWidget:
+        return self.date.edit
+
+    def inputs(self) -> list[QWidget]:
+        describe(self.date.button, f"Choose {self.question.label} from a calendar")
+        return [self.date.edit, self.date.button]
+
+    def get(self) -> Any:
+        return self.date.value()
+
+    def load(self, value: Any, container: dict[str, Any]) -> None:
+        self.date.set_value(value)
+
+
+class SearchableCombo(QComboBox):
+    """A choice from a list: type to search (any part of a label), or open the list."""
+
+    chosen = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setEditable(True)
+        self.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.setMinimumContentsLength(18)
+        completer = QCompleter(self.model(), self)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        self.setCompleter(completer)
+        line = self.line()
+        line.setPlaceholderText("Type to search, or open the list")
+        line.textEdited.connect(self._typed)
+        completer.activated.connect(self._completed)
+        self.activated.connect(lambda _index: self._commit(self.currentIndex()))
+        line.editingFinished.connect(self._settle)
+        self.code: str | None = None
+
+    def line(self) -> QLineEdit:
+        line = self.lineEdit()
+        assert line is not None  # the box is editable from construction
+        return line
+
+    def set_options(self, options: list[tuple[str, str]]) -> None:
+        code = self.code
+        self.blockSignals(True)
+        self.clear()
+        for value, label in options:
+            self.addItem(label, value)
+        self.blockSignals(False)
+        self.set_code(code)
+
+    def set_code(self, code: str | None) -> None:
+        self.code = code
+        index = self.findData(code) if code is not None else -1
+        self.blockSignals(True)
+        self.setCurrentIndex(index)
+        if index < 0:
+            self.line().setText("" if code is None else str(code))
+        self.blockSignals(False)
+
+    def _match(self, text: str, *, partial: bool) -> int:
+        wanted = text.strip().casefold()
+        if not wanted:
+            return -1
+        labels = [self.itemText(i).casefold() for i in range(self.count())]
+        exact = [i for i, label in enumerate(labels) if label == wanted]
+        if exact:
+            return exact[0]
+        if partial:
+            found = [i for i, label in enumerate(labels) if wanted in label]
+            if len(found) == 1:
+                return found[0]
+        return -1
+
+    def _typed(self, text: str) -> None:
+        if not text.strip():
+            if self.code is not None:
+                self.code = None
+                emit(self.chosen)
+            return
+        index = self._match(text, partial=False)
+        if index >= 0:
+            self._commit(index, keep_text=True)
+
+    def _completed(self, text: str) -> None:
+        self._commit(self._match(text, partial=False))
+
+    def _commit(self, index: int, *, keep_text: bool = False) -> None:
+        if index < 0:
+            return
+        code = self.itemData(index)
+        if not keep_text:
+            self.blockSignals(True)
+            self.setCurrentIndex(index)
+            self.blockSignals(False)
+        if code != self.code:
+            self.code = code
+            emit(self.chosen)
+
+    def _settle(self) -> None:
+        """On leaving the box: a unique partial match is chosen; anything else reverts."""
+        text = self.line().text()
+        if not text.strip():
+            return
+        index = self._match(text, partial=True)
+        if index >= 0:
+            self._commit(index)
+        else:
+            self.set_code(self.code)
+
+
+class ChoiceAdapter(FieldAdapter):
+    """``choice``: a searchable list, and a box to say more when the code asks for it."""
+
+    def build(self) -> None:
+        self.combo = SearchableCombo(self.body)
+        self.combo.chosen.connect(self._chosen)
+        self.body_layout.addWidget(self.combo, 0, Qt.AlignmentFlag.AlignLeft)
+        self.other_label = QLabel("Please say what you mean", self.body)
+        self.other = QLineEdit(self.body)
+        self.other_label.setBuddy(self.other)
+        self.other.textEdited.connect(
+            lambda text: self.report(text if text.strip() else None, self.path + OTHER_SUFFIX)
+        )
+        describe(self.other, f"{self.question.label}: please say what you mean")
+        self.body_layout.addWidget(self.other_label)
+        self.body_layout.addWidget(self.other)
+        self.combo.set_options(self.options(self.ctx.session()))
+        self._show_other()
+
+    def options(self, session: Session) -> list[tuple[str, str]]:
+        section, question, sub = split_path(self.path)
+        if sub is not None:
+            return session.choices(section, question, sub)
+        return session.choices(section, question)
+
+    def _specify(self) -> bool:
+        code_list = self.question.code_list
+        if code_list is None or self.combo.code is None:
+            return False
+        codes = self.ctx.session().definition.code_lists[code_list].by_code
+        item = codes.get(self.combo.code)
+        return bool(item and item.specify)
+
+    def _show_other(self) -> None:
+        shown = self._specify()
+        self.other_label.setVisible(shown)
+        self.other.setVisible(shown)
+
+    def _chosen(self) -> None:
+        self._show_other()
+        self.report(self.combo.code)
+
+    def primary(self) -> QWidget:
+        return self.combo
+
+    def inputs(self) -> list[QWidget]:
+        return [self.combo, self.other]
+
+    def get(self) -> Any:
+        return self.combo.code
+
+    def load(self, value: Any, container: dict[str, Any]) -> None:
+        self.combo.set_code(None if value is None else str(value))
+        other = container.get(self.question.id + OTHER_SUFFIX)
+        self.other.setText(other if isinstance(other, str) else "")
+        self._show_other()
+
+    def sub_widget(self, sub: str | None) -> QWidget | None:
+        return self.other if sub == "other" else None
+
+    def refresh(self, session: Session) -> None:
+        if self.question.choices_from is not None:
+            self.combo.set_options(self.options(session))
+
+    def set_read_only(self, read_only: bool) -> None:
+        self.combo.setEnabled(not read_only)
+        self.other.setReadOnly(read_only)
+
+
+class MultiChoiceAdapter(FieldAdapter):
+    """``multi_choice``: a box per option; a search box narrows a long list."""
+
+    SEARCH_FROM = 9
+
+    def build(self) -> None:
+        self.search = QLineEdit(self.body)
+        self.search.setPlaceholderText("Type to narrow the list")
+        self.search.textChanged.connect(self._filter)
+        self.body_layout.addWidget(self.search)
+        self.box = QWidget(self.body)
+        self.box_layout = QVBoxLayout(self.box)
+        self.box_layout.setContentsMargins(0, 0, 0, 0)
+        self.box_layout.setSpacing(2)
+        self.body_layout.addWidget(self.box)
+        self.other_label = QLabel("Please say what you mean", self.body)
+        self.other = QLineEdit(self.body)
+        self.other_label.setBuddy(self.other)
+        describe(self.other, f"{self.question.label}: please say what you mean")
+        self.other.textEdited.connect(
+            lambda text: self.report(text if text.strip() else None, self.path + OTHER_SUFFIX)
+        )
+        self.body_layout.addWidget(self.other_label)
+        self.body_layout.addWidget(self.other)
+        self.boxes: dict[str, QCheckBox] = {}
+        self._options: list[tuple[str, str]] = []
+        self._set_options(self.options(self.ctx.session()))
+        self._show_other()
+
+    def options(self, session: Session) -> list[tuple[str, str]]:
+        section, question, sub = split_path(self.path)
+        if sub is not None:
+            return session.choices(section, question, sub)
+        return session.choices(section, question)
+
+    def _set_options(self, options: list[tuple[str, str]]) -> None:
+        if options == self._options:
+            return
+        chosen = self.get() or []
+        self._options = options
+        for box in self.boxes.values():
+            box.setParent(None)
+            box.deleteLater()
+        self.boxes = {}
+        for code, label in options:
+            box = QCheckBox(label, self.box)
+            box.setChecked(code in chosen)
+            describe(box, label, self.question.label)
+            box.toggled.connect(self._toggled)
+            self.box_layout.addWidget(box)
+            box.setVisible(True)
+            self.boxes[code] = box
+        self.search.setVisible(len(options) >= self.SEARCH_FROM)
+        if not options:
+            none = QLabel("Nothing to choose from yet.", self.box)
+            self.box_layout.addWidget(none)
+        self.label.setBuddy(self.primary())
+
+    def _filter(self, text: str) -> None:
+        wanted = text.strip().casefold()
+        for box in self.boxes.values():
+            box.setVisible(not wanted or wanted in box.text().casefold())
+
+    def _specify(self) -> bool:
+        code_list = self.question.code_list
+        if code_list is None:
+            return False
+        codes = self.ctx.session().definition.code_lists[code_list].by_code
+        return any(codes[c].specify for c in (self.get() or []) if c in codes)
+
+    def _show_other(self) -> None:
+        shown = self._specify()
+        self.other_label.setVisible(shown)
+        self.other.setVisible(shown)
+
+    def _toggled(self) -> None:
+        self._show_other()
+        self.report(self.get())
+
+    def primary(self) -> QWidget:
+        if self.search.isVisibleTo(self.widget) or not self.boxes:
+            return self.search
+        return next(iter(self.boxes.values()))
+
+    def inputs(self) -> list[QWidget]:
+        return [self.search, *self.boxes.values(), self.other] if hasattr(self, "boxes") else []
+
+    def _describe_all(self, error: str) -> None:
+        description = " ".join(part for part in (error, self.question.help) if part)
+        describe(self.search, f"Search: {self.question.label}", description)
+        for box in self.boxes.values():
+            describe(box, box.text(), f"{self.question.label}. {description}".strip(". "))
+
+    def get(self) -> Any:
+        chosen = [code for code, box in self.boxes.items() if box.isChecked()]
+        return chosen or None
+
+    def load(self, value: Any, container: dict[str, Any]) -> None:
+        chosen = value if isinstance(value, list) else []
+        for code, box in self.boxes.items():
+            box.blockSignals(True)
+            box.setChecked(code in chosen)
+            box.blockSignals(False)
+        other = container.get(self.question.id + OTHER_SUFFIX)
+        self.other.setText(other if isinstance(other, str) else "")
+        self._show_other()
+
+    def sub_widget(self, sub: str | None) -> QWidget | None:
+        return self.other if sub == "other" else None
+
+    def refresh(self, session: Session) -> None:
+        if self.question.choices_from is not None:
+            self._set_options(self.options(session))
+
+    def set_read_only(self, read_only: bool) -> None:
+        for box in self.boxes.values():
+            box.setEnabled(not read_only)
+        self.other.setReadOnly(read_only)
+
+
+class RadioRow(QWidget):
+    """Exclusive options as radio buttons that can also show "nothing chosen yet"."""
+
+    chosen = Signal()
+
+    def __init__(self, options: list[tuple[Any, str]], name: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.group = QButtonGroup(self)
+        self.buttons: list[tuple[Any, QRadioButton]] = []
+        for value, label in options:
+            button = QRadioButton(label, self)
+            describe(button, label, name)
+            self.group.addButton(button)
+            row.addWidget(button)
+            self.buttons.append((value, button))
+        row.addStretch(1)
+        self.group.buttonToggled.connect(self._toggled)
+        self.setFocusProxy(self.buttons[0][1])
+
+    def _toggled(self, button: QAbstractButton, checked: bool) -> None:
+        if checked:
+            emit(self.chosen)
+
+    def value(self) -> Any:
+        for value, button in self.buttons:
+            if button.isChecked():
+                return value
+        return None
+
+    def set_value(self, value: Any) -> None:
+        self.group.blockSignals(True)
+        self.group.setExclusive(False)
+        for option, button in self.buttons:
+            button.setChecked(option == value and value is not None)
+        self.group.setExclusive(True)
+        self.group.blockSignals(False)
+
+    def focus_target(self) -> QRadioButton:
+        for _value, button in self.buttons:
+            if button.isChecked():
+                return button
+        return self.buttons[0][1]
+
+
+class YesNoAdapter(FieldAdapter):
+    def build(self) -> None:
+        self.radios = RadioRow([(True, "Yes"), (False, "No")], self.question.label, self.body)
+        self.radios.chosen.connect(lambda: self.report(self.radios.value()))
+        self.body_layout.addWidget(self.radios)
+
+    def primary(self) -> QWidget:
+        return self.radios.focus_target()
+
+    def inputs(self) -> list[QWidget]:
+        return [button for _value, button in self.radios.buttons]
+
+    def _describe_all(self, error: str) -> None:
+        description = " ".join(part for part in (error, self.question.help) if part)
+        for _value, button in self.radios.buttons:
+            describe(button, button.text(), f"{self.question.label}. {description}".strip(". "))
+
+    def get(self) -> Any:
+        return self.radios.value()
+
+    def load(self, value: Any, container: dict[str, Any]) -> None:
+        self.radios.set_value(value if isinstance(value, bool) else None)
+
+
+class _PartsAdapter(FieldAdapter):
+    """A question made of named parts (a person, an agreement): one small form."""
+
+    PARTS: ClassVar[tuple[tuple[str, str, bool], ...]] = ()  # (key, label, required)
+
+    def build(self) -> None:
+        self.form = QGridLayout()
+        self.form.setContentsMargins(0, 0, 0, 0)
+        self.body_layout.addLayout(self.form)
+        self.parts: dict[str, QWidget] = {}
+        for row, (key, label, required) in enumerate(self.PARTS):
+            caption = QLabel(label if required else f"{label} (optional)", self.body)
+            widget = self.make_part(key)
+            caption.setBuddy(widget)
+            self.form.addWidget(caption, row, 0, Qt.AlignmentFlag.AlignTop)
+            self.form.addWidget(widget, row, 1)
+            self.parts[key] = widget
+        self.form.setColumnStretch(1, 1)
+
+    def make_part(self, key: str) -> QWidget:
+        edit = QLineEdit(self.body)
+        edit.textEdited.connect(lambda _text: self.report(self.get()))
+        return edit
+
+    def part_value(self, key: str) -> Any:
+        widget = self.parts[key]
+        if isinstance(widget, QLineEdit):
+            return widget.text() if widget.text().strip() else None
+        return None
+
+    def set_part(self, key: str, value: Any) -> None:
+        widget = self.parts[key]
+        if isinstance(widget, QLineEdit):
+            widget.setText("" if value is None else str(value))
+
+    def primary(self) -> QWidget:
+        return self.parts[self.PARTS[0][0]]
+
+    def inputs(self) -> list[QWidget]:
+        return list(self.parts.values())
+
+    def _describe_all(self, error: str) -> None:
+        description = " ".join(part for part in (error, self.question.help) if part)
+        for key, label, _required in self.PARTS:
+            describe(self.parts[key], f"{self.question.label}: {label}", description)
+
+    def get(self) -> Any:
+        value = {key: self.part_value(key) for key, _label, _req in self.PARTS}
+        value = {key: part for key, part in value.items() if part is not None}
+        return value or None
+
+    def load(self, value: Any, container: dict[str, Any]) -> None:
+        value = value if isinstance(value, dict) else {}
+        for key, _label, _required in self.PARTS:
+            self.set_part(key, value.get(key))
+
+    def sub_widget(self, sub: str | None) -> QWidget | None:
+        return self.parts.get(sub or "")
+
+
+class PersonAdapter(_PartsAdapter):
+    PARTS = (("name", "Name", True), ("role", "Role", True),
+             ("organisation", "Organisation", False))
+
+
+class AgreementAdapter(_PartsAdapter):
+    PARTS = (("name", "Name", True), ("role", "Role", True), ("decision", "Decision", True),
+             ("date", "Date signed", True), ("comments", "Comments or reasons", False))
+
+    def make_part(self, key: str) -> QWidget:
+        if key == "decision":
+            radios = RadioRow(list(AGREEMENT_DECISIONS.items()), self.question.label, self.body)
+            radios.chosen.connect(lambda: self.report(self.get()))
+            return radios
+        if key == "date":
+            picker = DateInput(self.body)
+            picker.edited.connect(lambda: self.report(self.get()))
+            return picker
+        if key == "comments":
+            edit = LongTextEdit(self.body)
+            edit.textChanged.connect(lambda: self.report(self.get()))
+            return edit
+        return super().make_part(key)
+
+    def part_value(self, key: str) -> Any:
+        widget = self.parts[key]
+        if isinstance(widget, RadioRow):
+            return widget.value()
+        if isinstance(widget, DateInput):
+            return widget.value()
+        if isinstance(widget, LongTextEdit):
+            text = widget.toPlainText()
+            return text if text.strip() else None
+        return super().part_value(key)
+
+    def set_part(self, key: str, value: Any) -> None:
+        widget = self.parts[key]
+        if isinstance(widget, RadioRow | DateInput):
+            widget.set_value(value)
+        elif isinstance(widget, LongTextEdit):
+            if (value or "") != widget.toPlainText():
+                widget.setPlainText("" if value is None else str(value))
+        else:
+            super().set_part(key, value)
+
+    def inputs(self) -> list[QWidget]:
+        found: list[QWidget] = []
+        for widget in self.parts.values():
+            if isinstance(widget, RadioRow):
+                found.extend(button for _value, button in widget.buttons)
+            elif isinstance(widget, DateInput):
+                found.extend([widget.edit, widget.button])
+            else:
+                found.append(widget)
+        return found
+
+    def _describe_all(self, error: str) -> None:
+        description = " ".join(part for part in (error, self.question.help) if part)
+        for key, label, _required in self.PARTS:
+            widget = self.parts[key]
+            name = f"{self.question.label}: {label}"
+            if isinstance(widget, RadioRow):
+                for _value, button in widget.buttons:
+                    describe(button, button.text(), f"{name}. {description}".strip(". "))
+            elif isinstance(widget, DateInput):
+                describe(widget.edit, name, description)
+                describe(widget.button, f"Choose {name} from a calendar")
+            else:
+                describe(widget, name, description)
+
+    def sub_widget(self, sub: str | None) -> QWidget | None:
+        widget = self.parts.get(sub or "")
+        if isinstance(widget, RadioRow):
+            return widget.focus_target()
+        if isinstance(widget, DateInput):
+            return widget.edit
+        return widget
+
+
+class ComputedAdapter(FieldAdapter):
+    """A value the form works out; shown, never typed. Focusable so it can be read aloud."""
+
+    def build(self) -> None:
+        self.value_label = QLabel("Not worked out yet", self.body)
+        self.value_label.setObjectName("computedValue")
+        self.value_label.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.value_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByKeyboard
+                                                 | Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.body_layout.addWidget(self.value_label)
+
+    def primary(self) -> QWidget:
+        return self.value_label
+
+    def get(self) -> Any:
+        return None
+
+    def load(self, value: Any, container: dict[str, Any]) -> None:
+        del value, container
+
+    def refresh(self, session: Session) -> None:
+        section, question, _sub = split_path(self.path)
+        value = session.values.get(f"{section}.{question}", MISSING)
+        text = format_answer(session, section, self.question, value)
+        shown = text or "Not worked out yet: it needs the answers it depends on"
+        self.value_label.setText(shown)
+        describe(self.value_label, self.question.label, shown)
+
+    def set_read_only(self, read_only: bool) -> None:
+        del read_only
+
+
+# --- repeatable groups ------------------------------------------------------------------------
+
+
+class ItemList(QWidget):
+    """Items of a repeating section or group: each a card with Move up, Move down, Remove."""
+
+    requested = Signal(str, str, int, int)  # path, "add" | "remove" | "move", index, to
+
+    def __init__(self, path: str, item_label: str, questions: tuple[Question, ...], *,
+                 section_id: str, ctx: FieldContext, count: int, max_items: int | None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.path = path
+        self.item_label = item_label
+        self.adapters: list[FieldAdapter] = []
+        self.cards: list[QFrame] = []
+        self.item_buttons: list[dict[str, QPushButton]] = []
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for index in range(count):
+            card = QFrame(self)
+            card.setObjectName("itemCard")
+            card.setFrameShape(QFrame.Shape.StyledPanel)
+            card_layout = QVBoxLayout(card)
+            head = QHBoxLayout()
+            title = QLabel(f"{item_label} {index + 1}", card)
+            title.setObjectName("itemTitle")
+            font = title.font()
+            font.setBold(True)
+            font.setPointSizeF(font.pointSizeF() * 1.15)
+            title.setFont(font)
+            head.addWidget(title)
+            head.addStretch(1)
+            buttons = {}
+            for action, text in (("up", "Move up"), ("down", "Move down"), ("remove", "Remove")):
+                button = QPushButton(text, card)
+                describe(button, f"{text}: {item_label} {index + 1}")
+                button.setAutoDefault(False)
+                head.addWidget(button)
+                buttons[action] = button
+            buttons["up"].setEnabled(index > 0 and not ctx.read_only())
+            buttons["down"].setEnabled(index < count - 1 and not ctx.read_only())
+            buttons["remove"].setEnabled(not ctx.read_only())
+            buttons["up"].clicked.connect(
+                lambda _c=False, i=index: emit(self.requested, self.path, "move", i, i - 1))
+            buttons["down"].clicked.connect(
+                lambda _c=False, i=index: emit(self.requested, self.path, "move", i, i + 1))
+            buttons["remove"].clicked.connect(
+                lambda _c=False, i=index: emit(self.requested, self.path, "remove", i, i))
+            card_layout.addLayout(head)
+            for question in questions:
+                adapter = ctx.build(question, f"{path}[{index}].{question.id}", section_id, card)
+                card_layout.addWidget(adapter.widget)
+                self.adapters.append(adapter)
+            layout.addWidget(card)
+            self.cards.append(card)
+            self.item_buttons.append(buttons)
+        if not count:
+            empty = QLabel(f"No {item_label.lower()} added yet.", self)
+            layout.addWidget(empty)
+        self.add_button = QPushButton(f"Add {'another' if count else 'a'} {item_label.lower()}",
+                                      self)
+        self.add_button.setObjectName("addItem")
+        self.add_button.setAutoDefault(False)
+        self.add_button.setEnabled(
+            not ctx.read_only() and (max_items is None or count < max_items))
+        self.add_button.clicked.connect(lambda: emit(self.requested, self.path, "add", count, 0))
+        layout.addWidget(self.add_button, 0, Qt.AlignmentFlag.AlignLeft)
+
+
+class GroupAdapter(FieldAdapter):
+    """``group``: a repeatable group of questions inside a section."""
+
+    def build(self) -> None:
+        raw = self.ctx.session().answers.get(self.section_id, {})
+        items = raw.get(self.question.id) if isinstance(raw, dict) else None
+        count = len(items) if isinstance(items, list) else 0
+        self.items = ItemList(self.path, self.question.item_label, self.question.questions,
+                              section_id=self.section_id, ctx=self.ctx, count=count,
+                              max_items=self.question.max_items, parent=self.body)
+        self.items.requested.connect(self.items_requested)
+        self.body_layout.addWidget(self.items)
+
+    def primary(self) -> QWidget:
+        return self.items.add_button
+
+    def inputs(self) -> list[QWidget]:
+        return [self.items.add_button]
+
+    def _describe_all(self, error: str) -> None:
+        description = " ".join(part for part in (error, self.question.help) if part)
+        describe(self.items.add_button, self.items.add_button.text(),
+                 f"{self.question.label}. {description}".strip(". "))
+
+    def get(self) -> Any:
+        return None
+
+    def load(self, value: Any, container: dict[str, Any]) -> None:
+        del value, container  # the items' own adapters hold the answers
+
+    def adapters(self) -> list[FieldAdapter]:
+        found: list[FieldAdapter] = [self]
+        for adapter in self.items.adapters:
+            found.extend(adapter.adapters())
+        return found
+
+    def set_read_only(self, read_only: bool) -> None:
+        del read_only  # the buttons were built for the mode
+
+
+# --- the registry ------------------------------------------------------------------------------
+
+ADAPTERS: dict[str, type[FieldAdapter]] = {
+    "text": TextAdapter,
+    "long_text": LongTextAdapter,
+    "integer": NumberAdapter,
+    "decimal": NumberAdapter,
+    "date": DateAdapter,
+    "choice": ChoiceAdapter,
+    "multi_choice": MultiChoiceAdapter,
+    "yes_no": YesNoAdapter,
+    "person": PersonAdapter,
+    "agreement": AgreementAdapter,
+    "group": GroupAdapter,
+    "computed": ComputedAdapter,
+    **{kind: TextAdapter for kind in IDENTIFIER_TYPES},
+}
+
+
+def adapter_for(question: Question) -> type[FieldAdapter]:
+    """The adapter class for a question's type; plain text for a type this version lacks."""
+    return ADAPTERS.get(question.type, TextAdapter)
+
+
+def split_path(path: str) -> tuple[str, str, str | None]:
+    """``section.q`` / ``section[i].q`` / ``section.group[j].sub`` → (section, q-or-group, sub)."""
+    match = re.match(r"^([a-z0-9_]+)(?:\[\d+\])?\.([a-z0-9_]+)(?:\[\d+\]\.([a-z0-9_]+))?$", path)
+    if not match:
+        raise ValueError(f"Not a question path: {path}")
+    return match.group(1), match.group(2), match.group(3)
+

@@ -1,0 +1,271 @@
+"""The one bridge from worker threads back to the GUI thread.
+
+Work runs on executors, never on the GUI thread:
+
+- one *database* worker, so writes are serialised; it opens its own `Vault` (its own SQLite
+  connection on the same WAL file) the first time it runs, and closes it on shutdown;
+- a small pool for other long work that uses no Qt classes;
+- one Qt worker thread (a ``QThread`` with its own event loop) for long work that needs Qt's
+  own non-widget classes, such as laying out a ``QTextDocument`` and painting a PDF, which
+  want an event dispatcher in their thread.
+
+A task's result comes back through a queued Qt signal and its success or failure callback
+runs on the GUI thread. Nothing here touches a widget from a worker, and nothing calls
+``processEvents``. Modelled on Anki's ``aqt/taskman.py`` and ``aqt/operations``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from PySide6.QtCore import QObject, Qt, QThread, Signal, SignalInstance, Slot
+
+from desktop.vault import Vault
+
+T = TypeVar("T")
+Success = Callable[[Any], None]
+Failure = Callable[[BaseException], None]
+
+
+class _Probe(QObject):
+    ping = Signal()
+
+
+def _emit_drops_a_bool_reference() -> bool:
+    """Whether ``SignalInstance.emit`` returns its bool without a reference of its own.
+
+    PySide6 6.12 does on Python 3.11 (bools are not immortal before 3.12): every Python
+    ``emit`` then takes one reference from ``True``, and after a few hundred emits the
+    interpreter aborts with "bool_dealloc: deallocating True or False". Measured, not assumed,
+    so a fixed PySide6 (or Python 3.12+) needs no compensation.
+    """
+    probe = _Probe()
+    before = sys.getrefcount(True)
+    probe.ping.emit()
+    leaked = sys.getrefcount(True) < before
+    if leaked:
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(True))  # give back the probe's one
+    return leaked
+
+
+_COMPENSATE_EMIT = _emit_drops_a_bool_reference()
+
+
+def emit(signal: SignalInstance, *args: object) -> None:
+    """Emit a Qt signal from Python; use this instead of ``signal.emit(...)`` everywhere.
+
+    It works around the PySide6 reference bug described in ``_emit_drops_a_bool_reference``.
+    """
+    # The stubs say None; at run time it is the bool that needs its reference back.
+    result: object = signal.emit(*args)  # type: ignore[func-returns-value]
+    if _COMPENSATE_EMIT and isinstance(result, bool):
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(result))
+
+
+def vault_opener(vault: Vault) -> Callable[[], Vault]:
+    """How a worker opens its own connection to the same (unlocked) vault file.
+
+    The connection is new; the record cipher is the profile's, so locking the GUI's vault
+    (which makes the cipher forget its keys) also stops the worker from reading or writing.
+    """
+    path, cipher, profile = vault.path, vault.cipher, vault.profile
+    return lambda: Vault(path, cipher, profile)
+
+
+class _QtLane(QObject):
+    """Lives in a QThread with an event loop; runs the jobs posted to it, in order."""
+
+    job = Signal(object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.job.connect(self._run, Qt.ConnectionType.QueuedConnection)
+
+    @Slot(object)
+    def _run(self, item: tuple[Callable[[], Any], Future[Any]]) -> None:
+        work, future = item
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(work())
+        except BaseException as error:  # noqa: BLE001 - handed to the failure callback
+            future.set_exception(error)
+
+
+@dataclass
+class _Done:
+    """A finished task on its way to the GUI thread."""
+
+    result: Any
+    error: BaseException | None
+    on_success: Success | None
+    on_failure: Failure | None
+
+
+class TaskRunner(QObject):
+    """Runs work off the GUI thread and delivers each outcome back on it.
+
+    ``run_db(work)`` calls ``work(vault)`` on the single database thread with that thread's
+    own vault; ``run(work)`` calls ``work()`` on the background pool. Both return a
+    ``Future``; ``on_success(result)`` or ``on_failure(error)`` is then called on the GUI thread.
+    ``idle`` is emitted whenever the last outstanding task has been delivered.
+    """
+
+    _delivered = Signal(object)
+    idle = Signal()
+    failed = Signal(object)  # BaseException, for tasks given no failure callback
+
+    def __init__(
+        self, open_vault: Callable[[], Vault] | None = None, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._open_vault = open_vault
+        self._db_vault: Vault | None = None
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="onesend-db")
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="onesend-work")
+        self._qt_thread = QThread()
+        self._qt_thread.setObjectName("onesend-qt-work")
+        self._qt_lane = _QtLane()
+        self._qt_lane.moveToThread(self._qt_thread)
+        self._qt_thread.start()
+        self._pending = 0
+        self._lock = threading.Lock()
+        self._closed = False
+        # Queued: the slot always runs on this object's (the GUI) thread.
+        self._delivered.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+
+    # -- submitting (GUI thread) ---------------------------------------------------------------
+
+    def run_db(
+        self,
+        work: Callable[[Vault], T],
+        on_success: Callable[[T], None] | None = None,
+        on_failure: Failure | None = None,
+    ) -> Future[T]:
+        """Run ``work(vault)`` on the database thread, after every task submitted before it."""
+        if self._open_vault is None:
+            raise RuntimeError("This task runner was made without a vault.")
+        return self._submit(self._db, lambda: work(self._thread_vault()), on_success, on_failure)
+
+    def run(
+        self,
+        work: Callable[[], T],
+        on_success: Callable[[T], None] | None = None,
+        on_failure: Failure | None = None,
+    ) -> Future[T]:
+        """Run ``work()`` on the background pool."""
+        return self._submit(self._pool, work, on_success, on_failure)
+
+    def run_qt(
+        self,
+        work: Callable[[], T],
+        on_success: Callable[[T], None] | None = None,
+        on_failure: Failure | None = None,
+    ) -> Future[T]:
+        """Run ``work()`` on the Qt worker thread (for QTextDocument, QPdfWriter, QImage)."""
+        if self._closed:
+            raise RuntimeError("The task runner has been shut down.")
+        future: Future[T] = Future()
+        self._track(future, on_success, on_failure)
+        emit(self._qt_lane.job, (work, future))
+        return future
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def busy(self) -> bool:
+        return self._pending > 0
+
+    def wait_for_writes(self, timeout: float = 30.0) -> bool:
+        """Block until every database task submitted so far has run (used when closing).
+
+        The callbacks are still delivered later through the event loop; this only makes
+        sure nothing submitted is lost when the window closes. True if all finished.
+        """
+        if self._closed:
+            return True  # shutdown() already waited for everything
+        marker: Future[None] = self._db.submit(lambda: None)
+        try:
+            marker.result(timeout=timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def shutdown(self) -> None:
+        """Finish the queued work, close the database thread's vault and stop the threads."""
+        if self._closed:
+            return
+        self._closed = True
+        self._db.submit(self._close_thread_vault)
+        self._db.shutdown(wait=True)
+        self._pool.shutdown(wait=True)
+        self._qt_thread.quit()
+        self._qt_thread.wait()
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _submit(
+        self,
+        executor: ThreadPoolExecutor,
+        work: Callable[[], T],
+        on_success: Callable[[T], None] | None,
+        on_failure: Failure | None,
+    ) -> Future[T]:
+        if self._closed:
+            raise RuntimeError("The task runner has been shut down.")
+        future = executor.submit(work)
+        self._track(future, on_success, on_failure)
+        return future
+
+    def _track(
+        self,
+        future: Future[T],
+        on_success: Callable[[T], None] | None,
+        on_failure: Failure | None,
+    ) -> None:
+        with self._lock:
+            self._pending += 1
+
+        def done(finished: Future[T]) -> None:  # runs on the worker thread
+            error = finished.exception()
+            result = None if error is not None else finished.result()
+            emit(self._delivered, _Done(result, error, on_success, on_failure))
+
+        future.add_done_callback(done)
+
+    def _thread_vault(self) -> Vault:  # database thread only
+        if self._db_vault is None or not self._db_vault.is_open:
+            assert self._open_vault is not None
+            self._db_vault = self._open_vault()
+        return self._db_vault
+
+    def _close_thread_vault(self) -> None:  # database thread only
+        if self._db_vault is not None:
+            # Only the connection: the cipher belongs to the profile's session.
+            vault, self._db_vault = self._db_vault, None
+            conn = vault.conn if vault.is_open else None
+            if conn is not None:
+                conn.close()
+
+    @Slot(object)
+    def _deliver(self, done: _Done) -> None:
+        with self._lock:
+            self._pending -= 1
+            now_idle = self._pending == 0
+        if done.error is None:
+            if done.on_success is not None:
+                done.on_success(done.result)
+        elif done.on_failure is not None:
+            done.on_failure(done.error)
+        else:
+            emit(self.failed, done.error)
+        if now_idle:
+            emit(self.idle)
