@@ -309,11 +309,12 @@ class Assessments:
     def get(self, record_id: str, revision: int | None = None) -> dict[str, Any]:
         """The export document of the current (or a given) revision."""
         head = self.vault.read(
-            "SELECT created_at, current_revision FROM assessments WHERE id = ?", (record_id,)
+            "SELECT created_at, current_revision, status FROM assessments WHERE id = ?",
+            (record_id,),
         )
         if not head:
             raise NotFound(f"There is no assessment with id {record_id}.")
-        created_at, current = head[0]
+        created_at, current, current_status = head[0]
         wanted = current if revision is None else revision
         rows = self.vault.read(
             "SELECT CAST(body AS BLOB), status, created_at FROM revisions WHERE assessment_id = ? "
@@ -323,6 +324,10 @@ class Assessments:
         if not rows:
             raise NotFound(f"Assessment {record_id} has no revision {wanted}.")
         blob, status, updated_at = rows[0]
+        if wanted == current:
+            # A revision's row keeps the status it was saved with; the record's own status
+            # moves on (queued, synced, conflict) without a new revision.
+            status = current_status
         body = json.loads(self.vault.cipher.open(blob, "answers", record_id, wanted))
         return {
             "id": record_id,
