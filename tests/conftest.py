@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -33,3 +33,18 @@ def vault_and_key(profiles: Profiles) -> Iterator[tuple[object, str]]:
     vault, recovery_key = profiles.create("alex", PASSWORD)
     yield vault, recovery_key
     vault.close()
+
+
+@pytest.fixture
+def pdf_text() -> Callable[[Path], str]:
+    """The text of a PDF file, as a reader would copy it: words separated by single spaces.
+
+    pypdf is pure Python, so reading the family's PDF needs no system package.
+    """
+    from pypdf import PdfReader  # noqa: PLC0415 - only the PDF tests need it
+
+    def read(path: Path) -> str:
+        pages = PdfReader(path).pages
+        return "\n".join(" ".join(page.extract_text().split()) for page in pages)
+
+    return read

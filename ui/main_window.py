@@ -1,229 +1,369 @@
-"""The OneSEND main window: for now a welcome page naming the profiles on this computer.
+"""The OneSEND main window: create or unlock a profile, then the workspace; lock; the View menu.
 
-The unlock and create-profile screens replace the welcome page in a later issue; the window
-keeps a stack of pages so they slot in without reshaping it.
+The window is a stack of pages: create profile → recovery key (once) → workspace, or unlock →
+workspace. Each unlock starts a session: the unlocked vault, a task runner whose database
+thread has the session's only SQLite connection, and a `Workspace`. Locking (Ctrl+L, or after
+the idle time) ends the session: the editor's work is written, the runner stops, the vault
+forgets its keys, and the unlock page comes back for the same profile.
+
+For the lead: ``add_workspace_action(action)`` puts an action (import, sync) in every
+workspace's toolbar and Assessments menu; ``workspace`` is the current one (None while
+locked), and ``workspace_opened`` / ``locked`` say when a session starts and ends.
 """
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QSize, Qt
-from PySide6.QtGui import QAction, QFont, QFontDatabase, QKeySequence
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QAbstractScrollArea,
-    QFrame,
-    QLabel,
-    QListWidget,
-    QMainWindow,
-    QScrollArea,
-    QStackedWidget,
-    QVBoxLayout,
-    QWidget,
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QShowEvent
+from PySide6.QtWidgets import QApplication, QDialog, QMainWindow, QStackedWidget, QWidget
+from typing_extensions import override
+
+from desktop.crypto import DEFAULT_KDF, KdfParams
+from desktop.profiles import Profiles
+from desktop.vault import Vault
+from ui.crash import CRASH_SENTENCE, CrashReporter, CrashReportOffer, show_problem
+from ui.idle import IdleWatcher
+from ui.profile_pages import CreateProfilePage, RecoveryKeyPage, UnlockPage
+from ui.tasks import TaskRunner, emit, vault_opener
+from ui.theme import (
+    IDLE_CHOICES_MINUTES,
+    Appearance,
+    Preferences,
+    next_text_scale,
 )
-from typing_extensions import override  # typing.override arrives in Python 3.12
+
+if TYPE_CHECKING:
+    from ui.workspace import Workspace
 
 WINDOW_TITLE = "OneSEND"
-CREATE_PROFILE_COMMAND = "onesend profile create NAME --password-stdin"
-
-INTRO = (
-    "OneSEND is the national assessment of special educational needs and disability (SEND) "
-    "for England. Fill it in with the child or young person and their family, with or without "
-    "a network. Everything stays on this computer, encrypted, and finished assessments go to "
-    "the national service the next time this computer is online."
-)
-EMPTY_STATE = (
-    "There are no profiles on this computer yet. Each person who uses OneSEND here has their "
-    "own profile, protected by their own password. To create one, run this command in a "
-    "terminal:"
-)
-PROFILES_HINT = (
-    "Opening a profile in this window comes in a later version. Until then, the onesend "
-    "command works with these profiles: run onesend --help to see what it can do."
-)
-
-# The readable measure of a paragraph, in average character widths of the system font.
-_COLUMN_CHARACTERS = 90
-# Rows the profile list shows before it scrolls.
-_VISIBLE_PROFILES = 8
+LOCKED_SENTENCE = "OneSEND is locked; your work was saved."
+IDLE_LOCKED_SENTENCE = "OneSEND locked itself after a time without use; your work was saved."
 
 
-def _scaled_font(base: QFont, factor: float, *, bold: bool) -> QFont:
-    """A font derived from `base` (the system font), so headings grow with the user's setting."""
-    font = QFont(base)
-    if font.pointSizeF() > 0:
-        font.setPointSizeF(font.pointSizeF() * factor)
-    elif font.pixelSize() > 0:
-        font.setPixelSize(round(font.pixelSize() * factor))
-    font.setBold(bold)
-    return font
-
-
-def _paragraph(text: str, name: str) -> QLabel:
-    label = QLabel(text)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setWordWrap(True)
-    label.setAccessibleName(name)
-    label.setAccessibleDescription(text)
-    return label
-
-
-class WelcomePage(QWidget):
-    """Says what OneSEND is for and which profiles exist, or how to create the first one."""
-
-    def __init__(
-        self,
-        profile_names: Sequence[str],
-        data_dir: Path | None = None,
-        parent: QWidget | None = None,
-    ) -> None:
-        super().__init__(parent)
-        self.setObjectName("welcomePage")
-        self.setAccessibleName("Welcome to OneSEND")
-
-        self.heading = QLabel(WINDOW_TITLE)
-        self.heading.setObjectName("welcomeHeading")
-        self.heading.setAccessibleName("OneSEND")
-        self.heading.setTextFormat(Qt.TextFormat.PlainText)
-        self.intro = _paragraph(INTRO, "What OneSEND is for")
-        self.intro.setObjectName("intro")
-
-        self.profiles_heading = QLabel("Profiles on this computer")
-        self.profiles_heading.setObjectName("sectionHeading")
-        self.profiles_heading.setTextFormat(Qt.TextFormat.PlainText)
-
-        layout = QVBoxLayout(self)
-        layout.setSpacing(10)
-        layout.addWidget(self.heading)
-        layout.addWidget(self.intro)
-        layout.addSpacing(self.fontMetrics().height())
-        layout.addWidget(self.profiles_heading)
-
-        # Exactly one of these exists: the list of profiles, or the empty state.
-        self.profile_list: QListWidget | None = None
-        self.empty_state: QLabel | None = None
-        self.create_command: QLabel | None = None
-        self.hint: QLabel | None = None
-        if profile_names:
-            self.profile_list = QListWidget()
-            self.profile_list.setObjectName("profileList")
-            self.profile_list.setAccessibleName("Profiles on this computer")
-            self.profile_list.setAccessibleDescription(
-                f"{len(profile_names)} profile{'s' if len(profile_names) != 1 else ''}"
-            )
-            self.profile_list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-            self.profile_list.addItems(list(profile_names))
-            self.profile_list.setSizeAdjustPolicy(
-                QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents
-            )
-            self.profiles_heading.setBuddy(self.profile_list)
-            layout.addWidget(self.profile_list)
-            self.hint = _paragraph(PROFILES_HINT, "Opening a profile")
-            layout.addWidget(self.hint)
-        else:
-            self.empty_state = _paragraph(EMPTY_STATE, "No profiles yet")
-            self.empty_state.setObjectName("emptyState")
-            self.create_command = QLabel(CREATE_PROFILE_COMMAND)
-            self.create_command.setObjectName("commandHint")
-            self.create_command.setTextFormat(Qt.TextFormat.PlainText)
-            self.create_command.setAccessibleName("Command that creates a profile")
-            self.create_command.setAccessibleDescription(CREATE_PROFILE_COMMAND)
-            self.create_command.setTextInteractionFlags(
-                Qt.TextInteractionFlag.TextSelectableByMouse
-                | Qt.TextInteractionFlag.TextSelectableByKeyboard
-            )
-            self.create_command.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-            layout.addWidget(self.empty_state)
-            layout.addWidget(self.create_command)
-
-        self.data_folder: QLabel | None = None
-        if data_dir is not None:
-            self.data_folder = _paragraph(
-                f"Profiles are kept in {data_dir}", "Where profiles are kept"
-            )
-            self.data_folder.setObjectName("dataFolder")
-            self.data_folder.setTextInteractionFlags(
-                Qt.TextInteractionFlag.TextSelectableByMouse
-            )
-            layout.addSpacing(self.fontMetrics().height())
-            layout.addWidget(self.data_folder)
-        layout.addStretch(1)
-        self._apply_fonts()
-
-    def _apply_fonts(self) -> None:
-        # Derived from the page's inherited (system) font each time, so a change is followed.
-        base = QFont(self.font())
-        self.heading.setFont(_scaled_font(base, 1.6, bold=True))
-        self.profiles_heading.setFont(_scaled_font(base, 1.15, bold=True))
-        if self.create_command is not None:
-            fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-            if base.pointSizeF() > 0:
-                fixed.setPointSizeF(base.pointSizeF())
-            self.create_command.setFont(fixed)
-        self.setMaximumWidth(self.fontMetrics().averageCharWidth() * _COLUMN_CHARACTERS)
-        if self.profile_list is not None:
-            # As tall as its rows (up to a few), so two profiles don't sit in a tall empty box.
-            rows = min(self.profile_list.count(), _VISIBLE_PROFILES)
-            row_height = self.profile_list.sizeHintForRow(0)
-            frame = 2 * self.profile_list.frameWidth() + 12
-            self.profile_list.setMaximumHeight(rows * row_height + frame)
-
-    @override
-    def changeEvent(self, event: QEvent) -> None:
-        # The page's own font is never set, so a change means the system font changed.
-        if event.type() == QEvent.Type.FontChange:
-            self._apply_fonts()
-        super().changeEvent(event)
+def _minutes_words(minutes: float) -> str:
+    whole = int(minutes)
+    return f"{whole} minute" if whole == 1 else f"{whole} minutes"
 
 
 class MainWindow(QMainWindow):
-    """The one OneSEND window: a menu bar and a stack of pages (only the welcome page so far)."""
+    """The one OneSEND window: a menu bar and a stack of pages."""
+
+    workspace_opened = Signal(object)  # the new Workspace, after an unlock
+    locked = Signal()  # the session ended (locked by the user or after the idle time)
 
     def __init__(
         self,
         profile_names: Sequence[str],
         data_dir: Path | None = None,
         parent: QWidget | None = None,
+        *,
+        kdf: KdfParams = DEFAULT_KDF,
+        profiles: Profiles | None = None,
+        appearance: Appearance | None = None,
+        crash_reporter: CrashReporter | None = None,
+        today: datetime.date | None = None,
+        autosave_ms: int = 600,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(WINDOW_TITLE)
         self.setAccessibleName(WINDOW_TITLE)
+        self.data_dir = data_dir
+        self.profiles = profiles or (Profiles(data_dir, kdf=kdf) if data_dir else None)
+        self.today = today
+        self.autosave_ms = autosave_ms
+        self.prefs = Preferences.load(data_dir)
+        app = QApplication.instance()
+        assert isinstance(app, QApplication), "make the QApplication first"
+        self.appearance = appearance or Appearance.of(app)
+        self.appearance.apply(self.prefs)
+        self.crash_reporter = crash_reporter
+        self.crash_offer: CrashReportOffer | None = None
+        self._offered_reports = False
 
-        self.welcome_page = WelcomePage(profile_names, data_dir)
-        # Centre the readable column; scroll rather than clip when the text is large.
-        column = QWidget()
-        column.setObjectName("welcomeColumn")
-        column_layout = QVBoxLayout(column)
-        column_layout.setContentsMargins(24, 24, 24, 24)
-        column_layout.addWidget(self.welcome_page, 0, Qt.AlignmentFlag.AlignHCenter)
-        scroll = QScrollArea()
-        scroll.setObjectName("welcomeScroll")
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(column)
+        self.vault: Vault | None = None
+        self.workspace: Workspace | None = None
+        self._pending_vault: Vault | None = None  # created, recovery key not yet confirmed
+        self._workspace_actions: list[QAction] = []
+        self._resume: tuple[str, str, str] | None = None  # profile, record id, section
+        self._closing = False
+
+        # Key derivation runs here (no vault): one runner for the window's life.
+        self.key_tasks = TaskRunner(parent=self)
+        self.idle = IdleWatcher(self.prefs.idle_minutes, self)
+        self.idle.timed_out.connect(self._idle_timed_out)
 
         self.pages = QStackedWidget()
         self.pages.setObjectName("pages")
-        self.pages.addWidget(scroll)
         self.setCentralWidget(self.pages)
+        names = list(profile_names)
+        self.unlock_page = UnlockPage(self.profiles, self.key_tasks, names,
+                                      preferred=self.prefs.last_profile)
+        self.unlock_page.unlocked.connect(self._start_session)
+        self.unlock_page.create_requested.connect(lambda: self.show_create_profile(True))
+        self.pages.addWidget(self.unlock_page)
+        self.create_page = CreateProfilePage(self.profiles, self.key_tasks,
+                                             can_cancel=bool(names))
+        self.create_page.created.connect(self._profile_created)
+        self.create_page.cancelled.connect(self.show_unlock)
+        self.pages.addWidget(self.create_page)
+        self.recovery_page = RecoveryKeyPage()
+        self.recovery_page.confirmed.connect(self._recovery_confirmed)
+        self.pages.addWidget(self.recovery_page)
 
+        self._build_menus()
+        if names:
+            self._show_page(self.unlock_page)
+        else:
+            self._show_page(self.create_page)
+        if crash_reporter is not None:
+            crash_reporter.crashed.connect(self._crashed, Qt.ConnectionType.QueuedConnection)
+        self.resize(self._comfortable_size())
+
+    # -- menus ---------------------------------------------------------------------------------
+
+    def _build_menus(self) -> None:
         self.quit_action = QAction("&Quit", self)
         self.quit_action.setShortcut(QKeySequence(Qt.Modifier.CTRL | Qt.Key.Key_Q))
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
-        self.quit_action.setStatusTip("Close OneSEND")
+        self.quit_action.setStatusTip("Close OneSEND (your work is saved)")
         self.quit_action.triggered.connect(self.close)
-        file_menu = self.menuBar().addMenu("&File")
-        file_menu.addAction(self.quit_action)
+        self.file_menu = self.menuBar().addMenu("&File")
+        self.file_menu.addAction(self.quit_action)
         self.addAction(self.quit_action)
 
-        self.resize(self._comfortable_size())
+        self.view_menu = self.menuBar().addMenu("&View")
+        self.larger_text_action = QAction("&Larger text", self)
+        self.larger_text_action.setShortcuts([QKeySequence(QKeySequence.StandardKey.ZoomIn),
+                                              QKeySequence("Ctrl+=")])
+        self.larger_text_action.triggered.connect(lambda: self.step_text_size(1))
+        self.smaller_text_action = QAction("&Smaller text", self)
+        self.smaller_text_action.setShortcut(QKeySequence(QKeySequence.StandardKey.ZoomOut))
+        self.smaller_text_action.triggered.connect(lambda: self.step_text_size(-1))
+        self.normal_text_action = QAction("&Normal text size", self)
+        self.normal_text_action.setShortcut(QKeySequence("Ctrl+0"))
+        self.normal_text_action.triggered.connect(lambda: self.set_text_scale(1.0))
+        self.high_contrast_action = QAction("&High contrast", self)
+        self.high_contrast_action.setCheckable(True)
+        self.high_contrast_action.setChecked(self.prefs.high_contrast)
+        self.high_contrast_action.setStatusTip("White text on black, with yellow focus")
+        self.high_contrast_action.toggled.connect(self.set_high_contrast)
+        for action in (self.larger_text_action, self.smaller_text_action,
+                       self.normal_text_action):
+            self.view_menu.addAction(action)
+            self.addAction(action)
+        self.view_menu.addSeparator()
+        self.view_menu.addAction(self.high_contrast_action)
+        self.view_menu.addSeparator()
+        self.lock_after_menu = self.view_menu.addMenu("Lock &after…")
+        self.lock_after_group = QActionGroup(self)
+        self.lock_after_group.setExclusive(True)
+        self.lock_after_actions: dict[int, QAction] = {}
+        for minutes in IDLE_CHOICES_MINUTES:
+            action = QAction(f"{_minutes_words(minutes)} without use", self)
+            action.setCheckable(True)
+            action.setChecked(abs(self.prefs.idle_minutes - minutes) < 1e-9)
+            action.triggered.connect(lambda _c=False, m=minutes: self.set_idle_minutes(m))
+            self.lock_after_group.addAction(action)
+            self.lock_after_menu.addAction(action)
+            self.lock_after_actions[minutes] = action
+
+    # -- public API ------------------------------------------------------------------------------
+
+    def add_workspace_action(self, action: QAction) -> None:
+        """An action for every workspace (now and after each unlock): toolbar and menu."""
+        self._workspace_actions.append(action)
+        if self.workspace is not None:
+            self.workspace.add_action(action)
+
+    @property
+    def current_page(self) -> QWidget | None:
+        return self.pages.currentWidget()
+
+    def show_unlock(self) -> None:
+        names = self.profiles.names() if self.profiles is not None else []
+        if not names:
+            self.show_create_profile(False)
+            return
+        self.unlock_page.set_profiles(names, preferred=self.prefs.last_profile)
+        self._show_page(self.unlock_page)
+
+    def show_create_profile(self, can_cancel: bool = False) -> None:
+        self.create_page.cancel_button.setVisible(can_cancel)
+        self.create_page.message.clear_message()
+        self._show_page(self.create_page)
+
+    def lock(self, *, idle: bool = False) -> None:
+        """End the session: save, stop the threads, drop the keys; back to unlocking."""
+        workspace = self.workspace
+        if workspace is None:
+            return
+        profile = workspace.profile
+        record = workspace.current_record_id
+        self._resume = (profile, record, workspace.current_section) if record else None
+        self._end_session()
+        self.prefs.last_profile = profile
+        self.unlock_page.set_profiles(
+            self.profiles.names() if self.profiles is not None else [profile],
+            preferred=profile)
+        self._show_page(self.unlock_page)
+        self.unlock_page.reset(sentence=IDLE_LOCKED_SENTENCE if idle else LOCKED_SENTENCE)
+        emit(self.locked)
+
+    # -- View menu ----------------------------------------------------------------------------
+
+    def set_high_contrast(self, on: bool) -> None:
+        self.prefs.high_contrast = on
+        if self.high_contrast_action.isChecked() != on:
+            self.high_contrast_action.setChecked(on)
+        self.appearance.apply(self.prefs)
+        self.prefs.save(self.data_dir)
+
+    def set_text_scale(self, scale: float) -> None:
+        self.prefs.text_scale = scale
+        self.appearance.apply(self.prefs)
+        self.prefs.save(self.data_dir)
+
+    def step_text_size(self, step: int) -> None:
+        self.set_text_scale(next_text_scale(self.prefs.text_scale, step))
+
+    def set_idle_minutes(self, minutes: float) -> None:
+        self.prefs.idle_minutes = minutes
+        self.idle.set_minutes(minutes)
+        action = self.lock_after_actions.get(int(minutes))
+        if action is not None and not action.isChecked():
+            action.setChecked(True)
+        self.prefs.save(self.data_dir)
+
+    # -- pages and sessions ---------------------------------------------------------------------
+
+    def _show_page(self, page: QWidget) -> None:
+        self.pages.setCurrentWidget(page)
+        page.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _profile_created(self, vault: object, recovery_key: str) -> None:
+        assert isinstance(vault, Vault)
+        self._pending_vault = vault
+        self.recovery_page.show_key(recovery_key)
+        self._show_page(self.recovery_page)
+
+    def _recovery_confirmed(self) -> None:
+        vault, self._pending_vault = self._pending_vault, None
+        if vault is not None:
+            self._start_session(vault)
+
+    def _start_session(self, vault: object) -> None:
+        assert isinstance(vault, Vault)
+        if self._closing:
+            vault.close()
+            return
+        # Imported on first unlock: the editor and the form engine are not needed to show the
+        # unlock page, and leaving them out keeps the cold start short.
+        from ui.workspace import Workspace  # noqa: PLC0415
+
+        self.vault = vault
+        tasks = TaskRunner(vault_opener(vault))
+        workspace = Workspace(tasks, vault.profile, today=self.today,
+                              autosave_ms=self.autosave_ms)
+        workspace.lock_requested.connect(self.lock)
+        workspace.title_changed.connect(self._set_title)
+        workspace.failed.connect(self._problem)
+        for action in self._workspace_actions:
+            workspace.add_action(action)
+        self.workspace = workspace
+        self.menuBar().insertMenu(self.view_menu.menuAction(), workspace.menu)
+        self.pages.addWidget(workspace)
+        self._show_page(workspace)
+        self.prefs.last_profile = vault.profile
+        self.prefs.save(self.data_dir)
+        self.idle.set_minutes(self.prefs.idle_minutes)
+        self.idle.start()
+        resume, self._resume = self._resume, None
+        if resume is not None and resume[0] == vault.profile:
+            workspace.open_assessment(resume[1], resume[2])
+        emit(self.workspace_opened, workspace)
+
+    def _end_session(self) -> None:
+        self.idle.stop()
+        workspace, self.workspace = self.workspace, None
+        if workspace is not None:
+            self.menuBar().removeAction(workspace.menu.menuAction())
+            workspace.shutdown()
+            self.pages.removeWidget(workspace)
+            workspace.hide()
+            workspace.deleteLater()
+        vault, self.vault = self.vault, None
+        if vault is not None:
+            vault.close()  # the cipher forgets the keys; the connection was closed on its thread
+        self._set_title("")
+
+    def _set_title(self, title: str) -> None:
+        self.setWindowTitle(title or WINDOW_TITLE)
+
+    def _problem(self, sentence: str) -> None:
+        show_problem(self, sentence)
+
+    # -- idle lock -----------------------------------------------------------------------------
+
+    def _idle_timed_out(self) -> None:
+        if self.workspace is None:
+            return
+        modal = QApplication.activeModalWidget()
+        if modal is not None:
+            # A dialog's own event loop is running: close it first, lock once it has returned.
+            if isinstance(modal, QDialog):
+                modal.reject()
+                QTimer.singleShot(0, self._idle_timed_out)
+            else:
+                self.idle.start()
+            return
+        self.lock(idle=True)
+
+    # -- crashes ----------------------------------------------------------------------------------
+
+    def _crashed(self, _path: str) -> None:
+        show_problem(self, CRASH_SENTENCE, "Unexpected problem")
+
+    def offer_crash_reports(self) -> CrashReportOffer | None:
+        """If earlier runs left crash reports, say where they are: Open folder / Delete / Keep."""
+        if self.crash_reporter is None:
+            return None
+        reports = self.crash_reporter.pending()
+        if not reports:
+            return None
+        offer = CrashReportOffer(self.crash_reporter, reports, self)
+        self.crash_offer = offer
+        offer.destroyed.connect(lambda: setattr(self, "crash_offer", None))
+        offer.open()
+        return offer
+
+    # -- Qt events -----------------------------------------------------------------------------
+
+    @override
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._offered_reports:
+            self._offered_reports = True
+            if self.crash_reporter is not None:
+                QTimer.singleShot(0, self.offer_crash_reports)
+
+    @override
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._closing = True
+        self._end_session()
+        pending, self._pending_vault = self._pending_vault, None
+        if pending is not None:
+            pending.close()
+        self.key_tasks.shutdown()
+        self.prefs.save(self.data_dir)
+        super().closeEvent(event)
 
     def _comfortable_size(self) -> QSize:
-        """Room for the readable column and a page of text, within the screen."""
+        """Room for a readable column and a page of text, within the screen."""
         metrics = self.fontMetrics()
-        wanted = QSize(
-            metrics.averageCharWidth() * (_COLUMN_CHARACTERS + 16), metrics.height() * 36
-        )
+        wanted = QSize(metrics.averageCharWidth() * 150, metrics.height() * 40)
         return wanted.boundedTo(self.screen().availableSize() * 0.9)

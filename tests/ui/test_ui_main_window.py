@@ -1,4 +1,4 @@
-"""The main window: what it says, with and without profiles, and how it closes."""
+"""The main window: its first page, its menus, how it closes, and run_app."""
 
 from __future__ import annotations
 
@@ -7,11 +7,20 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont, QKeySequence
-from PySide6.QtWidgets import QApplication, QLabel, QListWidget, QMenu
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QLabel,
+    QLineEdit,
+    QMenu,
+)
 from pytestqt.qtbot import QtBot
 
+from desktop.crypto import FAST_KDF
 from ui.app import app_icon, run_app, stylesheet
-from ui.main_window import CREATE_PROFILE_COMMAND, MainWindow
+from ui.main_window import MainWindow
 
 pytestmark = pytest.mark.qt_log_ignore(
     r"This plugin does not support (propagateSizeHints|raise|grabbing the keyboard)",
@@ -19,77 +28,49 @@ pytestmark = pytest.mark.qt_log_ignore(
 
 
 def shown(qtbot: QtBot, profile_names: list[str], data_dir: Path | None = None) -> MainWindow:
-    window = MainWindow(profile_names, data_dir)
+    window = MainWindow(profile_names, data_dir, kdf=FAST_KDF)
     qtbot.addWidget(window)
     with qtbot.waitExposed(window):
         window.show()
     return window
 
 
-def test_lists_the_profiles_in_order(qtbot: QtBot, tmp_path: Path) -> None:
-    names = ["alex", "Sam O'Neill", "<b>Zoë</b>"]
-    window = shown(qtbot, names, tmp_path)
-    page = window.welcome_page
-
-    assert window.windowTitle() == "OneSEND"
-    assert page.profile_list is not None
-    assert [page.profile_list.item(row).text() for row in range(page.profile_list.count())] == names
-    assert page.profile_list.isVisible()
-    assert page.profile_list.accessibleName() == "Profiles on this computer"
-    assert page.empty_state is None
-    assert page.create_command is None
-
-
-def test_says_there_are_no_profiles_and_how_to_create_one(qtbot: QtBot, tmp_path: Path) -> None:
-    window = shown(qtbot, [], tmp_path)
-    page = window.welcome_page
-
-    assert page.profile_list is None
-    assert page.empty_state is not None
-    assert page.empty_state.isVisible()
-    assert "no profiles on this computer yet" in page.empty_state.text()
-    assert page.create_command is not None
-    assert page.create_command.text() == CREATE_PROFILE_COMMAND
-    assert CREATE_PROFILE_COMMAND == "onesend profile create NAME --password-stdin"
-    # The command can be selected and copied from the keyboard as well as the mouse.
-    flags = page.create_command.textInteractionFlags()
-    assert flags & Qt.TextInteractionFlag.TextSelectableByKeyboard
-    assert page.create_command.focusPolicy() == Qt.FocusPolicy.StrongFocus
-
-
-def test_says_what_the_app_is_for_and_where_profiles_are_kept(
-    qtbot: QtBot, tmp_path: Path
+def test_first_run_shows_create_profile_later_runs_the_unlock_page(
+    qtbot: QtBot, tmp_path: Path,
 ) -> None:
-    window = shown(qtbot, [], tmp_path)
-    page = window.welcome_page
+    first = shown(qtbot, [], tmp_path)
+    assert first.windowTitle() == "OneSEND"
+    assert first.current_page is first.create_page
+    later = shown(qtbot, ["alex", "Sam O'Neill", "<b>Zoë</b>"], tmp_path)
+    assert later.current_page is later.unlock_page
+    combo = later.unlock_page.profile_combo
+    assert [combo.itemText(i) for i in range(combo.count())] == [
+        "alex", "Sam O'Neill", "<b>Zoë</b>"]
+    assert combo.currentText() == "alex"
 
-    assert "SEND" in page.intro.text()
-    assert "encrypted" in page.intro.text()
-    assert page.data_folder is not None
-    assert str(tmp_path) in page.data_folder.text()
 
-
-def test_every_label_and_control_has_an_accessible_name(qtbot: QtBot, tmp_path: Path) -> None:
+def test_every_input_has_an_accessible_name(qtbot: QtBot, tmp_path: Path) -> None:
     for names in ([], ["alex"]):
         window = shown(qtbot, names, tmp_path)
         assert window.accessibleName() == "OneSEND"
+        for kind in (QLineEdit, QComboBox, QCheckBox, QAbstractButton):
+            for control in window.findChildren(kind):
+                if control.objectName().startswith("qt_") or isinstance(
+                        control.parent(), QComboBox):
+                    continue  # Qt's own parts (the menu bar's overflow, a combo's line edit)
+                assert control.accessibleName(), control.objectName()
         for label in window.findChildren(QLabel):
-            # A heading is read out by its own text; a paragraph by a short name.
             assert label.accessibleName() or label.text(), label.objectName()
-        for control in window.findChildren(QListWidget):
-            assert control.accessibleName(), control.objectName()
 
 
 def test_quit_is_ctrl_q_in_the_file_menu_and_closes_the_window(qtbot: QtBot) -> None:
     window = shown(qtbot, ["alex"])
-
     action = window.quit_action
     assert action.shortcut() == QKeySequence("Ctrl+Q")
     assert action.menuRole() == action.MenuRole.QuitRole
-    (file_menu,) = window.menuBar().findChildren(QMenu)
-    assert file_menu.title() == "&File"
-    assert action in file_menu.actions()
-
+    menus = [m for m in window.menuBar().findChildren(QMenu) if m.title() == "&File"]
+    assert len(menus) == 1
+    assert action in menus[0].actions()
     action.trigger()
     qtbot.waitUntil(lambda: not window.isVisible())
 
@@ -98,27 +79,23 @@ def test_ctrl_q_from_the_keyboard_closes_the_window(qtbot: QtBot) -> None:
     window = shown(qtbot, ["alex"])
     with qtbot.waitActive(window):
         window.activateWindow()
-
     qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
-
     qtbot.waitUntil(lambda: not window.isVisible())
 
 
-def test_headings_follow_the_system_font(qtbot: QtBot) -> None:
+def test_pages_follow_the_system_font(qtbot: QtBot) -> None:
     window = shown(qtbot, ["alex"])
-    heading = window.welcome_page.heading
+    page = window.unlock_page
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     original = app.font()
-    assert heading.font().pointSizeF() > original.pointSizeF()
-    assert heading.font().bold()
     try:
         larger = QFont(original)
         larger.setPointSizeF(original.pointSizeF() * 2)
-        before = heading.font().pointSizeF()
+        before = page.heading.sizeHint().height()
         app.setFont(larger)
-        qtbot.waitUntil(lambda: heading.font().pointSizeF() > before)
-        assert window.welcome_page.intro.font().pointSizeF() == larger.pointSizeF()
+        qtbot.waitUntil(lambda: page.heading.sizeHint().height() > before)
+        assert page.password_edit.font().pointSizeF() == larger.pointSizeF()
     finally:
         app.setFont(original)
 
@@ -126,6 +103,7 @@ def test_headings_follow_the_system_font(qtbot: QtBot) -> None:
 def test_the_stylesheet_and_the_icon_load_from_resources(qapp: QApplication) -> None:
     del qapp  # a QPixmap needs the application
     assert "#commandHint" in stylesheet()
+    assert ":focus" in stylesheet()
     icon = app_icon()
     assert not icon.isNull()
     assert {size.width() for size in icon.availableSizes()} >= {16, 32, 256}
@@ -139,9 +117,8 @@ def test_run_app_shows_the_window_and_returns_the_exit_code(
     def close_main_windows() -> None:
         windows = [w for w in qapp.topLevelWidgets() if isinstance(w, MainWindow)
                    and w.isVisible()]
-        page = windows[0].welcome_page
-        assert page.profile_list is not None
-        seen.append([page.profile_list.item(i).text() for i in range(page.profile_list.count())])
+        combo = windows[0].unlock_page.profile_combo
+        seen.append([combo.itemText(i) for i in range(combo.count())])
         for window in windows:
             window.quit_action.trigger()
 
@@ -152,7 +129,7 @@ def test_run_app_shows_the_window_and_returns_the_exit_code(
     safety.start(10_000)
     QTimer.singleShot(0, close_main_windows)
     try:
-        code = run_app(tmp_path, ["alex", "sam"])
+        code = run_app(tmp_path, ["alex", "sam"], install_crash_hooks=False)
     finally:
         safety.stop()
     assert code == 0

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -510,7 +508,7 @@ def test_history_lists_revisions_and_restore_adds_one(
 
 
 def test_family_pdf_has_the_name_and_not_the_upn(
-    qtbot: QtBot, open_editor: Opener, tmp_path: Path,
+    qtbot: QtBot, open_editor: Opener, tmp_path: Path, pdf_text: Callable[[Path], str],
 ) -> None:
     editor = open_editor(example("primary"))
     target = tmp_path / "family copy.pdf"
@@ -521,12 +519,7 @@ def test_family_pdf_has_the_name_and_not_the_upn(
     assert data.startswith(b"%PDF")
     assert target.stat().st_mode & 0o077 == 0
     assert editor.open_pdf_button.isVisible()
-    pdftotext = shutil.which("pdftotext")
-    if pdftotext is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed, and PySide6-Essentials has "
-                    "no QtPdf: the PDF was written, but its text cannot be read here")
-    text = subprocess.run([pdftotext, "-layout", str(target), "-"], capture_output=True,
-                          check=True, text=True).stdout
+    text = pdf_text(target)
     assert "Maya Example" in text
     assert "M204123416001" not in text.replace(" ", "")
     assert "Page 1 of" in text

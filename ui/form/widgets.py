@@ -358,6 +358,8 @@ class DateInput(QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         self.edit = QLineEdit(self)
         self.edit.setPlaceholderText("DD/MM/YYYY")
+        # Room for the whole placeholder and a typed date, however large the system font.
+        self.edit.setMinimumWidth(self.edit.fontMetrics().horizontalAdvance("DD/MM/YYYY__") + 16)
         self.edit.setMaximumWidth(self.edit.fontMetrics().averageCharWidth() * 20)
         self.edit.textEdited.connect(lambda _text: emit(self.edited))
         self.button = QToolButton(self)

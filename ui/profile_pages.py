@@ -1,0 +1,598 @@
+"""The pages before a profile is open: create a profile, its recovery key, and unlock.
+
+Key derivation (Argon2id, and the wait after wrong passwords) runs on the task runner's pool,
+never on the GUI thread; the page shows a busy state meanwhile. The vault a worker opens is
+handed over with its SQLite connection already closed on that worker (connections belong to
+the thread that opened them); the session's own database thread opens its own, and the
+window closes the vault (which makes the cipher forget its keys) when it locks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import sqlite3
+from collections.abc import Callable, Sequence
+
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+from shiboken6 import Shiboken
+from typing_extensions import override
+
+from desktop.errors import InvalidInput
+from desktop.profiles import MIN_PASSWORD_LENGTH, Profiles, check_password_strength
+from desktop.vault import Vault
+from ui.crash import user_sentence
+from ui.tasks import TaskRunner, emit
+
+# The readable measure of the column, in average character widths of the system font.
+COLUMN_CHARACTERS = 72
+RECOVER_COMMAND = "onesend profile recover NAME"
+
+
+def release_connection(vault: Vault) -> Vault:
+    """Close the vault's SQLite connection on this (worker) thread; keep its keys for the session.
+
+    The connection was opened by the worker that derived the key and may only be closed
+    there; the session's database thread opens its own through ``vault_opener``.
+    """
+    if vault.is_open:
+        with contextlib.suppress(sqlite3.Error):
+            vault.conn.close()
+    return vault
+
+
+def heading_html(title: str) -> str:
+    """A heading as rich text, one and a half times the text size (escaped: titles are ours)."""
+    return f'<span style="font-size: xx-large; font-weight: bold;">{html.escape(title)}</span>'
+
+
+def paragraph(text: str, name: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setWordWrap(True)
+    label.setAccessibleName(name or text)
+    label.setAccessibleDescription(text)
+    return label
+
+
+class Message(QLabel):
+    """A one-sentence message on a page: words first ("Error:"), a bar, never colour alone."""
+
+    def __init__(self, object_name: str = "pageMessage", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(object_name)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setWordWrap(True)
+        self.setVisible(False)
+        self.setAccessibleName("Message")
+        # Focusable only so a screen reader user can read it again with Tab.
+        self.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+
+    def say(self, sentence: str, kind: str = "error") -> None:
+        text = f"Error: {sentence}" if kind == "error" and sentence else sentence
+        self.setText(text)
+        self.setProperty("kind", kind)
+        self.setAccessibleName("Problem" if kind == "error" else "Message")
+        self.setAccessibleDescription(text)
+        self.style().unpolish(self)
+        self.style().polish(self)
+        self.setVisible(bool(sentence))
+
+    def clear_message(self) -> None:
+        self.say("")
+
+
+class Page(QScrollArea):
+    """A centred readable column with a heading; scrolls rather than clips at large text sizes."""
+
+    def __init__(self, title: str, object_name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(object_name)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setAccessibleName(title)
+        outer = QWidget()
+        outer.setObjectName("pageBackground")
+        outer_layout = QVBoxLayout(outer)
+        outer_layout.setContentsMargins(24, 32, 24, 24)
+        self.column = QWidget(outer)
+        self.column.setObjectName("pageColumn")
+        # Stretches either side centre the column; an alignment flag instead would size it by
+        # its size hint, which ignores how tall wrapped paragraphs become.
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.column, 100)
+        row.addStretch(1)
+        outer_layout.addLayout(row)
+        outer_layout.addStretch(1)
+        self.layout_ = QVBoxLayout(self.column)
+        self.layout_.setSpacing(12)
+        # Rich text with a relative size: it follows the window's font without any setFont
+        # (an explicit font on a child is lost when the page is re-parented under a stylesheet).
+        self.heading = QLabel(heading_html(title), self.column)
+        self.heading.setObjectName("pageHeading")
+        self.heading.setTextFormat(Qt.TextFormat.RichText)
+        self.heading.setWordWrap(True)
+        self.heading.setAccessibleName(title)
+        self.layout_.addWidget(self.heading)
+        self.setWidget(outer)
+        self._apply_fonts()
+
+    def _apply_fonts(self) -> None:
+        # The column's measure follows the font, so a change of text size is followed.
+        self.column.setMaximumWidth(self.fontMetrics().averageCharWidth() * COLUMN_CHARACTERS)
+
+    @override
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.FontChange:
+            self._apply_fonts()
+        super().changeEvent(event)
+
+
+def _password_edit(name: str, description: str) -> QLineEdit:
+    edit = QLineEdit()
+    edit.setEchoMode(QLineEdit.EchoMode.Password)
+    edit.setAccessibleName(name)
+    edit.setAccessibleDescription(description)
+    edit.setInputMethodHints(Qt.InputMethodHint.ImhSensitiveData
+                             | Qt.InputMethodHint.ImhNoPredictiveText)
+    return edit
+
+
+class _Busy:
+    """A page's busy state: the button disabled with a busy word, a bar, a busy cursor."""
+
+    def __init__(self, page: QWidget, button: QPushButton, busy_text: str,
+                 name: str) -> None:
+        self.page = page
+        self.button = button
+        self.idle_text = button.text()
+        self.busy_text = busy_text
+        self.bar = QProgressBar(page)
+        self.bar.setObjectName("busyBar")
+        self.bar.setRange(0, 0)  # indeterminate
+        self.bar.setTextVisible(False)
+        self.bar.setAccessibleName(name)
+        self.bar.setVisible(False)
+        self.bar.setMaximumHeight(page.fontMetrics().height() // 2 + 2)
+        self.active = False
+
+    def set(self, busy: bool) -> None:
+        self.active = busy
+        self.button.setEnabled(not busy)
+        self.button.setText(self.busy_text if busy else self.idle_text)
+        self.button.setAccessibleDescription(self.busy_text if busy else "")
+        self.bar.setVisible(busy)
+        if busy:
+            self.page.setCursor(Qt.CursorShape.BusyCursor)
+        else:
+            self.page.unsetCursor()
+
+
+def _alive(widget: QWidget, callback: Callable[[object], None]) -> Callable[[object], None]:
+    def guarded(value: object) -> None:
+        if Shiboken.isValid(widget):
+            callback(value)
+    return guarded
+
+
+class CreateProfilePage(Page):
+    """First run (or "new profile"): name, password twice with strength feedback, Create."""
+
+    created = Signal(object, str)  # the open Vault, the recovery key (shown once, then gone)
+    cancelled = Signal()
+
+    def __init__(self, profiles: Profiles | None, tasks: TaskRunner, *, can_cancel: bool = False,
+                 parent: QWidget | None = None) -> None:
+        super().__init__("Create your profile", "createProfilePage", parent)
+        self.profiles = profiles
+        self.tasks = tasks
+        layout = self.layout_
+        layout.addWidget(paragraph(
+            "Your profile keeps the assessments you make on this computer, encrypted with "
+            "your password. Other people who use this computer cannot open them.",
+            "About profiles"))
+
+        self.message = Message()
+        layout.addWidget(self.message)
+
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
+        self.name_edit = QLineEdit()
+        self.name_edit.setObjectName("profileName")
+        self.name_edit.setAccessibleName("Profile name")
+        self.name_edit.setAccessibleDescription(
+            "Usually your own name, for example Sam Taylor: letters, digits, spaces, dots, "
+            "dashes or underscores.")
+        self.name_edit.setMaxLength(64)
+        name_label = QLabel("&Profile name")
+        name_label.setBuddy(self.name_edit)
+        form.addRow(name_label)
+        form.addRow(paragraph("Usually your own name, for example Sam Taylor.", "Name hint"))
+        form.addRow(self.name_edit)
+
+        self.password_edit = _password_edit(
+            "Password", "At least 10 characters; a short phrase of several words is best.")
+        self.password_edit.setObjectName("newPassword")
+        password_label = QLabel("Pass&word")
+        password_label.setBuddy(self.password_edit)
+        form.addRow(password_label)
+        form.addRow(paragraph("At least 10 characters: a short phrase of several words is easy "
+                              "to remember and hard to guess.", "Password hint"))
+        form.addRow(self.password_edit)
+        self.strength = QLabel()
+        self.strength.setObjectName("passwordStrength")
+        self.strength.setWordWrap(True)
+        self.strength.setTextFormat(Qt.TextFormat.PlainText)
+        self.strength.setAccessibleName("Password strength")
+        form.addRow(self.strength)
+
+        self.confirm_edit = _password_edit("Password again",
+                                           "Type the same password again to be sure of it.")
+        self.confirm_edit.setObjectName("confirmPassword")
+        confirm_label = QLabel("Password &again")
+        confirm_label.setBuddy(self.confirm_edit)
+        form.addRow(confirm_label)
+        form.addRow(self.confirm_edit)
+        self.match = QLabel()
+        self.match.setObjectName("passwordMatch")
+        self.match.setWordWrap(True)
+        self.match.setTextFormat(Qt.TextFormat.PlainText)
+        self.match.setAccessibleName("Whether the passwords match")
+        form.addRow(self.match)
+
+        self.show_passwords = QCheckBox("&Show the passwords")
+        self.show_passwords.setAccessibleName("Show the passwords")
+        self.show_passwords.setAccessibleDescription("Shows what you typed, to check it.")
+        self.show_passwords.toggled.connect(self._toggle_echo)
+        form.addRow(self.show_passwords)
+        layout.addLayout(form)
+
+        buttons = QHBoxLayout()
+        self.create_button = QPushButton("&Create profile")
+        self.create_button.setObjectName("primaryButton")
+        self.create_button.setDefault(True)
+        self.create_button.setAccessibleName("Create profile")
+        self.create_button.clicked.connect(self.submit)
+        buttons.addWidget(self.create_button)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setAccessibleName("Cancel: back to unlocking a profile")
+        self.cancel_button.clicked.connect(lambda: emit(self.cancelled))
+        self.cancel_button.setVisible(can_cancel)
+        buttons.addWidget(self.cancel_button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        self.busy = _Busy(self.column, self.create_button, "Creating…", "Creating the profile")
+        layout.addWidget(self.busy.bar)
+        layout.addStretch(1)
+
+        for edit in (self.name_edit, self.password_edit, self.confirm_edit):
+            edit.returnPressed.connect(self.submit)
+        self.password_edit.textChanged.connect(self._update_feedback)
+        self.confirm_edit.textChanged.connect(self._update_feedback)
+        self._update_feedback()
+        self.setFocusProxy(self.name_edit)
+
+    def _toggle_echo(self, shown: bool) -> None:
+        mode = QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password
+        self.password_edit.setEchoMode(mode)
+        self.confirm_edit.setEchoMode(mode)
+
+    @staticmethod
+    def strength_problem(password: str) -> str:
+        """The one sentence that says what is wrong with the password, or '' when it will do."""
+        try:
+            check_password_strength(password)
+        except InvalidInput as problem:
+            return str(problem)
+        return ""
+
+    def _update_feedback(self) -> None:
+        password = self.password_edit.text()
+        problem = self.strength_problem(password)
+        if not password:
+            text = "Not typed yet."
+        elif problem:
+            text = (f"✗ Too short: {len(password)} characters so far, "
+                    f"at least {MIN_PASSWORD_LENGTH} needed.")
+        else:
+            text = "✓ Long enough."
+        self.strength.setText(text)
+        self.strength.setAccessibleDescription(text)
+        self.strength.setProperty("ok", not problem)
+        confirm = self.confirm_edit.text()
+        if not confirm:
+            match = ""
+        elif confirm == password:
+            match = "✓ The passwords match."
+        else:
+            match = "✗ The passwords are not the same yet."
+        self.match.setText(match)
+        self.match.setAccessibleDescription(match)
+        self.match.setVisible(bool(match))
+
+    def _problem(self) -> tuple[str, QLineEdit] | None:
+        if not self.name_edit.text().strip():
+            return "Enter a name for the profile, usually your own name.", self.name_edit
+        problem = self.strength_problem(self.password_edit.text())
+        if problem:
+            return problem, self.password_edit
+        if self.confirm_edit.text() != self.password_edit.text():
+            return ("The two passwords are not the same: type the same password in both "
+                    "boxes."), self.confirm_edit
+        return None
+
+    def submit(self) -> None:
+        if self.busy.active:
+            return
+        found = self._problem()
+        if found is not None:
+            sentence, field = found
+            self.message.say(sentence)
+            if field is not self.name_edit:
+                self.confirm_edit.clear()
+            field.setFocus(Qt.FocusReason.OtherFocusReason)
+            return
+        if self.profiles is None:
+            self.message.say("There is no data folder to keep a profile in.")
+            return
+        self.message.clear_message()
+        profiles = self.profiles
+        name = self.name_edit.text().strip()
+        password = self.password_edit.text()
+
+        def work() -> tuple[Vault, str]:
+            vault, recovery_key = profiles.create(name, password)
+            return release_connection(vault), recovery_key
+
+        self.busy.set(True)
+        self.tasks.run(work, _alive(self, self._created), _alive(self, self._failed))
+
+    def _created(self, result: object) -> None:
+        self.busy.set(False)
+        assert isinstance(result, tuple)
+        vault, recovery_key = result
+        self.password_edit.clear()
+        self.confirm_edit.clear()
+        emit(self.created, vault, recovery_key)
+
+    def _failed(self, error: object) -> None:
+        self.busy.set(False)
+        assert isinstance(error, BaseException)
+        self.message.say(user_sentence(error, "creating the profile"))
+        self.name_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+
+
+class RecoveryKeyPage(Page):
+    """The recovery key, shown once; continuing needs "I have written this down"."""
+
+    confirmed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Write down your recovery key", "recoveryKeyPage", parent)
+        layout = self.layout_
+        layout.addWidget(paragraph(
+            "If you forget your password, this recovery key is the only way to open your "
+            "assessments again. It is shown only this once: write it down on paper and keep "
+            "it somewhere safe, away from this computer.", "About the recovery key"))
+        self.key_label = QLabel()
+        self.key_label.setObjectName("recoveryKey")
+        self.key_label.setAccessibleName("Recovery key")
+        self.key_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.key_label.setWordWrap(True)
+        self.key_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.key_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByKeyboard
+                                               | Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.key_label.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        layout.addWidget(self.key_label)
+        self.confirm_box = QCheckBox("&I have written down my recovery key and will keep it safe")
+        self.confirm_box.setObjectName("recoveryConfirm")
+        self.confirm_box.setAccessibleName("I have written down my recovery key")
+        self.confirm_box.setAccessibleDescription("Needed before you can continue.")
+        layout.addWidget(self.confirm_box)
+        buttons = QHBoxLayout()
+        self.continue_button = QPushButton("C&ontinue")
+        self.continue_button.setObjectName("primaryButton")
+        self.continue_button.setAccessibleName("Continue")
+        self.continue_button.setAccessibleDescription(
+            "Available once you have ticked that you wrote the key down.")
+        self.continue_button.setEnabled(False)
+        self.continue_button.setDefault(True)
+        buttons.addWidget(self.continue_button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        layout.addStretch(1)
+        self.confirm_box.toggled.connect(self.continue_button.setEnabled)
+        self.continue_button.clicked.connect(self._continue)
+        self._apply_key_font()
+
+    def _apply_key_font(self) -> None:
+        fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        base = self.font()
+        if base.pointSizeF() > 0:
+            fixed.setPointSizeF(base.pointSizeF() * 1.4)
+        fixed.setBold(True)
+        self.key_label.setFont(fixed)
+
+    @override
+    def _apply_fonts(self) -> None:
+        super()._apply_fonts()
+        if hasattr(self, "key_label"):
+            self._apply_key_font()
+
+    def show_key(self, recovery_key: str) -> None:
+        groups = recovery_key.split("-")
+        half = (len(groups) + 1) // 2
+        # Two lines of groups, easier to copy onto paper (the key is accepted either way).
+        self.key_label.setText("-".join(groups[:half]) + "\n" + "-".join(groups[half:])
+                               if len(groups) > 4 else recovery_key)
+        self.key_label.setAccessibleName("Recovery key")
+        self.key_label.setAccessibleDescription(" ".join(recovery_key))  # read out one by one
+        self.confirm_box.setChecked(False)
+        self.continue_button.setEnabled(False)
+        self.setFocusProxy(self.key_label)
+
+    @property
+    def key_shown(self) -> str:
+        return self.key_label.text()
+
+    def _continue(self) -> None:
+        if not self.confirm_box.isChecked():
+            return
+        # Shown once: gone from the window as soon as the user moves on.
+        self.key_label.clear()
+        self.key_label.setAccessibleDescription("")
+        emit(self.confirmed)
+
+
+class UnlockPage(Page):
+    """Pick the profile (the only one preselected), type the password, Unlock."""
+
+    unlocked = Signal(object)  # the open Vault
+    create_requested = Signal()
+
+    def __init__(self, profiles: Profiles | None, tasks: TaskRunner,
+                 profile_names: Sequence[str], *, preferred: str = "",
+                 parent: QWidget | None = None) -> None:
+        super().__init__("Unlock OneSEND", "unlockPage", parent)
+        self.profiles = profiles
+        self.tasks = tasks
+        layout = self.layout_
+        layout.addWidget(paragraph(
+            "OneSEND keeps assessments on this computer, encrypted. Type your password to "
+            "open your profile.", "About unlocking"))
+        self.message = Message()
+        layout.addWidget(self.message)
+
+        form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.profile_combo = QComboBox()
+        self.profile_combo.setObjectName("profileChoice")
+        self.profile_combo.setAccessibleName("Profile")
+        self.profile_combo.setAccessibleDescription("Whose assessments to open.")
+        profile_label = QLabel("P&rofile")
+        profile_label.setBuddy(self.profile_combo)
+        form.addRow(profile_label)
+        form.addRow(self.profile_combo)
+        self.password_edit = _password_edit("Password", "The password of the chosen profile.")
+        self.password_edit.setObjectName("unlockPassword")
+        password_label = QLabel("Pass&word")
+        password_label.setBuddy(self.password_edit)
+        form.addRow(password_label)
+        form.addRow(self.password_edit)
+        layout.addLayout(form)
+
+        buttons = QHBoxLayout()
+        self.unlock_button = QPushButton("&Unlock")
+        self.unlock_button.setObjectName("primaryButton")
+        self.unlock_button.setDefault(True)
+        self.unlock_button.setAccessibleName("Unlock")
+        self.unlock_button.clicked.connect(self.submit)
+        buttons.addWidget(self.unlock_button)
+        buttons.addStretch(1)
+        self.new_profile_button = QPushButton("Create a &new profile…")
+        self.new_profile_button.setAccessibleName("Create a new profile")
+        self.new_profile_button.clicked.connect(lambda: emit(self.create_requested))
+        buttons.addWidget(self.new_profile_button)
+        layout.addLayout(buttons)
+        self.busy = _Busy(self.column, self.unlock_button, "Unlocking…", "Unlocking")
+        layout.addWidget(self.busy.bar)
+
+        layout.addSpacing(self.fontMetrics().height())
+        layout.addWidget(paragraph(
+            "Forgotten your password? Your recovery key sets a new one: run this command in "
+            "a terminal (IT support can help).", "Forgotten password"))
+        self.recover_hint = QLabel(RECOVER_COMMAND)
+        self.recover_hint.setObjectName("commandHint")
+        self.recover_hint.setTextFormat(Qt.TextFormat.PlainText)
+        self.recover_hint.setAccessibleName("Command that sets a new password")
+        self.recover_hint.setAccessibleDescription(RECOVER_COMMAND)
+        self.recover_hint.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+            | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+        self.recover_hint.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        layout.addWidget(self.recover_hint)
+        layout.addStretch(1)
+
+        self.password_edit.returnPressed.connect(self.submit)
+        self.set_profiles(profile_names, preferred=preferred)
+        self.setFocusProxy(self.password_edit)
+        self._apply_command_font()
+
+    def _apply_command_font(self) -> None:
+        fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        if self.font().pointSizeF() > 0:
+            fixed.setPointSizeF(self.font().pointSizeF())
+        self.recover_hint.setFont(fixed)
+
+    @override
+    def _apply_fonts(self) -> None:
+        super()._apply_fonts()
+        if hasattr(self, "recover_hint"):
+            self._apply_command_font()
+
+    def set_profiles(self, names: Sequence[str], *, preferred: str = "") -> None:
+        self.profile_combo.clear()
+        self.profile_combo.addItems(list(names))
+        index = self.profile_combo.findText(preferred) if preferred else -1
+        self.profile_combo.setCurrentIndex(index if index >= 0 else 0)
+
+    @property
+    def profile(self) -> str:
+        return self.profile_combo.currentText()
+
+    def reset(self, *, sentence: str = "") -> None:
+        """Back to a fresh page (after a lock): empty password, optional message, focus."""
+        self.password_edit.clear()
+        if sentence:
+            self.message.say(sentence, kind="info")
+        else:
+            self.message.clear_message()
+        self.password_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def submit(self) -> None:
+        if self.busy.active:
+            return
+        password = self.password_edit.text()
+        if not password:
+            self.message.say("Type your password to unlock the profile.")
+            self.password_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+            return
+        if self.profiles is None or not self.profile:
+            self.message.say("There is no profile to unlock on this computer.")
+            return
+        profiles, name = self.profiles, self.profile
+        self.busy.set(True)
+        self.message.clear_message()
+        self.tasks.run(lambda: release_connection(profiles.unlock(name, password)),
+                       _alive(self, self._unlocked), _alive(self, self._failed))
+
+    def _unlocked(self, vault: object) -> None:
+        self.busy.set(False)
+        self.password_edit.clear()
+        self.message.clear_message()
+        emit(self.unlocked, vault)
+
+    def _failed(self, error: object) -> None:
+        self.busy.set(False)
+        assert isinstance(error, BaseException)
+        self.message.say(user_sentence(error, "unlocking the profile"))
+        self.password_edit.clear()
+        self.password_edit.setFocus(Qt.FocusReason.OtherFocusReason)

@@ -1,0 +1,207 @@
+"""The workspace of an unlocked profile: the assessment list, and the editor of the one open.
+
+One workspace lives for one unlocked session. It owns the session's task runner (whose
+database thread has the session's only vault connection) and hands it to the list page and
+the editor. ``shutdown()`` writes what is not yet saved and stops the runner; the window then
+closes the vault.
+
+Actions the lead adds later (import, sync) go in with ``add_action``: they appear in the
+toolbar and in the Assessments menu, before Lock.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QLabel, QMenu, QStackedWidget, QToolBar, QVBoxLayout, QWidget
+
+from desktop.assessments import Assessments
+from ui.assessment_list import AssessmentListPage
+from ui.crash import user_sentence
+from ui.form.editor import AssessmentEditor
+from ui.tasks import TaskRunner, emit
+
+LOCK_SHORTCUT = "Ctrl+L"
+
+
+class Workspace(QWidget):
+    """The list of assessments and, when one is open, its editor; a toolbar and a menu."""
+
+    lock_requested = Signal()
+    title_changed = Signal(str)  # what the window title should say (a child's name, or "")
+    failed = Signal(str)  # one sentence for the user
+    editor_opened = Signal(object)  # the AssessmentEditor
+
+    def __init__(self, tasks: TaskRunner, profile: str, parent: QWidget | None = None, *,
+                 today: datetime.date | None = None, autosave_ms: int = 600) -> None:
+        super().__init__(parent)
+        self.setObjectName("workspace")
+        self.setAccessibleName(f"Assessments of {profile}")
+        self.tasks = tasks
+        tasks.setParent(self)  # deleted with the workspace: late deliveries are dropped
+        self.profile = profile
+        self.today = today
+        self.autosave_ms = autosave_ms
+        self.editor: AssessmentEditor | None = None
+        self._opening: str | None = None
+        self._closed = False
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.toolbar = QToolBar("Assessments", self)
+        self.toolbar.setObjectName("workspaceToolbar")
+        self.toolbar.setAccessibleName("Assessment actions")
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.toolbar.setMovable(False)
+        layout.addWidget(self.toolbar)
+        self.menu = QMenu("&Assessments", self)
+
+        self.back_action = QAction("← &Back to all assessments", self)
+        self.back_action.setObjectName("backAction")
+        self.back_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Back))
+        self.back_action.setStatusTip("Close this assessment (it is saved) and show the list")
+        self.back_action.triggered.connect(self.show_list)
+        self.back_action.setVisible(False)
+        self.new_action = QAction("&New assessment…", self)
+        self.new_action.setObjectName("newAssessmentAction")
+        self.new_action.setShortcut(QKeySequence(QKeySequence.StandardKey.New))
+        self.new_action.setStatusTip("Start a new assessment")
+        self.new_action.triggered.connect(self.new_assessment)
+        self.lock_action = QAction("&Lock", self)
+        self.lock_action.setObjectName("lockAction")
+        self.lock_action.setShortcut(QKeySequence(LOCK_SHORTCUT))
+        self.lock_action.setStatusTip("Lock OneSEND: your work is saved and your password is "
+                                      "needed to open it again")
+        self.lock_action.triggered.connect(lambda: emit(self.lock_requested))
+
+        for action in (self.back_action, self.new_action):
+            self.toolbar.addAction(action)
+            self.menu.addAction(action)
+        spacer = QWidget(self.toolbar)
+        spacer.setSizePolicy(spacer.sizePolicy().Policy.Expanding,
+                             spacer.sizePolicy().Policy.Preferred)
+        self._spacer = self.toolbar.addWidget(spacer)
+        self.profile_label = QLabel(f"Profile: {profile}", self.toolbar)
+        self.profile_label.setObjectName("profileLabel")
+        self.profile_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.toolbar.addWidget(self.profile_label)
+        self.toolbar.addAction(self.lock_action)
+        self._menu_tail = self.menu.addSeparator()
+        self.menu.addAction(self.lock_action)
+        for action in (self.back_action, self.new_action, self.lock_action):
+            self.addAction(action)  # shortcuts work wherever the focus is in the workspace
+
+        self.stack = QStackedWidget(self)
+        self.stack.setObjectName("workspaceStack")
+        layout.addWidget(self.stack, 1)
+        self.list_page = AssessmentListPage(tasks, self.stack, today=today)
+        self.list_page.open_requested.connect(self.open_assessment)
+        self.stack.addWidget(self.list_page)
+        self.stack.setCurrentWidget(self.list_page)
+        self.list_page.refresh()
+
+    # -- public --------------------------------------------------------------------------------
+
+    def add_action(self, action: QAction) -> None:
+        """Put an action in the toolbar and the Assessments menu (before Lock); lead's hook."""
+        self.toolbar.insertAction(self._spacer, action)
+        self.menu.insertAction(self._menu_tail, action)
+        self.addAction(action)
+
+    @property
+    def current_record_id(self) -> str | None:
+        return self.editor.record_id if self.editor is not None else None
+
+    @property
+    def current_section(self) -> str:
+        return self.editor.current_section if self.editor is not None else ""
+
+    def refresh(self) -> None:
+        """Reload the list (after an import or a sync, for example)."""
+        if not self.tasks.closed:
+            self.list_page.refresh()
+
+    def new_assessment(self) -> None:
+        if self._closed:
+            return
+        if self.editor is not None:
+            self.show_list()
+        self.list_page.new_assessment()
+
+    def open_assessment(self, record_id: str, section: str = "") -> None:
+        """Load the assessment off the GUI thread, then show it in the editor."""
+        if self._closed or self.tasks.closed or self._opening == record_id:
+            return
+        if self.editor is not None:
+            if self.editor.record_id == record_id:
+                return
+            self._close_editor()
+        self._opening = record_id
+
+        def opened(document: Any) -> None:
+            self._opening = None
+            if self._closed:
+                return
+            self._show_editor(document, section)
+
+        def failed(error: BaseException) -> None:
+            self._opening = None
+            emit(self.failed, user_sentence(error, "opening the assessment"))
+
+        self.tasks.run_db(lambda vault: Assessments(vault).get(record_id), opened, failed)
+
+    def _show_editor(self, document: dict[str, Any], section: str) -> None:
+        editor = AssessmentEditor(self.tasks, document, today=self.today,
+                                  autosave_ms=self.autosave_ms, parent=self.stack)
+        editor.title_changed.connect(self.title_changed)
+        editor.failed.connect(self.failed)
+        self.editor = editor
+        self.stack.addWidget(editor)
+        self.stack.setCurrentWidget(editor)
+        self.back_action.setVisible(True)
+        if section and section in editor.session.definition.sections_by_id:
+            editor.show_section(section)
+        emit(self.title_changed, editor.child_name() or "New assessment")
+        page = editor.page
+        if page is not None:
+            page.heading.setFocus(Qt.FocusReason.OtherFocusReason)
+        emit(self.editor_opened, editor)
+
+    def show_list(self) -> None:
+        """Back to all assessments: the editor's work is written first, then the list reloads."""
+        if self.editor is not None:
+            self._close_editor()
+        self.stack.setCurrentWidget(self.list_page)
+        self.back_action.setVisible(False)
+        emit(self.title_changed, "")
+        self.refresh()
+        self.list_page.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _close_editor(self) -> None:
+        editor, self.editor = self.editor, None
+        if editor is None:
+            return
+        editor.flush()
+        self.stack.removeWidget(editor)
+        editor.close()
+        editor.deleteLater()
+
+    def flush(self) -> bool:
+        """Write whatever the editor has not saved yet; True when every write finished."""
+        if self.editor is not None:
+            return self.editor.flush()
+        return self.tasks.wait_for_writes()
+
+    def shutdown(self) -> None:
+        """Save, then stop the session's threads (closing the database thread's connection)."""
+        if self._closed:
+            return
+        self.flush()
+        self._closed = True
+        if self.editor is not None:
+            self._close_editor()
+        self.tasks.shutdown()
