@@ -1,0 +1,207 @@
+"""The rows of the assessment list: each record's summary, its status and its next deadline.
+
+Built once after unlock from the decrypted summaries (`Assessments.summaries`) and the outbox,
+so the list screen can search, filter and sort 10,000 rows without decrypting anything again.
+No UPN is held here: a search by UPN goes through the blind index (`matching_upn`).
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+
+from desktop.assessments import Assessments, Summary
+from desktop.vault import Vault
+from forms.errors import FormError
+from forms.registry import load_definition
+from forms.validators import normalise_identifier
+
+# What the list shows as a record's status. `ready` (finalised, not yet queued) exists in the
+# record's lifecycle, but today finalising queues in the same transaction, so it is rarely
+# seen; `quarantined` is the outbox's word for a delivery the server refused (reasons kept).
+LIST_STATUSES = ("draft", "amended", "ready", "queued", "quarantined", "synced", "conflict")
+STATUS_LABELS = {
+    "draft": "Draft",
+    "amended": "Amended (draft)",
+    "ready": "Ready to send",
+    "queued": "Queued to send",
+    "quarantined": "Not accepted by server",
+    "synced": "Sent",
+    "conflict": "Conflict",
+}
+DAMAGED_TEXT = "This record is damaged and cannot be opened"
+
+STATUTORY_KIND = "ehc_request"
+# Counted from the date the request was received (SEND Code of Practice, DOMAIN.md).
+TIMESCALES: tuple[tuple[int, str], ...] = (
+    (6, "Decision to assess"),
+    (16, "Decision to issue a plan"),
+    (20, "Final plan due"),
+)
+OVERDUE_LABEL = "Final plan was due"
+# Once the server holds the request the local authority runs the clock; a deadline already
+# passed is then history. Until it is sent, a passed final-plan date is shown as overdue.
+_UNSENT = frozenset({"draft", "amended", "ready", "queued", "quarantined", "conflict"})
+_KIND_LABELS = {
+    "ehc_request": "EHC assessment request",
+    "ehc_advice": "Advice for EHC assessment",
+    "sen_support_review": "SEN support review",
+    "annual_review": "EHC plan annual review",
+    "phase_transfer": "Phase transfer review",
+}
+# Letters that are not a base letter plus an accent, so NFKD leaves them: spelt as typed in ASCII.
+_UNDECOMPOSABLE = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d",
+                                 "þ": "th", "ħ": "h", "\u0131": "i", "ŧ": "t"})
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_UPN_SHAPE = re.compile(r"^[A-Z]\d{11}[0-9A-Z]$")
+
+
+@dataclass(frozen=True)
+class ListRow:
+    """One line of the assessment list, plain data (display formatting is the UI's)."""
+
+    id: str
+    child: str
+    first_name: str
+    last_name: str
+    date_of_birth: str
+    setting: str
+    kind: str
+    kind_label: str
+    status: str
+    last_edited: str
+    next_statutory_date: str = ""
+    next_statutory_label: str = ""
+    overdue: bool = False
+    damaged: bool = False
+    search_key: str = ""
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status.capitalize())
+
+
+def fold(text: str) -> str:
+    """Text for matching: case- and accent-insensitive (Zoë, ZOE and zoe are the same)."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return bare.translate(_UNDECOMPOSABLE)
+
+
+def matches_name(row: ListRow, folded_words: list[str]) -> bool:
+    """Every word of the (folded) search appears somewhere in the child's names."""
+    return all(word in row.search_key for word in folded_words)
+
+
+def looks_like_upn(text: str) -> bool:
+    """Whether a search is shaped like a whole UPN (then it is looked up by blind index)."""
+    return bool(_UPN_SHAPE.match(normalise_identifier(text)))
+
+
+def parse_iso_date(text: str) -> datetime.date | None:
+    if not _ISO_DATE.match(text):
+        return None
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def next_statutory(
+    kind: str, request_date: str, status: str, today: datetime.date
+) -> tuple[str, str, bool]:
+    """(ISO date, what is due, overdue) of the next statutory deadline, or ("", "", False)."""
+    if kind != STATUTORY_KIND or status not in (*_UNSENT, "synced"):
+        return "", "", False
+    requested = parse_iso_date(request_date)
+    if requested is None:
+        return "", "", False
+    for weeks, label in TIMESCALES:
+        due = requested + datetime.timedelta(weeks=weeks)
+        if due >= today:
+            return due.isoformat(), label, False
+    if status in _UNSENT:
+        final = requested + datetime.timedelta(weeks=TIMESCALES[-1][0])
+        return final.isoformat(), OVERDUE_LABEL, True
+    return "", "", False
+
+
+@cache
+def _code_labels(form: str, version: str) -> dict[str, str]:
+    try:
+        definition = load_definition(form, version)
+    except FormError:
+        return {}
+    code_list = definition.code_lists.get("assessment_kind")
+    if code_list is None:
+        return {}
+    return {item.code: item.label for item in code_list.items}
+
+
+def kind_label(form: str, version: str, kind: str) -> str:
+    """A short name for the kind of assessment; the form's own label for one it adds later."""
+    if not kind:
+        return ""
+    return _KIND_LABELS.get(kind) or _code_labels(form, version).get(kind, kind)
+
+
+def _row(summary: Summary, status: str, today: datetime.date) -> ListRow:
+    if summary.damaged:
+        return ListRow(
+            id=summary.id, child=DAMAGED_TEXT, first_name="", last_name="", date_of_birth="",
+            setting="", kind="", kind_label="", status=status, last_edited=summary.updated_at,
+            damaged=True, search_key="",
+        )
+    child = " ".join(part for part in (summary.first_name, summary.last_name) if part)
+    due, label, overdue = next_statutory(summary.kind, summary.request_date, status, today)
+    return ListRow(
+        id=summary.id,
+        child=child,
+        first_name=summary.first_name,
+        last_name=summary.last_name,
+        date_of_birth=summary.date_of_birth,
+        setting=summary.setting,
+        kind=summary.kind,
+        kind_label=kind_label(summary.form, summary.form_version, summary.kind),
+        status=status,
+        last_edited=summary.updated_at,
+        next_statutory_date=due,
+        next_statutory_label=label,
+        overdue=overdue,
+        search_key=fold(f"{summary.first_name} {summary.last_name}"),
+    )
+
+
+def outbox_states(vault: Vault) -> dict[tuple[str, int], str]:
+    """The outbox state of each delivery that changes what the list says (not the queued ones)."""
+    rows = vault.read(
+        "SELECT assessment_id, revision, state FROM outbox WHERE state IN "
+        "('quarantined', 'conflict')"
+    )
+    return {(str(aid), int(revision)): str(state) for aid, revision, state in rows}
+
+
+def list_status(summary: Summary, outbox: dict[tuple[str, int], str]) -> str:
+    """The record's own status, made honest by the outbox: a refused delivery is quarantined."""
+    state = outbox.get((summary.id, summary.revision))
+    if summary.status == "queued" and state == "quarantined":
+        return "quarantined"
+    if summary.status == "queued" and state == "conflict":
+        return "conflict"
+    return summary.status
+
+
+def list_rows(vault: Vault, today: datetime.date) -> list[ListRow]:
+    """Every assessment as a list row, newest edit first; a damaged record is marked, not fatal."""
+    outbox = outbox_states(vault)
+    return [_row(s, list_status(s, outbox), today) for s in Assessments(vault).summaries()]
+
+
+def matching_upn(vault: Vault, text: str) -> set[str]:
+    """Ids of the assessments whose child has this UPN, found through the blind index."""
+    if not normalise_identifier(text):
+        return set()
+    return set(Assessments(vault).find_by_upn(text))
