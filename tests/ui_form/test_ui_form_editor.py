@@ -377,6 +377,28 @@ def test_undo_last_change(qtbot: QtBot, open_editor: Opener) -> None:
     wait_saved(qtbot, editor)
 
 
+def test_section_pages_are_kept_between_switches_and_rebuilt_when_answers_are_replaced(
+    qtbot: QtBot, open_editor: Opener,
+) -> None:
+    editor = open_editor(example("primary"))
+    page = editor.show_section("about_me")
+    assert page is not None
+    qtbot.keyClicks(page.adapters["about_me.interests"].primary(), " And lego.")
+    editor.show_section("child")
+    again = editor.show_section("about_me")
+    # The same widgets, still showing what was typed: switching does not rebuild them.
+    assert again is page
+    assert page.adapters["about_me.interests"].get().endswith("lego.")
+
+    editor.show_section("child")
+    editor.undo()  # back on about_me, with the answers as they were
+    rebuilt = editor.page
+    assert rebuilt is not None
+    assert rebuilt is not page
+    assert rebuilt.adapters["about_me.interests"].get() == "Trains, drawing maps, swimming."
+    wait_saved(qtbot, editor)
+
+
 def test_keyboard_only_completes_the_first_section(qtbot: QtBot, open_editor: Opener) -> None:
     """Tab through the first section typing answers, never touching the mouse."""
     source = example("primary")["answers"]["assessment"]

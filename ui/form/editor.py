@@ -340,6 +340,9 @@ class AssessmentEditor(QWidget):
         self._checked: set[str] = set()
         self._undo: list[_UndoStep] = []
         self._page: SectionPage | None = None
+        self._pages: dict[str, SectionPage] = {}  # built section pages, by section id
+        self._shelf = QWidget(self)  # holds the built pages not on show; never shown itself
+        self._shelf.hide()
         self._current: str = ""
         self.last_pdf: Path | None = None
         self.ctx = FieldContext(session=lambda: self.session, build=self._build_adapter,
@@ -550,32 +553,59 @@ class AssessmentEditor(QWidget):
         else:
             self.show_section(key)
 
-    def show_section(self, section_id: str) -> SectionPage | None:
-        """Show one section (building its widgets from the current answers)."""
+    def show_section(self, section_id: str, *, rebuild: bool = False) -> SectionPage | None:
+        """Show one section; its widgets are built once and kept while the answers are the same.
+
+        A section's page is rebuilt when `rebuild` is set (its repeating items were added,
+        removed or moved) and after anything that replaces the answers wholesale (undo, a
+        reload after finalising, amending or restoring): see `_drop_pages`.
+        """
         section = self.session.definition.sections_by_id.get(section_id)
         if section is None:
             return None
         old = self.scroller.takeWidget()
         if old is not None:
-            old.deleteLater()
-        page = SectionPage(section, self.ctx)
-        page.load(self.session)
+            old.setParent(self._shelf)  # hidden, and still owned by the editor
+        if rebuild:
+            self._drop_page(section_id)
+        page = self._pages.get(section_id)
+        if page is None:
+            page = SectionPage(section, self.ctx)
+            page.load(self.session)
+            page.changed.connect(self._on_changed)
+            page.items_requested.connect(self._on_items)
+            page.summary.entry_activated.connect(self.focus_path)
+            page.check_button.clicked.connect(self.check_section)
+            page.next_button.clicked.connect(self.next_section)
+            self._pages[section_id] = page
+        # Visibility and computed values may depend on answers given in other sections.
         page.refresh(self.session)
-        page.changed.connect(self._on_changed)
-        page.items_requested.connect(self._on_items)
-        page.summary.entry_activated.connect(self.focus_path)
-        page.check_button.clicked.connect(self.check_section)
-        page.next_button.clicked.connect(self.next_section)
         following = self._following(section_id)
         page.next_button.setText(f"Next: {following[1]}" if following else
                                  "Next: check your answers")
         self._page = page
         self._current = section_id
         self.scroller.setWidget(page)
+        page.show()
         self.stack.setCurrentWidget(self.scroller)
         self._select_in_sidebar(section_id)
         self._show_problems()
         return page
+
+    def _drop_page(self, section_id: str) -> None:
+        page = self._pages.pop(section_id, None)
+        if page is None:
+            return
+        if self.scroller.widget() is page:
+            self.scroller.takeWidget()
+        if self._page is page:
+            self._page = None
+        page.deleteLater()
+
+    def _drop_pages(self) -> None:
+        """Forget every built section page: the answers they show were replaced."""
+        for section_id in list(self._pages):
+            self._drop_page(section_id)
 
     def _following(self, section_id: str) -> tuple[str, str] | None:
         ids = [(s.id, s.title) for s in self.session.visible_sections]
@@ -687,7 +717,7 @@ class AssessmentEditor(QWidget):
         return section.item_label
 
     def _rebuild_and_focus(self, focus: str, action: str) -> None:
-        page = self.show_section(self._current)
+        page = self.show_section(self._current, rebuild=True)
         if page is None:
             return
         if action == "remove":
@@ -738,6 +768,7 @@ class AssessmentEditor(QWidget):
             return
         step = self._undo.pop()
         self.session = Session(self.session.definition, step.answers, self.today)
+        self._drop_pages()
         self.undo_button.setEnabled(bool(self._undo))
         self._fill_sidebar()
         self._after_edit()
@@ -882,6 +913,7 @@ class AssessmentEditor(QWidget):
         self.revision = int(document["revision"])
         self.status = str(document["status"])
         self.session = document_session(document, self.today)
+        self._drop_pages()
         self._undo.clear()
         self.undo_button.setEnabled(False)
         self._dirty = False
