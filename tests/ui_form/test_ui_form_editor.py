@@ -549,3 +549,20 @@ def test_family_pdf_has_the_name_and_not_the_upn(
     # The child's own words come before the administrative sections.
     assert text.index("About me") < text.index("About the assessment")
     assert text.index("My family's views") < text.index("Needs (section B)")
+
+
+def test_an_edit_keeps_the_answers_a_form_migration_archived(
+    qtbot: QtBot, open_editor: Opener, vault: Vault,
+) -> None:
+    document = example("primary")
+    archived = [{"path": "about_me.old_question", "value": "Kept from version 0.9",
+                 "from_version": "0.9.0"}]
+    document["archive"] = archived
+    editor = open_editor(document)
+    page = editor.show_section("about_me")
+    assert page is not None
+    qtbot.keyClicks(page.adapters["about_me.interests"].primary(), " And lego.")
+    wait_saved(qtbot, editor)
+    saved = Assessments(vault).get(editor.record_id)
+    assert saved["answers"]["about_me"]["interests"].endswith("lego.")
+    assert saved["archive"] == archived

@@ -334,6 +334,7 @@ class AssessmentEditor(QWidget):
         self.session = document_session(document, today)
         self.form_id = self.session.definition.id
         self.form_version = self.session.definition.version
+        self.archive: list[dict[str, Any]] = list(document.get("archive") or [])
         self._dirty = False
         self._in_flight = False
         self._again = False
@@ -341,8 +342,7 @@ class AssessmentEditor(QWidget):
         self._undo: list[_UndoStep] = []
         self._page: SectionPage | None = None
         self._pages: dict[str, SectionPage] = {}  # built section pages, by section id
-        self._shelf = QWidget(self)  # holds the built pages not on show; never shown itself
-        self._shelf.hide()
+        self._scrollers: dict[str, QScrollArea] = {}  # each built page's own scroll area
         self._current: str = ""
         self.last_pdf: Path | None = None
         self.ctx = FieldContext(session=lambda: self.session, build=self._build_adapter,
@@ -432,10 +432,10 @@ class AssessmentEditor(QWidget):
         self.sections.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.sections.currentItemChanged.connect(self._section_picked)
         self.stack = QStackedWidget(splitter)
-        self.scroller = QScrollArea(self.stack)
-        self.scroller.setWidgetResizable(True)
-        self.scroller.setFrameShape(QFrame.Shape.NoFrame)
-        self.stack.addWidget(self.scroller)
+        # One scroll area per section, built on first visit and kept: switching sections only
+        # flips this stack (re-parenting a page of hundreds of widgets costs ~100 ms each time).
+        self.section_stack = QStackedWidget(self.stack)
+        self.stack.addWidget(self.section_stack)
         self.check_page = CheckAnswersPage(self.stack)
         self.check_page.change_requested.connect(self.focus_path)
         self.check_page.finalise_requested.connect(self.finalise)
@@ -474,8 +474,12 @@ class AssessmentEditor(QWidget):
 
     def document(self) -> dict[str, Any]:
         """What is saved: every answer typed, hidden ones included, so nothing is lost."""
-        return {"form": self.form_id, "form_version": self.form_version,
-                "answers": self.session.answers}
+        document: dict[str, Any] = {"form": self.form_id, "form_version": self.form_version,
+                                    "answers": self.session.answers}
+        if self.archive:
+            # Answers an earlier form version asked, kept by its migration; never dropped.
+            document["archive"] = self.archive
+        return document
 
     def child_name(self) -> str:
         names = summarise(self.session.answers)
@@ -563,9 +567,6 @@ class AssessmentEditor(QWidget):
         section = self.session.definition.sections_by_id.get(section_id)
         if section is None:
             return None
-        old = self.scroller.takeWidget()
-        if old is not None:
-            old.setParent(self._shelf)  # hidden, and still owned by the editor
         if rebuild:
             self._drop_page(section_id)
         page = self._pages.get(section_id)
@@ -577,7 +578,13 @@ class AssessmentEditor(QWidget):
             page.summary.entry_activated.connect(self.focus_path)
             page.check_button.clicked.connect(self.check_section)
             page.next_button.clicked.connect(self.next_section)
+            scroller = QScrollArea(self.section_stack)
+            scroller.setWidgetResizable(True)
+            scroller.setFrameShape(QFrame.Shape.NoFrame)
+            scroller.setWidget(page)
+            self.section_stack.addWidget(scroller)
             self._pages[section_id] = page
+            self._scrollers[section_id] = scroller
         # Visibility and computed values may depend on answers given in other sections.
         page.refresh(self.session)
         following = self._following(section_id)
@@ -585,22 +592,30 @@ class AssessmentEditor(QWidget):
                                  "Next: check your answers")
         self._page = page
         self._current = section_id
-        self.scroller.setWidget(page)
-        page.show()
-        self.stack.setCurrentWidget(self.scroller)
+        self.section_stack.setCurrentWidget(self._scrollers[section_id])
+        self.stack.setCurrentWidget(self.section_stack)
         self._select_in_sidebar(section_id)
         self._show_problems()
         return page
 
+    @property
+    def scroller(self) -> QScrollArea:
+        """The scroll area of the section on show (an empty one before any is shown)."""
+        current = self.section_stack.currentWidget()
+        if isinstance(current, QScrollArea):
+            return current
+        empty = QScrollArea(self.section_stack)
+        self.section_stack.addWidget(empty)
+        return empty
+
     def _drop_page(self, section_id: str) -> None:
         page = self._pages.pop(section_id, None)
-        if page is None:
-            return
-        if self.scroller.widget() is page:
-            self.scroller.takeWidget()
+        scroller = self._scrollers.pop(section_id, None)
         if self._page is page:
             self._page = None
-        page.deleteLater()
+        if scroller is not None:
+            self.section_stack.removeWidget(scroller)
+            scroller.deleteLater()  # and the page with it
 
     def _drop_pages(self) -> None:
         """Forget every built section page: the answers they show were replaced."""
@@ -647,7 +662,8 @@ class AssessmentEditor(QWidget):
     def focus_path(self, path: str) -> QWidget | None:
         """Go to the section holding a field and put the focus in it (error links, Change)."""
         section_id = path.split(".", maxsplit=1)[0].split("[", maxsplit=1)[0]
-        elsewhere = self._current != section_id or self.stack.currentWidget() is not self.scroller
+        elsewhere = (self._current != section_id
+                     or self.stack.currentWidget() is not self.section_stack)
         if elsewhere and self.show_section(section_id) is None:
             return None
         page = self._page
@@ -913,6 +929,8 @@ class AssessmentEditor(QWidget):
         self.revision = int(document["revision"])
         self.status = str(document["status"])
         self.session = document_session(document, self.today)
+        self.form_version = self.session.definition.version
+        self.archive = list(document.get("archive") or [])
         self._drop_pages()
         self._undo.clear()
         self.undo_button.setEnabled(False)
