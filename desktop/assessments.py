@@ -26,6 +26,8 @@ STATUSES = ("draft", "ready", "queued", "synced", "amended", "conflict")
 FINALISABLE = ("draft", "amended", "conflict", "ready")
 EXPORT_FIELDS = ("id", "revision", "status", "created_at", "updated_at")
 DOCUMENT_FIELDS = ("form", "form_version", "answers")
+# Answers a form migration moved out of the form (forms/migrations.py): kept, never sent.
+OPTIONAL_FIELDS = ("archive",)
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 UPN_INDEX_FIELD = "child.upn"
 
@@ -47,7 +49,7 @@ def check_document(data: Any, source: str) -> dict[str, Any]:
     """The document's shape, checked; the engine judges its answers elsewhere."""
     if not isinstance(data, dict):
         raise BadDocument(f"{source} must hold a JSON object with form, form_version and answers.")
-    unknown = sorted(set(data) - set(DOCUMENT_FIELDS) - set(EXPORT_FIELDS))
+    unknown = sorted(set(data) - set(DOCUMENT_FIELDS) - set(EXPORT_FIELDS) - set(OPTIONAL_FIELDS))
     if unknown:
         raise BadDocument(f"{source} has fields OneSEND does not know: {', '.join(unknown)}.")
     for field in ("form", "form_version"):
@@ -62,6 +64,9 @@ def check_document(data: Any, source: str) -> dict[str, Any]:
         if not all(isinstance(item, dict) for item in items):
             raise BadDocument(f"{source}: /answers/{section} must be an object of answers "
                               "(or, for a repeating section, a list of them).")
+    archive = data.get("archive", [])
+    if not isinstance(archive, list) or not all(isinstance(entry, dict) for entry in archive):
+        raise BadDocument(f"{source}: /archive must be a list of archived answers.")
     record_id = data.get("id")
     if record_id is not None and (not isinstance(record_id, str) or not _ID.match(record_id)):
         raise BadDocument(f"{source}: /id must be 1 to 64 letters, digits, dashes or underscores.")
@@ -385,7 +390,10 @@ class Assessments:
     @staticmethod
     def _body(document: dict[str, Any]) -> dict[str, Any]:
         checked = check_document(document, "The assessment")
-        return {key: checked[key] for key in DOCUMENT_FIELDS}
+        body = {key: checked[key] for key in DOCUMENT_FIELDS}
+        if checked.get("archive"):
+            body["archive"] = checked["archive"]
+        return body
 
     def _upn_index(self, answers: dict[str, Any]) -> bytes | None:
         child = answers.get("child")

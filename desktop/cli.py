@@ -27,6 +27,7 @@ from forms.errors import FormError
 from forms.registry import list_definitions
 from sync.device import enrol
 from sync.engine import SyncEngine, SyncProgress, sync_status
+from sync.form_updates import update_forms
 from sync.http import ApiSettings
 from sync.reconcile import reconcile
 
@@ -341,6 +342,31 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return 0 if report.still_queued == 0 else 1
 
 
+def cmd_forms_update(args: argparse.Namespace) -> int:
+    with _open_vault(args) as vault:
+        result = update_forms(vault, _api_settings(args))
+    if args.json:
+        _json_out(result.to_json())
+        return 0
+    for form, version in result.fetched:
+        _out(f"Fetched form {form} version {version} (signature verified).")
+    archived = sum(entry.archived for entry in result.migrated)
+    _out(f"{len(result.fetched)} new form definition(s), {len(result.known)} already known; "
+         f"{len(result.migrated)} draft(s) moved to a newer form version "
+         f"({archived} answer(s) kept in their archive); {len(result.not_migrated)} left on "
+         "their version.")
+    for record_id, reason in result.not_migrated:
+        _out(f"Not migrated: {record_id}: {reason}.")
+    return 0
+
+
+def _forms_subcommands(commands: Any) -> Any:
+    """The `forms` group's own subcommands (forms.cli adds the group; sync adds `update`)."""
+    group = commands.choices["forms"]
+    return next(action for action in group._actions
+                if isinstance(action, argparse._SubParsersAction))
+
+
 def cmd_reconcile(args: argparse.Namespace) -> int:
     with _open_vault(args) as vault:
         result = reconcile(vault, _api_settings(args))
@@ -367,13 +393,19 @@ def cmd_reference_server(args: argparse.Namespace) -> int:
 
     if not args.enrol_code:
         raise InvalidInput("Give at least one --enrol-code.")
+    published = []
+    for name in args.publish:
+        try:
+            published.append(json.loads(Path(name).read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            raise InvalidInput(f"Cannot read the form definition {name} as JSON.") from exc
     faults = Faults(latency=args.latency, error_rate=args.error_rate,
                     drop_after_commit_rate=args.drop_after_commit_rate,
                     truncate_rate=args.truncate_rate, retry_after=args.retry_after,
                     seed=args.seed)
     config = ServerConfig(Path(args.data).absolute(), enrol_codes=args.enrol_code,
                           min_protocol=args.min_protocol, token_ttl=args.token_ttl,
-                          faults=faults)
+                          faults=faults, publish=published)
 
     def ready(url: str) -> None:
         _out(f"OneSEND reference server listening on {url}")
@@ -534,6 +566,13 @@ def build_parser() -> argparse.ArgumentParser:
                             help="extra CA certificates (PEM) for a network that inspects TLS")
         parser.add_argument("--proxy", metavar="URL", help="HTTP(S) proxy (default: the system's)")
 
+    update_cmd = _forms_subcommands(commands).add_parser(
+        "update", help="fetch new signed form definitions from the server and move drafts "
+        "to the newest version (finalised records are not changed)")
+    add_network_options(update_cmd)
+    _add_vault_options(update_cmd, json_flag=True)
+    update_cmd.set_defaults(handler=cmd_forms_update)
+
     enrol_cmd = commands.add_parser(
         "enrol", help="enrol this profile with the national server using a one-time code"
     )
@@ -575,6 +614,8 @@ def build_parser() -> argparse.ArgumentParser:
     server_cmd.add_argument("--token-ttl", type=float, metavar="SECONDS")
     server_cmd.add_argument("--tls-cert", metavar="PEM")
     server_cmd.add_argument("--tls-key", metavar="PEM")
+    server_cmd.add_argument("--publish", metavar="FILE.json", action="append", default=[],
+                            help="also publish this form definition, signed (repeatable)")
     faults = server_cmd.add_argument_group("fault injection")
     faults.add_argument("--latency", type=float, default=0.0, metavar="SECONDS")
     faults.add_argument("--error-rate", type=float, default=0.0, metavar="RATE",

@@ -416,6 +416,18 @@ class SyncEngine:
                          (_LEASE_KEY, self._owner))
 
 
+def check_reachable(server_url: str, settings: ApiSettings | None = None) -> None:
+    """One quick health check, no retries: returns when the server answers, else raises
+    Offline (or UntrustedServer when its certificate is not trusted). Sends no token."""
+    api = Api(server_url, settings or ApiSettings())
+    try:
+        api.once("GET", "/v1/health")
+    except Retryable as exc:
+        raise api.offline(exc, 1) from None
+    finally:
+        api.close()
+
+
 def _entries_by_key(body: Any) -> dict[tuple[Any, Any], dict[str, Any]]:
     entries = body.get("items") if isinstance(body, dict) else None
     found: dict[tuple[Any, Any], dict[str, Any]] = {}
@@ -450,6 +462,7 @@ def sync_status(vault: Vault, *, with_items: bool = True) -> SyncStatus:
         for item in outbox.items(["queued", "in_flight", "quarantined", "conflict",
                                   "acknowledged"]):
             entry = {"id": item.assessment_id, "revision": item.revision, "state": item.state,
+                     "form": item.form, "form_version": item.form_version,
                      "queued_at": item.queued_at, "acknowledged_at": item.acknowledged_at,
                      "attempts": item.attempts}
             if item.state in ("quarantined", "conflict"):

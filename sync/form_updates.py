@@ -1,34 +1,66 @@
-"""Published form definitions: fetched, signature-checked, and kept in the vault.
+"""Published form definitions: fetched, signature-checked, kept in the vault; drafts migrated.
 
 A definition whose Ed25519 signature (by the key learnt at enrolment) does not verify is
 refused and nothing is stored; one that verifies must also pass the forms package's own
-checks before it is kept. The signature is checked again whenever a stored one is read.
+checks before it is kept. Every new definition of an update is checked before any is stored,
+so a refused one changes nothing. The signature is checked again whenever a stored one is read.
+
+After an update, each draft (status draft or amended) answering an older version of a form
+is carried to the newest version known (shipped or fetched) by the form's own migrations, as
+a new revision: answers the new version no longer asks are kept in the document's `archive`,
+never dropped. Finalised records (queued, synced, in conflict) are not touched: what was
+signed off is what is sent.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from desktop.assessments import Assessments
 from desktop.errors import UntrustedServer
 from desktop.vault import Vault, now_iso
 from forms.definition import FormDefinition, build_definition
 from forms.errors import FormError
-from forms.registry import list_definitions
+from forms.migrations import migrate_document
+from forms.registry import list_definitions, load_definition
 from sync.device import Credentials, load_credentials
 from sync.http import Api, ApiSettings
 from sync.protocol import canonical_json, form_message, verify
 
 MAX_FORMS = 500
+MIGRATABLE = ("draft", "amended")
+
+
+@dataclass(frozen=True)
+class MigratedDraft:
+    """One draft carried to a newer form version, as a new revision."""
+
+    id: str
+    from_version: str
+    to_version: str
+    revision: int
+    archived: int
 
 
 @dataclass
 class FormsUpdate:
-    """What an update found: new definitions kept, and those already known."""
+    """What an update found: new definitions kept, those already known, drafts migrated, and
+    drafts left on their version because no migration leads from it (with why)."""
 
     fetched: list[tuple[str, str]] = field(default_factory=list)
     known: list[tuple[str, str]] = field(default_factory=list)
+    migrated: list[MigratedDraft] = field(default_factory=list)
+    not_migrated: list[tuple[str, str]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "fetched": [{"form": f, "version": v} for f, v in self.fetched],
+            "known": [{"form": f, "version": v} for f, v in self.known],
+            "migrated": [asdict(entry) for entry in self.migrated],
+            "not_migrated": [{"id": i, "reason": r} for i, r in self.not_migrated],
+        }
 
 
 def _refused(form: str, version: str, why: str) -> UntrustedServer:
@@ -57,13 +89,20 @@ def checked_definition(
     return raw, str(signature)
 
 
-def update_forms(vault: Vault, settings: ApiSettings | None = None) -> FormsUpdate:
-    """Fetch every published definition this device does not have yet."""
+def update_forms(
+    vault: Vault, settings: ApiSettings | None = None, *, migrate: bool = True
+) -> FormsUpdate:
+    """Fetch every published definition this device does not have yet, then migrate drafts.
+
+    All new definitions are fetched and checked first and stored in one transaction, so a
+    refused one (UntrustedServer) leaves the vault exactly as it was.
+    """
     credentials = load_credentials(vault)
     shipped = {(form, version) for form, version, _ in list_definitions()}
     stored = {(str(f), str(v)) for f, v in vault.read(
         "SELECT form, version FROM form_definitions")}
     result = FormsUpdate()
+    checked: list[tuple[str, str, dict[str, Any], str]] = []
     api = Api(credentials.server_url, credentials.settings(settings), token=credentials.token)
     try:
         listing = api.call("GET", "/v1/forms").body
@@ -77,17 +116,94 @@ def update_forms(vault: Vault, settings: ApiSettings | None = None) -> FormsUpda
                 continue
             body = api.call("GET", f"/v1/forms/{key[0]}/{key[1]}").body
             raw, signature = checked_definition(credentials, key[0], key[1], body)
-            with vault.write() as conn:
+            checked.append((key[0], key[1], raw, signature))
+    finally:
+        api.close()
+    if checked:
+        with vault.write() as conn:
+            for form, version, raw, signature in checked:
                 conn.execute(
                     "INSERT OR REPLACE INTO form_definitions (form, version, definition, "
                     "signature, fetched_at) VALUES (?, ?, ?, ?, ?)",
-                    (key[0], key[1], canonical_json(raw).decode(), signature, now_iso()),
+                    (form, version, canonical_json(raw).decode(), signature, now_iso()),
                 )
                 vault.audit(conn, "forms.fetch", None)
-            result.fetched.append(key)
-    finally:
-        api.close()
+                result.fetched.append((form, version))
+    if migrate:
+        result.migrated, result.not_migrated = migrate_drafts(vault)
     return result
+
+
+def known_definitions(vault: Vault) -> dict[tuple[str, str], FormDefinition]:
+    """Every definition this profile can use: shipped with the app, or fetched and verified."""
+    known = {(form, version): load_definition(form, version)
+             for form, version, _ in list_definitions()}
+    if vault.read("SELECT 1 FROM form_definitions LIMIT 1"):
+        for definition in stored_definitions(vault):
+            known.setdefault((definition.id, definition.version), definition)
+    return known
+
+
+def _path(
+    definitions: dict[tuple[str, str], FormDefinition], form: str, version: str
+) -> list[FormDefinition] | None:
+    """The steps from `version` to the newest version of `form`, each a declared migration;
+    [] when it is already the newest, None when no migration leads on from some version."""
+    versions = sorted((d for (f, _), d in definitions.items() if f == form),
+                      key=lambda d: d.version_tuple)
+    current = definitions[(form, version)]
+    steps: list[FormDefinition] = []
+    while versions and current.version_tuple < versions[-1].version_tuple:
+        onward = [d for d in versions if d.version_tuple > current.version_tuple and any(
+            m.get("from_version") == current.version for m in d.migrations)]
+        if not onward:
+            return None
+        current = onward[-1]
+        steps.append(current)
+    return steps
+
+
+def migrate_drafts(vault: Vault) -> tuple[list[MigratedDraft], list[tuple[str, str]]]:
+    """Carry every draft on an older form version to the newest one, a revision each."""
+    definitions = known_definitions(vault)
+    marks = ", ".join("?" for _ in MIGRATABLE)
+    rows = vault.read(
+        "SELECT a.id, a.current_revision, r.form, r.form_version FROM assessments a "  # noqa: S608
+        "JOIN revisions r ON r.assessment_id = a.id AND r.revision = a.current_revision "
+        f"WHERE a.status IN ({marks}) ORDER BY a.id", MIGRATABLE)
+    store = Assessments(vault)
+    migrated: list[MigratedDraft] = []
+    stranded: list[tuple[str, str]] = []
+    for record_id, revision, form, version in rows:
+        if (form, version) not in definitions:
+            stranded.append((record_id, f"version {version} of the form {form} is unknown"))
+            continue
+        steps = _path(definitions, form, version)
+        if steps is None:
+            stranded.append((record_id, f"no migration leads on from version {version} of "
+                                        f"the form {form}"))
+            continue
+        if not steps:
+            continue
+        document = store.get(record_id, int(revision))
+        body: dict[str, Any] = {key: document[key] for key in (
+            "form", "form_version", "answers", "archive") if key in document}
+        before = len(body.get("archive", []))
+        source = definitions[(form, version)]
+        try:
+            for target in steps:
+                body = migrate_document(body, source, target)
+                source = target
+        except FormError as exc:
+            stranded.append((record_id, f"its answers could not be migrated ({exc})"))
+            continue
+        head = vault.read("SELECT current_revision FROM assessments WHERE id = ?", (record_id,))
+        if not head or head[0][0] != revision:
+            continue  # edited meanwhile: the next update migrates the newer revision
+        new_revision = store.save(record_id, body, action="migrate-form")
+        migrated.append(MigratedDraft(record_id, version, source.version, new_revision,
+                                      len(body["archive"]) - before))
+    return migrated, stranded
 
 
 def stored_definitions(vault: Vault) -> list[FormDefinition]:

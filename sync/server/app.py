@@ -74,6 +74,8 @@ class ServerConfig:
     min_protocol: int = PROTOCOL_VERSION
     token_ttl: float | None = None
     faults: Faults = field(default_factory=Faults)
+    # Form definitions to publish beside the shipped ones (say a new version, for a pilot).
+    publish: list[dict[str, Any]] = field(default_factory=list)
 
 
 class ProblemError(Exception):
@@ -96,6 +98,8 @@ def create_app(config: ServerConfig) -> FastAPI:
                         token_ttl=config.token_ttl)
     app = FastAPI(title="OneSEND reference server", openapi_url=None, docs_url=None,
                   redoc_url=None)
+    for definition in config.publish:
+        store.publish(definition)
     app.state.store = store
     app.state.faults = config.faults
     app.add_middleware(FaultMiddleware, faults=config.faults)

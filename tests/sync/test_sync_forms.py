@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 from desktop.errors import UntrustedServer
 from sync.form_updates import stored_definitions, update_forms
 
+PASSWORD = "correct horse battery staple"
 FIXTURES = Path(__file__).parents[1] / "forms" / "fixtures"
 
 
@@ -50,3 +52,79 @@ def test_a_definition_altered_in_the_vault_is_refused_on_load(device: Any, serve
                      "'Demo form', 'Evil form')")
     with pytest.raises(UntrustedServer, match="signature does not verify"):
         stored_definitions(device.vault)
+
+
+def _draft(device: Any, record_id: str, answers: dict[str, Any]) -> None:
+    device.store.create({"form": "demo", "form_version": "1.0.0", "answers": answers},
+                        record_id=record_id)
+
+
+def test_an_update_migrates_drafts_as_new_revisions_and_leaves_finalised_ones(
+    device: Any, server: Any
+) -> None:
+    server.store.publish(demo("1.0.0"))
+    _draft(device, "draft-1", {"about": {"name": "Ada", "colour": "R", "hobby": "Chess",
+                                         "nickname": "A"},
+                               "items": [{"_key": "k1", "title": "Swim", "when": "2026-01-02"}]})
+    _draft(device, "sent-1", {"about": {"name": "Bo", "colour": "G"}})
+    with device.vault.write() as conn:  # as if finalised and sent under 1.0.0
+        conn.execute("UPDATE assessments SET status = 'synced' WHERE id = 'sent-1'")
+    update_forms(device.vault, device.settings)  # 1.0.0 only: nothing to migrate yet
+    assert device.store.get("draft-1")["revision"] == 1
+
+    server.store.publish(demo("1.1.0"))
+    result = update_forms(device.vault, device.settings)
+    assert result.fetched == [("demo", "1.1.0")]
+    assert [(m.id, m.from_version, m.to_version, m.revision, m.archived)
+            for m in result.migrated] == [("draft-1", "1.0.0", "1.1.0", 2, 2)]
+    moved = device.store.get("draft-1")
+    assert moved["form_version"] == "1.1.0"
+    assert moved["answers"] == {
+        "about": {"full_name": "Ada", "colour": "RED", "consent": False},
+        "items": [{"_key": "k1", "title": "Swim", "due": "2026-01-02"}]}
+    # Nothing dropped: what 1.1.0 no longer asks is kept, with why.
+    assert {(e["path"], e["value"]) for e in moved["archive"]} == {
+        ("about.hobby", "Chess"), ("about.nickname", "A")}
+    assert device.store.get("draft-1", 1)["form_version"] == "1.0.0"  # history kept
+    assert device.store.history("draft-1")[-1].action == "migrate-form"
+    sent = device.store.get("sent-1")
+    assert (sent["revision"], sent["form_version"]) == (1, "1.0.0")
+    again = update_forms(device.vault, device.settings)
+    assert again.fetched == again.migrated == []
+
+
+def test_forms_update_command_prints_counts_and_refuses_a_tampered_definition(
+    device: Any, server: Any, data_dir: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from desktop.cli import main  # noqa: PLC0415
+
+    def onesend(*argv: str) -> int:
+        monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+        return main(["--data-dir", str(data_dir), "forms", "update", "--password-stdin",
+                     *argv])
+
+    server.store.publish(demo("1.0.0"))
+    _draft(device, "draft-1", {"about": {"name": "Ada", "hobby": "Chess"}})
+    assert onesend() == 0
+    out = capsys.readouterr().out
+    assert "Fetched form demo version 1.0.0 (signature verified)." in out
+    assert "1 new form definition(s)" in out
+
+    server.store.publish(demo("1.1.0"))
+    server.store.tamper_form("demo", "1.1.0")
+    assert onesend() == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "onesend: The form definition demo version 1.1.0 from the server was refused (its "
+        "signature does not verify); nothing was changed.\n")
+    assert device.store.get("draft-1")["revision"] == 1
+    assert [(d.id, d.version) for d in stored_definitions(device.vault)] == [("demo", "1.0.0")]
+
+    server.store.publish(demo("1.1.0"))  # published again, properly signed
+    assert onesend("--json") == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["fetched"] == [{"form": "demo", "version": "1.1.0"}]
+    assert [(m["id"], m["to_version"], m["archived"]) for m in report["migrated"]] == [
+        ("draft-1", "1.1.0", 1)]
+    assert "Ada" not in json.dumps(report)  # no child data printed

@@ -1,0 +1,757 @@
+"""The sync area: where this profile is enrolled, what is waiting, and each record's state.
+
+Everything that touches the network or the vault runs off the GUI thread: a sync and an
+enrolment on the background pool, each with its own connection to the vault (opened from the
+database thread's vault with `vault_opener`, and only its connection closed afterwards);
+reading the status on the database thread. Progress comes back through queued signals, so
+the GUI thread only draws.
+
+Automatic sync: a health check (GET /v1/health, no retries) runs every `check_interval_ms`
+while the server answers; while it does not, the next check waits longer each time
+(exponential backoff with jitter, capped). When a check finds the server reachable and
+something is queued, a sync starts. Where Qt's network information backend loads, a change
+of reachability triggers a check at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+from shiboken6 import Shiboken
+
+from desktop.assessments import Assessments
+from desktop.errors import (
+    AuthExpired,
+    Cancelled,
+    NotEnrolled,
+    Offline,
+    OneSendError,
+    UntrustedServer,
+    UpdateRequired,
+)
+from desktop.outbox import OutboxItem
+from desktop.vault import Vault
+from forms.definition import FormDefinition
+from forms.errors import FormError
+from forms.registry import load_definition
+from sync.device import enrol, load_credentials
+from sync.engine import (
+    SyncEngine,
+    SyncProgress,
+    SyncReport,
+    SyncStatus,
+    check_reachable,
+    sync_status,
+)
+from sync.http import ApiSettings
+from ui.tasks import TaskRunner, emit, vault_opener
+
+log = logging.getLogger("onesend.ui.sync")
+
+STATE_WORDS = {
+    "queued": "Waiting to send",
+    "in_flight": "Sending",
+    "acknowledged": "Sent (receipt checked)",
+    "quarantined": "Set aside",
+    "conflict": "In conflict",
+}
+COUNT_WORDS = (
+    ("queued", "Queued"),
+    ("in_flight", "In flight"),
+    ("quarantined", "Quarantined"),
+    ("conflict", "In conflict"),
+    ("acknowledged", "Acknowledged"),
+)
+_ORDER = {"conflict": 0, "quarantined": 1, "in_flight": 2, "queued": 3, "acknowledged": 4}
+UNREACHABLE = ("The server cannot be reached at the moment; what is queued stays queued and "
+               "is sent automatically when the server can be reached.")
+
+
+_PATH = re.compile(r"^([a-z][a-z0-9_]*)(?:\[(\d+)\])?(?:\.([a-z][a-z0-9_]*))?")
+
+
+def path_label(definition: FormDefinition | None, path: str) -> str:
+    """`outcomes[1].by_when` as a person reads it: "Outcomes, item 2: By when"."""
+    found = _PATH.match(path)
+    section = definition.sections_by_id.get(found.group(1)) if definition and found else None
+    if found is None or section is None:
+        return path
+    words = section.title
+    if found.group(2) is not None:
+        words += f", {section.item_label.lower()} {int(found.group(2)) + 1}"
+    question = section.by_id.get(found.group(3) or "")
+    if question is not None:
+        words += f": {question.label}"
+    elif found.group(3):
+        words += f": {found.group(3)}"
+    return words
+
+
+def _definition(form: str, version: str) -> FormDefinition | None:
+    try:
+        return load_definition(form, version)
+    except FormError:
+        return None
+
+
+def plain_reason(reasons: dict[str, Any] | None, definition: FormDefinition | None = None
+                 ) -> str:
+    """Why a record was set aside, in words (questions by label, never answer values)."""
+    if not reasons:
+        return ""
+    kind = str(reasons.get("type") or "")
+    errors = reasons.get("errors") if isinstance(reasons.get("errors"), list) else []
+    assert isinstance(errors, list)
+    paths = [path_label(definition, str(e.get("path"))) for e in errors
+             if isinstance(e, dict) and e.get("path")]
+    where = ""
+    if paths:
+        more = f" and {len(paths) - 3} more" if len(paths) > 3 else ""
+        where = ": " + "; ".join(paths[:3]) + more
+    if kind == "conflict":
+        latest = reasons.get("latest_revision")
+        newer = f" (revision {latest})" if isinstance(latest, int) else ""
+        return (f"The server has a newer revision{newer} from another computer: choose which "
+                "answers to keep.")
+    if kind == "invalid-payload":
+        return f"The server found answers to complete or correct{where}."
+    if kind == "hash-mismatch":
+        return "The record changed after it was signed off, so the server refused it."
+    if kind == "local-damage":
+        return "This record is damaged on this computer and was not sent."
+    if kind == "bad-request":
+        return f"The server could not read this record{where}."
+    title = str(reasons.get("title") or "").strip()
+    return title or "The server refused this record."
+
+
+def when_text(iso: str | None) -> str:
+    if not iso:
+        return "never"
+    try:
+        moment = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone()
+    except ValueError:
+        return iso
+    return f"{moment.day} {moment:%B %Y at %H:%M}"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the panel shows, read on the database thread in one go."""
+
+    status: SyncStatus
+    names: dict[str, str]
+    reasons: dict[tuple[str, int], str]
+    endpoint: tuple[str, ApiSettings] | None
+
+
+@dataclass
+class Row:
+    id: str
+    revision: int
+    state: str
+    name: str
+    reason: str
+
+
+class RecordsModel(QAbstractTableModel):
+    """One row per finalised revision: the child, the revision, its state, and why."""
+
+    HEADERS = ("Child", "Revision", "State", "Reason")
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.rows: list[Row] = []
+        self._index: dict[tuple[str, int], int] = {}
+
+    def set_rows(self, rows: list[Row]) -> None:
+        self.beginResetModel()
+        self.rows = rows
+        self._index = {(row.id, row.revision): n for n, row in enumerate(rows)}
+        self.endResetModel()
+
+    def set_state(self, record_id: str, revision: int, state: str) -> None:
+        n = self._index.get((record_id, revision))
+        if n is None:
+            return
+        self.rows[n].state = state
+        if state not in ("quarantined", "conflict"):
+            self.rows[n].reason = ""
+        emit(self.dataChanged, self.index(n, 2), self.index(n, 3))
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(  # noqa: N802
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex,
+             role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self.rows[index.row()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return (row.name, str(row.revision), STATE_WORDS.get(row.state, row.state),
+                    row.reason)[index.column()]
+        if role == Qt.ItemDataRole.FontRole and row.state in ("conflict", "quarantined"):
+            font = QFont()
+            font.setBold(True)
+            return font
+        return None
+
+
+class _Bridge(QObject):
+    """Signals a worker emits (through ui.tasks.emit); they arrive queued on the GUI thread."""
+
+    item = Signal(str, int, str)
+    progress = Signal(object)
+
+
+@contextlib.contextmanager
+def _own_vault(opener: Callable[[], Vault]) -> Iterator[Vault]:
+    """A worker's own connection; only the connection is closed (the keys are the session's)."""
+    vault = opener()
+    try:
+        yield vault
+    finally:
+        if vault.is_open:
+            vault.conn.close()
+
+
+def _snapshot(vault: Vault, settings: ApiSettings | None) -> Snapshot:
+    status = sync_status(vault)
+    names = {}
+    for summary in Assessments(vault).summaries():
+        name = f"{summary.first_name} {summary.last_name}".strip()
+        names[summary.id] = "(damaged record)" if summary.damaged else name or "(no name yet)"
+    reasons = {(str(item["id"]), int(item["revision"])): plain_reason(
+                   item["reasons"], _definition(str(item["form"]), str(item["form_version"])))
+               for item in status.items if item.get("reasons")}
+    endpoint = None
+    if status.enrolled:
+        with contextlib.suppress(OneSendError):
+            credentials = load_credentials(vault)
+            endpoint = (credentials.server_url, credentials.settings(settings))
+    return Snapshot(status, names, reasons, endpoint)
+
+
+class SyncPanel(QWidget):
+    """The sync area. `changed` is emitted whenever the records' sync states change."""
+
+    changed = Signal()
+    open_conflict = Signal(str, int)  # record id, local revision (after the view was opened)
+
+    def __init__(
+        self, tasks: TaskRunner, parent: QWidget | None = None, *,
+        settings: ApiSettings | None = None, check_interval_ms: int = 60_000,
+        retry_base_ms: int = 5_000, retry_cap_ms: int = 300_000,
+        use_network_information: bool = True,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("syncPanel")
+        self.tasks = tasks
+        self.settings = settings
+        self.check_interval_ms = check_interval_ms
+        self.retry_base_ms = retry_base_ms
+        self.retry_cap_ms = retry_cap_ms
+        self._rng = random.Random()  # noqa: S311 - jitter, not a secret
+        self._opener: Callable[[], Vault] | None = None
+        self._snapshot: Snapshot | None = None
+        self._signature: tuple[Any, ...] | None = None
+        self._cancel: threading.Event | None = None
+        self._syncing = False
+        self._checking = False
+        self._enrolling = False
+        self._reachable: bool | None = None
+        self._failures = 0
+        self._auto_blocked = False
+        self._closed = False
+        self._network_info: Any = None
+        self._bridge = _Bridge(self)
+        self._bridge.item.connect(self._on_item)
+        self._bridge.progress.connect(self._on_progress)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._check)
+        self._build()
+        if use_network_information:
+            self._watch_network()
+        self.tasks.run_db(vault_opener, self._alive(self._got_opener),
+                          self._alive(self._failed_quietly))
+
+    # -- public ---------------------------------------------------------------------------------
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return dict(self._snapshot.status.counts) if self._snapshot else {}
+
+    @property
+    def syncing(self) -> bool:
+        return self._syncing
+
+    @property
+    def reachable(self) -> bool | None:
+        return self._reachable
+
+    def refresh(self, then: Callable[[], None] | None = None) -> None:
+        """Read the status again (on the database thread) and redraw."""
+        if self._closed:
+            return
+        settings = self.settings
+
+        def done(snapshot: Snapshot) -> None:
+            self._show(snapshot)
+            if then is not None:
+                then()
+
+        self.tasks.run_db(lambda db: _snapshot(db, settings), self._alive(done),
+                          self._alive(self._failed_quietly))
+
+    def sync_now(self) -> None:
+        """Send what is queued now (the button; also the automatic sync)."""
+        self._auto_blocked = False
+        self._start_sync()
+
+    def check_now(self) -> None:
+        """Check the server's reachability now (and sync if something is waiting)."""
+        self._failures = 0
+        if not self._closed:
+            self._timer.start(0)
+
+    def shutdown(self) -> None:
+        """Stop the timers and ask a running sync to stop at its next safe point (on lock)."""
+        self._closed = True
+        self._timer.stop()
+        if self._cancel is not None:
+            self._cancel.set()
+        if self._network_info is not None:
+            with contextlib.suppress(RuntimeError, TypeError):
+                self._network_info.reachabilityChanged.disconnect(self._reachability_changed)
+            self._network_info = None
+
+    # -- building -------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 20)
+        layout.setSpacing(12)
+        heading = QLabel("Sync with the national system")
+        heading.setObjectName("pageHeading")
+        font = heading.font()
+        font.setPointSizeF(font.pointSizeF() * 1.5)
+        font.setBold(True)
+        heading.setFont(font)
+        heading.setAccessibleName("Sync with the national system")
+        layout.addWidget(heading)
+
+        self.enrol_box = QGroupBox("Enrol this computer")
+        form = QFormLayout(self.enrol_box)
+        explain = QLabel("Your trust or local authority gives you the server address and a "
+                         "one-time enrolment code.")
+        explain.setWordWrap(True)
+        form.addRow(explain)
+        self.server_edit = QLineEdit()
+        self.server_edit.setPlaceholderText("https://api.example.org")
+        self.server_edit.setAccessibleName("Server address")
+        form.addRow("Server address", self.server_edit)
+        self.code_edit = QLineEdit()
+        self.code_edit.setAccessibleName("One-time enrolment code")
+        form.addRow("One-time code", self.code_edit)
+        self.enrol_button = QPushButton("Enrol this computer")
+        self.enrol_button.setObjectName("primaryButton")
+        self.enrol_button.clicked.connect(self._enrol)
+        self.code_edit.returnPressed.connect(self._enrol)
+        form.addRow(self.enrol_button)
+        self.enrol_box.setVisible(False)
+        layout.addWidget(self.enrol_box)
+
+        self.status_box = QWidget()
+        status = QVBoxLayout(self.status_box)
+        status.setContentsMargins(0, 0, 0, 0)
+        self.server_label = QLabel()
+        self.server_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.last_sync_label = QLabel()
+        status.addWidget(self.server_label)
+        status.addWidget(self.last_sync_label)
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(28)
+        self.count_labels: dict[str, QLabel] = {}
+        for column, (state, words) in enumerate(COUNT_WORDS):
+            value = QLabel("0")
+            value_font = value.font()
+            value_font.setPointSizeF(value_font.pointSizeF() * 1.6)
+            value_font.setBold(True)
+            value.setFont(value_font)
+            value.setAccessibleName(words)
+            caption = QLabel(words)
+            grid.addWidget(value, 0, column)
+            grid.addWidget(caption, 1, column)
+            self.count_labels[state] = value
+        grid.setColumnStretch(len(COUNT_WORDS), 1)
+        status.addLayout(grid)
+        buttons = QHBoxLayout()
+        self.sync_button = QPushButton("Sync now")
+        self.sync_button.setObjectName("primaryButton")
+        self.sync_button.clicked.connect(self.sync_now)
+        self.resolve_button = QPushButton("Resolve conflict…")
+        self.resolve_button.setEnabled(False)
+        self.resolve_button.clicked.connect(self._resolve_selected)
+        buttons.addWidget(self.sync_button)
+        buttons.addWidget(self.resolve_button)
+        buttons.addStretch(1)
+        status.addLayout(buttons)
+        self.status_box.setVisible(False)
+        layout.addWidget(self.status_box)
+
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.setVisible(False)
+        layout.addWidget(self.progress)
+        self.message = QLabel()
+        self.message.setObjectName("pageMessage")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.message)
+
+        self.model = RecordsModel(self)
+        self.table = QTableView()
+        self.table.setObjectName("syncTable")
+        self.table.setModel(self.model)
+        self.table.setAccessibleName("Records and their sync state")
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setWordWrap(True)
+        self.table.verticalHeader().setVisible(False)
+        # Room for a reason on two lines, without measuring every row (lists grow long).
+        self.table.verticalHeader().setDefaultSectionSize(
+            int(self.table.fontMetrics().height() * 2.6))
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table.doubleClicked.connect(self._row_activated)
+        self.table.activated.connect(self._row_activated)
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        layout.addWidget(self.table, 1)
+        self.hint = QLabel("Double-click a record in conflict (or select it and press "
+                           "“Resolve conflict…”) to choose which answers to keep.")
+        self.hint.setWordWrap(True)
+        self.hint.setVisible(False)
+        layout.addWidget(self.hint)
+
+    # -- status ---------------------------------------------------------------------------------
+
+    def _got_opener(self, opener: Callable[[], Vault]) -> None:
+        self._opener = opener
+        self.refresh(then=self._after_first_refresh)
+
+    def _after_first_refresh(self) -> None:
+        if self._snapshot is not None and self._snapshot.endpoint is not None:
+            self.check_now()
+
+    def _show(self, snapshot: Snapshot) -> None:
+        self._snapshot = snapshot
+        status = snapshot.status
+        self.enrol_box.setVisible(not status.enrolled)
+        self.status_box.setVisible(status.enrolled)
+        self.server_label.setText(f"Enrolled with {status.server_url}" if status.enrolled
+                                  else "")
+        self.last_sync_label.setText(
+            f"Last successful sync: {when_text(status.last_acknowledged_at)}")
+        for state, label in self.count_labels.items():
+            label.setText(str(status.counts.get(state, 0)))
+        rows = [Row(item["id"], int(item["revision"]), str(item["state"]),
+                    snapshot.names.get(item["id"], "(deleted record)"),
+                    snapshot.reasons.get((item["id"], int(item["revision"])), ""))
+                for item in status.items]
+        rows.sort(key=lambda r: (_ORDER.get(r.state, 9), r.name.lower(), r.id, r.revision))
+        self.model.set_rows(rows)
+        self.hint.setVisible(status.counts.get("conflict", 0) > 0)
+        if rows and rows[0].state == "conflict" and not self.table.selectionModel().hasSelection():
+            self.table.selectRow(0)
+        self.sync_button.setEnabled(not self._syncing)
+        self._selection_changed()
+        signature = (tuple(sorted(status.counts.items())),
+                     tuple((r.id, r.revision, r.state) for r in rows))
+        if self._signature is not None and signature != self._signature:
+            emit(self.changed)
+        self._signature = signature
+
+    def _say(self, text: str) -> None:
+        self.message.setText(text)
+
+    # -- enrolment ------------------------------------------------------------------------------
+
+    def _enrol(self) -> None:
+        url, code = self.server_edit.text().strip(), self.code_edit.text().strip()
+        if not url or not code:
+            self._say("Give the server address and the one-time code from your trust or "
+                      "local authority.")
+            return
+        if self._opener is None or self._enrolling or self._closed:
+            return
+        opener, settings = self._opener, self.settings
+        self._enrolling = True
+        self.enrol_button.setEnabled(False)
+        self._say("Enrolling this computer…")
+
+        def work() -> str:
+            with _own_vault(opener) as vault:
+                return enrol(vault, url, code, settings).server_url
+
+        self.tasks.run(work, self._alive(self._enrolled), self._alive(self._enrol_failed))
+
+    def _enrolled(self, server_url: str) -> None:
+        self._enrolling = False
+        self.enrol_button.setEnabled(True)
+        self.code_edit.clear()
+        self._say(f"This computer is enrolled with {server_url}.")
+        self._reachable = None
+        self.refresh(then=self.check_now)
+
+    def _enrol_failed(self, error: BaseException) -> None:
+        self._enrolling = False
+        self.enrol_button.setEnabled(True)
+        self._say(self._sentence(error))
+
+    # -- sync -----------------------------------------------------------------------------------
+
+    def _start_sync(self) -> None:
+        if self._closed or self._syncing or self._opener is None:
+            return
+        if self._snapshot is None or not self._snapshot.status.enrolled:
+            return
+        opener, settings, bridge = self._opener, self.settings, self._bridge
+        cancel = threading.Event()
+        self._cancel = cancel
+        self._syncing = True
+        self.sync_button.setEnabled(False)
+        self.progress.setRange(0, 0)
+        self.progress.setVisible(True)
+        self._say("Syncing…")
+
+        def on_item(item: OutboxItem, state: str) -> None:
+            emit(bridge.item, item.assessment_id, item.revision, state)
+
+        def on_progress(progress: SyncProgress) -> None:
+            emit(bridge.progress, progress)
+
+        def work() -> SyncReport:
+            with _own_vault(opener) as vault:
+                engine = SyncEngine(vault, settings=settings, progress=on_progress,
+                                    on_item=on_item, cancel=cancel)
+                return engine.run()
+
+        self.tasks.run(work, self._alive(self._synced), self._alive(self._sync_failed))
+
+    def _on_item(self, record_id: str, revision: int, state: str) -> None:
+        self.model.set_state(record_id, revision, state)
+
+    def _on_progress(self, progress: SyncProgress) -> None:
+        if progress.total > 0:
+            self.progress.setRange(0, progress.total)
+            self.progress.setValue(min(progress.done, progress.total))
+            self.progress.setFormat("%v of %m sent or set aside")
+
+    def _sync_ended(self) -> None:
+        self._syncing = False
+        self._cancel = None
+        self.progress.setVisible(False)
+        self.sync_button.setEnabled(True)
+
+    def _synced(self, report: SyncReport) -> None:
+        self._sync_ended()
+        self._reachable = True
+        parts = [f"Sent {report.acknowledged}"]
+        if report.conflicts:
+            parts.append(f"{report.conflicts} in conflict")
+        if report.quarantined:
+            parts.append(f"{report.quarantined} set aside")
+        tail = ("nothing is left to send." if report.still_queued == 0
+                else f"{report.still_queued} still queued.")
+        self._say(", ".join(parts) + "; " + tail)
+        self.refresh()
+
+    def _sync_failed(self, error: BaseException) -> None:
+        self._sync_ended()
+        if isinstance(error, Offline):
+            self._reachable = False
+            self._say(UNREACHABLE)
+            self._schedule_after_failure()
+        else:
+            if isinstance(error, AuthExpired | UpdateRequired | UntrustedServer | NotEnrolled):
+                self._auto_blocked = True  # until someone acts: no retry loop
+            self._say(self._sentence(error))
+        self.refresh()
+
+    @staticmethod
+    def _sentence(error: BaseException) -> str:
+        if isinstance(error, Offline):
+            return UNREACHABLE
+        if isinstance(error, Cancelled):
+            return "Sync stopped; what was sent is kept and the rest stays queued."
+        if isinstance(error, OneSendError):
+            return str(error)
+        log.error("sync panel task failed: %s", type(error).__name__)
+        return ("Something went wrong while syncing; nothing is lost: what is queued stays "
+                "queued.")
+
+    # -- reachability ---------------------------------------------------------------------------
+
+    def _check(self) -> None:
+        if self._closed or self._checking or self._snapshot is None:
+            return
+        endpoint = self._snapshot.endpoint
+        if endpoint is None:
+            return
+        if self._syncing:
+            self._timer.start(self.check_interval_ms)
+            return
+        url, settings = endpoint
+        self._checking = True
+        self.tasks.run(lambda: check_reachable(url, settings), self._alive(self._answered),
+                       self._alive(self._not_answered))
+
+    def _answered(self, _result: object) -> None:
+        self._checking = False
+        was = self._reachable
+        self._reachable = True
+        self._failures = 0
+        if was is False:
+            self._say("The server can be reached again.")
+        self._timer.start(self.check_interval_ms)
+        self.refresh(then=self._maybe_auto_sync)
+
+    def _maybe_auto_sync(self) -> None:
+        if self._snapshot is None or self._auto_blocked or self._syncing:
+            return
+        counts = self._snapshot.status.counts
+        if counts.get("queued", 0) + counts.get("in_flight", 0) > 0:
+            self._start_sync()
+
+    def _not_answered(self, error: BaseException) -> None:
+        self._checking = False
+        self._reachable = False
+        self._say(self._sentence(error) if not isinstance(error, Offline) else UNREACHABLE)
+        self._schedule_after_failure()
+
+    def _schedule_after_failure(self) -> None:
+        if self._closed:
+            return
+        self._failures += 1
+        ceiling = min(self.retry_cap_ms, self.retry_base_ms * 2 ** min(self._failures - 1, 20))
+        self._timer.start(int(ceiling * self._rng.uniform(0.5, 1.0)))
+
+    def _watch_network(self) -> None:
+        try:
+            from PySide6.QtNetwork import QNetworkInformation  # noqa: PLC0415 - optional
+
+            feature = QNetworkInformation.Feature.Reachability
+            if not QNetworkInformation.loadBackendByFeatures(feature):
+                return
+            info: Any = QNetworkInformation.instance()  # None if no backend, whatever stubs say
+        except (ImportError, RuntimeError, AttributeError):
+            return
+        if info is None:
+            return
+        info.reachabilityChanged.connect(self._reachability_changed)
+        self._network_info = info
+
+    def _reachability_changed(self, _reachability: object) -> None:
+        self.check_now()
+
+    # -- conflicts ------------------------------------------------------------------------------
+
+    def _selected_row(self) -> Row | None:
+        indexes = self.table.selectionModel().selectedRows()
+        if not indexes:
+            return None
+        return self.model.rows[indexes[0].row()]
+
+    def _selection_changed(self, *_args: object) -> None:
+        row = self._selected_row()
+        self.resolve_button.setEnabled(row is not None and row.state == "conflict")
+
+    def _row_activated(self, index: QModelIndex) -> None:
+        if index.isValid() and self.model.rows[index.row()].state == "conflict":
+            self.resolve(self.model.rows[index.row()].id, self.model.rows[index.row()].revision)
+
+    def _resolve_selected(self) -> None:
+        row = self._selected_row()
+        if row is not None and row.state == "conflict":
+            self.resolve(row.id, row.revision)
+
+    def resolve(self, record_id: str, revision: int) -> Any:
+        """Open the conflict view for one record; returns the (non-modal) dialog."""
+        from ui.conflict_view import ConflictView  # noqa: PLC0415 - the view needs the panel
+
+        if self._opener is None:
+            return None
+        view = ConflictView(self.tasks, self._opener, record_id, revision, parent=self,
+                            settings=self.settings)
+        view.resolved.connect(self._resolution_saved)
+        view.open()
+        emit(self.open_conflict, record_id, revision)
+        return view
+
+    def _resolution_saved(self, _record_id: str, queued: bool) -> None:
+        if queued:
+            self._say("The resolution is saved and queued; sending it now.")
+        else:
+            self._say("The resolution is saved; open the assessment to complete it, then "
+                      "finalise it to send it.")
+        self.refresh(then=self.sync_now if queued else None)
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _alive(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:
+        """A callback that does nothing once this panel is gone or shut down."""
+        def guarded(value: Any) -> None:
+            if Shiboken.isValid(self) and not self._closed:
+                callback(value)
+        return guarded
+
+    def _failed_quietly(self, error: BaseException) -> None:
+        self._say(self._sentence(error))
