@@ -18,14 +18,22 @@ import copy
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
 from desktop.assessments import Assessments
 from desktop.ctf_reader import DEFAULT_LIMITS, CtfFile, CtfPupil, Limits, read_ctf
-from desktop.errors import ImportCancelled, InvalidInput, OneSendError
+from desktop.errors import (
+    CorruptVault,
+    DiskFull,
+    ImportCancelled,
+    InvalidInput,
+    OneSendError,
+    VaultBusy,
+    VaultLocked,
+)
 from forms.definition import FormDefinition
 from forms.registry import load_definition
 from forms.validators import (
@@ -45,6 +53,8 @@ FORM_ID = "national-send-assessment"
 IMPORT_ACTION = "import-ctf"
 MAX_TEXT = 200  # the form's default limit for a short text answer
 UPDATABLE_STATUSES = ("draft", "amended")
+# Errors after which no further pupil can be written (with stop_on_error, `run` stops).
+VAULT_FAILURES = (VaultLocked, DiskFull, VaultBusy, CorruptVault)
 
 # Where each value from the file goes in the national form: (section, question).
 TARGETS: dict[str, tuple[str, str]] = {
@@ -195,6 +205,8 @@ class ImportReport:
     skipped: list[dict[str, Any]] = field(default_factory=list)
     problems: list[dict[str, Any]] = field(default_factory=list)
     cancelled: bool = False
+    # With `run(stop_on_error=True)`: the sentence of the vault error that stopped the run.
+    failure: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -468,6 +480,7 @@ class CtfImport:
         limits: Limits = DEFAULT_LIMITS,
         progress: Callable[[ImportProgress], None] | None = None,
         today: date | None = None,
+        cancel: threading.Event | None = None,
     ) -> None:
         self.store = store
         self.definition = definition or load_definition(FORM_ID)
@@ -475,7 +488,8 @@ class CtfImport:
         self.limits = limits
         self.progress = progress
         self.today = today or date.today()  # noqa: DTZ011 - a date of birth is a local date
-        self._cancel = threading.Event()
+        # A caller's own event lets it cancel before this object exists (a queued worker).
+        self._cancel = cancel if cancel is not None else threading.Event()
 
     def cancel(self) -> None:
         """Stop at the next pupil (safe to call from another thread)."""
@@ -581,11 +595,17 @@ class CtfImport:
     # -- import ------------------------------------------------------------------------------
 
     def run(self, preview: ImportPreview, *,
-            positions: Iterable[int] | None = None) -> ImportReport:
+            positions: Iterable[int] | None = None,
+            choices: Mapping[int, OnExisting] | None = None,
+            stop_on_error: bool = False) -> ImportReport:
         """Create or update the drafts the preview proposes (or only those at `positions`).
 
         Each pupil is its own transaction. The UPN is looked up again just before writing,
-        so a child added since the preview is never created a second time.
+        so a child added since the preview is never created a second time. `choices` says,
+        by position, whether a pupil already in OneSEND is updated or skipped (others follow
+        the preview's `on_existing`). With `stop_on_error`, an error writing one pupil is
+        that pupil's problem and the run goes on, unless the vault itself failed (locked,
+        full, busy or damaged): then the run stops there with `report.failure` set.
         """
         chosen = None if positions is None else set(positions)
         report = ImportReport(file=preview.file.name)
@@ -595,19 +615,30 @@ class CtfImport:
             if self._cancel.is_set():
                 report.cancelled = True
                 break
-            self._run_one(preview, row, report)
+            on_existing = (choices or {}).get(row.position, preview.on_existing)
+            if not stop_on_error:
+                self._run_one(preview, row, report, on_existing)
+            else:
+                try:
+                    self._run_one(preview, row, report, on_existing)
+                except OneSendError as error:
+                    report.problems.append({"pupil": row.position, "reason": str(error)})
+                    if isinstance(error, VAULT_FAILURES):
+                        report.failure = str(error)
+                        break
             self._report("importing", done, total)
         self._report("done", total, total)
         return report
 
-    def _run_one(self, preview: ImportPreview, row: PupilPreview, report: ImportReport) -> None:
+    def _run_one(self, preview: ImportPreview, row: PupilPreview, report: ImportReport,
+                 on_existing: OnExisting) -> None:
         pupil = {"pupil": row.position}
         if row.action == "not-selected":
             return
         if not row.importable:
             report.problems.append({**pupil, "reason": row.reason})
             return
-        self._match(row, preview.on_existing)
+        self._match(row, on_existing)
         if row.action == "skip":
             report.skipped.append({**pupil, "id": row.existing[0] if row.existing else None,
                                    "reason": row.reason})

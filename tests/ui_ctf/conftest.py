@@ -1,0 +1,59 @@
+"""The in-app CTF import's fixtures: a real vault in tmp_path, generated (fictional) files."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from desktop.assessments import Assessments
+from desktop.crypto import FAST_KDF
+from desktop.profiles import Profiles
+from desktop.vault import Vault
+from ui.tasks import TaskRunner, vault_opener
+
+# The generator lives beside the CTF tests (shared with bench/): import it, never copy it.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ctf"))
+
+from ctf_generator import GeneratedPupil, make_pupils, render
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def vault(tmp_path: Path) -> Iterator[Vault]:
+    opened, _recovery = Profiles(tmp_path / "data", kdf=FAST_KDF).create("alex", PASSWORD)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def store(vault: Vault) -> Assessments:
+    return Assessments(vault)
+
+
+@pytest.fixture
+def tasks(vault: Vault) -> Iterator[TaskRunner]:
+    runner = TaskRunner(vault_opener(vault))
+    yield runner
+    runner.shutdown()
+
+
+@pytest.fixture
+def write_ctf(tmp_path: Path) -> Callable[..., tuple[Path, list[GeneratedPupil]]]:
+    """Write a generated CTF; `edit` may change the invented pupils before they are written."""
+
+    def write(count: int = 10, name: str = "school.xml", *, seed: int = 0,
+              version: str = "25.0",
+              edit: Callable[[list[GeneratedPupil]], None] | None = None,
+              ) -> tuple[Path, list[GeneratedPupil]]:
+        pupils = make_pupils(count, version=version, seed=seed)
+        if edit is not None:
+            edit(pupils)
+        path = tmp_path / name
+        path.write_bytes(render(pupils, version=version))
+        return path, pupils
+
+    return write
