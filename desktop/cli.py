@@ -27,7 +27,7 @@ from forms.errors import FormError
 from forms.registry import list_definitions
 from sync.device import enrol
 from sync.engine import SyncEngine, SyncProgress, sync_status
-from sync.form_updates import update_forms
+from sync.form_updates import register_stored_definitions, update_forms
 from sync.http import ApiSettings
 from sync.reconcile import reconcile
 
@@ -74,7 +74,10 @@ def _open_vault(args: argparse.Namespace) -> Vault:
     profiles = _profiles(args)
     name = profiles.choose(args.profile)
     (password,) = read_secrets(args, ["Password"])
-    return profiles.unlock(name, password)
+    vault = profiles.unlock(name, password)
+    # Form versions published after this release, fetched by `forms update`, become usable.
+    register_stored_definitions(vault)
+    return vault
 
 
 def _read_document_file(path: str) -> dict[str, Any]:

@@ -70,6 +70,16 @@ def list_definitions() -> list[tuple[str, str, str]]:
     return listed
 
 
+# Definitions published after this release, fetched and signature-checked by sync and
+# registered for this process (shipped definitions always win for the same version).
+_registered: dict[str, dict[str, FormDefinition]] = {}
+
+
+def register_definition(definition: FormDefinition) -> None:
+    """Make a checked definition (e.g. a newer published version) loadable by id and version."""
+    _registered.setdefault(definition.id, {})[definition.version] = definition
+
+
 def _safe_version(version: str) -> tuple[int, ...]:
     try:
         return version_tuple(version)
@@ -78,15 +88,18 @@ def _safe_version(version: str) -> tuple[int, ...]:
 
 
 def load_definition(form_id: str, version: str | None = None) -> FormDefinition:
-    """A shipped definition by id, at a version or (when None) the latest."""
-    versions = _available().get(form_id)
-    if not versions:
+    """A shipped (or registered) definition by id, at a version or (when None) the latest."""
+    shipped = _available().get(form_id, {})
+    registered = _registered.get(form_id, {})
+    if not shipped and not registered:
         raise FormError(f"There is no form called '{form_id}'.")
     if version is None:
-        version = max(versions, key=_safe_version)
-    if version not in versions:
-        raise FormError(f"The form '{form_id}' has no version '{version}'.")
-    return _load_shipped(form_id, version)
+        version = max([*shipped, *registered], key=_safe_version)
+    if version in shipped:
+        return _load_shipped(form_id, version)
+    if version in registered:
+        return registered[version]
+    raise FormError(f"The form '{form_id}' has no version '{version}'.")
 
 
 def load_definition_file(path: str | Path) -> FormDefinition:

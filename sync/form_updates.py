@@ -19,12 +19,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from desktop.assessments import Assessments
-from desktop.errors import UntrustedServer
+from desktop.errors import OneSendError, UntrustedServer
 from desktop.vault import Vault, now_iso
 from forms.definition import FormDefinition, build_definition
 from forms.errors import FormError
 from forms.migrations import migrate_document
-from forms.registry import list_definitions, load_definition
+from forms.registry import list_definitions, load_definition, register_definition
 from sync.device import Credentials, load_credentials
 from sync.http import Api, ApiSettings
 from sync.protocol import canonical_json, form_message, verify
@@ -129,9 +129,27 @@ def update_forms(
                 )
                 vault.audit(conn, "forms.fetch", None)
                 result.fetched.append((form, version))
+    register_stored_definitions(vault)
     if migrate:
         result.migrated, result.not_migrated = migrate_drafts(vault)
     return result
+
+
+def register_stored_definitions(vault: Vault) -> int:
+    """Let the forms engine in this process load the fetched definitions (after unlock).
+
+    Each is checked against its signature again; one that fails is left out, so a damaged
+    row can never stop the profile from opening. Returns how many were registered.
+    """
+    if not vault.read("SELECT 1 FROM form_definitions LIMIT 1"):
+        return 0
+    try:
+        found = stored_definitions(vault)
+    except (OneSendError, FormError):
+        return 0
+    for definition in found:
+        register_definition(definition)
+    return len(found)
 
 
 def known_definitions(vault: Vault) -> dict[tuple[str, str], FormDefinition]:

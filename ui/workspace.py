@@ -19,6 +19,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMenu, QStackedWidget, QToolBar, QVBoxLayout, QWidget
 
 from desktop.assessments import Assessments
+from sync.form_updates import register_stored_definitions
 from ui.assessment_list import AssessmentListPage
 from ui.crash import user_sentence
 from ui.form.editor import AssessmentEditor
@@ -102,6 +103,9 @@ class Workspace(QWidget):
         self.list_page.open_requested.connect(self.open_assessment)
         self.stack.addWidget(self.list_page)
         self.stack.setCurrentWidget(self.list_page)
+        # Form versions fetched from the server become usable before anything is opened (the
+        # database thread runs its tasks in order).
+        tasks.run_db(register_stored_definitions)
         self.list_page.refresh()
 
     # -- public --------------------------------------------------------------------------------

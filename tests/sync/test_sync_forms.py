@@ -10,7 +10,10 @@ from typing import Any
 import pytest
 
 from desktop.errors import UntrustedServer
-from sync.form_updates import stored_definitions, update_forms
+from forms import registry
+from forms.engine import check_document
+from forms.errors import FormError
+from sync.form_updates import register_stored_definitions, stored_definitions, update_forms
 
 PASSWORD = "correct horse battery staple"
 FIXTURES = Path(__file__).parents[1] / "forms" / "fixtures"
@@ -60,8 +63,9 @@ def _draft(device: Any, record_id: str, answers: dict[str, Any]) -> None:
 
 
 def test_an_update_migrates_drafts_as_new_revisions_and_leaves_finalised_ones(
-    device: Any, server: Any
+    device: Any, server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(registry, "_registered", {})  # this process has fetched nothing yet
     server.store.publish(demo("1.0.0"))
     _draft(device, "draft-1", {"about": {"name": "Ada", "colour": "R", "hobby": "Chess",
                                          "nickname": "A"},
@@ -91,6 +95,23 @@ def test_an_update_migrates_drafts_as_new_revisions_and_leaves_finalised_ones(
     assert (sent["revision"], sent["form_version"]) == (1, "1.0.0")
     again = update_forms(device.vault, device.settings)
     assert again.fetched == again.migrated == []
+    # The fetched version is usable by the engine, so the migrated draft opens and is judged.
+    assert registry.load_definition("demo").version == "1.1.0"
+    verdict = check_document(moved)
+    assert (verdict.form_id, verdict.form_version) == ("demo", "1.1.0")
+    assert verdict.complete
+
+
+def test_fetched_definitions_are_registered_when_a_profile_opens(
+    device: Any, server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.store.publish(demo("1.0.0"))
+    update_forms(device.vault, device.settings)
+    monkeypatch.setattr(registry, "_registered", {})  # a new process: nothing registered
+    with pytest.raises(FormError):
+        registry.load_definition("demo", "1.0.0")
+    assert register_stored_definitions(device.vault) == 1
+    assert registry.load_definition("demo", "1.0.0").version == "1.0.0"
 
 
 def test_forms_update_command_prints_counts_and_refuses_a_tampered_definition(
