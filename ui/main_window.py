@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QShowEvent
-from PySide6.QtWidgets import QApplication, QDialog, QMainWindow, QStackedWidget, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QDockWidget,
+    QMainWindow,
+    QStackedWidget,
+    QWidget,
+)
 from typing_extensions import override
 
 from desktop.crypto import DEFAULT_KDF, KdfParams
@@ -38,6 +45,8 @@ from ui.theme import (
 )
 
 if TYPE_CHECKING:
+    from ui.ctf_import_dialog import CtfImportDialog
+    from ui.sync_panel import SyncPanel
     from ui.workspace import Workspace
 
 WINDOW_TITLE = "OneSEND"
@@ -116,6 +125,7 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.recovery_page)
 
         self._build_menus()
+        self._build_session_actions()
         if names:
             self._show_page(self.unlock_page)
         else:
@@ -171,6 +181,82 @@ class MainWindow(QMainWindow):
             self.lock_after_group.addAction(action)
             self.lock_after_menu.addAction(action)
             self.lock_after_actions[minutes] = action
+
+    def _build_session_actions(self) -> None:
+        """Import from the school's file and the sync area: in every unlocked workspace."""
+        self.import_action = QAction("&Import from school file…", self)
+        self.import_action.setObjectName("importCtfAction")
+        self.import_action.setStatusTip(
+            "Create drafts from the pupils in your school's Common Transfer File")
+        self.import_action.triggered.connect(self.import_from_school_file)
+        self.add_workspace_action(self.import_action)
+        self.sync_action = QAction("&Sync", self)
+        self.sync_action.setObjectName("syncAction")
+        self.sync_action.setCheckable(True)
+        self.sync_action.setShortcut(QKeySequence("Ctrl+Shift+S"))
+        self.sync_action.setStatusTip(
+            "Show or hide what has been sent to the national service, and send now")
+        self.sync_action.toggled.connect(self._show_sync)
+        self.add_workspace_action(self.sync_action)
+        self.sync_panel: SyncPanel | None = None
+        self.sync_dock: QDockWidget | None = None
+        self.import_dialog: CtfImportDialog | None = None
+
+    def import_from_school_file(self) -> CtfImportDialog | None:
+        """Open the import dialog (it asks for the file); the list refreshes after an import."""
+        workspace = self.workspace
+        if workspace is None:
+            return None
+        from ui.ctf_import_dialog import CtfImportDialog  # noqa: PLC0415 - when first asked
+
+        dialog = CtfImportDialog(workspace.tasks, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.imported.connect(workspace.refresh)
+        self.import_dialog = dialog
+        dialog.destroyed.connect(lambda _obj=None: setattr(self, "import_dialog", None))
+        dialog.open()
+        return dialog
+
+    def _show_sync(self, shown: bool) -> None:
+        if self.sync_dock is not None:
+            self.sync_dock.setVisible(shown)
+            if shown and self.sync_panel is not None:
+                self.sync_panel.refresh()
+                self.sync_panel.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _start_sync(self, workspace: Workspace) -> None:
+        """The sync area of this session: it checks for the server and sends on its own."""
+        from ui.sync_panel import SyncPanel  # noqa: PLC0415 - after unlock, like the workspace
+
+        panel = SyncPanel(workspace.tasks)
+        panel.changed.connect(workspace.refresh)
+        workspace.editor_opened.connect(
+            lambda editor: editor.finalised.connect(lambda _doc=None: panel.refresh()))
+        dock = QDockWidget("Sync with the national service", self)
+        dock.setObjectName("syncDock")
+        dock.setAccessibleName("Sync with the national service")
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        dock.setWidget(panel)
+        dock.visibilityChanged.connect(self._sync_dock_visibility)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        dock.setVisible(self.sync_action.isChecked())
+        self.sync_panel, self.sync_dock = panel, dock
+
+    def _sync_dock_visibility(self, visible: bool) -> None:
+        if self.sync_dock is not None and not self._closing:
+            self.sync_action.blockSignals(True)
+            self.sync_action.setChecked(visible)
+            self.sync_action.blockSignals(False)
+
+    def _stop_sync(self) -> None:
+        panel, self.sync_panel = self.sync_panel, None
+        dock, self.sync_dock = self.sync_dock, None
+        if panel is not None:
+            panel.shutdown()
+        if dock is not None:
+            dock.visibilityChanged.disconnect(self._sync_dock_visibility)
+            self.removeDockWidget(dock)
+            dock.deleteLater()
 
     # -- public API ------------------------------------------------------------------------------
 
@@ -282,6 +368,7 @@ class MainWindow(QMainWindow):
         self.prefs.save(self.data_dir)
         self.idle.set_minutes(self.prefs.idle_minutes)
         self.idle.start()
+        self._start_sync(workspace)
         resume, self._resume = self._resume, None
         if resume is not None and resume[0] == vault.profile:
             workspace.open_assessment(resume[1], resume[2])
@@ -289,6 +376,9 @@ class MainWindow(QMainWindow):
 
     def _end_session(self) -> None:
         self.idle.stop()
+        if self.import_dialog is not None:
+            self.import_dialog.close()
+        self._stop_sync()
         workspace, self.workspace = self.workspace, None
         if workspace is not None:
             self.menuBar().removeAction(workspace.menu.menuAction())

@@ -16,48 +16,7 @@ from pytestqt.qtbot import QtBot
 
 from desktop.crypto import FAST_KDF
 from desktop.profiles import Profiles
-
-
-# TEMPORARY: until ui/assessment_list.py lands (another engineer writes it), a stand-in with
-# its agreed interface, so the shell's tests run. It does nothing once the real module exists;
-# delete it then.
-def _install_list_stub() -> None:
-    import importlib.util  # noqa: PLC0415
-    import sys  # noqa: PLC0415
-    import types  # noqa: PLC0415
-
-    if importlib.util.find_spec("ui.assessment_list") is not None:
-        return
-    from PySide6.QtCore import Signal  # noqa: PLC0415
-    from PySide6.QtWidgets import QWidget  # noqa: PLC0415
-
-    from desktop.assessments import Assessments  # noqa: PLC0415
-    from ui.tasks import emit  # noqa: PLC0415
-
-    class AssessmentListPage(QWidget):
-        open_requested = Signal(str)
-        loaded = Signal()
-
-        def __init__(self, tasks, parent=None, *, today=None):  # type: ignore[no-untyped-def]
-            super().__init__(parent)
-            self.tasks = tasks
-
-        def refresh(self) -> None:
-            self.tasks.run_db(lambda v: Assessments(v).summaries(), lambda _r: emit(self.loaded))
-
-        def new_assessment(self) -> None:
-            doc = {"form": "national-send-assessment", "form_version": "1.0.0", "answers": {}}
-            self.tasks.run_db(lambda v: Assessments(v).create(doc)[0],
-                              lambda rid: emit(self.open_requested, rid))
-
-    module = types.ModuleType("ui.assessment_list")
-    module.AssessmentListPage = AssessmentListPage  # type: ignore[attr-defined]
-    sys.modules["ui.assessment_list"] = module
-
-
-_install_list_stub()
-
-from ui.main_window import MainWindow  # noqa: E402
+from ui.main_window import MainWindow
 
 PASSWORD = "correct horse battery staple"
 
