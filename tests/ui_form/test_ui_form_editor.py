@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QApplication, QLineEdit, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
 
 from desktop.assessments import Assessments
@@ -566,3 +566,8 @@ def test_an_edit_keeps_the_answers_a_form_migration_archived(
     saved = Assessments(vault).get(editor.record_id)
     assert saved["answers"]["about_me"]["interests"].endswith("lego.")
     assert saved["archive"] == archived
+    # Shown read-only on "Check your answers", never as an editable field.
+    editor.show_check_answers()
+    shown = [label.text() for label in editor.check_page.findChildren(QLabel)
+             if label.objectName() == "archivedAnswer"]
+    assert shown == ["Kept from version 0.9"]

@@ -6,6 +6,10 @@ only after the assessor confirms; the editor does the finalising (on the databas
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -56,8 +60,9 @@ class CheckAnswersPage(QScrollArea):
         self._busy = False
         self.setWidget(QWidget())
 
-    def refresh(self, session: Session, *, read_only: bool, status: str) -> None:
-        """Rebuild from the session (cheap: one label per answer)."""
+    def refresh(self, session: Session, *, read_only: bool, status: str,
+                archive: Sequence[Mapping[str, Any]] = ()) -> None:
+        """Rebuild from the session (cheap: one label per answer); `archive` is shown read-only."""
         old = self.takeWidget()
         if old is not None:
             self.heading.setParent(None)
@@ -88,9 +93,48 @@ class CheckAnswersPage(QScrollArea):
             for answer in block.rows:
                 row = self._add_row(grid, grid_box, row, answer, read_only)
             layout.addWidget(grid_box)
+        if archive:
+            layout.addWidget(self._archive(archive, page))
         layout.addWidget(self._sign_off(session, page, read_only=read_only, status=status))
         layout.addStretch(1)
         self.setWidget(page)
+
+    @staticmethod
+    def _archive(archive: Sequence[Mapping[str, Any]], parent: QWidget) -> QFrame:
+        """Answers an earlier version of the form asked: kept, shown, never editable or sent."""
+        box = QFrame(parent)
+        box.setObjectName("archivedAnswers")
+        box.setAccessibleName("Answers from an earlier version of the form")
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        title = _bold(QLabel("Answers from an earlier version of the form", box), 1.3)
+        title.setObjectName("checkSectionTitle")
+        layout.addWidget(title)
+        note = QLabel("The form has changed since these were written. They are kept here, "
+                      "read-only, and are not sent.", box)
+        note.setWordWrap(True)
+        layout.addWidget(note)
+        grid = QGridLayout()
+        grid.setColumnStretch(1, 1)
+        grid.setHorizontalSpacing(18)
+        for row, entry in enumerate(archive):
+            where = QLabel(f"{entry.get('path', '')} (version {entry.get('from_version', '?')})",
+                           box)
+            where.setWordWrap(True)
+            where.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+            value = entry.get("value")
+            shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            text = QLabel(shown, box)
+            text.setTextFormat(Qt.TextFormat.PlainText)
+            text.setWordWrap(True)
+            text.setObjectName("archivedAnswer")
+            text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            text.setToolTip(str(entry.get("reason", "")))
+            describe(text, f"{entry.get('path', '')}: {shown}")
+            grid.addWidget(where, row, 0)
+            grid.addWidget(text, row, 1)
+        layout.addLayout(grid)
+        return box
 
     def _add_row(self, grid: QGridLayout, parent: QWidget, row: int, answer: AnswerRow,
                  read_only: bool) -> int:

@@ -675,7 +675,8 @@ class AssessmentEditor(QWidget):
 
     def show_check_answers(self) -> None:
         self._checked.update(s.id for s in self.session.visible_sections)
-        self.check_page.refresh(self.session, read_only=self.read_only, status=self.status)
+        self.check_page.refresh(self.session, read_only=self.read_only, status=self.status,
+                                 archive=self.archive)
         self.stack.setCurrentWidget(self.check_page)
         self._select_in_sidebar(CHECK_PAGE)
         self.check_page.heading.setFocus(Qt.FocusReason.OtherFocusReason)
@@ -875,7 +876,8 @@ class AssessmentEditor(QWidget):
             return
         if not self.session.is_complete:
             self._checked.update(s.id for s in self.session.visible_sections)
-            self.check_page.refresh(self.session, read_only=False, status=self.status)
+            self.check_page.refresh(self.session, read_only=False, status=self.status,
+                                     archive=self.archive)
             self.check_page.say("The assessment cannot be finalised yet: answer or fix "
                                 "everything listed first.")
             return
@@ -938,7 +940,8 @@ class AssessmentEditor(QWidget):
         self._apply_status()
         self._fill_sidebar()
         if self.stack.currentWidget() is self.check_page:
-            self.check_page.refresh(self.session, read_only=self.read_only, status=self.status)
+            self.check_page.refresh(self.session, read_only=self.read_only, status=self.status,
+                                 archive=self.archive)
         elif self.stack.currentWidget() is self.history:
             self.history.reload()
         else:
