@@ -555,7 +555,7 @@ def build_parser() -> argparse.ArgumentParser:
     finalise = acts.add_parser(
         "finalise", help="sign off complete, valid assessments and queue them for the server"
     )
-    finalise.add_argument("id", metavar="ID", nargs="?")
+    finalise.add_argument("id", metavar="ID", nargs="?", help="the assessment to sign off")
     finalise.add_argument("--all-complete", action="store_true",
                           help="every draft or amended assessment that is complete and valid")
     _add_vault_options(finalise, json_flag=True)
@@ -579,9 +579,12 @@ def build_parser() -> argparse.ArgumentParser:
     enrol_cmd = commands.add_parser(
         "enrol", help="enrol this profile with the national server using a one-time code"
     )
-    enrol_cmd.add_argument("--server", metavar="URL", required=True)
-    enrol_cmd.add_argument("--code", metavar="CODE", required=True)
-    enrol_cmd.add_argument("--device-name", metavar="NAME")
+    enrol_cmd.add_argument("--server", metavar="URL", required=True,
+                           help="the national server's address (https://…)")
+    enrol_cmd.add_argument("--code", metavar="CODE", required=True,
+                           help="the one-time enrolment code from your trust or LA")
+    enrol_cmd.add_argument("--device-name", metavar="NAME",
+                           help="how this computer is named on the server (default: its name)")
     add_network_options(enrol_cmd)
     _add_vault_options(enrol_cmd)
     enrol_cmd.set_defaults(handler=cmd_enrol)
@@ -589,7 +592,8 @@ def build_parser() -> argparse.ArgumentParser:
     sync_cmd = commands.add_parser(
         "sync", help="send every queued assessment; exit 0 only when nothing is left queued"
     )
-    sync_cmd.add_argument("--batch-size", type=int, default=200, metavar="N")
+    sync_cmd.add_argument("--batch-size", type=int, default=200, metavar="N",
+                          help="assessments per request (default: 200)")
     sync_cmd.add_argument("--status", action="store_true",
                           help="show what is queued, sent, quarantined or in conflict")
     sync_cmd.add_argument("--retry-quarantined", action="store_true",

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDockWidget,
     QMainWindow,
+    QMessageBox,
     QStackedWidget,
     QWidget,
 )
@@ -100,6 +101,8 @@ class MainWindow(QMainWindow):
         self._workspace_actions: list[QAction] = []
         self._resume: tuple[str, str, str] | None = None  # profile, record id, section
         self._closing = False
+        self.leave_without_recovery_key = False
+        self.recovery_question: QMessageBox | None = None
 
         # Key derivation runs here (no vault): one runner for the window's life.
         self.key_tasks = TaskRunner(parent=self)
@@ -443,6 +446,11 @@ class MainWindow(QMainWindow):
 
     @override
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self._pending_vault is not None and not self.leave_without_recovery_key:
+            # The recovery key is on screen and not yet confirmed: it is never shown again.
+            event.ignore()
+            self._ask_before_leaving_the_recovery_key()
+            return
         self._closing = True
         self._end_session()
         pending, self._pending_vault = self._pending_vault, None
@@ -451,6 +459,29 @@ class MainWindow(QMainWindow):
         self.key_tasks.shutdown()
         self.prefs.save(self.data_dir)
         super().closeEvent(event)
+
+    def _ask_before_leaving_the_recovery_key(self) -> None:
+        if self.recovery_question is not None:
+            self.recovery_question.raise_()
+            return
+        box = QMessageBox(QMessageBox.Icon.Warning, "Close OneSEND?",
+                          "Your recovery key will not be shown again: write it down before "
+                          "you close OneSEND.", QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName("recoveryKeyQuestion")
+        stay = box.addButton("Keep the key on screen", QMessageBox.ButtonRole.RejectRole)
+        leave = box.addButton("Close without it", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(stay)
+        box.setEscapeButton(stay)
+        self.recovery_question = box
+
+        def answered(_result: int) -> None:
+            self.recovery_question = None
+            if box.clickedButton() is leave:
+                self.leave_without_recovery_key = True
+                self.close()
+
+        box.finished.connect(answered)
+        box.open()
 
     def _comfortable_size(self) -> QSize:
         """Room for a readable column and a page of text, within the screen."""

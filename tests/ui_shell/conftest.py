@@ -68,6 +68,7 @@ def make_window(qtbot: QtBot, shell_dir: Path, profiles: Profiles) -> Iterator[M
 
     yield make
     for window in made:
+        window.leave_without_recovery_key = True  # a test may end with the key on screen
         window.close()
 
 

@@ -214,3 +214,33 @@ def test_unlock_page_without_profiles_data_says_so(qtbot: QtBot) -> None:
 def test_idle_sentence_differs_from_the_lock_sentence() -> None:
     assert IDLE_LOCKED_SENTENCE != LOCKED_SENTENCE
     assert IDLE_LOCKED_SENTENCE.count(".") == 1
+
+
+def test_closing_with_the_recovery_key_on_screen_asks_first(
+    qtbot: QtBot, make_window: MakeWindow, profiles: Profiles,
+) -> None:
+    window = make_window()
+    page = window.create_page
+    qtbot.keyClicks(page.name_edit, "Sam Taylor")
+    qtbot.keyClicks(page.password_edit, PASSWORD)
+    qtbot.keyClicks(page.confirm_edit, PASSWORD)
+    with qtbot.waitSignal(page.created, timeout=10_000):
+        qtbot.keyClick(page.confirm_edit, Qt.Key.Key_Return)
+    assert window.current_page is window.recovery_page
+
+    window.close()  # the key would never be shown again: ask, and stay open meanwhile
+    question = window.recovery_question
+    assert question is not None
+    assert window.isVisible()
+    assert "will not be shown again" in question.text()
+    question.reject()  # Escape: keep the key on screen
+    assert window.isVisible()
+    assert window.current_page is window.recovery_page
+
+    window.close()
+    question = window.recovery_question
+    assert question is not None
+    leave = next(b for b in question.buttons() if b.text() == "Close without it")
+    qtbot.mouseClick(leave, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.isVisible())
+    assert profiles.names() == ["Sam Taylor"]  # the profile was made; only the key is lost
