@@ -28,7 +28,7 @@ from forms.registry import list_definitions
 from sync.device import enrol
 from sync.engine import SyncEngine, SyncProgress, sync_status
 from sync.form_updates import register_stored_definitions, update_forms
-from sync.http import ApiSettings
+from sync.http import ApiSettings, network_settings
 from sync.reconcile import reconcile
 
 EXIT_USER_ERROR = 2
@@ -255,14 +255,18 @@ def cmd_finalise(args: argparse.Namespace) -> int:
 
 
 def _api_settings(args: argparse.Namespace) -> ApiSettings | None:
+    """--ca-bundle and --proxy, each else the administrator's DATA_DIR/network.json."""
+    configured = network_settings(resolve_data_dir(args.data_dir))
     ca_bundle = getattr(args, "ca_bundle", None)
     proxy = getattr(args, "proxy", None)
-    if not ca_bundle and not proxy:
-        return None
     if ca_bundle and not Path(ca_bundle).is_file():
         raise InvalidInput(f"There is no CA bundle file at {ca_bundle}.")
-    return ApiSettings(ca_bundle=Path(ca_bundle).absolute() if ca_bundle else None,
-                       proxy=proxy or None)
+    chosen_ca = Path(ca_bundle).absolute() if ca_bundle else (
+        configured.ca_bundle if configured else None)
+    chosen_proxy = proxy or (configured.proxy if configured else None)
+    if not chosen_ca and not chosen_proxy:
+        return None
+    return ApiSettings(ca_bundle=chosen_ca, proxy=chosen_proxy)
 
 
 def cmd_enrol(args: argparse.Namespace) -> int:

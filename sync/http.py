@@ -64,6 +64,43 @@ class ApiSettings:
     gzip_level: int = 5
 
 
+NETWORK_SETTINGS_FILE = "network.json"
+_NETWORK_KEYS = ("ca_bundle", "proxy")
+
+
+def network_settings(data_dir: Path) -> ApiSettings | None:
+    """This computer's network settings, set by an administrator in DATA_DIR/network.json.
+
+    ``{"ca_bundle": "/path/to/school-ca.pem", "proxy": "http://proxy.school:3128"}``, both
+    optional: the extra CA certificates of a network that inspects TLS, and a proxy. None when
+    there is no such file. A file that is not right raises InvalidInput (one sentence) rather
+    than being ignored, so a mistake never silently changes whom OneSEND trusts.
+    """
+    path = data_dir / NETWORK_SETTINGS_FILE
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"The network settings in {path} cannot be read.") from exc
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"The network settings in {path} are not valid JSON.") from exc
+    if not isinstance(data, dict) or set(data) - set(_NETWORK_KEYS) or not all(
+            isinstance(value, str) and value for value in data.values()):
+        raise InvalidInput(f"The network settings in {path} must be a JSON object with "
+                           "\"ca_bundle\" (a file) and/or \"proxy\" (a URL), as text.")
+    ca_bundle = Path(data["ca_bundle"]) if "ca_bundle" in data else None
+    if ca_bundle is not None and not ca_bundle.is_file():
+        raise InvalidInput(f"The CA bundle named in {path} is not a file: {ca_bundle}.")
+    proxy = data.get("proxy")
+    if proxy is not None and urlsplit(proxy).scheme not in ("http", "https", "socks5"):
+        raise InvalidInput(f"The proxy named in {path} is not a proxy address like "
+                           "http://proxy.example:3128.")
+    return ApiSettings(ca_bundle=ca_bundle, proxy=proxy)
+
+
 @dataclass
 class Traffic:
     """What went over the wire: requests made and bytes sent (bodies after compression)."""
@@ -342,7 +379,8 @@ class Api:
         reason = found.group(1).strip() if found else "the TLS handshake failed"
         return UntrustedServer(
             f"The server's certificate is not trusted ({reason}). If this network inspects "
-            "TLS, ask IT for its CA bundle and give it with --ca-bundle."
+            "TLS, ask IT to set its CA bundle in OneSEND's network.json (or give it with "
+            "--ca-bundle)."
         )
 
 

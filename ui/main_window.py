@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from typing_extensions import override
 
 from desktop.crypto import DEFAULT_KDF, KdfParams
+from desktop.errors import OneSendError
 from desktop.profiles import Profiles
 from desktop.vault import Vault
 from ui.crash import CRASH_SENTENCE, CrashReporter, CrashReportOffer, show_problem
@@ -229,9 +230,16 @@ class MainWindow(QMainWindow):
 
     def _start_sync(self, workspace: Workspace) -> None:
         """The sync area of this session: it checks for the server and sends on its own."""
-        from ui.sync_panel import SyncPanel  # noqa: PLC0415 - after unlock, like the workspace
+        from sync.http import network_settings  # noqa: PLC0415 - after unlock, like the rest
+        from ui.sync_panel import SyncPanel  # noqa: PLC0415
 
-        panel = SyncPanel(workspace.tasks)
+        settings = None
+        if self.data_dir is not None:
+            try:  # the administrator's CA bundle and proxy (DATA_DIR/network.json)
+                settings = network_settings(self.data_dir)
+            except OneSendError as exc:
+                self._problem(str(exc))
+        panel = SyncPanel(workspace.tasks, settings=settings)
         panel.changed.connect(workspace.refresh)
         workspace.editor_opened.connect(
             lambda editor: editor.finalised.connect(lambda _doc=None: panel.refresh()))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from desktop.errors import InvalidInput, UntrustedServer
 from sync.device import enrol, load_credentials
-from sync.http import ApiSettings
+from sync.http import ApiSettings, network_settings
 from sync.server import Faults, ServerConfig, ServerThread
 
 
@@ -89,7 +90,8 @@ def test_tls_with_the_test_ca_in_the_ca_setting_works_and_without_it_fails_clear
     monkeypatch.setenv("CURL_CA_BUNDLE", str(ca_pem))
     with pytest.raises(UntrustedServer, match=(
             r"^The server's certificate is not trusted \(.+\)\. If this network inspects "
-            r"TLS, ask IT for its CA bundle and give it with --ca-bundle\.$")):
+            r"TLS, ask IT to set its CA bundle in OneSEND's network\.json \(or give it with "
+            r"--ca-bundle\)\.$")):
         enrol(device.vault, tls_server.url, "TLS-1", device.settings)
 
     settings = ApiSettings(**{**device.settings.__dict__, "ca_bundle": ca_pem})
@@ -118,3 +120,30 @@ def test_plain_http_is_refused_for_anything_but_this_computer(
     device = make_device("school", enrolled=False)
     with pytest.raises(InvalidInput, match=r"Only https:// server addresses are allowed"):
         enrol(device.vault, "http://192.0.2.1:8443", "X", device.settings)
+
+
+def test_the_administrators_network_settings_are_used_and_checked(
+    tmp_path: Path, tls_server: ServerThread, test_ca: tuple[Path, Path, Path],
+    make_device: Callable[..., Any],
+) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    assert network_settings(data_dir) is None  # no file: the system's trust, no proxy
+    settings_file = data_dir / "network.json"
+    settings_file.write_text(json.dumps({"ca_bundle": str(test_ca[0])}))
+    settings = network_settings(data_dir)
+    assert settings is not None
+    assert settings.ca_bundle == test_ca[0]
+    assert settings.proxy is None
+    device = make_device("school", enrolled=False)
+    enrol(device.vault, tls_server.url, "TLS-2", settings)  # trusted through the file
+    assert load_credentials(device.vault).ca_bundle == str(test_ca[0])
+
+    for bad, fragment in (("{not json", "not valid JSON"),
+                          (json.dumps({"ca_bundle": str(tmp_path / "nowhere.pem")}),
+                           "is not a file"),
+                          (json.dumps({"verify": False}), "must be a JSON object"),
+                          (json.dumps({"proxy": "ftp://x"}), "not a proxy address")):
+        settings_file.write_text(bad)
+        with pytest.raises(InvalidInput, match=fragment):
+            network_settings(data_dir)

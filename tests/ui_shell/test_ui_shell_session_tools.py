@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -64,3 +65,21 @@ def test_the_sync_area_toggles_and_stops_with_the_session(
     assert window.sync_panel is None
     assert window.sync_dock is None
     assert window.workspace is None
+
+
+def test_the_sync_area_uses_the_administrators_network_settings(
+    qtbot: QtBot, make_window: MakeWindow, unlock: Unlock, make_profile: Callable[[], None],
+    shell_dir: Path, tmp_path: Path,
+) -> None:
+    ca = tmp_path / "school-ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    make_profile()
+    (shell_dir / "network.json").write_text(
+        json.dumps({"ca_bundle": str(ca), "proxy": "http://proxy.school.example:3128"}))
+    window = make_window()
+    unlock(window)
+    panel = window.sync_panel
+    assert panel is not None
+    assert panel.settings is not None
+    assert panel.settings.ca_bundle == ca
+    assert panel.settings.proxy == "http://proxy.school.example:3128"
