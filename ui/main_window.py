@@ -224,6 +224,9 @@ class MainWindow(QMainWindow):
     def _show_sync(self, shown: bool) -> None:
         if self.sync_dock is not None:
             self.sync_dock.setVisible(shown)
+            if shown:  # the list keeps most of the window
+                self.resizeDocks([self.sync_dock], [int(self.height() * 0.42)],
+                                 Qt.Orientation.Vertical)
             if shown and self.sync_panel is not None:
                 self.sync_panel.refresh()
                 self.sync_panel.setFocus(Qt.FocusReason.OtherFocusReason)
@@ -494,5 +497,5 @@ class MainWindow(QMainWindow):
     def _comfortable_size(self) -> QSize:
         """Room for a readable column and a page of text, within the screen."""
         metrics = self.fontMetrics()
-        wanted = QSize(metrics.averageCharWidth() * 150, metrics.height() * 40)
+        wanted = QSize(metrics.averageCharWidth() * 190, metrics.height() * 52)
         return wanted.boundedTo(self.screen().availableSize() * 0.9)

@@ -451,6 +451,7 @@ class SyncPanel(QWidget):
         self.message.setObjectName("pageMessage")
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.hide()  # an empty message would still draw its bar
         layout.addWidget(self.message)
 
         self.model = RecordsModel(self)
@@ -519,8 +520,15 @@ class SyncPanel(QWidget):
             emit(self.changed)
         self._signature = signature
 
-    def _say(self, text: str) -> None:
+    def _say(self, text: str, *, problem: bool = False) -> None:
+        """One sentence under the counts: news in the plain style, a problem marked as such."""
         self.message.setText(text)
+        self.message.setAccessibleName("Problem" if problem else "Sync news")
+        self.message.setAccessibleDescription(text)
+        self.message.setProperty("kind", "" if problem else "info")
+        self.message.style().unpolish(self.message)
+        self.message.style().polish(self.message)
+        self.message.setVisible(bool(text))
 
     # -- enrolment ------------------------------------------------------------------------------
 
@@ -528,7 +536,7 @@ class SyncPanel(QWidget):
         url, code = self.server_edit.text().strip(), self.code_edit.text().strip()
         if not url or not code:
             self._say("Give the server address and the one-time code from your trust or "
-                      "local authority.")
+                      "local authority.", problem=True)
             return
         if self._opener is None or self._enrolling or self._closed:
             return
@@ -554,7 +562,7 @@ class SyncPanel(QWidget):
     def _enrol_failed(self, error: BaseException) -> None:
         self._enrolling = False
         self.enrol_button.setEnabled(True)
-        self._say(self._sentence(error))
+        self._say(self._sentence(error), problem=True)
 
     # -- sync -----------------------------------------------------------------------------------
 
@@ -618,12 +626,12 @@ class SyncPanel(QWidget):
         self._sync_ended()
         if isinstance(error, Offline):
             self._reachable = False
-            self._say(UNREACHABLE)
+            self._say(UNREACHABLE, problem=True)
             self._schedule_after_failure()
         else:
             if isinstance(error, AuthExpired | UpdateRequired | UntrustedServer | NotEnrolled):
                 self._auto_blocked = True  # until someone acts: no retry loop
-            self._say(self._sentence(error))
+            self._say(self._sentence(error), problem=True)
         self.refresh()
 
     @staticmethod
@@ -674,7 +682,8 @@ class SyncPanel(QWidget):
     def _not_answered(self, error: BaseException) -> None:
         self._checking = False
         self._reachable = False
-        self._say(self._sentence(error) if not isinstance(error, Offline) else UNREACHABLE)
+        self._say(self._sentence(error) if not isinstance(error, Offline) else UNREACHABLE,
+                  problem=True)
         self._schedule_after_failure()
 
     def _schedule_after_failure(self) -> None:
@@ -754,4 +763,4 @@ class SyncPanel(QWidget):
         return guarded
 
     def _failed_quietly(self, error: BaseException) -> None:
-        self._say(self._sentence(error))
+        self._say(self._sentence(error), problem=True)
