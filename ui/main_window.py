@@ -243,6 +243,7 @@ class MainWindow(QMainWindow):
             except OneSendError as exc:
                 self._problem(str(exc))
         panel = SyncPanel(workspace.tasks, settings=settings)
+        panel.may_migrate_drafts = lambda: workspace.editor is None
         panel.changed.connect(workspace.refresh)
         workspace.editor_opened.connect(
             lambda editor: editor.finalised.connect(lambda _doc=None: panel.refresh()))

@@ -76,6 +76,7 @@ from sync.engine import (
     check_reachable,
     sync_status,
 )
+from sync.form_updates import FormsUpdate, update_forms
 from sync.http import ApiSettings
 from ui.tasks import TaskRunner, emit, vault_opener
 
@@ -291,6 +292,11 @@ class SyncPanel(QWidget):
         self.setObjectName("syncPanel")
         self.tasks = tasks
         self.settings = settings
+        # Whether drafts may be moved to a newly published form version after a sync: the
+        # window says no while an assessment is open in the editor (its next autosave would
+        # write the old version back). Asked on the GUI thread when a sync starts.
+        self.may_migrate_drafts: Callable[[], bool] = lambda: True
+        self.last_forms_update: FormsUpdate | None = None
         self.check_interval_ms = check_interval_ms
         self.retry_base_ms = retry_base_ms
         self.retry_cap_ms = retry_cap_ms
@@ -300,6 +306,7 @@ class SyncPanel(QWidget):
         self._signature: tuple[Any, ...] | None = None
         self._cancel: threading.Event | None = None
         self._syncing = False
+        self._forms_outcome: list[FormsUpdate | str] = []
         self._checking = False
         self._enrolling = False
         self._reachable: bool | None = None
@@ -586,11 +593,23 @@ class SyncPanel(QWidget):
         def on_progress(progress: SyncProgress) -> None:
             emit(bridge.progress, progress)
 
+        migrate = self.may_migrate_drafts()
+        forms: list[FormsUpdate | str] = []
+
         def work() -> SyncReport:
             with _own_vault(opener) as vault:
                 engine = SyncEngine(vault, settings=settings, progress=on_progress,
                                     on_item=on_item, cancel=cancel)
-                return engine.run()
+                report = engine.run()
+                if not cancel.is_set():
+                    # New form versions, signature-checked; drafts carried to them.
+                    try:
+                        forms.append(update_forms(vault, settings, migrate=migrate))
+                    except OneSendError as exc:
+                        forms.append(str(exc))
+                return report
+
+        self._forms_outcome = forms
 
         self.tasks.run(work, self._alive(self._synced), self._alive(self._sync_failed))
 
@@ -619,8 +638,19 @@ class SyncPanel(QWidget):
             parts.append(f"{report.quarantined} set aside")
         tail = ("nothing is left to send." if report.still_queued == 0
                 else f"{report.still_queued} still queued.")
-        self._say(", ".join(parts) + "; " + tail)
+        outcome = self._forms_outcome[0] if self._forms_outcome else None
+        if isinstance(outcome, str):  # e.g. a definition whose signature failed: nothing kept
+            self._say(", ".join(parts) + "; " + tail + " " + outcome, problem=True)
+        else:
+            self.last_forms_update = outcome
+            moved = len(outcome.migrated) if outcome is not None else 0
+            if moved:
+                tail += (f" {moved} draft{'s' if moved != 1 else ''} moved to the newest "
+                         "version of the form.")
+            self._say(", ".join(parts) + "; " + tail)
         self.refresh()
+        if outcome is not None and not isinstance(outcome, str) and outcome.migrated:
+            emit(self.changed)  # the list shows the drafts' new revisions
 
     def _sync_failed(self, error: BaseException) -> None:
         self._sync_ended()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -226,3 +227,37 @@ def test_save_screenshots(
     view.reject()
 
 
+
+
+def test_a_sync_fetches_new_form_versions_and_moves_drafts_unless_one_is_open(
+    qtbot: QtBot, server: ServerThread, vault: Vault, make_panel: MakePanel,
+) -> None:
+    fixtures = Path(__file__).parents[1] / "forms" / "fixtures"
+    server.store.publish(json.loads((fixtures / "demo-1.0.0.json").read_text("utf-8")))
+    store = Assessments(vault)
+    draft, _ = store.create({"form": "demo", "form_version": "1.0.0", "answers": {
+        "about": {"name": "Ada", "colour": "R", "hobby": "Chess"}}})
+    enrol(vault, server.url, "CODE-0")
+    panel = make_panel()
+    qtbot.waitUntil(panel.status_box.isVisible, timeout=10_000)  # enrolled
+
+    # A new version is published while an assessment is open: fetched, drafts left alone.
+    server.store.publish(json.loads((fixtures / "demo-1.1.0.json").read_text("utf-8")))
+    panel.may_migrate_drafts = lambda: False
+    panel.sync_now()
+    qtbot.waitUntil(lambda: panel.last_forms_update is not None and not panel.syncing,
+                    timeout=15_000)
+    assert panel.last_forms_update.fetched == [("demo", "1.0.0"), ("demo", "1.1.0")]
+    assert panel.last_forms_update.migrated == []
+    assert store.get(draft)["form_version"] == "1.0.0"
+
+    # Nothing open: the next sync moves the draft, keeping what 1.1.0 no longer asks.
+    panel.may_migrate_drafts = lambda: True
+    with qtbot.waitSignal(panel.changed, timeout=15_000):
+        panel.sync_now()
+    qtbot.waitUntil(lambda: "moved to the newest version" in panel.message.text(),
+                    timeout=15_000)
+    moved = store.get(draft)
+    assert moved["form_version"] == "1.1.0"
+    assert moved["answers"]["about"]["full_name"] == "Ada"
+    assert {entry["path"] for entry in moved["archive"]} == {"about.hobby"}
