@@ -343,6 +343,7 @@ class AssessmentEditor(QWidget):
         self._page: SectionPage | None = None
         self._pages: dict[str, SectionPage] = {}  # built section pages, by section id
         self._scrollers: dict[str, QScrollArea] = {}  # each built page's own scroll area
+        self._no_section: QScrollArea | None = None
         self._current: str = ""
         self.last_pdf: Path | None = None
         self.ctx = FieldContext(session=lambda: self.session, build=self._build_adapter,
@@ -604,9 +605,10 @@ class AssessmentEditor(QWidget):
         current = self.section_stack.currentWidget()
         if isinstance(current, QScrollArea):
             return current
-        empty = QScrollArea(self.section_stack)
-        self.section_stack.addWidget(empty)
-        return empty
+        if self._no_section is None:
+            self._no_section = QScrollArea(self.section_stack)
+            self.section_stack.addWidget(self._no_section)
+        return self._no_section
 
     def _drop_page(self, section_id: str) -> None:
         page = self._pages.pop(section_id, None)
