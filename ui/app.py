@@ -104,7 +104,7 @@ def run_app(
         window.show()
         if probe:
             _probe_when_shown(app, window)
-        return app.exec()
+        return app.exec()  # Qt's event loop (QApplication.exec), not Python's exec
     finally:
         if install_crash_hooks:
             reporter.uninstall()

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
     QSortFilterProxyModel,
@@ -56,6 +55,7 @@ from desktop.listing import (
     parse_iso_date,
 )
 from desktop.vault import Vault
+from ui.table_model import TitledTableModel
 from ui.tasks import TaskRunner, emit
 
 COLUMNS = (
@@ -160,7 +160,7 @@ def load_rows(vault: Vault, today: datetime.date) -> PreparedRows:
     return prepare(list_rows(vault, today))
 
 
-class AssessmentTableModel(QAbstractTableModel):
+class AssessmentTableModel(TitledTableModel):
     """The rows of the list, in the order last sorted; set all at once with one reset."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -184,21 +184,11 @@ class AssessmentTableModel(QAbstractTableModel):
     def row_id(self, row: int) -> str:
         return self.rows[row].id
 
-    @override
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
+    titles = COLUMNS
 
     @override
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    @override
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole,
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
+    def row_count(self) -> int:
+        return len(self.rows)
 
     @override
     def data(

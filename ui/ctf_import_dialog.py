@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -66,6 +65,7 @@ from desktop.ctf_reader import CtfFile, read_ctf
 from desktop.errors import ImportCancelled, OneSendError
 from desktop.vault import Vault
 from forms.registry import load_definition
+from ui.table_model import TitledTableModel
 from ui.tasks import TaskRunner, emit
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -221,7 +221,7 @@ def prepare_rows(preview: ImportPreview) -> list[PreviewRow]:
 # -- the preview table -----------------------------------------------------------------------------
 
 
-class PreviewModel(QAbstractTableModel):
+class PreviewModel(TitledTableModel):
     """The pupils of the file, a tick each, and the choice for those already in OneSEND."""
 
     ticks_changed = Signal()
@@ -302,24 +302,19 @@ class PreviewModel(QAbstractTableModel):
 
     # -- QAbstractTableModel -----------------------------------------------------------------------
 
-    @override
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
+    titles = COLUMNS
 
     @override
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
+    def row_count(self) -> int:
+        return len(self.rows)
 
     @override
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole,
     ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role in (
-                Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            return COLUMNS[section]
         if orientation == Qt.Orientation.Vertical and role == Qt.ItemDataRole.DisplayRole:
             return str(self.rows[section].position) if section < len(self.rows) else None
-        return None
+        return super().headerData(section, orientation, role)
 
     @override
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
@@ -519,7 +514,7 @@ def summarise(report: ImportReport, rows: Mapping[int, PreviewRow], total: int) 
     )
 
 
-class SummaryModel(QAbstractTableModel):
+class SummaryModel(TitledTableModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.lines: list[tuple[str, str, str]] = []
@@ -529,22 +524,11 @@ class SummaryModel(QAbstractTableModel):
         self.lines = lines
         self.endResetModel()
 
-    @override
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.lines)
+    titles = SUMMARY_COLUMNS
 
     @override
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(SUMMARY_COLUMNS)
-
-    @override
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole,
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role in (
-                Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            return SUMMARY_COLUMNS[section]
-        return None
+    def row_count(self) -> int:
+        return len(self.lines)
 
     @override
     def data(

@@ -86,7 +86,7 @@ def open_and_close_window(timeout_ms: int = TIMEOUT_MS) -> None:
         clock.start()
         window.show()
         poll.start()
-        loop.exec()
+        loop.exec()  # Qt's event loop (QEventLoop.exec), not Python's exec
     closed = not window.isVisible()
     window.deleteLater()
     if not outcome["exposed"]:

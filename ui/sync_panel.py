@@ -26,7 +26,6 @@ from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -78,6 +77,7 @@ from sync.engine import (
 )
 from sync.form_updates import FormsUpdate, update_forms
 from sync.http import ApiSettings
+from ui.table_model import TitledTableModel
 from ui.tasks import TaskRunner, emit, vault_opener
 
 log = logging.getLogger("onesend.ui.sync")
@@ -188,10 +188,10 @@ class Row:
     reason: str
 
 
-class RecordsModel(QAbstractTableModel):
+class RecordsModel(TitledTableModel):
     """One row per finalised revision: the child, the revision, its state, and why."""
 
-    HEADERS = ("Child", "Revision", "State", "Reason")
+    titles = ("Child", "Revision", "State", "Reason")
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -213,18 +213,8 @@ class RecordsModel(QAbstractTableModel):
             self.rows[n].reason = ""
         emit(self.dataChanged, self.index(n, 2), self.index(n, 3))
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(  # noqa: N802
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.HEADERS[section]
-        return None
+    def row_count(self) -> int:
+        return len(self.rows)
 
     def data(self, index: QModelIndex | QPersistentModelIndex,
              role: int = Qt.ItemDataRole.DisplayRole) -> Any:
