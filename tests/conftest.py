@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -48,3 +49,20 @@ def pdf_text() -> Callable[[Path], str]:
         return "\n".join(" ".join(page.extract_text().split()) for page in pages)
 
     return read
+
+
+@pytest.fixture(autouse=True)
+def delete_what_qt_was_told_to_delete() -> Iterator[None]:
+    """After a test, delete the Qt objects it scheduled for deletion (deleteLater).
+
+    Outside a running event loop they would linger into the next test, hidden but still
+    polished, signalled and filtered; a later change of the application's look then touches
+    objects whose owners are gone.
+    """
+    yield
+    if "PySide6.QtWidgets" not in sys.modules:
+        return  # a test that never loaded Qt
+    from PySide6.QtCore import QCoreApplication, QEvent  # noqa: PLC0415
+
+    if QCoreApplication.instance() is not None:
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)

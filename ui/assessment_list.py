@@ -41,7 +41,6 @@ from PySide6.QtWidgets import (
 from shiboken6 import Shiboken
 from typing_extensions import override
 
-from desktop.errors import OneSendError
 from desktop.listing import (
     DAMAGED_TEXT,
     LIST_STATUSES,
@@ -55,6 +54,7 @@ from desktop.listing import (
     parse_iso_date,
 )
 from desktop.vault import Vault
+from ui.crash import user_sentence
 from ui.table_model import TitledTableModel
 from ui.tasks import TaskRunner, emit
 
@@ -477,7 +477,8 @@ class AssessmentListPage(QWidget):
         emit(self.loaded)
 
     def _load_failed(self, error: BaseException) -> None:
-        self.count_label.setText(_sentence(error, "loading the assessments"))
+        self.count_label.setText(user_sentence(error, "loading the assessments",
+                                                  "try again, or restart OneSEND"))
 
     def _alive(self, callback: Any) -> Any:
         def guarded(value: Any) -> None:
@@ -564,7 +565,3 @@ class AssessmentListPage(QWidget):
         emit(self.open_requested, record_id)
 
 
-def _sentence(error: BaseException, doing: str) -> str:
-    if isinstance(error, OneSendError):
-        return str(error)
-    return f"Something went wrong while {doing}; try again, or restart OneSEND."

@@ -55,11 +55,15 @@ _OWN_PACKAGES = ("ui", "desktop", "forms", "sync", "resources", "PySide6", "shib
 MessageHandler = Callable[[QtMsgType, QMessageLogContext, str], None]
 
 
-def user_sentence(error: BaseException, doing: str) -> str:
-    """One sentence for the user; never an unknown exception's text (it could hold data)."""
+def user_sentence(error: BaseException, doing: str, reassurance: str = "") -> str:
+    """One sentence for the user; never an unknown exception's text (it could hold data).
+
+    Our own errors are already a sentence; anything else says what was being done and, when
+    given, what the user can rely on ("your answers are still on screen").
+    """
     if isinstance(error, OneSendError):
         return str(error)
-    return f"Something went wrong while {doing}."
+    return f"Something went wrong while {doing}{'; ' + reassurance if reassurance else ''}."
 
 
 def show_problem(parent: QWidget | None, sentence: str, title: str = "OneSEND") -> QMessageBox:

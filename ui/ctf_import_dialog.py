@@ -62,9 +62,10 @@ from desktop.ctf_import import (
     PupilPreview,
 )
 from desktop.ctf_reader import CtfFile, read_ctf
-from desktop.errors import ImportCancelled, OneSendError
+from desktop.errors import ImportCancelled
 from desktop.vault import Vault
 from forms.registry import load_definition
+from ui.crash import user_sentence
 from ui.table_model import TitledTableModel
 from ui.tasks import TaskRunner, emit
 
@@ -582,10 +583,6 @@ def _import(vault: Vault, preview: ImportPreview, positions: list[int],
     return importer.run(preview, positions=positions, choices=choices, stop_on_error=True)
 
 
-def _sentence(error: BaseException, doing: str) -> str:
-    if isinstance(error, OneSendError):
-        return str(error)
-    return f"{doing} failed unexpectedly; nothing more was changed. Try again."
 
 
 # -- the dialog ------------------------------------------------------------------------------------
@@ -937,7 +934,8 @@ class CtfImportDialog(QDialog):
         if isinstance(error, ImportCancelled):
             self._say(f"Reading {self.file_name} was stopped; nothing was imported.")
         else:
-            self._say(_sentence(error, f"Reading {self.file_name}"))
+            self._say(user_sentence(error, f"reading {self.file_name}",
+                                     "nothing was changed, try again"))
         self._show_page(PAGE_START)
 
     # -- the preview -----------------------------------------------------------------------------
@@ -1082,7 +1080,8 @@ class CtfImportDialog(QDialog):
         # was written is whole; let the list refresh to show it.
         self.state = "done"
         self.preview = None
-        self._say(_sentence(error, "The import") + " Drafts made before it are in the list.")
+        self._say(user_sentence(error, "importing",
+                                "the drafts made before it are in the list"))
         self._show_page(PAGE_START)
         emit(self.imported)
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -70,6 +70,10 @@ def make_window(qtbot: QtBot, shell_dir: Path, profiles: Profiles) -> Iterator[M
     for window in made:
         window.leave_without_recovery_key = True  # a test may end with the key on screen
         window.close()
+        # Gone, not just hidden: a later test's change of the application's look would
+        # otherwise re-polish this window's widgets too.
+        window.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
 
 
 

@@ -40,10 +40,10 @@ from shiboken6 import Shiboken
 from typing_extensions import override
 
 from desktop.assessments import Assessments, summarise
-from desktop.errors import OneSendError
 from desktop.vault import Vault
 from forms.definition import Question, Section
 from forms.engine import MISSING_KIND, Problem, Session, document_session
+from ui.crash import user_sentence
 from ui.form.check_answers import CheckAnswersPage
 from ui.form.history import HistoryView
 from ui.form.pdf import family_copy_html, family_copy_title, write_pdf
@@ -88,11 +88,8 @@ UNDO_LIMIT = 200
 COALESCE_SECONDS = 2.0
 
 
-def user_sentence(error: BaseException, doing: str) -> str:
-    """One sentence for the user; never an unknown exception's text (it could hold data)."""
-    if isinstance(error, OneSendError):
-        return str(error)
-    return f"Something went wrong while {doing}; your answers are still on screen."
+# What a failed save, PDF or sign-off can promise: nothing typed is lost.
+ON_SCREEN = "your answers are still on screen"
 
 
 def value_at(answers: dict[str, Any], path: str) -> tuple[Any, dict[str, Any]]:
@@ -850,7 +847,7 @@ class AssessmentEditor(QWidget):
         self._in_flight = False
         self._again = False
         self._dirty = True
-        self._set_save_label("failed", "Not saved yet: " + user_sentence(error, "saving")
+        self._set_save_label("failed", "Not saved yet: " + user_sentence(error, "saving", ON_SCREEN)
                              + " Trying again.")
         self._retry_timer.start()
 
@@ -954,7 +951,7 @@ class AssessmentEditor(QWidget):
     def _action_failed(self, error: BaseException, doing: str) -> None:
         self.check_page.set_busy(False)
         self.amend_button.setEnabled(True)
-        sentence = user_sentence(error, doing)
+        sentence = user_sentence(error, doing, ON_SCREEN)
         self._say(sentence)
         self.check_page.say(sentence)
         emit(self.failed, sentence)
@@ -987,7 +984,7 @@ class AssessmentEditor(QWidget):
             self.pdf_button.setEnabled(True)
             sentence = ("The PDF could not be written: " + error.strerror + "."
                         if isinstance(error, OSError) and error.strerror else
-                        user_sentence(error, "making the PDF"))
+                        user_sentence(error, "making the PDF", ON_SCREEN))
             self._say(sentence)
             emit(self.failed, sentence)
 
