@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -65,4 +66,8 @@ def delete_what_qt_was_told_to_delete() -> Iterator[None]:
     from PySide6.QtCore import QCoreApplication, QEvent  # noqa: PLC0415
 
     if QCoreApplication.instance() is not None:
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+        # Widgets kept alive only by reference cycles are collected here, between tests,
+        # not at some allocation in the middle of a later test's re-polish.
+        gc.collect()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)

@@ -17,6 +17,7 @@ runs on the GUI thread. Nothing here touches a widget from a worker, and nothing
 from __future__ import annotations
 
 import ctypes
+import functools
 import sys
 import threading
 from collections.abc import Callable
@@ -88,24 +89,26 @@ class _QtLane(QObject):
         self.job.connect(self._run, Qt.ConnectionType.QueuedConnection)
 
     @Slot(object)
-    def _run(self, item: tuple[Callable[[], Any], Future[Any]]) -> None:
-        work, future = item
-        if not future.set_running_or_notify_cancel():
-            return
-        try:
-            future.set_result(work())
-        except BaseException as error:  # noqa: BLE001 - handed to the failure callback
-            future.set_exception(error)
+    def _run(self, job: Callable[[], None]) -> None:
+        job()
 
 
 @dataclass
-class _Done:
-    """A finished task on its way to the GUI thread."""
+class _Job:
+    """A task's work and callbacks, held by the GUI thread from submission to delivery.
 
-    result: Any
-    error: BaseException | None
+    Worker threads see only the job's number. Whatever the work or the callbacks reference
+    (often a widget, through a bound method or a closure) is therefore released on the GUI
+    thread: a widget's last reference dropped on a worker would destroy it off the GUI thread,
+    which crashes Qt.
+    """
+
+    work: Callable[[], Any]
+    future: Future[Any]
     on_success: Success | None
     on_failure: Failure | None
+    result: Any = None
+    error: BaseException | None = None
 
 
 class TaskRunner(QObject):
@@ -136,6 +139,8 @@ class TaskRunner(QObject):
         self._qt_thread.start()
         self._pending = 0
         self._lock = threading.Lock()
+        self._jobs: dict[int, _Job] = {}  # submitted, not yet delivered (GUI-owned)
+        self._next_key = 0
         self._closed = False
         # Queued: the slot always runs on this object's (the GUI) thread.
         self._delivered.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
@@ -171,9 +176,8 @@ class TaskRunner(QObject):
         """Run ``work()`` on the Qt worker thread (for QTextDocument, QPdfWriter, QImage)."""
         if self._closed:
             raise RuntimeError("The task runner has been shut down.")
-        future: Future[T] = Future()
-        self._track(future, on_success, on_failure)
-        emit(self._qt_lane.job, (work, future))
+        key, future = self._hold(work, on_success, on_failure)
+        emit(self._qt_lane.job, functools.partial(self._run_job, key))
         return future
 
     @property
@@ -221,25 +225,38 @@ class TaskRunner(QObject):
     ) -> Future[T]:
         if self._closed:
             raise RuntimeError("The task runner has been shut down.")
-        future = executor.submit(work)
-        self._track(future, on_success, on_failure)
+        key, future = self._hold(work, on_success, on_failure)
+        executor.submit(self._run_job, key)
         return future
 
-    def _track(
+    def _hold(
         self,
-        future: Future[T],
+        work: Callable[[], T],
         on_success: Callable[[T], None] | None,
         on_failure: Failure | None,
-    ) -> None:
+    ) -> tuple[int, Future[T]]:
+        future: Future[T] = Future()
         with self._lock:
             self._pending += 1
+            self._next_key += 1
+            key = self._next_key
+            self._jobs[key] = _Job(work, future, on_success, on_failure)
+        return key, future
 
-        def done(finished: Future[T]) -> None:  # runs on the worker thread
-            error = finished.exception()
-            result = None if error is not None else finished.result()
-            emit(self._delivered, _Done(result, error, on_success, on_failure))
-
-        future.add_done_callback(done)
+    def _run_job(self, key: int) -> None:  # runs on a worker thread
+        with self._lock:
+            job = self._jobs[key]
+        work = job.work  # the job keeps its own reference, for the GUI thread to drop
+        if job.future.set_running_or_notify_cancel():
+            try:
+                job.result = work()
+                job.future.set_result(job.result)
+            except BaseException as error:  # noqa: BLE001 - handed to the failure callback
+                job.error = error
+                job.future.set_exception(error)
+        # Drop this thread's references before the GUI thread can release the job's.
+        del work, job
+        emit(self._delivered, key)
 
     def _thread_vault(self) -> Vault:  # database thread only
         if self._db_vault is None or not self._db_vault.is_open:
@@ -256,16 +273,17 @@ class TaskRunner(QObject):
                 conn.close()
 
     @Slot(object)
-    def _deliver(self, done: _Done) -> None:
+    def _deliver(self, key: int) -> None:
         with self._lock:
+            job = self._jobs.pop(key)
             self._pending -= 1
             now_idle = self._pending == 0
-        if done.error is None:
-            if done.on_success is not None:
-                done.on_success(done.result)
-        elif done.on_failure is not None:
-            done.on_failure(done.error)
+        if job.error is None:
+            if job.on_success is not None:
+                job.on_success(job.result)
+        elif job.on_failure is not None:
+            job.on_failure(job.error)
         else:
-            emit(self.failed, done.error)
+            emit(self.failed, job.error)
         if now_idle:
             emit(self.idle)

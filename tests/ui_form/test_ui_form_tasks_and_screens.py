@@ -8,9 +8,9 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from PySide6.QtCore import QObject, QThread, Signal
@@ -86,6 +86,45 @@ def test_failures_reach_the_failure_callback_or_the_failed_signal(
     with qtbot.waitSignal(tasks.failed, timeout=10_000) as blocker:
         tasks.run(lambda: 1 / 0)
     assert isinstance(blocker.args[0], ZeroDivisionError)
+
+
+class _Owner:
+    """Stands for a widget: records the thread its last reference was dropped on."""
+
+    released_on: ClassVar[list[str]] = []
+
+    def __del__(self) -> None:
+        _Owner.released_on.append(threading.current_thread().name)
+
+
+@pytest.mark.parametrize("lane", ["run", "run_db", "run_qt"])
+def test_what_a_task_holds_is_released_on_the_gui_thread(
+    qtbot: QtBot, tasks: TaskRunner, lane: str,
+) -> None:
+    # A widget's last reference dropped on a worker destroys it off the GUI thread, which
+    # crashes Qt. The work and the callbacks often hold one (a bound method, a closure).
+    _Owner.released_on.clear()
+    done = threading.Event()
+
+    def make_task() -> tuple[Callable[..., str], Callable[[object], None]]:
+        owner = _Owner()
+
+        def work(*_vault: object) -> str:
+            done.wait(5)  # the GUI side lets go of everything before the work finishes
+            return type(owner).__name__
+
+        def finished(_result: object) -> None:
+            pass  # holds nothing: only the work refers to the owner
+
+        return work, finished
+
+    with qtbot.waitSignal(tasks.idle, timeout=10_000):
+        work, finished = make_task()
+        getattr(tasks, lane)(work, finished)
+        del work, finished  # only the task runner holds the owner now
+        done.set()
+    QApplication.processEvents()
+    assert _Owner.released_on == [threading.main_thread().name]
 
 
 def test_emit_keeps_the_interpreter_alive() -> None:
