@@ -6,11 +6,16 @@ import gc
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from desktop.crypto import FAST_KDF
 from desktop.profiles import Profiles
+from desktop.vault import Vault
+
+if TYPE_CHECKING:
+    from ui.tasks import TaskRunner
 
 PASSWORD = "correct horse battery staple"
 
@@ -28,6 +33,24 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def profiles(data_dir: Path) -> Profiles:
     """Profiles with the floor key-derivation cost, so tests stay quick."""
     return Profiles(data_dir, kdf=FAST_KDF)
+
+
+@pytest.fixture
+def vault(profiles: Profiles) -> Iterator[Vault]:
+    """An unlocked vault of a new profile 'alex' in the test's data folder."""
+    opened, _recovery = profiles.create("alex", PASSWORD)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def tasks(vault: Vault) -> Iterator[TaskRunner]:
+    """The window's task runner on `vault`: database work on its own thread and connection."""
+    from ui.tasks import TaskRunner, vault_opener  # noqa: PLC0415 - Qt only for the UI tests
+
+    runner = TaskRunner(vault_opener(vault))
+    yield runner
+    runner.shutdown()
 
 
 @pytest.fixture

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from desktop.assessments import Assessments
-from desktop.crypto import FAST_KDF
-from desktop.profiles import Profiles
 from desktop.vault import Vault
-from ui.tasks import TaskRunner, vault_opener
 
 # The generator lives beside the CTF tests (shared with bench/): import it, never copy it.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ctf"))
@@ -23,22 +20,8 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
-def vault(tmp_path: Path) -> Iterator[Vault]:
-    opened, _recovery = Profiles(tmp_path / "data", kdf=FAST_KDF).create("alex", PASSWORD)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
 def store(vault: Vault) -> Assessments:
     return Assessments(vault)
-
-
-@pytest.fixture
-def tasks(vault: Vault) -> Iterator[TaskRunner]:
-    runner = TaskRunner(vault_opener(vault))
-    yield runner
-    runner.shutdown()
 
 
 @pytest.fixture

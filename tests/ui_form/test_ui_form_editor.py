@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,6 @@ from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
 
 from desktop.assessments import Assessments
-from desktop.crypto import FAST_KDF
 from desktop.profiles import Profiles
 from desktop.vault import Vault
 from forms.definition import KEY_FIELD, OTHER_SUFFIX
@@ -61,25 +60,6 @@ def strip_keys(value: Any) -> Any:
     if isinstance(value, list):
         return [strip_keys(v) for v in value]
     return value
-
-
-@pytest.fixture
-def profiles(tmp_path: Path) -> Profiles:
-    return Profiles(tmp_path / "data", kdf=FAST_KDF)
-
-
-@pytest.fixture
-def vault(profiles: Profiles) -> Iterator[Vault]:
-    opened, _recovery = profiles.create("alex", PASSWORD)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def tasks(vault: Vault) -> Iterator[TaskRunner]:
-    runner = TaskRunner(vault_opener(vault))
-    yield runner
-    runner.shutdown()
 
 
 @pytest.fixture

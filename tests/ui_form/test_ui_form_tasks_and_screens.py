@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,33 +18,16 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from desktop.assessments import Assessments
-from desktop.crypto import FAST_KDF
 from desktop.errors import NotFound
-from desktop.profiles import Profiles
 from desktop.vault import Vault
 from ui.form.editor import AssessmentEditor
-from ui.tasks import TaskRunner, emit, vault_opener
+from ui.tasks import TaskRunner, emit
 
 pytestmark = pytest.mark.qt_log_ignore(
     r"This plugin does not support (propagateSizeHints|raise|grabbing the keyboard)",
 )
 EXAMPLES = Path(__file__).resolve().parents[2] / "forms" / "examples"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-
-@pytest.fixture
-def vault(tmp_path: Path) -> Iterator[Vault]:
-    opened, _recovery = Profiles(tmp_path / "data", kdf=FAST_KDF).create(
-        "alex", "correct horse battery staple")
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def tasks(vault: Vault) -> Iterator[TaskRunner]:
-    runner = TaskRunner(vault_opener(vault))
-    yield runner
-    runner.shutdown()
 
 
 def test_db_work_runs_in_order_off_the_gui_thread_with_its_own_connection(

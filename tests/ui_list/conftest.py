@@ -10,7 +10,6 @@ import pytest
 
 from desktop.crypto import FAST_KDF
 from desktop.profiles import Profiles
-from desktop.vault import Vault
 from ui.tasks import TaskRunner, vault_opener
 
 # The generator is shared with bench/bench_ui.py, so it is a plain module beside the tests.
@@ -50,15 +49,3 @@ def big_tasks(big: BigVault) -> Iterator[TaskRunner]:
     runner.shutdown()
 
 
-@pytest.fixture
-def vault(tmp_path: Path) -> Iterator[Vault]:
-    opened, _recovery = Profiles(tmp_path / "data", kdf=FAST_KDF).create("alex", PASSWORD)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def tasks(vault: Vault) -> Iterator[TaskRunner]:
-    runner = TaskRunner(vault_opener(vault))
-    yield runner
-    runner.shutdown()

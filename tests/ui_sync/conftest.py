@@ -14,14 +14,12 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from desktop.assessments import Assessments
-from desktop.crypto import FAST_KDF
 from desktop.outbox import Outbox
-from desktop.profiles import Profiles
 from desktop.vault import Vault
 from sync.http import ApiSettings
 from sync.server import Faults, ServerConfig, ServerThread
 from ui.sync_panel import SyncPanel
-from ui.tasks import TaskRunner, vault_opener
+from ui.tasks import TaskRunner
 
 PASSWORD = "correct horse battery staple"
 CODES = [f"CODE-{n}" for n in range(4)]
@@ -54,25 +52,6 @@ def server_config(data: Path) -> ServerConfig:
 def server(tmp_path: Path) -> Iterator[ServerThread]:
     with ServerThread(server_config(tmp_path / "server")) as running:
         yield running
-
-
-@pytest.fixture
-def profiles(tmp_path: Path) -> Profiles:
-    return Profiles(tmp_path / "data", kdf=FAST_KDF)
-
-
-@pytest.fixture
-def vault(profiles: Profiles) -> Iterator[Vault]:
-    opened, _ = profiles.create("alex", PASSWORD)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def tasks(vault: Vault) -> Iterator[TaskRunner]:
-    runner = TaskRunner(vault_opener(vault))
-    yield runner
-    runner.shutdown()
 
 
 @pytest.fixture
