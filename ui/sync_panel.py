@@ -55,6 +55,7 @@ from desktop.assessments import Assessments
 from desktop.errors import (
     AuthExpired,
     Cancelled,
+    DeadlinePassed,
     NotEnrolled,
     Offline,
     OneSendError,
@@ -646,7 +647,10 @@ class SyncPanel(QWidget):
         self._sync_ended()
         if isinstance(error, Offline):
             self._reachable = False
-            self._say(UNREACHABLE, problem=True)
+            # A run that reached its deadline says so (the engine's default, as on the
+            # command line); it is retried later like an unreachable server.
+            self._say(str(error) if isinstance(error, DeadlinePassed) else UNREACHABLE,
+                      problem=True)
             self._schedule_after_failure()
         else:
             if isinstance(error, AuthExpired | UpdateRequired | UntrustedServer | NotEnrolled):
