@@ -147,3 +147,67 @@ def test_the_administrators_network_settings_are_used_and_checked(
         settings_file.write_text(bad)
         with pytest.raises(InvalidInput, match=fragment):
             network_settings(data_dir)
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    size = len(content)
+    if size < 0x80:
+        return bytes([tag, size]) + content
+    length = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(length)]) + length + content
+
+
+def _der_oid(dotted: str) -> bytes:
+    parts = [int(part) for part in dotted.split(".")]
+    out = bytes([parts[0] * 40 + parts[1]])
+    for part in parts[2:]:
+        rest = part
+        chunk = [rest & 0x7F]
+        rest >>= 7
+        while rest:
+            chunk.append(0x80 | (rest & 0x7F))
+            rest >>= 7
+        out += bytes(reversed(chunk))
+    return _der(0x06, out)
+
+
+def openssl_subject_hash(name: x509.Name) -> str:
+    """The file name OpenSSL looks a CA up by in a certificate folder (`c_rehash`): the first
+    four bytes, little-endian, of SHA-1 over the name's canonical encoding (each value as
+    lower-case UTF8String with its spaces collapsed, the RDN sets without the outer SEQUENCE)."""
+    canonical = b""
+    for rdn in name.rdns:
+        canonical += _der(0x31, b"".join(
+            _der(0x30, _der_oid(attribute.oid.dotted_string)
+                 + _der(0x0C, " ".join(str(attribute.value).split()).lower().encode()))
+            for attribute in rdn))
+    digest = hashes.Hash(hashes.SHA1())  # OpenSSL's lookup name, not security
+    digest.update(canonical)
+    return f"{int.from_bytes(digest.finalize()[:4], 'little'):08x}"
+
+
+def test_ssl_cert_file_and_ssl_cert_dir_cannot_widen_trust_but_network_json_can(
+    tmp_path: Path, tls_server: ServerThread, test_ca: tuple[Path, Path, Path],
+    make_device: Callable[..., Any], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ca_pem = test_ca[0]
+    ca = x509.load_pem_x509_certificate(ca_pem.read_bytes())
+    folder = tmp_path / "cert-dir"
+    folder.mkdir()
+    (folder / f"{openssl_subject_hash(ca.subject)}.0").write_bytes(ca_pem.read_bytes())
+    device = make_device("school", enrolled=False)
+    for variable, value in (("SSL_CERT_FILE", ca_pem), ("SSL_CERT_DIR", folder)):
+        with monkeypatch.context() as env:
+            env.setenv(variable, str(value))
+            with pytest.raises(UntrustedServer, match=r"^The server's certificate is not "
+                               r"trusted \(.+\)\. If this network inspects TLS"):
+                enrol(device.vault, tls_server.url, "TLS-1", device.settings)
+    assert tls_server.store.holdings() == []
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "network.json").write_text(json.dumps({"ca_bundle": str(ca_pem)}))
+    settings = network_settings(data_dir)
+    assert settings is not None
+    enrol(device.vault, tls_server.url, "TLS-1", settings)  # the administrator's CA: trusted
+    assert load_credentials(device.vault).server_url == tls_server.url
