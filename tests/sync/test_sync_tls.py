@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import ipaddress
 import json
+import socket
+import ssl
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +22,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from desktop.errors import InvalidInput, UntrustedServer
 from sync.device import enrol, load_credentials
-from sync.http import ApiSettings, network_settings
+from sync.http import Api, ApiSettings, Retryable, network_settings
 from sync.server import Faults, ServerConfig, ServerThread
 
 
@@ -211,3 +216,44 @@ def test_ssl_cert_file_and_ssl_cert_dir_cannot_widen_trust_but_network_json_can(
     assert settings is not None
     enrol(device.vault, tls_server.url, "TLS-1", settings)  # the administrator's CA: trusted
     assert load_credentials(device.vault).server_url == tls_server.url
+
+
+def test_headers_trickled_over_tls_are_cut_at_the_deadline_and_not_called_untrusted(
+    test_ca: tuple[Path, Path, Path],
+) -> None:
+    """A TLS server that shakes hands, then sends its headers a byte at a time: the watchdog
+    cuts the encrypted socket at the deadline, and the cut is not mistaken for bad TLS."""
+    ca_pem, cert, key = test_ca
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+    trickled = []
+
+    def serve() -> None:
+        raw, _ = listener.accept()
+        with contextlib.suppress(OSError), context.wrap_socket(raw, server_side=True) as tls:
+            tls.recv(65536)  # the request
+            tls.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            ends = time.monotonic() + 30
+            while time.monotonic() < ends and not stop.wait(0.2):
+                tls.sendall(b"a")
+                trickled.append(1)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    api = Api(f"https://127.0.0.1:{port}", ApiSettings(
+        connect_timeout=2, read_timeout=5, deadline=1, max_attempts=1, ca_bundle=ca_pem))
+    try:
+        started = time.monotonic()
+        with pytest.raises(Retryable, match="deadline passed"):
+            api.once("GET", "/v1/health")
+        elapsed = time.monotonic() - started
+    finally:
+        api.close()
+        stop.set()
+        thread.join(timeout=10)
+        listener.close()
+    assert len(trickled) >= 2
+    assert elapsed < 1 + 3
