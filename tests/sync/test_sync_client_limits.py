@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -464,6 +465,21 @@ def test_a_hostile_answer_is_one_sentence_and_changes_nothing(
         fronted.sync()
     assert str(raised.value) == (
         f"The server's answer was refused because {reason}; nothing was changed by it.")
+    assert fronted.outbox.items() == before
+
+
+def test_a_compressed_answer_is_bounded_as_it_is_unpacked(fronted: Any, front: Front) -> None:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip: 64 MB of JSON in about 64 KB
+    bomb = packer.compress(b"[") + b"".join(
+        packer.compress(b"0," * 1024 * 1024) for _ in range(32)) + packer.compress(b"0]")
+    bomb += packer.flush()
+    assert len(bomb) < 1024 * 1024
+    front.answers["/v1/health"] = http_answer(bomb, extra=b"Content-Encoding: gzip\r\n")
+    fronted.add(1)
+    before = fronted.outbox.items()
+    with pytest.raises(UntrustedServer, match=r"^The server's answer was refused because it "
+                       r"is larger than 16 MB; nothing was changed by it\.$"):
+        fronted.sync()
     assert fronted.outbox.items() == before
 
 
