@@ -90,7 +90,7 @@ def client(root: str, url: str, mode: str, limit: int) -> None:
                 conn.execute("UPDATE outbox SET state = 'superseded' WHERE assessment_id >= ?",
                              (f"a{limit:06d}",))
         start = time.perf_counter()
-        report = SyncEngine(vault, batch_size=BATCH_SIZE, mode=mode).run()
+        report = SyncEngine(vault, batch_size=BATCH_SIZE, mode=mode, deadline=None).run()
         elapsed = time.perf_counter() - start
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"seconds": elapsed, "requests": report.requests,

@@ -19,14 +19,14 @@ import forms.cli
 from desktop import __version__, ctf_cli
 from desktop.assessments import Assessments, parse_document, write_export
 from desktop.crypto import FAST_KDF
-from desktop.errors import InvalidInput, NotReady, OneSendError, SyncError
+from desktop.errors import InvalidInput, NotReady, OneSendError, SyncBusy, SyncError
 from desktop.paths import resolve_data_dir
 from desktop.profiles import Profiles
 from desktop.vault import Vault
 from forms.errors import FormError
 from forms.registry import list_definitions
 from sync.device import enrol
-from sync.engine import SyncEngine, SyncProgress, sync_status
+from sync.engine import DEFAULT_RUN_DEADLINE, SyncEngine, SyncProgress, sync_status
 from sync.form_updates import register_stored_definitions, update_forms
 from sync.http import ApiSettings, network_settings
 from sync.reconcile import reconcile
@@ -326,15 +326,18 @@ def _print_status(args: argparse.Namespace) -> int:
 def cmd_sync(args: argparse.Namespace) -> int:
     if args.status:
         return _print_status(args)
+    if not 1 <= args.deadline <= 86_400:
+        raise InvalidInput("The sync deadline must be between 1 and 86400 seconds.")
     with _open_vault(args) as vault:
-        if args.retry_quarantined:
-            from desktop.outbox import Outbox  # noqa: PLC0415 - only for this option
-
-            Outbox(vault).retry_quarantined()
+        # --retry-quarantined is done by the run, inside its lock: a sync refused because
+        # another is running changes nothing.
         engine = SyncEngine(vault, settings=_api_settings(args), batch_size=args.batch_size,
-                            progress=_ProgressBar())
+                            progress=_ProgressBar(), deadline=args.deadline,
+                            retry_quarantined=args.retry_quarantined)
         try:
             report = engine.run()
+        except SyncBusy:
+            raise
         except SyncError:
             partial = engine.report
             _out(f"onesend: stopped after {partial.accepted + partial.duplicates} sent; what "
@@ -602,6 +605,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="show what is queued, sent, quarantined or in conflict")
     sync_cmd.add_argument("--retry-quarantined", action="store_true",
                           help="queue the quarantined assessments again first")
+    sync_cmd.add_argument("--deadline", type=float, default=DEFAULT_RUN_DEADLINE,
+                          metavar="SECONDS",
+                          help="stop a run that takes longer than this, keeping what was sent "
+                          f"(default: {DEFAULT_RUN_DEADLINE:g})")
     add_network_options(sync_cmd)
     _add_vault_options(sync_cmd, json_flag=True)
     sync_cmd.set_defaults(handler=cmd_sync)

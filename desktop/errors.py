@@ -76,6 +76,10 @@ class Offline(SyncError):
     """The server could not be reached, or kept failing, within the retries allowed."""
 
 
+class DeadlinePassed(Offline):
+    """A sync run reached its overall deadline; what was sent is kept, the rest stays queued."""
+
+
 class AuthExpired(SyncError):
     """The device token was refused (unknown, revoked or expired), or an enrolment code was."""
 

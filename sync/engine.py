@@ -10,15 +10,18 @@ looked up in the server's manifest: held with the same hash and a verified recei
 acknowledged; absent means queued again, with the same identity and bytes. An item is
 acknowledged only on a receipt naming its id and revision, carrying the hash that was sent,
 and signed by the server's key.
+
+One sync of a profile at a time: the run holds the profile's OS lock (`sync.lock`, see
+`sync.lock`) from before it touches the outbox until it ends, so a sync killed mid-batch never
+blocks the next one. A whole run has a deadline (`deadline`, ten minutes by default): when it
+passes, what was acknowledged stays acknowledged, the rest stays queued (or in flight, to be
+looked up in the manifest next time), and the run raises DeadlinePassed.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
-import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -29,7 +32,6 @@ from desktop.errors import (
     Cancelled,
     NotReady,
     ServerRejected,
-    SyncBusy,
     TamperedData,
     UntrustedServer,
     UpdateRequired,
@@ -38,13 +40,15 @@ from desktop.outbox import Outbox, OutboxItem
 from desktop.vault import Vault
 from sync.device import Credentials, load_credentials
 from sync.http import Api, ApiSettings, Backoff, Retryable, rejected_reason
+from sync.lock import SyncLock
 from sync.protocol import MAX_BATCH_ITEMS, PROTOCOL_VERSION, receipt_matches
 
 log = logging.getLogger("onesend.sync")
 
 BATCH = "batch"
 SINGLE = "single"
-_LEASE_KEY = "sync_lease"
+_OLD_LEASE_KEY = "sync_lease"  # the wall-clock lease of earlier versions: removed on sight
+DEFAULT_RUN_DEADLINE = 600.0  # seconds: `onesend sync --deadline` and the window's sync
 
 
 @dataclass
@@ -111,7 +115,8 @@ class SyncEngine:
         self, vault: Vault, *, settings: ApiSettings | None = None, batch_size: int = 200,
         mode: str = BATCH, progress: ProgressCallback | None = None,
         on_item: ItemCallback | None = None, cancel: threading.Event | None = None,
-        backoff: Backoff | None = None,
+        backoff: Backoff | None = None, deadline: float | None = DEFAULT_RUN_DEADLINE,
+        retry_quarantined: bool = False,
     ) -> None:
         if not 1 <= batch_size <= MAX_BATCH_ITEMS:
             raise NotReady(f"The batch size must be between 1 and {MAX_BATCH_ITEMS}.")
@@ -126,33 +131,39 @@ class SyncEngine:
         self._on_item = on_item
         self._settings = settings
         self._backoff = backoff
-        self._owner = uuid.uuid4().hex
-        self._lease_written = 0.0
+        self.deadline = deadline
+        self._retry_quarantined = retry_quarantined
+        self._lock = SyncLock(vault.path.parent)
         self.report = SyncReport()
         self._state = SyncProgress("starting")
 
     # -- public -------------------------------------------------------------------------------
 
     def run(self) -> SyncReport:
-        """Send everything queued; returns the report (also when some items were set aside)."""
+        """Send everything queued; returns the report (also when some items were set aside).
+
+        Raises SyncBusy, before touching the outbox, when another sync of this profile runs.
+        """
         credentials = load_credentials(self.vault)
-        api = self._api(credentials)
-        self._take_lease()
-        try:
-            self._check_protocol(api)
-            self._recover(api, credentials)
-            self._state = SyncProgress("sending", total=self.outbox.counts()["queued"])
-            self._emit()
-            self._send_all(api, credentials)
-        finally:
-            self._release_lease()
-            self.report.requests = api.traffic.requests
-            self.report.bytes_sent = api.traffic.bytes_sent
-            self.report.retries = api.traffic.retries
-            self.report.waits = list(api.traffic.waits)
-            self.report.still_queued = sum(
-                self.outbox.counts()[state] for state in ("queued", "in_flight"))
-            api.close()
+        with self._lock:
+            api = self._api(credentials)  # the run's deadline starts here
+            try:
+                self._forget_old_lease()
+                if self._retry_quarantined:
+                    self.outbox.retry_quarantined()
+                self._check_protocol(api)
+                self._recover(api, credentials)
+                self._state = SyncProgress("sending", total=self.outbox.counts()["queued"])
+                self._emit()
+                self._send_all(api, credentials)
+            finally:
+                self.report.requests = api.traffic.requests
+                self.report.bytes_sent = api.traffic.bytes_sent
+                self.report.retries = api.traffic.retries
+                self.report.waits = list(api.traffic.waits)
+                self.report.still_queued = sum(
+                    self.outbox.counts()[state] for state in ("queued", "in_flight"))
+                api.close()
         self._state.phase = "done"
         self._emit()
         return self.report
@@ -165,7 +176,8 @@ class SyncEngine:
     def _api(self, credentials: Credentials) -> Api:
         settings = credentials.settings(self._settings)
         backoff = self._backoff or Backoff(settings, cancel=self.cancel)
-        return Api(credentials.server_url, settings, token=credentials.token, backoff=backoff)
+        return Api(credentials.server_url, settings, token=credentials.token, backoff=backoff,
+                   run_deadline=self.deadline)
 
     def _check_protocol(self, api: Api) -> None:
         """Ask before sending anything, so an outdated client changes nothing on the server."""
@@ -216,7 +228,6 @@ class SyncEngine:
         while True:
             if self.cancel.is_set():
                 raise Cancelled("Sync stopped; what was sent is kept and the rest stays queued.")
-            self._refresh_lease()
             batch = self.outbox.take(self.batch_size)
             if not batch:
                 return
@@ -233,7 +244,7 @@ class SyncEngine:
                          failures)
                 if failures >= api.settings.max_attempts:
                     raise api.offline(exc, failures) from None
-                api.backoff.wait(failures, exc.retry_after)
+                api.wait(failures, exc.retry_after)
                 # The server may have committed before the answer was lost: ask, then resend.
                 self._recover(api, credentials)
 
@@ -382,38 +393,11 @@ class SyncEngine:
 
     # -- one sync at a time per profile -------------------------------------------------------
 
-    def _lease_seconds(self) -> float:
-        settings = self._settings or ApiSettings()
-        return settings.deadline * 2 + 60
-
-    def _take_lease(self) -> None:
-        now = time.time()
-        with self.vault.write() as conn:
-            row = conn.execute("SELECT value FROM meta WHERE key = ?", (_LEASE_KEY,)).fetchone()
-            if row is not None:
-                lease = json.loads(row[0])
-                if lease.get("owner") != self._owner and float(lease.get("until", 0)) > now:
-                    raise SyncBusy("Another sync of this profile is running; wait for it to "
-                                   "finish.")
-            self._write_lease(conn, now)
-
-    def _refresh_lease(self) -> None:
-        now = time.time()
-        if now - self._lease_written < self._lease_seconds() / 4:
-            return  # a durable write per batch would cost more than the batch itself
-        with self.vault.write() as conn:
-            self._write_lease(conn, now)
-
-    def _write_lease(self, conn: Any, now: float) -> None:
-        self._lease_written = now
-        value = json.dumps({"owner": self._owner, "until": now + self._lease_seconds()})
-        conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
-                     "SET value = excluded.value", (_LEASE_KEY, value))
-
-    def _release_lease(self) -> None:
-        with self.vault.write() as conn:
-            conn.execute("DELETE FROM meta WHERE key = ? AND json_extract(value, '$.owner') = ?",
-                         (_LEASE_KEY, self._owner))
+    def _forget_old_lease(self) -> None:
+        """Earlier versions kept a wall-clock lease in the vault; the OS lock replaced it."""
+        if self.vault.read("SELECT 1 FROM meta WHERE key = ?", (_OLD_LEASE_KEY,)):
+            with self.vault.write() as conn:
+                conn.execute("DELETE FROM meta WHERE key = ?", (_OLD_LEASE_KEY,))
 
 
 def check_reachable(server_url: str, settings: ApiSettings | None = None) -> None:

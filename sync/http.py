@@ -1,22 +1,37 @@
 """One HTTP exchange with the national API, done carefully.
 
-TLS is always verified, against the operating system's trust store (`truststore`) plus an
-optional CA bundle an administrator sets; environment variables such as REQUESTS_CA_BUNDLE
-are deliberately not read (`trust_env = False`). Proxies come from the app's setting or the
-system's. Every request has a connect timeout, a read timeout and an overall deadline (a read
-timeout alone lets a trickling server hold the client for ever). Retries use exponential
-backoff with full jitter and honour Retry-After, for timeouts, resets, 429 and 5xx only.
+TLS is always verified, against the operating system's trust store plus an optional CA bundle
+an administrator sets, and nothing else: no environment variable can widen trust. Requests'
+REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE are not read (`trust_env = False`), and OpenSSL's
+SSL_CERT_FILE and SSL_CERT_DIR are not either: on Windows and macOS `truststore` asks the OS,
+and on Linux the distribution's CA files are loaded by their known paths (`tls_context`).
+Proxies come from the app's setting or the system's.
+
+Every request has a connect timeout, a read timeout and an overall deadline (a read timeout
+alone lets a trickling server hold the client for ever). The deadline covers connecting, the
+TLS handshake, sending, waiting for the headers and reading the body: a watchdog shuts the
+request's socket when it passes (`_Watchdog`), whatever the request is blocked in. An `Api`
+may also have a deadline for a whole run (`run_deadline`): every request and backoff wait is
+cut to what is left of it, and DeadlinePassed is raised when it is spent.
+
+A server's answer is bounded before it is believed: its size, its nesting depth and how many
+items it holds (`bounded_json`); an answer beyond them is refused as UntrustedServer, in one
+sentence, and changes nothing. Retries use exponential backoff with full jitter and honour
+Retry-After, for timeouts, resets, 429 and 5xx only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import gzip
 import ipaddress
 import json
 import random
 import re
+import socket
 import ssl
+import sys
 import threading
 import time
 import urllib.request
@@ -31,10 +46,13 @@ import requests
 import truststore
 import urllib3
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from desktop.errors import (
     AuthExpired,
     Cancelled,
+    DeadlinePassed,
     InvalidInput,
     Offline,
     ServerRejected,
@@ -43,7 +61,12 @@ from desktop.errors import (
 )
 from sync.protocol import PROBLEM_PREFIX, PROTOCOL_HEADER, PROTOCOL_VERSION, canonical_json
 
-MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+# Bounds on what a server may send (far above any true answer: one assessment, a form
+# definition, a page of the manifest, the results of a batch of at most 1,000 items).
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+MAX_RESPONSE_DEPTH = 64
+MAX_RESPONSE_VALUES = 1_000_000  # values in the whole answer (counted as separators, bounded)
+MAX_CONTAINER_ITEMS = 100_000  # entries in any one list or object
 USER_AGENT = "OneSEND-desktop"
 
 
@@ -163,19 +186,157 @@ class Backoff:
         return delay
 
     def wait(self, attempt: int, retry_after: float | None) -> None:
-        delay = self.delay(attempt, retry_after)
+        self.pause(self.delay(attempt, retry_after))
+
+    def pause(self, delay: float) -> None:
         self.traffic.waits.append(delay)
         self.traffic.retries += 1
         if self.cancel.wait(delay):
             raise Cancelled("Sync stopped; what was sent is kept and the rest stays queued.")
 
 
-class _TrustAdapter(HTTPAdapter):
+# -- the per-request deadline, enforced whatever the request is blocked in -------------------
+
+_active = threading.local()  # the watchdog of the request this thread is making, if any
+
+
+class _Watchdog:
+    """Shuts every socket a request uses when its deadline passes.
+
+    A read timeout bounds each wait for a byte, not the request: a server trickling a byte of
+    its headers every few seconds would never trip it. `shutdown` wakes whatever the request
+    is blocked in (connecting through TLS, sending, waiting for headers, reading the body), so
+    the deadline holds. The sockets are duplicates kept by our connections for this alone.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._done = False
+        self.fired = False
+        self._timer = threading.Timer(max(seconds, 0.0), self._fire)
+        self._timer.daemon = True
+
+    def watch(self, connection: HTTPConnection) -> None:
+        cut = getattr(connection, "_onesend_cut", None)
+        if not isinstance(cut, socket.socket):
+            return
+        with self._lock:
+            self._sockets.append(cut)
+            if self.fired:
+                _shut(cut)
+
+    def _fire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.fired = True
+            for cut in self._sockets:
+                _shut(cut)
+
+    def __enter__(self) -> _Watchdog:
+        _active.watchdog = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._timer.cancel()
+        with self._lock:
+            self._done = True
+        _active.watchdog = None
+
+
+def _shut(cut: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed: nothing left to cut
+        cut.shutdown(socket.SHUT_RDWR)
+
+
+def _enlist(connection: HTTPConnection) -> None:
+    watchdog = getattr(_active, "watchdog", None)
+    if isinstance(watchdog, _Watchdog):
+        watchdog.watch(connection)
+
+
+def _keep_cut(connection: HTTPConnection, sock: socket.socket) -> None:
+    _drop_cut(connection)
+    connection._onesend_cut = sock.dup()  # type: ignore[attr-defined]
+    _enlist(connection)
+
+
+def _drop_cut(connection: HTTPConnection) -> None:
+    cut = connection.__dict__.pop("_onesend_cut", None)
+    if isinstance(cut, socket.socket):
+        cut.close()
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _keep_cut(self, sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _enlist(self)
+        super().request(*args, **kwargs)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            _drop_cut(self)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _keep_cut(self, sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _enlist(self)
+        super().request(*args, **kwargs)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            _drop_cut(self)
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    """Connections a request's watchdog can cut."""
+
+    def __init__(self) -> None:
+        super().__init__(pool_connections=2, pool_maxsize=4, max_retries=0)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _WATCHED_POOLS
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        if not proxy.lower().startswith("socks"):
+            manager.pool_classes_by_scheme = _WATCHED_POOLS
+        return manager
+
+
+class _TrustAdapter(_DeadlineAdapter):
     """Hands urllib3 our own SSLContext, so no CA file from the environment sneaks in."""
 
     def __init__(self, context: ssl.SSLContext) -> None:
         self._context = context
-        super().__init__(pool_connections=2, pool_maxsize=4, max_retries=0)
+        super().__init__()
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         kwargs["ssl_context"] = self._context
@@ -186,9 +347,43 @@ class _TrustAdapter(HTTPAdapter):
         return super().proxy_manager_for(proxy, **kwargs)
 
 
+# -- trust: the OS's store and the administrator's bundle, never the environment's -------------
+
+# Where Linux distributions keep the system's CA certificates (the list truststore uses).
+_LINUX_CA_FILES = (
+    "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",  # Fedora, RHEL
+    "/etc/ssl/cert.pem",  # Alpine, Arch, BSD
+    "/etc/pki/tls/cert.pem",  # older Fedora, RHEL, CentOS
+    "/etc/ssl/ca-bundle.pem",  # SUSE
+)
+
+
+def system_trust() -> ssl.SSLContext:
+    """A verifying context that trusts the operating system's CAs and nothing else.
+
+    Windows and macOS: `truststore`, which asks the OS to verify and reads no environment
+    variable. Linux: truststore would call OpenSSL's `set_default_verify_paths`, which honours
+    SSL_CERT_FILE and SSL_CERT_DIR, so anyone who can set a variable could add a CA; instead
+    the distribution's CA file and OpenSSL's compiled-in CA folder are loaded by path.
+    """
+    if sys.platform in ("win32", "darwin"):
+        return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, hostnames checked
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    built_in = ssl.get_default_verify_paths()  # openssl_* are compiled in, not from the env
+    for cafile in (built_in.openssl_cafile, *_LINUX_CA_FILES):
+        if cafile and Path(cafile).is_file():
+            context.load_verify_locations(cafile=cafile)
+            break
+    if built_in.openssl_capath and Path(built_in.openssl_capath).is_dir():
+        context.load_verify_locations(capath=built_in.openssl_capath)
+    return context
+
+
 def tls_context(ca_bundle: Path | None) -> ssl.SSLContext:
     """The OS trust store, plus the administrator's CA bundle when one is set."""
-    context = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context = system_trust()
     if ca_bundle is not None:
         try:
             context.load_verify_locations(cafile=str(ca_bundle))
@@ -240,6 +435,7 @@ class Api:
     def __init__(
         self, base_url: str, settings: ApiSettings, *, token: str | None = None,
         backoff: Backoff | None = None, clock: Callable[[], float] = time.monotonic,
+        run_deadline: float | None = None,
     ) -> None:
         self.base_url = check_server_url(base_url)
         self.settings = settings
@@ -247,11 +443,13 @@ class Api:
         self.backoff = backoff or Backoff(settings)
         self.traffic = self.backoff.traffic
         self._clock = clock
+        self.run_deadline = run_deadline
+        self._expires_at = None if run_deadline is None else clock() + run_deadline
         self.session = requests.Session()
         self.session.trust_env = False  # no CA bundle, proxy or .netrc from the environment
         adapter = _TrustAdapter(tls_context(settings.ca_bundle))
         self.session.mount("https://", adapter)
-        self.session.mount("http://", HTTPAdapter(max_retries=0))
+        self.session.mount("http://", _DeadlineAdapter())
         self.session.proxies = proxies_for(self.base_url, settings)
         self.session.headers.update({PROTOCOL_HEADER: str(PROTOCOL_VERSION),
                                      "User-Agent": USER_AGENT, "Accept": "application/json"})
@@ -273,7 +471,29 @@ class Api:
             except Retryable as exc:
                 if attempt >= self.settings.max_attempts:
                     raise self.offline(exc, attempt) from None
-                self.backoff.wait(attempt, exc.retry_after)
+                self.wait(attempt, exc.retry_after)
+
+    def wait(self, attempt: int, retry_after: float | None) -> None:
+        """Back off before another attempt, unless the run's deadline would pass first."""
+        delay = self.backoff.delay(attempt, retry_after)
+        if self._expires_at is not None and self._clock() + delay >= self._expires_at:
+            raise self.deadline_passed()
+        self.backoff.pause(delay)
+
+    def deadline_passed(self) -> DeadlinePassed:
+        return DeadlinePassed(
+            f"Sync stopped at its deadline of {self.run_deadline:g} seconds; what was sent is "
+            "kept and the rest stays queued.")
+
+    def _budget(self) -> tuple[float, bool]:
+        """Seconds this request may take, and whether the run's deadline is what bounds it."""
+        limit = self.settings.deadline
+        if self._expires_at is None:
+            return limit, False
+        left = self._expires_at - self._clock()
+        if left <= 0:
+            raise self.deadline_passed()
+        return (left, True) if left < limit else (limit, False)
 
     def offline(self, exc: Retryable, attempts: int) -> Offline:
         return Offline(
@@ -295,14 +515,32 @@ class Api:
                 raw = gzip.compress(raw, compresslevel=self.settings.gzip_level, mtime=0)
                 headers["Content-Encoding"] = "gzip"
             data = raw
+        limit, by_run = self._budget()
         started = self._clock()
         self.traffic.requests += 1
         self.traffic.bytes_sent += len(data or b"")
+        with _Watchdog(limit) as watchdog:
+            try:
+                response, content = self._exchange(method, path, data, headers,
+                                                   params=params, started=started, limit=limit)
+            except Exception:
+                if watchdog.fired:  # whatever broke, it broke because the deadline cut it
+                    if by_run:
+                        raise self.deadline_passed() from None
+                    raise Retryable("the server was too slow to answer (deadline passed)") \
+                        from None
+                raise
+        return self._interpret(response, content)
+
+    def _exchange(
+        self, method: str, path: str, data: bytes | None, headers: dict[str, str], *,
+        params: Mapping[str, Any] | None, started: float, limit: float,
+    ) -> tuple[requests.Response, bytes]:
         try:
             response = self.session.request(
                 method, self.base_url + path, data=data, headers=headers, params=params,
-                timeout=(self.settings.connect_timeout,
-                         min(self.settings.read_timeout, self.settings.deadline)),
+                timeout=(min(self.settings.connect_timeout, limit),
+                         min(self.settings.read_timeout, limit)),
                 stream=True, allow_redirects=False,
             )
         except requests.exceptions.SSLError as exc:
@@ -318,27 +556,27 @@ class Api:
         except requests.exceptions.RequestException as exc:
             raise Retryable(f"the request failed ({type(exc).__name__})") from exc
         try:
-            content = self._read(response, started)
+            content = self._read(response, started, limit)
         finally:
             response.close()
-        return self._interpret(response, content)
+        return response, content
 
-    def _read(self, response: requests.Response, started: float) -> bytes:
+    def _read(self, response: requests.Response, started: float, limit: float) -> bytes:
         chunks = bytearray()
         try:
             # read1 returns what has arrived, so the deadline is checked however slow the
             # server trickles; a plain read would wait for a whole chunk.
             while chunk := response.raw.read1(64 * 1024, decode_content=True):
                 chunks.extend(chunk)
-                if self._clock() - started > self.settings.deadline:
+                if self._clock() - started > limit:
                     raise Retryable("the server was too slow to answer (deadline passed)")
                 if len(chunks) > MAX_RESPONSE_BYTES:
-                    raise Retryable("the server's answer was too large")
+                    raise _refused(f"it is larger than {MAX_RESPONSE_BYTES // 2**20} MB")
         except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException,
                 OSError) as exc:
             # Truncated, reset or timed out mid-body: the answer is lost, not the data.
             raise Retryable("the connection broke before the answer arrived") from exc
-        if self._clock() - started > self.settings.deadline:
+        if self._clock() - started > limit:
             raise Retryable("the server was too slow to answer (deadline passed)")
         self.traffic.bytes_received += len(chunks)
         return bytes(chunks)
@@ -346,7 +584,7 @@ class Api:
     def _interpret(self, response: requests.Response, content: bytes) -> Reply:
         status = response.status_code
         try:
-            body = json.loads(content) if content else None
+            body = bounded_json(content) if content else None
         except ValueError:
             body = None
             if 200 <= status < 300:
@@ -370,7 +608,7 @@ class Api:
         if status == 426 or kind == "update-required":
             raise UpdateRequired("The server needs a newer version of OneSEND: update it, then "
                                  "sync again (nothing was sent).")
-        title = str(problem.get("title", ""))[:200] or "no reason given"
+        title = _printable(str(problem.get("title", ""))[:200]) or "no reason given"
         raise ServerRejected(f"The server refused the request (HTTP {status}: {title}).",
                              status=status, kind=kind, problem=problem)
 
@@ -382,6 +620,51 @@ class Api:
             "TLS, ask IT to set its CA bundle in OneSEND's network.json (or give it with "
             "--ca-bundle)."
         )
+
+
+def _refused(reason: str) -> UntrustedServer:
+    return UntrustedServer(f"The server's answer was refused because {reason}; nothing was "
+                           "changed by it.")
+
+
+def _printable(text: str) -> str:
+    """A server's words as they may reach a terminal: no control characters, valid Unicode."""
+    return "".join(char if char.isprintable() else "?" for char in text)
+
+
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def bounded_json(content: bytes) -> Any:
+    """Parse a server's JSON answer within bounds, or raise UntrustedServer (one sentence).
+
+    Checked before parsing, at C speed or over the brackets only, so a hostile answer costs
+    little: how many values it can hold (separators counted, strings included, an
+    overestimate) and how deeply it nests. Then each list and object is checked for size.
+    Malformed JSON raises ValueError, as json.loads does.
+    """
+    if len(content) > MAX_RESPONSE_BYTES:
+        raise _refused(f"it is larger than {MAX_RESPONSE_BYTES // 2**20} MB")
+    if content.count(b",") + content.count(b"[") + content.count(b"{") > MAX_RESPONSE_VALUES:
+        raise _refused(f"it holds more than {MAX_RESPONSE_VALUES:,} values")
+    depth = 0
+    for bracket in _JSON_BRACKET.finditer(_JSON_STRING.sub(b'""', content)):
+        depth += 1 if bracket.group() in (b"[", b"{") else -1
+        if depth > MAX_RESPONSE_DEPTH:
+            raise _refused(f"it is nested more than {MAX_RESPONSE_DEPTH} levels deep")
+    try:
+        body = json.loads(content)
+    except RecursionError:  # not reachable past the check above; kept as a second wall
+        raise _refused(f"it is nested more than {MAX_RESPONSE_DEPTH} levels deep") from None
+    containers: list[Any] = [body] if isinstance(body, dict | list) else []
+    while containers:
+        value = containers.pop()
+        items = value.values() if isinstance(value, dict) else value
+        if len(items) > MAX_CONTAINER_ITEMS:
+            raise _refused(f"a list in it holds more than {MAX_CONTAINER_ITEMS:,} items")
+        containers.extend(item for item in items if isinstance(item, dict | list))
+    return body
 
 
 def rejected_reason(exc: ServerRejected) -> dict[str, Any]:

@@ -55,6 +55,7 @@ from desktop.assessments import Assessments
 from desktop.errors import (
     AuthExpired,
     Cancelled,
+    DeadlinePassed,
     NotEnrolled,
     Offline,
     OneSendError,
@@ -68,6 +69,7 @@ from forms.errors import FormError
 from forms.registry import load_definition
 from sync.device import enrol, load_credentials
 from sync.engine import (
+    DEFAULT_RUN_DEADLINE,
     SyncEngine,
     SyncProgress,
     SyncReport,
@@ -276,12 +278,13 @@ class SyncPanel(QWidget):
         self, tasks: TaskRunner, parent: QWidget | None = None, *,
         settings: ApiSettings | None = None, check_interval_ms: int = 60_000,
         retry_base_ms: int = 5_000, retry_cap_ms: int = 300_000,
-        use_network_information: bool = True,
+        use_network_information: bool = True, run_deadline: float = DEFAULT_RUN_DEADLINE,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("syncPanel")
         self.tasks = tasks
         self.settings = settings
+        self.run_deadline = run_deadline  # the same as `onesend sync --deadline`'s default
         # Whether drafts may be moved to a newly published form version after a sync: the
         # window says no while an assessment is open in the editor (its next autosave would
         # write the old version back). Asked on the GUI thread when a sync starts.
@@ -569,6 +572,7 @@ class SyncPanel(QWidget):
         if self._snapshot is None or not self._snapshot.status.enrolled:
             return
         opener, settings, bridge = self._opener, self.settings, self._bridge
+        deadline = self.run_deadline
         cancel = threading.Event()
         self._cancel = cancel
         self._syncing = True
@@ -589,7 +593,7 @@ class SyncPanel(QWidget):
         def work() -> SyncReport:
             with _own_vault(opener) as vault:
                 engine = SyncEngine(vault, settings=settings, progress=on_progress,
-                                    on_item=on_item, cancel=cancel)
+                                    on_item=on_item, cancel=cancel, deadline=deadline)
                 report = engine.run()
                 if not cancel.is_set():
                     # New form versions, signature-checked; drafts carried to them.
@@ -646,7 +650,10 @@ class SyncPanel(QWidget):
         self._sync_ended()
         if isinstance(error, Offline):
             self._reachable = False
-            self._say(UNREACHABLE, problem=True)
+            # A run that reached its deadline says so (the engine's default, as on the
+            # command line); it is retried later like an unreachable server.
+            self._say(str(error) if isinstance(error, DeadlinePassed) else UNREACHABLE,
+                      problem=True)
             self._schedule_after_failure()
         else:
             if isinstance(error, AuthExpired | UpdateRequired | UntrustedServer | NotEnrolled):

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import ipaddress
 import json
+import socket
+import ssl
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +22,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from desktop.errors import InvalidInput, UntrustedServer
 from sync.device import enrol, load_credentials
-from sync.http import ApiSettings, network_settings
+from sync.http import Api, ApiSettings, Retryable, network_settings
 from sync.server import Faults, ServerConfig, ServerThread
 
 
@@ -147,3 +152,108 @@ def test_the_administrators_network_settings_are_used_and_checked(
         settings_file.write_text(bad)
         with pytest.raises(InvalidInput, match=fragment):
             network_settings(data_dir)
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    size = len(content)
+    if size < 0x80:
+        return bytes([tag, size]) + content
+    length = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(length)]) + length + content
+
+
+def _der_oid(dotted: str) -> bytes:
+    parts = [int(part) for part in dotted.split(".")]
+    out = bytes([parts[0] * 40 + parts[1]])
+    for part in parts[2:]:
+        rest = part
+        chunk = [rest & 0x7F]
+        rest >>= 7
+        while rest:
+            chunk.append(0x80 | (rest & 0x7F))
+            rest >>= 7
+        out += bytes(reversed(chunk))
+    return _der(0x06, out)
+
+
+def openssl_subject_hash(name: x509.Name) -> str:
+    """The file name OpenSSL looks a CA up by in a certificate folder (`c_rehash`): the first
+    four bytes, little-endian, of SHA-1 over the name's canonical encoding (each value as
+    lower-case UTF8String with its spaces collapsed, the RDN sets without the outer SEQUENCE)."""
+    canonical = b""
+    for rdn in name.rdns:
+        canonical += _der(0x31, b"".join(
+            _der(0x30, _der_oid(attribute.oid.dotted_string)
+                 + _der(0x0C, " ".join(str(attribute.value).split()).lower().encode()))
+            for attribute in rdn))
+    digest = hashes.Hash(hashes.SHA1())  # OpenSSL's lookup name, not security
+    digest.update(canonical)
+    return f"{int.from_bytes(digest.finalize()[:4], 'little'):08x}"
+
+
+def test_ssl_cert_file_and_ssl_cert_dir_cannot_widen_trust_but_network_json_can(
+    tmp_path: Path, tls_server: ServerThread, test_ca: tuple[Path, Path, Path],
+    make_device: Callable[..., Any], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ca_pem = test_ca[0]
+    ca = x509.load_pem_x509_certificate(ca_pem.read_bytes())
+    folder = tmp_path / "cert-dir"
+    folder.mkdir()
+    (folder / f"{openssl_subject_hash(ca.subject)}.0").write_bytes(ca_pem.read_bytes())
+    device = make_device("school", enrolled=False)
+    for variable, value in (("SSL_CERT_FILE", ca_pem), ("SSL_CERT_DIR", folder)):
+        with monkeypatch.context() as env:
+            env.setenv(variable, str(value))
+            with pytest.raises(UntrustedServer, match=r"^The server's certificate is not "
+                               r"trusted \(.+\)\. If this network inspects TLS"):
+                enrol(device.vault, tls_server.url, "TLS-1", device.settings)
+    assert tls_server.store.holdings() == []
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "network.json").write_text(json.dumps({"ca_bundle": str(ca_pem)}))
+    settings = network_settings(data_dir)
+    assert settings is not None
+    enrol(device.vault, tls_server.url, "TLS-1", settings)  # the administrator's CA: trusted
+    assert load_credentials(device.vault).server_url == tls_server.url
+
+
+def test_headers_trickled_over_tls_are_cut_at_the_deadline_and_not_called_untrusted(
+    test_ca: tuple[Path, Path, Path],
+) -> None:
+    """A TLS server that shakes hands, then sends its headers a byte at a time: the watchdog
+    cuts the encrypted socket at the deadline, and the cut is not mistaken for bad TLS."""
+    ca_pem, cert, key = test_ca
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+    trickled = []
+
+    def serve() -> None:
+        raw, _ = listener.accept()
+        with contextlib.suppress(OSError), context.wrap_socket(raw, server_side=True) as tls:
+            tls.recv(65536)  # the request
+            tls.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            ends = time.monotonic() + 30
+            while time.monotonic() < ends and not stop.wait(0.2):
+                tls.sendall(b"a")
+                trickled.append(1)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    api = Api(f"https://127.0.0.1:{port}", ApiSettings(
+        connect_timeout=2, read_timeout=5, deadline=1, max_attempts=1, ca_bundle=ca_pem))
+    try:
+        started = time.monotonic()
+        with pytest.raises(Retryable, match="deadline passed"):
+            api.once("GET", "/v1/health")
+        elapsed = time.monotonic() - started
+    finally:
+        api.close()
+        stop.set()
+        thread.join(timeout=10)
+        listener.close()
+    assert len(trickled) >= 2
+    assert elapsed < 1 + 3

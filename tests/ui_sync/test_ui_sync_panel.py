@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from desktop.outbox import Outbox
 from desktop.profiles import Profiles
 from desktop.vault import Vault
 from sync.device import enrol
-from sync.engine import SyncEngine
+from sync.engine import DEFAULT_RUN_DEADLINE, SyncEngine
 from sync.server import ServerThread
 from ui.conflict_view import ConflictView
 from ui.sync_panel import UNREACHABLE, SyncPanel
@@ -81,6 +82,26 @@ def test_server_down_says_so_then_auto_sync_delivers_once_it_starts(
         qtbot.waitUntil(acknowledged(panel, 2), timeout=15_000)
         assert panel.reachable is True
         kit.exactly_once(again, vault)
+
+
+def test_the_windows_sync_stops_at_its_run_deadline_and_says_so(
+    qtbot: QtBot, server: ServerThread, vault: Vault, make_panel: MakePanel, kit: SimpleNamespace
+) -> None:
+    enrol(vault, server.url, "CODE-0", kit.FAST)
+    kit.finalise_new(vault, 1, 2)
+    server.faults.latency = 5.0  # each request but the health check: longer than the run
+    panel = make_panel(run_deadline=2.0)
+    default = inspect.signature(SyncPanel).parameters["run_deadline"].default
+    assert default == DEFAULT_RUN_DEADLINE == 600  # the window's default is the CLI's
+    qtbot.mouseClick(panel.sync_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.message.text() == (
+        "Sync stopped at its deadline of 2 seconds; what was sent is kept and the rest stays "
+        "queued."), timeout=15_000)
+    assert panel.counts["acknowledged"] == 0
+    server.faults.latency = 0.0
+    qtbot.mouseClick(panel.sync_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(acknowledged(panel, 2), timeout=15_000)
+    kit.exactly_once(server, vault)
 
 
 def test_a_stale_base_is_resolved_answer_by_answer_in_the_conflict_view(
