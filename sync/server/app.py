@@ -153,6 +153,49 @@ class RateWindow:
                 self._events.popitem(last=False)
 
 
+class _Body:
+    """A request body read a chunk at a time: inflated in steps of 1 MiB, never past `limit`
+    bytes, and refused as soon as it holds more values than any request may."""
+
+    _STEP = 1024 * 1024
+
+    def __init__(self, limit: int, gzipped: bool) -> None:
+        self.limit = limit
+        self.data = bytearray()
+        self.received = 0
+        self.values = 0
+        self.inflater = zlib.decompressobj(wbits=31) if gzipped else None
+
+    def feed(self, chunk: bytes) -> None:
+        self.received += len(chunk)
+        if self.received > self.limit:
+            raise _too_large("The request is too large.")
+        if self.inflater is None:
+            self._add(chunk)
+            return
+        pending = chunk
+        while pending:
+            try:
+                out = self.inflater.decompress(pending, self._STEP)
+            except zlib.error as exc:
+                damaged = problem("bad-request", "The gzip body is damaged.", 400)
+                raise ProblemError(damaged) from exc
+            pending = self.inflater.unconsumed_tail
+            self._add(out)
+
+    def _add(self, out: bytes) -> None:
+        self.values += out.count(b",") + out.count(b"[") + out.count(b"{")
+        if self.values > MAX_JSON_VALUES:
+            raise _too_large("The request holds too many values.")
+        if len(self.data) + len(out) > self.limit:
+            raise _too_large("The request is too large.")
+        self.data.extend(out)
+
+
+def _too_large(title: str) -> ProblemError:
+    return ProblemError(problem("payload-too-large", title, 413))
+
+
 def _rate_limited(wait: int) -> ProblemError:
     return ProblemError(problem("rate-limited", "Too many requests; try again later.", 429),
                         {"Retry-After": str(wait)})
@@ -162,11 +205,10 @@ def _bad_json(title: str) -> ProblemError:
     return ProblemError(problem("bad-request", title, 400))
 
 
-def parse_json(data: bytes) -> Any:
+def parse_json(data: bytes | bytearray) -> Any:
     """JSON with bounded size, depth and values: finite numbers, valid Unicode."""
     if data.count(b",") + data.count(b"[") + data.count(b"{") > MAX_JSON_VALUES:
-        raise ProblemError(problem("payload-too-large", "The request holds too many values.",
-                                   413))
+        raise _too_large("The request holds too many values.")
     try:
         value = json.loads(data, parse_constant=_no_constants, parse_float=_finite)
     except (ValueError, RecursionError) as exc:
@@ -271,28 +313,13 @@ def create_app(config: ServerConfig) -> FastAPI:
         open_requests.add(client)
 
     async def read_json(request: Request, limit: int = MAX_BODY_BYTES) -> Any:
-        """The body, decompressed as it arrives and refused once it passes `limit` bytes."""
-        too_large = ProblemError(problem("payload-too-large", "The request is too large.", 413))
-        inflater = (zlib.decompressobj(wbits=31)
-                    if request.headers.get("content-encoding", "").lower() == "gzip" else None)
-        raw = bytearray()
-        received = 0
+        """The body, decompressed as it arrives and refused once it passes `limit` bytes or
+        holds more values than any request may."""
+        body = _Body(limit, request.headers.get("content-encoding", "").lower() == "gzip")
         async for chunk in request.stream():
-            received += len(chunk)
-            if received > limit:
-                raise too_large
-            if inflater is None:
-                raw.extend(chunk)
-            elif chunk:
-                try:
-                    raw.extend(await run_in_threadpool(inflater.decompress, chunk,
-                                                       limit + 1 - len(raw)))
-                except zlib.error as exc:
-                    damaged = problem("bad-request", "The gzip body is damaged.", 400)
-                    raise ProblemError(damaged) from exc
-            if len(raw) > limit:
-                raise too_large
-        return await run_in_threadpool(parse_json, bytes(raw))
+            if chunk:
+                await run_in_threadpool(body.feed, chunk)
+        return await run_in_threadpool(parse_json, body.data)
 
     def require(schema: str, value: Any) -> None:
         errors = schema_errors(schema, value)

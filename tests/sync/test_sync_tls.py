@@ -135,7 +135,8 @@ def test_the_administrators_network_settings_are_used_and_checked(
     assert settings.ca_bundle == test_ca[0]
     assert settings.proxy is None
     device = make_device("school", enrolled=False)
-    enrol(device.vault, tls_server.url, tls_server.issue_code(), settings)  # trusted through the file
+    # trusted through the file
+    enrol(device.vault, tls_server.url, tls_server.issue_code(), settings)
     assert load_credentials(device.vault).ca_bundle == str(test_ca[0])
 
     for bad, fragment in (("{not json", "not valid JSON"),
