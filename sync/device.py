@@ -10,6 +10,7 @@ renewed during sync once the server says it is due (by this computer's own clock
 
 from __future__ import annotations
 
+import math
 import platform
 import secrets
 from dataclasses import asdict, dataclass, replace
@@ -22,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from desktop.errors import InvalidInput, NotEnrolled, ServerRejected, TamperedData, UntrustedServer
 from desktop.outbox import Secrets
 from desktop.vault import Vault, now_iso
-from sync.http import Api, ApiSettings, check_server_url
+from sync.http import Api, ApiSettings, Reply, Retryable, check_server_url
 from sync.protocol import (
     IDEMPOTENCY_HEADER,
     code_fingerprint,
@@ -116,7 +117,7 @@ def enrol(
     # One key for this enrolment, sent again with every retry of it.
     api.session.headers[IDEMPOTENCY_HEADER] = secrets.token_urlsafe(24)
     try:
-        reply = api.call("POST", "/v1/enrol", {
+        reply = _post_enrolment(api, {
             "code": canonical, "device_name": device_name or platform.node() or "device"})
     finally:
         api.close()
@@ -146,6 +147,26 @@ def enrol(
         Secrets(vault).put_json(conn, DEVICE_SECRET, asdict(credentials))
         vault.audit(conn, "device.enrol", None)
     return credentials
+
+
+def _post_enrolment(api: Api, body: dict[str, Any]) -> Reply:
+    """The enrolment request, retried like any other, except that a refusal for too many
+    wrong codes is said at once (with how long to wait) rather than waited out."""
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return api.once("POST", "/v1/enrol", body)
+        except Retryable as exc:
+            if exc.reason == "HTTP 429":
+                minutes = max(1, math.ceil((exc.retry_after or 60) / 60))
+                raise ServerRejected(
+                    "The server is refusing enrolments from this network for now, after too "
+                    f"many wrong codes: try again in {minutes} minute(s).", status=429,
+                    kind="rate-limited") from None
+            if attempt >= api.settings.max_attempts:
+                raise api.offline(exc, attempt) from None
+            api.backoff.wait(attempt, exc.retry_after)
 
 
 def renew_token_if_due(vault: Vault, api: Api, credentials: Credentials) -> Credentials:

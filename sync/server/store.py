@@ -354,12 +354,13 @@ class ServerStore:
         """
         digest = self._keyed("token", token)
         rows = self._read(
-            "SELECT id, name, setting, expires_at, token_hash, previous_expires_at FROM devices "
+            "SELECT id, name, setting, expires_at, token_hash, previous_token_hash, "
+            "previous_expires_at FROM devices "
             "WHERE (token_hash = ? OR previous_token_hash = ?) AND revoked_at IS NULL",
             (digest, digest))
         if not rows:
             return None, False
-        device_id, name, setting, expires, current, previous_expires = rows[0]
+        device_id, name, setting, expires, current, previous, previous_expires = rows[0]
         now = self.clock()
         if not hmac.compare_digest(str(current), digest):
             if previous_expires is not None and now >= float(previous_expires):
@@ -367,6 +368,8 @@ class ServerStore:
             return Device(str(device_id), str(name), str(setting), previous=True), False
         if expires is not None and now >= float(expires):
             return None, True
+        if previous is None:
+            return Device(str(device_id), str(name), str(setting)), False
         with self._transaction() as conn:  # the new token is in use: the old one ends now
             conn.execute("UPDATE devices SET previous_token_hash = NULL, previous_expires_at = "
                          "NULL WHERE id = ? AND previous_token_hash IS NOT NULL", (device_id,))

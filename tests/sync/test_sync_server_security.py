@@ -19,7 +19,13 @@ from typing import Any
 import pytest
 import requests
 
-from desktop.errors import AuthExpired, InvalidInput, NotEnrolled, UntrustedServer
+from desktop.errors import (
+    AuthExpired,
+    InvalidInput,
+    NotEnrolled,
+    ServerRejected,
+    UntrustedServer,
+)
 from desktop.outbox import Outbox, payload_hash
 from sync.device import enrol, load_credentials
 from sync.http import ApiSettings
@@ -235,6 +241,22 @@ def test_wrong_codes_are_limited_per_client_and_overall_with_retry_after(
                 assert refused.headers["content-type"] == "application/problem+json"
                 assert refused.json()["type"] == "urn:onesend:problem:rate-limited"
                 assert 1 <= int(refused.headers["retry-after"]) <= 600
+
+
+def test_the_client_says_at_once_when_enrolments_are_refused_for_too_many_wrong_codes(
+    tmp_path: Path, make_device: Callable[..., Any],
+) -> None:
+    device = make_device("school", enrolled=False)
+    with ServerThread(ServerConfig(tmp_path / "strict", enrol_failures_per_client=1)) as strict:
+        right = strict.issue_code()
+        with pytest.raises(AuthExpired, match="refused that enrolment code"):
+            enrol(device.vault, strict.url, "0000" + right[4:], FAST)
+        with pytest.raises(ServerRejected, match=(
+                r"^The server is refusing enrolments from this network for now, after too many "
+                r"wrong codes: try again in \d+ minute\(s\)\.$")):
+            enrol(device.vault, strict.url, right, FAST)
+    with pytest.raises(NotEnrolled):
+        load_credentials(device.vault)
 
 
 def test_the_token_is_renewed_during_sync_sealed_and_the_old_one_ends(
