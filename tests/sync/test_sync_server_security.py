@@ -291,6 +291,33 @@ def test_the_token_is_renewed_during_sync_sealed_and_the_old_one_ends(
                         timeout=10).status_code == 200
 
 
+def test_a_renewal_whose_answer_is_lost_is_retried_and_the_sync_goes_on(
+    make_device: Callable[..., Any], server: ServerThread, exactly_once: Callable[..., None]
+) -> None:
+    server.store.renew_after = 0.0
+    device = make_device()
+    first = token_of(device)
+    device.add(2)
+    server.faults.plan("/v1/token", "drop")  # renewed on the server, the answer lost
+    assert device.sync().accepted == 2
+    assert token_of(device) != first
+    assert ("/v1/token", "drop") in server.faults.injected
+    assert requests.get(f"{server.url}/v1/manifest", headers=auth(first),
+                        timeout=10).status_code == 401
+    exactly_once(device)
+
+
+def test_the_endpoints_that_need_no_token_are_rate_limited_per_client(tmp_path: Path) -> None:
+    with ServerThread(ServerConfig(tmp_path / "busy", open_requests_per_minute=5)) as server:
+        answers = [requests.get(f"{server.url}/v1/health", timeout=10) for _ in range(6)]
+        assert [a.status_code for a in answers] == [200] * 5 + [429]
+        assert answers[-1].headers["content-type"] == "application/problem+json"
+        assert 1 <= int(answers[-1].headers["retry-after"]) <= 60
+        enrolment = requests.post(f"{server.url}/v1/enrol", json={"code": server.issue_code()},
+                                  headers=PROTOCOL, timeout=10)
+        assert enrolment.status_code == 429
+
+
 def test_a_device_revoked_at_the_server_stops_at_once(
     make_device: Callable[..., Any], server: ServerThread
 ) -> None:
