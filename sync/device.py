@@ -158,11 +158,11 @@ def _post_enrolment(api: Api, body: dict[str, Any]) -> Reply:
         try:
             return api.once("POST", "/v1/enrol", body)
         except Retryable as exc:
-            if exc.reason == "HTTP 429":
+            if exc.reason.startswith("HTTP 429"):
                 minutes = max(1, math.ceil((exc.retry_after or 60) / 60))
                 raise ServerRejected(
-                    "The server is refusing enrolments from this network for now, after too "
-                    f"many wrong codes: try again in {minutes} minute(s).", status=429,
+                    "The server is refusing enrolments from this network for now (too many "
+                    f"attempts): try again in {minutes} minute(s).", status=429,
                     kind="rate-limited") from None
             if attempt >= api.settings.max_attempts:
                 raise api.offline(exc, attempt) from None

@@ -252,8 +252,8 @@ def test_the_client_says_at_once_when_enrolments_are_refused_for_too_many_wrong_
         with pytest.raises(AuthExpired, match="refused that enrolment code"):
             enrol(device.vault, strict.url, "0000" + right[4:], FAST)
         with pytest.raises(ServerRejected, match=(
-                r"^The server is refusing enrolments from this network for now, after too many "
-                r"wrong codes: try again in \d+ minute\(s\)\.$")):
+                r"^The server is refusing enrolments from this network for now \(too many "
+                r"attempts\): try again in \d+ minute\(s\)\.$")):
             enrol(device.vault, strict.url, right, FAST)
     with pytest.raises(NotEnrolled):
         load_credentials(device.vault)
