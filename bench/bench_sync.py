@@ -64,17 +64,19 @@ def populate(root: Path, count: int) -> Path:
     return root
 
 
-def start_server(data: Path) -> tuple[subprocess.Popen[str], str]:
+def start_server(data: Path) -> tuple[subprocess.Popen[str], str, str]:
+    """The server, its address, and the enrolment code it issued."""
     process = subprocess.Popen(
         [sys.executable, "-m", "desktop", "reference-server", "--port", "0", "--data",
-         str(data), "--enrol-code", "BENCH"],
+         str(data), "--issue-code"],
         stdout=subprocess.PIPE, text=True,
     )
     assert process.stdout is not None
+    code = process.stdout.readline().rsplit(" ", 1)[-1].strip()
     line = process.stdout.readline()
     if "listening on " not in line:
         raise RuntimeError("the reference server did not start")
-    return process, line.rsplit(" ", 1)[-1].strip()
+    return process, line.rsplit(" ", 1)[-1].strip(), code
 
 
 def client(root: str, url: str, mode: str, limit: int) -> None:
@@ -84,7 +86,7 @@ def client(root: str, url: str, mode: str, limit: int) -> None:
 
     profiles = Profiles(Path(root), kdf=FAST_KDF)
     with profiles.unlock("bench", PASSWORD) as vault:
-        enrol(vault, url, "BENCH")
+        enrol(vault, url, sys.stdin.readline().strip())  # the code: on stdin, not in argv
         if limit:
             with vault.write() as conn:  # the baseline may send only the first `limit`
                 conn.execute("UPDATE outbox SET state = 'superseded' WHERE assessment_id >= ?",
@@ -101,11 +103,11 @@ def client(root: str, url: str, mode: str, limit: int) -> None:
 def run_mode(work: Path, source: Path, mode: str, limit: int) -> dict[str, Any]:
     root = work / mode
     shutil.copytree(source, root)
-    server, url = start_server(work / f"{mode}-server")
+    server, url, code = start_server(work / f"{mode}-server")
     try:
         result = subprocess.run(
             [sys.executable, __file__, "--client", str(root), url, mode, str(limit)],
-            capture_output=True, text=True, check=True, timeout=1800,
+            input=code + "\n", capture_output=True, text=True, check=True, timeout=1800,
         )
     finally:
         server.terminate()

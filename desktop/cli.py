@@ -269,9 +269,24 @@ def _api_settings(args: argparse.Namespace) -> ApiSettings | None:
     return ApiSettings(ca_bundle=chosen_ca, proxy=chosen_proxy)
 
 
+def _read_code(args: argparse.Namespace) -> str:
+    """The enrolment code from stdin (after the password) or a prompt, never from argv,
+    where `ps` would show it to everyone on the computer."""
+    if args.code_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            raise InvalidInput("Standard input ended before the enrolment code was given.")
+        return line.strip()
+    if sys.stdin.isatty():
+        return getpass.getpass("One-time enrolment code: ")
+    raise InvalidInput("Standard input is not a terminal: give the enrolment code with "
+                       "--code-stdin, on the line after the password.")
+
+
 def cmd_enrol(args: argparse.Namespace) -> int:
     with _open_vault(args) as vault:
-        credentials = enrol(vault, args.server, args.code, _api_settings(args),
+        code = _read_code(args)
+        credentials = enrol(vault, args.server, code, _api_settings(args),
                             device_name=args.device_name)
     _out(f"Enrolled this profile with {credentials.server_url} "
          f"(device {credentials.device_id}).")
@@ -396,13 +411,31 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 def cmd_reference_server(args: argparse.Namespace) -> int:
     """Run the reference server in the foreground (pilots, demos, tests)."""
     try:
-        from sync.server import Faults, ServerConfig, serve  # noqa: PLC0415 - not in the bundle
+        from sync.server import (  # noqa: PLC0415 - not in the bundle
+            Faults,
+            ServerConfig,
+            administer,
+            serve,
+        )
     except ImportError:
         raise InvalidInput("The reference server is not part of this installation; "
                        "run it from a development checkout (make setup).") from None
 
-    if not args.enrol_code:
-        raise InvalidInput("Give at least one --enrol-code.")
+    data = Path(args.data).absolute()
+    try:
+        codes, unknown = administer(data, issue=args.issue_code, revoke=args.revoke_device)
+    except ValueError as exc:
+        raise InvalidInput(f"Cannot issue that code: {exc}.") from None
+    for setting, code in codes:
+        _out(f"Enrolment code for setting {setting}: {code}")
+    for device in args.revoke_device:
+        if device not in unknown:
+            _out(f"Revoked device {device}: its tokens no longer work.")
+    sys.stdout.flush()
+    if unknown:
+        raise InvalidInput(f"No device {unknown[0]} is enrolled (or it is already revoked).")
+    if args.no_serve:
+        return 0
     published = []
     for name in args.publish:
         try:
@@ -413,9 +446,10 @@ def cmd_reference_server(args: argparse.Namespace) -> int:
                     drop_after_commit_rate=args.drop_after_commit_rate,
                     truncate_rate=args.truncate_rate, retry_after=args.retry_after,
                     seed=args.seed)
-    config = ServerConfig(Path(args.data).absolute(), enrol_codes=args.enrol_code,
-                          min_protocol=args.min_protocol, token_ttl=args.token_ttl,
-                          faults=faults, publish=published)
+    config = ServerConfig(data, min_protocol=args.min_protocol, faults=faults,
+                          publish=published)
+    if args.token_ttl is not None:
+        config.token_ttl = args.token_ttl
 
     def ready(url: str) -> None:
         _out(f"OneSEND reference server listening on {url}")
@@ -588,8 +622,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     enrol_cmd.add_argument("--server", metavar="URL", required=True,
                            help="the national server's address (https://…)")
-    enrol_cmd.add_argument("--code", metavar="CODE", required=True,
-                           help="the one-time enrolment code from your trust or LA")
+    enrol_cmd.add_argument("--code-stdin", action="store_true",
+                           help="read the one-time enrolment code from your trust or LA from "
+                           "standard input, on the line after the password (without this "
+                           "option it is asked for at the terminal; never give it as an "
+                           "argument, where other users could see it)")
     enrol_cmd.add_argument("--device-name", metavar="NAME",
                            help="how this computer is named on the server (default: its name)")
     add_network_options(enrol_cmd)
@@ -621,15 +658,29 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile_cmd.set_defaults(handler=cmd_reconcile)
 
     server_cmd = commands.add_parser(
-        "reference-server", help="run the reference national API (pilots, demos, tests)"
+        "reference-server", help="run the reference national API (development only: it keeps "
+        "payloads in the clear)",
+        description="A development reference of the national API, for tests, pilots and "
+        "demos. It keeps payloads in the clear in DIR: use it with made-up data only; the "
+        "national service encrypts them at rest.",
     )
     server_cmd.add_argument("--port", type=int, default=8443, metavar="P")
     server_cmd.add_argument("--host", default="127.0.0.1")
     server_cmd.add_argument("--data", metavar="DIR", required=True)
-    server_cmd.add_argument("--enrol-code", metavar="CODE", action="append", default=[],
-                            help="a one-time enrolment code (repeat for several devices)")
+    server_cmd.add_argument("--issue-code", metavar="SETTING", action="append", nargs="?",
+                            const="default", default=[],
+                            help="issue and print a one-time enrolment code for a device of "
+                            "SETTING (a school, say; default: 'default'); repeatable. A device "
+                            "sees only its own setting's submissions")
+    server_cmd.add_argument("--revoke-device", metavar="ID", action="append", default=[],
+                            help="revoke an enrolled device: its tokens stop working at once "
+                            "(repeatable; works while a server is running on DIR)")
+    server_cmd.add_argument("--no-serve", action="store_true",
+                            help="issue codes and revoke devices, then exit without serving")
     server_cmd.add_argument("--min-protocol", type=int, default=1, metavar="N")
-    server_cmd.add_argument("--token-ttl", type=float, metavar="SECONDS")
+    server_cmd.add_argument("--token-ttl", type=float, metavar="SECONDS",
+                            help="how long a device token lives (default: 90 days; renewed "
+                            "during sync after a day)")
     server_cmd.add_argument("--tls-cert", metavar="PEM")
     server_cmd.add_argument("--tls-key", metavar="PEM")
     server_cmd.add_argument("--publish", metavar="FILE.json", action="append", default=[],

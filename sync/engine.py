@@ -38,7 +38,7 @@ from desktop.errors import (
 )
 from desktop.outbox import Outbox, OutboxItem
 from desktop.vault import Vault
-from sync.device import Credentials, load_credentials
+from sync.device import Credentials, load_credentials, renew_token_if_due
 from sync.http import Api, ApiSettings, Backoff, Retryable, rejected_reason
 from sync.lock import SyncLock
 from sync.protocol import MAX_BATCH_ITEMS, PROTOCOL_VERSION, receipt_matches
@@ -152,6 +152,7 @@ class SyncEngine:
                 if self._retry_quarantined:
                     self.outbox.retry_quarantined()
                 self._check_protocol(api)
+                credentials = renew_token_if_due(self.vault, api, credentials)
                 self._recover(api, credentials)
                 self._state = SyncProgress("sending", total=self.outbox.counts()["queued"])
                 self._emit()

@@ -459,6 +459,11 @@ class Api:
     def close(self) -> None:
         self.session.close()
 
+    def use_token(self, token: str) -> None:
+        """Carry on with a renewed device token."""
+        self.token = token
+        self.session.headers["Authorization"] = f"Bearer {token}"
+
     # -- with retries (for requests that are safe to repeat) ----------------------------------
 
     def call(self, method: str, path: str, body: Any = None, *,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -25,6 +26,16 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 RECEIPT_FIELDS = ("submission_id", "revision", "payload_hash", "received_at", "server_id")
 MAX_BATCH_ITEMS = 1000
 MAX_BODY_BYTES = 64 * 1024 * 1024
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+# Enrolment codes: 16 random characters (80 bits) then 12 characters (60 bits) of the
+# fingerprint of the service's signing keys, in Crockford's base32 (no I, L, O or U), in groups
+# of four. The client checks the fingerprint against the keys the server presents, so a server
+# that is not the one that issued the code is refused before anything is trusted or stored.
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_SECRET_CHARS = 16
+CODE_FINGERPRINT_CHARS = 12
+_CODE_LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
 
 def problem_type(name: str) -> str:
@@ -91,3 +102,37 @@ def receipt_matches(
 def form_message(definition: Any) -> bytes:
     """The bytes a published form definition's signature covers."""
     return canonical_json(definition)
+
+
+def group_code(chars: str) -> str:
+    return "-".join(chars[n:n + 4] for n in range(0, len(chars), 4))
+
+
+def normalise_code(text: Any) -> str | None:
+    """An enrolment code in its canonical form (upper case, grouped), or None if it is not one.
+
+    Spaces and dashes may be anywhere; O, I and L are read as 0, 1 and 1.
+    """
+    if not isinstance(text, str) or len(text) > 200:
+        return None
+    chars = "".join(text.split()).replace("-", "").upper().translate(_CODE_LOOKALIKES)
+    if len(chars) != CODE_SECRET_CHARS + CODE_FINGERPRINT_CHARS or any(
+            c not in CODE_ALPHABET for c in chars):
+        return None
+    return group_code(chars)
+
+
+def code_fingerprint(code: str) -> str:
+    """The fingerprint part of a canonical code."""
+    return code.replace("-", "")[CODE_SECRET_CHARS:]
+
+
+def key_fingerprint(receipt_key: bytes, form_key: bytes) -> str:
+    """The first 60 bits of SHA-256 over the two raw Ed25519 public keys, in the code alphabet."""
+    digest = hashlib.sha256(b"onesend-enrolment-keys-v1\0" + receipt_key + form_key).digest()
+    value = int.from_bytes(digest[:8], "big") >> (64 - 5 * CODE_FINGERPRINT_CHARS)
+    chars = []
+    for _ in range(CODE_FINGERPRINT_CHARS):
+        chars.append(CODE_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))

@@ -395,6 +395,7 @@ class SyncPanel(QWidget):
         self.server_edit.setAccessibleName("Server address")
         form.addRow("Server address", self.server_edit)
         self.code_edit = QLineEdit()
+        self.code_edit.setPlaceholderText("XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX")
         self.code_edit.setAccessibleName("One-time enrolment code")
         form.addRow("One-time code", self.code_edit)
         self.enrol_button = QPushButton("Enrol this computer")

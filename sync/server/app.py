@@ -3,13 +3,24 @@
 Request bodies are checked against the contract's own schemas (jsonschema), so the document
 and the server cannot drift apart; each batch item is checked on its own, so one malformed
 item is rejected without stopping the rest.
+
+No small request can stall or swell it: bodies are decompressed as they stream in, with a
+cap per endpoint; the number of values is bounded before parsing and the depth, numbers and
+Unicode after; parsing and checking run off the event loop; item counts are checked before
+any item is; and the endpoints that need no token are rate-limited (429 with Retry-After),
+enrolment also by its failures.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import math
+import re
+import threading
+import time
 import zlib
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -25,6 +36,7 @@ from starlette.concurrency import run_in_threadpool
 
 from desktop.vault import now_iso
 from sync.protocol import (
+    IDEMPOTENCY_HEADER,
     MAX_BATCH_ITEMS,
     MAX_BODY_BYTES,
     PROBLEM_MEDIA_TYPE,
@@ -32,9 +44,21 @@ from sync.protocol import (
     PROTOCOL_VERSION,
 )
 from sync.server.faults import FaultMiddleware, Faults
-from sync.server.store import Device, ServerStore, problem
+from sync.server.store import (
+    DEFAULT_RENEW_AFTER,
+    DEFAULT_TOKEN_GRACE,
+    DEFAULT_TOKEN_TTL,
+    Device,
+    ServerStore,
+    problem,
+)
 
 _CONTRACT_URI = "urn:onesend:openapi"
+ENROL_BODY_BYTES = 16 * 1024
+QUERY_BODY_BYTES = 512 * 1024
+MAX_JSON_VALUES = 1_000_000  # commas and brackets: an upper bound on the values to build
+MAX_JSON_DEPTH = 64
+_IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{16,128}")
 
 
 @functools.cache
@@ -67,12 +91,20 @@ def schema_errors(schema_name: str, value: Any) -> list[dict[str, str]]:
 
 @dataclass
 class ServerConfig:
-    """How to run one reference server."""
+    """How to run one reference server. Enrolment codes are issued by its store
+    (`ServerStore.issue_code`, or `onesend reference-server --issue-code SETTING`)."""
 
     data_dir: Path
-    enrol_codes: list[str] = field(default_factory=list)
     min_protocol: int = PROTOCOL_VERSION
-    token_ttl: float | None = None
+    token_ttl: float | None = DEFAULT_TOKEN_TTL
+    token_renew_after: float | None = DEFAULT_RENEW_AFTER
+    token_grace: float = DEFAULT_TOKEN_GRACE
+    # Wrong enrolment codes allowed per window, from one client and from all together.
+    enrol_failures_per_client: int = 10
+    enrol_failures_overall: int = 100
+    enrol_failure_window: float = 600.0
+    # Requests per minute from one client to the endpoints that need no token.
+    open_requests_per_minute: int = 600
     faults: Faults = field(default_factory=Faults)
     # Form definitions to publish beside the shipped ones (say a new version, for a pilot).
     publish: list[dict[str, Any]] = field(default_factory=list)
@@ -87,6 +119,127 @@ class ProblemError(Exception):
         self.headers = headers or {}
 
 
+class RateWindow:
+    """At most `limit` events per key in a sliding window of `seconds` (keys bounded too)."""
+
+    def __init__(self, limit: int, seconds: float, max_keys: int = 10_000) -> None:
+        self.limit = limit
+        self.seconds = seconds
+        self.max_keys = max_keys
+        self._events: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def retry_after(self, key: str) -> int | None:
+        """Seconds until `key` may go on, or None when it may now."""
+        now = time.monotonic()
+        with self._lock:
+            events = self._events.get(key)
+            if events is None:
+                return None
+            while events and events[0] <= now - self.seconds:
+                events.popleft()
+            if len(events) < self.limit:
+                return None
+            return max(1, math.ceil(events[0] + self.seconds - now))
+
+    def add(self, key: str) -> None:
+        with self._lock:
+            events = self._events.setdefault(key, deque())
+            self._events.move_to_end(key)
+            events.append(time.monotonic())
+            while len(events) > self.limit:
+                events.popleft()
+            while len(self._events) > self.max_keys:
+                self._events.popitem(last=False)
+
+
+class _Body:
+    """A request body read a chunk at a time: inflated in steps of 1 MiB, never past `limit`
+    bytes, and refused as soon as it holds more values than any request may."""
+
+    _STEP = 1024 * 1024
+
+    def __init__(self, limit: int, gzipped: bool) -> None:
+        self.limit = limit
+        self.data = bytearray()
+        self.received = 0
+        self.values = 0
+        self.inflater = zlib.decompressobj(wbits=31) if gzipped else None
+
+    def feed(self, chunk: bytes) -> None:
+        self.received += len(chunk)
+        if self.received > self.limit:
+            raise _too_large("The request is too large.")
+        if self.inflater is None:
+            self._add(chunk)
+            return
+        pending = chunk
+        while pending:
+            try:
+                out = self.inflater.decompress(pending, self._STEP)
+            except zlib.error as exc:
+                damaged = problem("bad-request", "The gzip body is damaged.", 400)
+                raise ProblemError(damaged) from exc
+            pending = self.inflater.unconsumed_tail
+            self._add(out)
+
+    def _add(self, out: bytes) -> None:
+        self.values += out.count(b",") + out.count(b"[") + out.count(b"{")
+        if self.values > MAX_JSON_VALUES:
+            raise _too_large("The request holds too many values.")
+        if len(self.data) + len(out) > self.limit:
+            raise _too_large("The request is too large.")
+        self.data.extend(out)
+
+
+def _too_large(title: str) -> ProblemError:
+    return ProblemError(problem("payload-too-large", title, 413))
+
+
+def _rate_limited(wait: int) -> ProblemError:
+    return ProblemError(problem("rate-limited", "Too many requests; try again later.", 429),
+                        {"Retry-After": str(wait)})
+
+
+def _bad_json(title: str) -> ProblemError:
+    return ProblemError(problem("bad-request", title, 400))
+
+
+def parse_json(data: bytes | bytearray) -> Any:
+    """JSON with bounded size, depth and values: finite numbers, valid Unicode."""
+    if data.count(b",") + data.count(b"[") + data.count(b"{") > MAX_JSON_VALUES:
+        raise _too_large("The request holds too many values.")
+    try:
+        value = json.loads(data, parse_constant=_no_constants, parse_float=_finite)
+    except (ValueError, RecursionError) as exc:
+        raise _bad_json("The body is not valid JSON.") from exc
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise _bad_json("The body holds text that is not valid Unicode.") from None
+        elif isinstance(item, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                raise _bad_json(f"The body is nested more than {MAX_JSON_DEPTH} deep.")
+            if isinstance(item, dict):
+                stack.extend((key, depth) for key in item)
+                stack.extend((child, depth + 1) for child in item.values())
+            else:
+                stack.extend((child, depth + 1) for child in item)
+    return value
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError("not a finite number")
+    return number
+
+
 def _problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
     return JSONResponse(body, status_code=int(body["status"]), headers=headers,
                         media_type=PROBLEM_MEDIA_TYPE)
@@ -94,8 +247,11 @@ def _problem_response(body: dict[str, Any], headers: dict[str, str] | None = Non
 
 def create_app(config: ServerConfig) -> FastAPI:
     """The application; `app.state.store` and `app.state.faults` are there for tests."""
-    store = ServerStore(config.data_dir, enrol_codes=config.enrol_codes,
-                        token_ttl=config.token_ttl)
+    store = ServerStore(config.data_dir, token_ttl=config.token_ttl,
+                        renew_after=config.token_renew_after, token_grace=config.token_grace)
+    open_requests = RateWindow(config.open_requests_per_minute, 60.0)
+    client_failures = RateWindow(config.enrol_failures_per_client, config.enrol_failure_window)
+    all_failures = RateWindow(config.enrol_failures_overall, config.enrol_failure_window)
     app = FastAPI(title="OneSEND reference server", openapi_url=None, docs_url=None,
                   redoc_url=None)
     for definition in config.publish:
@@ -145,26 +301,25 @@ def create_app(config: ServerConfig) -> FastAPI:
             raise ProblemError(problem(name, title, 401))
         return device
 
-    async def read_json(request: Request) -> Any:
-        raw = bytearray()
+    def client_of(request: Request) -> str:
+        return request.client.host if request.client else "unknown"
+
+    def limit_open(request: Request) -> None:
+        """The endpoints that need no token: a bounded number of requests per client."""
+        client = client_of(request)
+        wait = open_requests.retry_after(client)
+        if wait is not None:
+            raise _rate_limited(wait)
+        open_requests.add(client)
+
+    async def read_json(request: Request, limit: int = MAX_BODY_BYTES) -> Any:
+        """The body, decompressed as it arrives and refused once it passes `limit` bytes or
+        holds more values than any request may."""
+        body = _Body(limit, request.headers.get("content-encoding", "").lower() == "gzip")
         async for chunk in request.stream():
-            raw.extend(chunk)
-            if len(raw) > MAX_BODY_BYTES:
-                raise ProblemError(problem("payload-too-large", "The request is too large.", 413))
-        data = bytes(raw)
-        if request.headers.get("content-encoding", "").lower() == "gzip":
-            inflater = zlib.decompressobj(wbits=31)
-            try:
-                data = inflater.decompress(data, MAX_BODY_BYTES + 1)
-            except zlib.error as exc:
-                damaged = problem("bad-request", "The gzip body is damaged.", 400)
-                raise ProblemError(damaged) from exc
-            if len(data) > MAX_BODY_BYTES or inflater.unconsumed_tail:
-                raise ProblemError(problem("payload-too-large", "The request is too large.", 413))
-        try:
-            return json.loads(data, parse_constant=_no_constants)
-        except (ValueError, RecursionError) as exc:
-            raise ProblemError(problem("bad-request", "The body is not valid JSON.", 400)) from exc
+            if chunk:
+                await run_in_threadpool(body.feed, chunk)
+        return await run_in_threadpool(parse_json, body.data)
 
     def require(schema: str, value: Any) -> None:
         errors = schema_errors(schema, value)
@@ -173,22 +328,45 @@ def create_app(config: ServerConfig) -> FastAPI:
                                        errors=errors))
 
     @app.get("/v1/health")
-    def health() -> dict[str, Any]:
+    async def health(request: Request) -> dict[str, Any]:
+        limit_open(request)
         return {"status": "ok", "protocol": {"min": config.min_protocol,
                                              "current": PROTOCOL_VERSION},
                 "server_time": now_iso()}
 
     @app.post("/v1/enrol", status_code=201)
     async def enrol(request: Request) -> Response:
+        limit_open(request)
         check_protocol(request)
-        body = await read_json(request)
+        client = client_of(request)
+        # After too many wrong codes every attempt waits, a right one too: no guessing on.
+        for window, key in ((client_failures, client), (all_failures, "")):
+            wait = window.retry_after(key)
+            if wait is not None:
+                raise _rate_limited(wait)
+        repeat = request.headers.get(IDEMPOTENCY_HEADER)
+        if repeat is not None and not _IDEMPOTENCY_KEY.fullmatch(repeat):
+            raise ProblemError(problem(
+                "bad-request", f"{IDEMPOTENCY_HEADER} is 16 to 128 letters, digits, - or _.",
+                400))
+        body = await read_json(request, ENROL_BODY_BYTES)
         require("EnrolRequest", body)
         enrolment = await run_in_threadpool(store.enrol, body["code"],
-                                            str(body.get("device_name") or "device"))
+                                            str(body.get("device_name") or "device"), repeat)
         if enrolment is None:
+            client_failures.add(client)
+            all_failures.add("")
             raise ProblemError(problem("enrolment-refused",
                                        "That enrolment code is unknown or already used.", 403))
         return JSONResponse(enrolment, status_code=201)
+
+    @app.post("/v1/token")
+    def renew_token(request: Request) -> dict[str, Any]:
+        device = authenticate(request)
+        renewed = store.renew_token(device)
+        if renewed is None:
+            raise ProblemError(problem("token-invalid", "The device token is unknown.", 401))
+        return renewed
 
     @app.get("/v1/forms")
     def list_forms(request: Request) -> dict[str, Any]:
@@ -213,6 +391,9 @@ def create_app(config: ServerConfig) -> FastAPI:
         if not isinstance(body, dict) or not isinstance(body.get("items"), list):
             raise ProblemError(problem("bad-request", "Send an object with a list of items.",
                                        400))
+        if not 1 <= len(body["items"]) <= MAX_BATCH_ITEMS:
+            raise ProblemError(problem(
+                "bad-request", f"Send 1 to {MAX_BATCH_ITEMS} items at a time.", 400))
         require("Batch", body)  # 1 to MAX_BATCH_ITEMS objects
         items = body["items"]
         malformed = [check_item(item) for item in items]
@@ -235,7 +416,7 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     @app.post("/v1/submissions/batch")
     async def batch(request: Request) -> dict[str, Any]:
-        device = authenticate(request)
+        device = await run_in_threadpool(authenticate, request)
         body = await read_json(request)
         return await run_in_threadpool(submit_batch, device, body)
 
@@ -251,7 +432,7 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     @app.put("/v1/submissions/{submission_id}/revisions/{revision}")
     async def single(request: Request, submission_id: str, revision: str) -> Response:
-        device = authenticate(request)
+        device = await run_in_threadpool(authenticate, request)
         try:
             number = int(revision)
         except ValueError as exc:
@@ -262,24 +443,27 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     @app.get("/v1/submissions/{submission_id}/latest")
     def latest(request: Request, submission_id: str) -> dict[str, Any]:
-        authenticate(request)
-        found = store.latest(submission_id)
+        device = authenticate(request)
+        found = store.latest(submission_id, device)  # another setting's: as if unknown
         if found is None:
             raise ProblemError(problem("not-found", "The server holds no such submission.", 404))
         return found
 
     @app.post("/v1/manifest/query")
     async def manifest_query(request: Request) -> dict[str, Any]:
-        authenticate(request)
-        body = await read_json(request)
+        device = await run_in_threadpool(authenticate, request)
+        body = await read_json(request, QUERY_BODY_BYTES)
+        return await run_in_threadpool(query_manifest, device, body)
+
+    def query_manifest(device: Device, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict) or not isinstance(body.get("items"), list):
             raise ProblemError(problem("bad-request", "Send an object with a list of items.",
                                        400))
-        for item in body["items"]:
-            require("RevisionRef", item)
         if len(body["items"]) > MAX_BATCH_ITEMS or set(body) != {"items"}:
             raise ProblemError(problem("bad-request", "Query 0 to 1000 items at a time.", 400))
-        return {"items": await run_in_threadpool(store.manifest_query, body["items"])}
+        for item in body["items"]:
+            require("RevisionRef", item)
+        return {"items": store.manifest_query(device, body["items"])}
 
     @app.get("/v1/manifest")
     def manifest(request: Request, after: str = "0", limit: str = "1000") -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ import uvicorn
 
 from sync.server.app import ServerConfig, create_app
 from sync.server.faults import quiet_injected_faults
+from sync.server.store import DEFAULT_SETTING, ServerStore
 
 LOOPBACK = "127.0.0.1"
 
@@ -36,6 +37,21 @@ def _uvicorn_config(
         ssl_keyfile=str(tls_key) if tls_key else None,
         timeout_keep_alive=30,
     )
+
+
+def administer(
+    data_dir: Path, *, issue: Sequence[str] = (), revoke: Sequence[str] = ()
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """Issue enrolment codes (one per setting named) and revoke devices, on a data folder
+    that a running server may be serving. Returns the (setting, code) pairs and the device
+    ids that were not found."""
+    store = ServerStore(data_dir)
+    try:
+        codes = [(setting, store.issue_code(setting)) for setting in issue]
+        unknown = [device for device in revoke if not store.revoke(device)]
+    finally:
+        store.close()
+    return codes, unknown
 
 
 def serve(
@@ -84,6 +100,11 @@ class ServerThread:
     @property
     def faults(self) -> Any:
         return self.app.state.faults
+
+    def issue_code(self, setting: str = DEFAULT_SETTING) -> str:
+        """A new one-time enrolment code for a device of `setting`."""
+        code: str = self.store.issue_code(setting)
+        return code
 
     def _run(self) -> None:
         self._server.run(sockets=[self._sock])

@@ -1,20 +1,28 @@
 """The reference server's own SQLite database: devices, enrolment codes, forms, submissions.
 
-The national side's store: it holds payloads (that is its job). Uniqueness of a submission
-revision is the database's UNIQUE constraint, not a check in Python; a batch is one
-transaction, so it is stored all or nothing.
+The national side's store: it holds payloads (that is its job) — in the clear: this is a
+development reference, not the national service, which must encrypt them at rest. Uniqueness
+of a submission revision is the database's UNIQUE constraint, not a check in Python; a batch
+is one transaction, so it is stored all or nothing.
+
+Every device belongs to one setting (a school, say), given by the enrolment code it used; a
+device reads and writes only the submissions its own setting created. Enrolment codes and
+device tokens are stored as HMACs under a server secret, never as themselves.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
+import re
 import secrets
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,25 +40,44 @@ from forms.engine import Session, verdict_of
 from forms.errors import FormError
 from forms.registry import list_definitions
 from sync.protocol import (
+    CODE_ALPHABET,
+    CODE_SECRET_CHARS,
     b64,
     canonical_json,
     form_message,
+    group_code,
+    key_fingerprint,
+    normalise_code,
     payload_hash,
     sign_receipt,
 )
+
+DEFAULT_SETTING = "default"
+DEFAULT_TOKEN_TTL = 90 * 24 * 3600.0
+DEFAULT_RENEW_AFTER = 24 * 3600.0
+DEFAULT_TOKEN_GRACE = 7 * 24 * 3600.0
+IDEMPOTENCY_WINDOW = 600.0
+SETTING_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS enrol_codes (
     code_hash TEXT PRIMARY KEY,
-    used_by TEXT
+    used_by TEXT,
+    setting TEXT NOT NULL DEFAULT 'default',
+    used_at REAL,
+    idempotency_hash TEXT
 );
 CREATE TABLE IF NOT EXISTS devices (
     id TEXT PRIMARY KEY,
     token_hash TEXT NOT NULL UNIQUE,
     name TEXT NOT NULL,
     enrolled_at TEXT NOT NULL,
-    expires_at REAL
+    expires_at REAL,
+    setting TEXT NOT NULL DEFAULT 'default',
+    previous_token_hash TEXT,
+    previous_expires_at REAL,
+    revoked_at TEXT
 );
 CREATE TABLE IF NOT EXISTS forms (
     form TEXT NOT NULL,
@@ -71,16 +98,30 @@ CREATE TABLE IF NOT EXISTS submissions (
     device_id TEXT NOT NULL REFERENCES devices(id),
     received_at TEXT NOT NULL,
     signature TEXT NOT NULL,
+    setting TEXT NOT NULL DEFAULT 'default',
     UNIQUE (submission_id, revision)
 );
 CREATE INDEX IF NOT EXISTS submissions_device ON submissions(device_id, seq);
 """
+# Columns added since the first reference server, for data folders made before them.
+_ADDED_COLUMNS = (
+    ("enrol_codes", "setting", "TEXT NOT NULL DEFAULT 'default'"),
+    ("enrol_codes", "used_at", "REAL"),
+    ("enrol_codes", "idempotency_hash", "TEXT"),
+    ("devices", "setting", "TEXT NOT NULL DEFAULT 'default'"),
+    ("devices", "previous_token_hash", "TEXT"),
+    ("devices", "previous_expires_at", "REAL"),
+    ("devices", "revoked_at", "TEXT"),
+    ("submissions", "setting", "TEXT NOT NULL DEFAULT 'default'"),
+)
 
 
 @dataclass(frozen=True)
 class Device:
     id: str
     name: str
+    setting: str = DEFAULT_SETTING
+    previous: bool = False  # authenticated with the token a renewal replaced
 
 
 @dataclass(frozen=True)
@@ -109,8 +150,15 @@ def problem(name: str, title: str, status: int, **extra: Any) -> dict[str, Any]:
     return {"type": f"urn:onesend:problem:{name}", "title": title, "status": status, **extra}
 
 
-def _hash_secret(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+def _load_or_create_secret(path: Path) -> bytes:
+    if path.exists():
+        secret = path.read_bytes()
+        if len(secret) != 32:
+            raise ValueError(f"{path} does not hold a 32-byte secret")
+        return secret
+    secret = secrets.token_bytes(32)
+    write_private_file(path, secret)
+    return secret
 
 
 def _load_or_create_key(path: Path) -> Ed25519PrivateKey:
@@ -145,14 +193,22 @@ class ServerStore:
     """One reference server's data folder: its database and its two signing keys."""
 
     def __init__(
-        self, data_dir: Path, *, enrol_codes: Sequence[str] = (),
-        token_ttl: float | None = None,
+        self, data_dir: Path, *, token_ttl: float | None = DEFAULT_TOKEN_TTL,
+        renew_after: float | None = DEFAULT_RENEW_AFTER,
+        token_grace: float = DEFAULT_TOKEN_GRACE,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         ensure_private_dir(data_dir)
         self.data_dir = data_dir
         self.token_ttl = token_ttl
+        self.renew_after = renew_after
+        self.token_grace = token_grace
+        self.clock = clock  # tests move it forward to pass a grace period or an expiry
         self.receipt_key = _load_or_create_key(data_dir / "receipt-key.pem")
         self.form_key = _load_or_create_key(data_dir / "form-key.pem")
+        self._secret = _load_or_create_secret(data_dir / "server-secret.key")
+        self.fingerprint = key_fingerprint(_raw_public(self.receipt_key),
+                                           _raw_public(self.form_key))
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(data_dir / "server.db", isolation_level=None,
                                      check_same_thread=False, timeout=30)
@@ -164,13 +220,16 @@ class ServerStore:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
+            for table, column, declaration in _ADDED_COLUMNS:
+                have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+                if column not in have:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+            conn.execute("CREATE INDEX IF NOT EXISTS devices_previous_token ON "
+                         "devices(previous_token_hash)")
             row = conn.execute("SELECT value FROM meta WHERE key = 'server_id'").fetchone()
             if row is None:
                 conn.execute("INSERT INTO meta (key, value) VALUES ('server_id', ?)",
                              (uuid.uuid4().hex,))
-            for code in enrol_codes:
-                conn.execute("INSERT OR IGNORE INTO enrol_codes (code_hash) VALUES (?)",
-                             (_hash_secret(code),))
         self.server_id = str(self._conn.execute(
             "SELECT value FROM meta WHERE key = 'server_id'").fetchone()[0])
         for definition in shipped_definitions():
@@ -197,42 +256,155 @@ class ServerStore:
 
     # -- devices ------------------------------------------------------------------------------
 
-    def enrol(self, code: str, name: str) -> dict[str, Any] | None:
-        """A new device and its token, or None when the code is unknown or already used."""
-        token = secrets.token_urlsafe(32)
-        device_id = uuid.uuid4().hex
-        expires = time.time() + self.token_ttl if self.token_ttl else None
+    def _keyed(self, purpose: str, value: str) -> str:
+        message = purpose.encode() + b"\0" + value.encode("utf-8", "surrogatepass")
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
+
+    def issue_code(self, setting: str = DEFAULT_SETTING) -> str:
+        """A new one-time enrolment code for a device of `setting`: 80 random bits, then the
+        fingerprint of this server's signing keys. Only its HMAC is stored."""
+        secret = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_SECRET_CHARS))
+        code = group_code(secret + self.fingerprint)
+        self.accept_code(code, setting)
+        return code
+
+    def accept_code(self, code: str, setting: str = DEFAULT_SETTING) -> None:
+        """Accept exactly this well-formed code (tests: a second server answering a code it
+        did not issue, as a man in the middle would)."""
+        canonical = normalise_code(code)
+        if canonical is None:
+            raise ValueError("not an enrolment code")
+        if not SETTING_PATTERN.fullmatch(setting):
+            raise ValueError("a setting is 1 to 64 letters, digits, '.', '_' or '-'")
         with self._transaction() as conn:
-            row = conn.execute("SELECT used_by FROM enrol_codes WHERE code_hash = ?",
-                               (_hash_secret(code),)).fetchone()
-            if row is None or row[0] is not None:
+            conn.execute("INSERT OR IGNORE INTO enrol_codes (code_hash, setting) VALUES (?, ?)",
+                         (self._keyed("code", canonical), setting))
+
+    def enrol(
+        self, code: str, name: str, idempotency_key: str | None = None
+    ) -> dict[str, Any] | None:
+        """A new device and its token, or None when the code is unknown or already used.
+
+        Exactly once: a repeat of the request that used the code (same idempotency key, within
+        ten minutes) gets the same device and token back, so a lost answer burns no code.
+        """
+        canonical = normalise_code(code)
+        if canonical is None:
+            return None
+        code_hash = self._keyed("code", canonical)
+        repeat = self._keyed("idempotency", idempotency_key) if idempotency_key else None
+        now = self.clock()
+        with self._transaction() as conn:
+            row = conn.execute("SELECT used_by, setting, used_at, idempotency_hash FROM "
+                               "enrol_codes WHERE code_hash = ?", (code_hash,)).fetchone()
+            if row is None:
                 return None
-            conn.execute("UPDATE enrol_codes SET used_by = ? WHERE code_hash = ?",
-                         (device_id, _hash_secret(code)))
+            used_by, setting, used_at, held = row
+            if used_by is not None:
+                if (repeat is None or held is None or not hmac.compare_digest(repeat, held)
+                        or used_at is None or now - float(used_at) > IDEMPOTENCY_WINDOW):
+                    return None
+                assert idempotency_key is not None
+                token = self._enrolment_token(used_by, idempotency_key)
+                device = conn.execute(
+                    "SELECT expires_at FROM devices WHERE id = ? AND token_hash = ? AND "
+                    "revoked_at IS NULL", (used_by, self._keyed("token", token))).fetchone()
+                if device is None:
+                    return None  # revoked or renewed since: the repeat is not the first answer
+                return self._enrolment(str(used_by), token, str(setting), device[0])
+            device_id = uuid.uuid4().hex
+            token = (self._enrolment_token(device_id, idempotency_key) if idempotency_key
+                     else secrets.token_urlsafe(32))
+            expires = now + self.token_ttl if self.token_ttl else None
+            conn.execute("UPDATE enrol_codes SET used_by = ?, used_at = ?, idempotency_hash = ? "
+                         "WHERE code_hash = ?", (device_id, now, repeat, code_hash))
             conn.execute(
-                "INSERT INTO devices (id, token_hash, name, enrolled_at, expires_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (device_id, _hash_secret(token), name, now_iso(), expires),
+                "INSERT INTO devices (id, token_hash, name, enrolled_at, expires_at, setting) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (device_id, self._keyed("token", token), name, now_iso(), expires, setting),
             )
+        return self._enrolment(device_id, token, str(setting), expires)
+
+    def _enrolment_token(self, device_id: str, idempotency_key: str) -> str:
+        """The token of an enrolment with a key: unguessable without the server secret, and
+        the same for a repeat of the same request."""
+        digest = hmac.new(self._secret, f"enrolment-token\0{device_id}\0{idempotency_key}"
+                          .encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+    def _enrolment(
+        self, device_id: str, token: str, setting: str, expires: float | None
+    ) -> dict[str, Any]:
         return {
             "device_id": device_id,
             "token": token,
             "server_id": self.server_id,
+            "setting": setting,
             "receipt_key": b64(_raw_public(self.receipt_key)),
             "form_key": b64(_raw_public(self.form_key)),
             "expires_at": None if expires is None else _iso(expires),
+            "renew_after": self.renew_after,
         }
 
     def device_for(self, token: str) -> tuple[Device | None, bool]:
-        """(device, expired) for a bearer token; (None, False) when it is unknown."""
-        rows = self._read("SELECT id, name, expires_at FROM devices WHERE token_hash = ?",
-                          (_hash_secret(token),))
+        """(device, expired) for a bearer token; (None, False) when it is unknown or revoked.
+
+        A renewed device's previous token works until its grace period ends, or until the new
+        token is first used, whichever comes first.
+        """
+        digest = self._keyed("token", token)
+        rows = self._read(
+            "SELECT id, name, setting, expires_at, token_hash, previous_token_hash, "
+            "previous_expires_at FROM devices "
+            "WHERE (token_hash = ? OR previous_token_hash = ?) AND revoked_at IS NULL",
+            (digest, digest))
         if not rows:
             return None, False
-        device_id, name, expires = rows[0]
-        if expires is not None and time.time() >= float(expires):
+        device_id, name, setting, expires, current, previous, previous_expires = rows[0]
+        now = self.clock()
+        if not hmac.compare_digest(str(current), digest):
+            if previous_expires is not None and now >= float(previous_expires):
+                return None, True
+            return Device(str(device_id), str(name), str(setting), previous=True), False
+        if expires is not None and now >= float(expires):
             return None, True
-        return Device(str(device_id), str(name)), False
+        if previous is None:
+            return Device(str(device_id), str(name), str(setting)), False
+        with self._transaction() as conn:  # the new token is in use: the old one ends now
+            conn.execute("UPDATE devices SET previous_token_hash = NULL, previous_expires_at = "
+                         "NULL WHERE id = ? AND previous_token_hash IS NOT NULL", (device_id,))
+        return Device(str(device_id), str(name), str(setting)), False
+
+    def renew_token(self, device: Device) -> dict[str, Any] | None:
+        """A fresh token for the device; the one it was asked with keeps working for the grace
+        period (so a lost answer locks nobody out), or until the fresh one is used."""
+        token = secrets.token_urlsafe(32)
+        now = self.clock()
+        expires = now + self.token_ttl if self.token_ttl else None
+        with self._transaction() as conn:
+            row = conn.execute("SELECT token_hash, expires_at FROM devices WHERE id = ? AND "
+                               "revoked_at IS NULL", (device.id,)).fetchone()
+            if row is None:
+                return None
+            if not device.previous:  # asked with the current token: it becomes the previous
+                grace_end = now + self.token_grace
+                if row[1] is not None:
+                    grace_end = min(grace_end, float(row[1]))
+                conn.execute("UPDATE devices SET previous_token_hash = ?, previous_expires_at = ? "
+                             "WHERE id = ?", (row[0], grace_end, device.id))
+            conn.execute("UPDATE devices SET token_hash = ?, expires_at = ? WHERE id = ?",
+                         (self._keyed("token", token), expires, device.id))
+        return {"token": token, "expires_at": None if expires is None else _iso(expires),
+                "renew_after": self.renew_after}
+
+    def revoke(self, device_id: str) -> bool:
+        """Revoke a device: its tokens stop working at once. False if there is no such device
+        (or it was already revoked)."""
+        with self._transaction() as conn:
+            changed = conn.execute(
+                "UPDATE devices SET revoked_at = ?, previous_token_hash = NULL WHERE id = ? AND "
+                "revoked_at IS NULL", (now_iso(), device_id)).rowcount
+        return changed == 1
 
     # -- forms --------------------------------------------------------------------------------
 
@@ -317,6 +489,12 @@ class ServerStore:
         verdict: ItemOutcome | None, now: str,
     ) -> ItemOutcome:
         sid, revision, base = item["submission_id"], item["revision"], item["base_revision"]
+        owner = conn.execute("SELECT setting FROM submissions WHERE submission_id = ? LIMIT 1",
+                             (sid,)).fetchone()
+        if owner is not None and owner[0] != device.setting:
+            # Another setting's record: refused, with nothing said about what it holds.
+            return ItemOutcome("rejected", 403, problem=problem(
+                "forbidden", "This device may not write this submission.", 403))
         held = conn.execute(
             "SELECT payload_hash, received_at, signature FROM submissions "
             "WHERE submission_id = ? AND revision = ?", (sid, revision)).fetchone()
@@ -341,11 +519,11 @@ class ServerStore:
         payload = item["payload"]
         conn.execute(
             "INSERT INTO submissions (submission_id, revision, base_revision, form, "
-            "form_version, payload, payload_hash, device_id, received_at, signature) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "form_version, payload, payload_hash, device_id, received_at, signature, setting) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (sid, revision, base, payload["form"], payload["form_version"],
              canonical_json(payload), item["payload_hash"], device.id, now,
-             receipt["signature"]),
+             receipt["signature"], device.setting),
         )
         return ItemOutcome("accepted", 201, receipt=receipt)
 
@@ -362,14 +540,18 @@ class ServerStore:
                 "received_at": received_at, "server_id": self.server_id,
                 "signature": signature}
 
-    def manifest_query(self, refs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    def manifest_query(
+        self, device: Device, refs: Sequence[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """What this device's setting holds of each ref; another setting's is `absent`."""
         out = []
         with self._lock:
             for ref in refs:
                 sid, revision = ref["submission_id"], ref["revision"]
                 row = self._conn.execute(
                     "SELECT payload_hash, received_at, signature FROM submissions "
-                    "WHERE submission_id = ? AND revision = ?", (sid, revision)).fetchone()
+                    "WHERE submission_id = ? AND revision = ? AND setting = ?",
+                    (sid, revision, device.setting)).fetchone()
                 entry: dict[str, Any] = {"submission_id": sid, "revision": revision}
                 if row is None:
                     entry["held"] = "absent"
@@ -393,10 +575,15 @@ class ServerStore:
             "next": int(rows[-1][0]) if more and rows else None,
         }
 
-    def latest(self, sid: str) -> dict[str, Any] | None:
+    def latest(self, sid: str, device: Device | None = None) -> dict[str, Any] | None:
+        """The latest revision, if the device's setting holds this submission (any setting's
+        for an operator, with no device)."""
         rows = self._read(
             "SELECT revision, CAST(payload AS BLOB), payload_hash, received_at, signature "
-            "FROM submissions WHERE submission_id = ? ORDER BY revision DESC LIMIT 1", (sid,))
+            "FROM submissions WHERE submission_id = ? AND (? IS NULL OR setting = ?) "
+            "ORDER BY revision DESC LIMIT 1",
+            (sid, None if device is None else device.setting,
+             None if device is None else device.setting))
         if not rows:
             return None
         revision, payload, digest, received_at, signature = rows[0]

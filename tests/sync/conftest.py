@@ -93,8 +93,7 @@ class Device:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerThread]:
-    config = ServerConfig(tmp_path / "server", enrol_codes=[f"CODE-{n}" for n in range(4)],
-                          faults=Faults(seed=1, retry_after=0))
+    config = ServerConfig(tmp_path / "server", faults=Faults(seed=1, retry_after=0))
     with ServerThread(config) as running:
         yield running
 
@@ -105,13 +104,12 @@ def make_device(
 ) -> Iterator[Callable[..., Device]]:
     opened: list[Vault] = []
     profiles = Profiles(data_dir, kdf=FAST_KDF)
-    codes = iter(f"CODE-{n}" for n in range(4))
 
-    def make(name: str = "alex", *, enrolled: bool = True) -> Device:
+    def make(name: str = "alex", *, enrolled: bool = True, setting: str = "default") -> Device:
         vault, _ = profiles.create(name, PASSWORD)
         opened.append(vault)
         if enrolled:
-            enrol(vault, server.url, next(codes), FAST)
+            enrol(vault, server.url, server.issue_code(setting), FAST)
         return Device(name, vault, server)
 
     yield make

@@ -30,16 +30,21 @@ class Server:
         self.port = 0
         self.url = ""
         self.process: subprocess.Popen[str] | None = None
+        self.codes: list[str] = []
 
     def start(self) -> Server:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "desktop", "reference-server", "--port", str(self.port),
-             "--data", str(self.data), "--enrol-code", "TRUST-1", "--enrol-code", "TRUST-2",
-             *self.extra],
+             "--data", str(self.data), "--issue-code", "--issue-code", *self.extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         assert self.process.stdout is not None
-        line = self.process.stdout.readline()  # the readiness line, or EOF if it died
+        self.codes = []  # printed before the readiness line
+        line = self.process.stdout.readline()
+        while line.startswith("Enrolment code for setting default: "):
+            self.codes.append(line.rsplit(" ", 1)[-1].strip())
+            line = self.process.stdout.readline()
+        assert len(self.codes) == 2
         assert "listening on " in line, self.process.stderr.read() if self.process.stderr else ""
         self.url = line.rsplit(" ", 1)[-1].strip()
         self.port = int(self.url.rsplit(":", 1)[-1])
@@ -137,11 +142,14 @@ def test_finalise_enrol_sync_status_reconcile(
 
     result = onesend(laptop, "sync")
     assert one_line_error(result).startswith("onesend: This profile is not enrolled")
-    result = onesend(laptop, "enrol", "--server", server.url, "--code", "nope")
+    wrong = "0000" + server.codes[0][4:]  # well formed, right fingerprint, never issued
+    result = onesend(laptop, "enrol", "--server", server.url, "--code-stdin",
+                     stdin=f"{PASSWORD}\n{wrong}\n")
     assert one_line_error(result) == (
         "onesend: The server refused that enrolment code: it is unknown or has already "
         "been used.")
-    result = onesend(laptop, "enrol", "--server", server.url, "--code", "TRUST-1")
+    result = onesend(laptop, "enrol", "--server", server.url, "--code-stdin",
+                     stdin=f"{PASSWORD}\n{server.codes[0]}\n")
     assert result.returncode == 0, result.stderr
     assert f"Enrolled this profile with {server.url}" in result.stdout
 
@@ -182,7 +190,8 @@ def test_server_killed_mid_batch_and_restarted_loses_and_duplicates_nothing(
 ) -> None:
     server = reference_server("--latency", "0.3")
     assert onesend(laptop, "assessments", "finalise", "--all-complete").returncode == 0
-    assert onesend(laptop, "enrol", "--server", server.url, "--code", "TRUST-1").returncode == 0
+    assert onesend(laptop, "enrol", "--server", server.url, "--code-stdin",
+                   stdin=f"{PASSWORD}\n{server.codes[0]}\n").returncode == 0
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONESEND_")}
     env.update(ONESEND_DATA_DIR=str(laptop), HOME=str(laptop / "home"))
     client = subprocess.Popen(

@@ -188,10 +188,10 @@ def front(server: ServerThread) -> Iterator[Front]:
 
 
 @pytest.fixture
-def fronted(make_device: Callable[..., Any], front: Front) -> Any:
+def fronted(make_device: Callable[..., Any], front: Front, server: ServerThread) -> Any:
     """A device enrolled through the front, so every request it makes passes through it."""
     device = make_device("alex", enrolled=False)
-    enrol(device.vault, front.url, "CODE-0", device.settings)
+    enrol(device.vault, front.url, server.issue_code(), device.settings)
     return device
 
 
@@ -244,11 +244,11 @@ def finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
 
 @pytest.fixture
 def laptop(data_dir: Path, new_document: Callable[[int], dict[str, Any]],
-           front: Front) -> Path:
+           front: Front, server: ServerThread) -> Path:
     """A profile on disk (closed), enrolled through the front, with five finalised records."""
     vault, _ = Profiles(data_dir, kdf=FAST_KDF).create("alex", PASSWORD)
     with vault:
-        enrol(vault, front.url, "CODE-1", settings())
+        enrol(vault, front.url, server.issue_code(), settings())
         store = Assessments(vault)
         for n in range(5):
             store.create(new_document(n), record_id=f"child-{n}")
@@ -332,7 +332,7 @@ def test_a_second_sync_while_one_runs_says_one_sentence_and_touches_nothing(
     data_dir: Path, make_device: Callable[..., Any], front: Front, server: ServerThread,
 ) -> None:
     device = make_device("alex", enrolled=False)
-    enrol(device.vault, front.url, "CODE-0", device.settings)
+    enrol(device.vault, front.url, server.issue_code(), device.settings)
     device.add(2)
     device.store.create({"form": "national-send-assessment", "form_version": "1.0.0",
                          "answers": {}}, record_id="incomplete")

@@ -41,8 +41,8 @@ def test_a_server_copy_that_does_not_match_its_receipt_is_refused(
     assert fetch_latest(device.vault, record_id, device.settings).revision == 2
     real = server.store.latest
 
-    def altered(sid: str) -> dict[str, Any] | None:
-        found = real(sid)
+    def altered(sid: str, holder: Any = None) -> dict[str, Any] | None:
+        found = real(sid, holder)
         assert found is not None
         found["payload"]["answers"]["about_me"]["interests"] = "Altered on the way."
         return found

@@ -25,13 +25,14 @@ from sync.server import ServerConfig, ServerThread
 @pytest.fixture(scope="module")
 def contract_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
     folder: Path = tmp_path_factory.mktemp("contract")
-    with ServerThread(ServerConfig(folder / "server", enrol_codes=["C"])) as server:
+    with ServerThread(ServerConfig(folder / "server")) as server:
         yield server
 
 
 @pytest.fixture(scope="module")
 def token(contract_server: ServerThread) -> str:
-    reply = requests.post(contract_server.url + "/v1/enrol", json={"code": "C"},
+    reply = requests.post(contract_server.url + "/v1/enrol",
+                          json={"code": contract_server.issue_code()},
                           headers={"OneSEND-Protocol": "1"}, timeout=10)
     value: str = reply.json()["token"]
     return value

@@ -235,13 +235,13 @@ def test_a_receipt_that_does_not_verify_is_not_an_acknowledgement(
 def test_update_required_is_said_before_anything_is_sent(
     make_device: Callable[..., Any], tmp_path: Any
 ) -> None:
-    config = ServerConfig(tmp_path / "strict", enrol_codes=["OLD"], min_protocol=2)
+    config = ServerConfig(tmp_path / "strict", min_protocol=2)
     with ServerThread(config) as strict:
         from sync.device import enrol  # noqa: PLC0415
 
         device = make_device("old", enrolled=False)
         with pytest.raises(UpdateRequired, match="needs a newer version of OneSEND"):
-            enrol(device.vault, strict.url, "OLD", device.settings)
+            enrol(device.vault, strict.url, strict.issue_code(), device.settings)
         assert strict.store.holdings() == []
 
 

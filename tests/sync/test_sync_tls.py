@@ -77,8 +77,7 @@ def test_ca(tmp_path: Path) -> tuple[Path, Path, Path]:
 @pytest.fixture
 def tls_server(tmp_path: Path, test_ca: tuple[Path, Path, Path]) -> Iterator[ServerThread]:
     _, cert, key = test_ca
-    config = ServerConfig(tmp_path / "tls-server", enrol_codes=["TLS-1", "TLS-2"],
-                          faults=Faults(retry_after=0))
+    config = ServerConfig(tmp_path / "tls-server", faults=Faults(retry_after=0))
     with ServerThread(config, tls_cert=cert, tls_key=key) as server:
         yield server
 
@@ -97,10 +96,10 @@ def test_tls_with_the_test_ca_in_the_ca_setting_works_and_without_it_fails_clear
             r"^The server's certificate is not trusted \(.+\)\. If this network inspects "
             r"TLS, ask IT to set its CA bundle in OneSEND's network\.json \(or give it with "
             r"--ca-bundle\)\.$")):
-        enrol(device.vault, tls_server.url, "TLS-1", device.settings)
+        enrol(device.vault, tls_server.url, tls_server.issue_code(), device.settings)
 
     settings = ApiSettings(**{**device.settings.__dict__, "ca_bundle": ca_pem})
-    enrol(device.vault, tls_server.url, "TLS-1", settings)
+    enrol(device.vault, tls_server.url, tls_server.issue_code(), settings)
     assert load_credentials(device.vault).ca_bundle == str(ca_pem)
     device.add(3)
     report = device.sync()  # the CA chosen at enrolment is kept for every later sync
@@ -116,7 +115,7 @@ def test_a_ca_bundle_that_is_not_pem_is_refused(
     device = make_device("school", enrolled=False)
     settings = ApiSettings(ca_bundle=bad)
     with pytest.raises(InvalidInput, match="cannot be read as PEM certificates"):
-        enrol(device.vault, tls_server.url, "TLS-1", settings)
+        enrol(device.vault, tls_server.url, tls_server.issue_code(), settings)
 
 
 def test_plain_http_is_refused_for_anything_but_this_computer(
@@ -141,7 +140,8 @@ def test_the_administrators_network_settings_are_used_and_checked(
     assert settings.ca_bundle == test_ca[0]
     assert settings.proxy is None
     device = make_device("school", enrolled=False)
-    enrol(device.vault, tls_server.url, "TLS-2", settings)  # trusted through the file
+    # trusted through the file
+    enrol(device.vault, tls_server.url, tls_server.issue_code(), settings)
     assert load_credentials(device.vault).ca_bundle == str(test_ca[0])
 
     for bad, fragment in (("{not json", "not valid JSON"),
@@ -206,7 +206,7 @@ def test_ssl_cert_file_and_ssl_cert_dir_cannot_widen_trust_but_network_json_can(
             env.setenv(variable, str(value))
             with pytest.raises(UntrustedServer, match=r"^The server's certificate is not "
                                r"trusted \(.+\)\. If this network inspects TLS"):
-                enrol(device.vault, tls_server.url, "TLS-1", device.settings)
+                enrol(device.vault, tls_server.url, tls_server.issue_code(), device.settings)
     assert tls_server.store.holdings() == []
 
     data_dir = tmp_path / "data"
@@ -214,7 +214,8 @@ def test_ssl_cert_file_and_ssl_cert_dir_cannot_widen_trust_but_network_json_can(
     (data_dir / "network.json").write_text(json.dumps({"ca_bundle": str(ca_pem)}))
     settings = network_settings(data_dir)
     assert settings is not None
-    enrol(device.vault, tls_server.url, "TLS-1", settings)  # the administrator's CA: trusted
+    # the administrator's CA: trusted
+    enrol(device.vault, tls_server.url, tls_server.issue_code(), settings)
     assert load_credentials(device.vault).server_url == tls_server.url
 
 

@@ -22,7 +22,6 @@ from ui.sync_panel import SyncPanel
 from ui.tasks import TaskRunner
 
 PASSWORD = "correct horse battery staple"
-CODES = [f"CODE-{n}" for n in range(4)]
 FAST = ApiSettings(connect_timeout=1.0, read_timeout=5.0, deadline=10.0, max_attempts=3,
                    backoff_base=0.01, backoff_cap=0.05, max_retry_after=1.0)
 EXAMPLES = ("primary", "secondary", "early-years", "post-16", "19-25")
@@ -45,7 +44,7 @@ def complete_document(n: int) -> dict[str, Any]:
 
 
 def server_config(data: Path) -> ServerConfig:
-    return ServerConfig(data, enrol_codes=CODES, faults=Faults(seed=1, retry_after=0))
+    return ServerConfig(data, faults=Faults(seed=1, retry_after=0))
 
 
 @pytest.fixture

@@ -41,7 +41,7 @@ def test_enrol_from_the_panel_then_sync_now_sends_both(
     assert panel.enrol_box.isVisible()
     assert not panel.status_box.isVisible()
     qtbot.keyClicks(panel.server_edit, server.url)
-    qtbot.keyClicks(panel.code_edit, "CODE-0")
+    qtbot.keyClicks(panel.code_edit, server.issue_code())
     qtbot.mouseClick(panel.enrol_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(panel.status_box.isVisible, timeout=10_000)
     assert panel.server_label.text() == f"Enrolled with {server.url}"
@@ -71,7 +71,7 @@ def test_server_down_says_so_then_auto_sync_delivers_once_it_starts(
 ) -> None:
     first = ServerThread(kit.server_config(tmp_path / "server")).start()
     port = first.port
-    enrol(vault, first.url, "CODE-0", kit.FAST)
+    enrol(vault, first.url, first.issue_code(), kit.FAST)
     first.stop()
     kit.finalise_new(vault, 1, 2)
     panel = make_panel(check_interval_ms=100, retry_base_ms=60, retry_cap_ms=250)
@@ -87,7 +87,7 @@ def test_server_down_says_so_then_auto_sync_delivers_once_it_starts(
 def test_the_windows_sync_stops_at_its_run_deadline_and_says_so(
     qtbot: QtBot, server: ServerThread, vault: Vault, make_panel: MakePanel, kit: SimpleNamespace
 ) -> None:
-    enrol(vault, server.url, "CODE-0", kit.FAST)
+    enrol(vault, server.url, server.issue_code(), kit.FAST)
     kit.finalise_new(vault, 1, 2)
     server.faults.latency = 5.0  # each request but the health check: longer than the run
     panel = make_panel(run_deadline=2.0)
@@ -110,13 +110,13 @@ def test_a_stale_base_is_resolved_answer_by_answer_in_the_conflict_view(
 ) -> None:
     school, _ = profiles.create("school", kit.PASSWORD)
     try:
-        enrol(school, server.url, "CODE-1", kit.FAST)
+        enrol(school, server.url, server.issue_code(), kit.FAST)
         shared = kit.complete_document(1)
         Assessments(school).create(shared, record_id="shared-1")
         Assessments(school).finalise("shared-1")
         assert SyncEngine(school, settings=kit.FAST).run().accepted == 1
 
-        enrol(vault, server.url, "CODE-0", kit.FAST)
+        enrol(vault, server.url, server.issue_code(), kit.FAST)
         mine = kit.complete_document(1)
         mine["answers"]["about_me"]["interests"] = "Edited on this laptop."
         mine["answers"]["about_me"]["how_to_help"] = "Short sentences and pictures."
@@ -163,7 +163,7 @@ def test_a_stale_base_is_resolved_answer_by_answer_in_the_conflict_view(
 def test_an_invalid_payload_is_quarantined_with_its_reason_while_the_other_goes_through(
     qtbot: QtBot, server: ServerThread, vault: Vault, make_panel: MakePanel, kit: SimpleNamespace
 ) -> None:
-    enrol(vault, server.url, "CODE-0", kit.FAST)
+    enrol(vault, server.url, server.issue_code(), kit.FAST)
     kit.finalise_new(vault, 1)
     broken = kit.complete_document(2)
     del broken["answers"]["about_me"]["aspirations"]
@@ -186,7 +186,7 @@ def test_an_invalid_payload_is_quarantined_with_its_reason_while_the_other_goes_
 def test_shutdown_stops_the_checks_and_a_running_sync(
     qtbot: QtBot, server: ServerThread, vault: Vault, make_panel: MakePanel, kit: SimpleNamespace
 ) -> None:
-    enrol(vault, server.url, "CODE-0", kit.FAST)
+    enrol(vault, server.url, server.issue_code(), kit.FAST)
     panel = make_panel(check_interval_ms=50)
     qtbot.waitUntil(lambda: panel.reachable is True, timeout=10_000)
     kit.finalise_new(vault, 1, 2, 3)
@@ -210,13 +210,13 @@ def test_save_screenshots(
 ) -> None:
     school, _ = profiles.create("school", kit.PASSWORD)
     try:
-        enrol(school, server.url, "CODE-1", kit.FAST)
+        enrol(school, server.url, server.issue_code(), kit.FAST)
         Assessments(school).create(kit.complete_document(1), record_id="shared-1")
         Assessments(school).finalise("shared-1")
         SyncEngine(school, settings=kit.FAST).run()
     finally:
         school.close()
-    enrol(vault, server.url, "CODE-0", kit.FAST)
+    enrol(vault, server.url, server.issue_code(), kit.FAST)
     kit.finalise_new(vault, 3, 4, 5)
     store = Assessments(vault)
     mine = kit.complete_document(1)
@@ -258,7 +258,7 @@ def test_a_sync_fetches_new_form_versions_and_moves_drafts_unless_one_is_open(
     store = Assessments(vault)
     draft, _ = store.create({"form": "demo", "form_version": "1.0.0", "answers": {
         "about": {"name": "Ada", "colour": "R", "hobby": "Chess"}}})
-    enrol(vault, server.url, "CODE-0")
+    enrol(vault, server.url, server.issue_code())
     panel = make_panel()
     qtbot.waitUntil(panel.status_box.isVisible, timeout=10_000)  # enrolled
 
