@@ -456,13 +456,15 @@ class Assessments:
 
     def put_head(self, conn: Any, head: Head) -> None:
         """Write the record's row with a fresh MAC (the caller verified the row it read)."""
+        mac = head.compute_mac(self.vault.cipher)
+        self.vault.move_state(conn, head=(head.mac, mac))
         conn.execute(
             "UPDATE assessments SET updated_at = ?, current_revision = ?, revision_count = ?, "
             "status = ?, upn_index = ?, form = ?, form_version = ?, summary = ?, tip = ?, "
             "mac = ? WHERE id = ?",
             (head.updated_at, head.current_revision, head.revision_count, head.status,
-             head.upn_index, head.form, head.form_version, head.summary, head.tip,
-             head.compute_mac(self.vault.cipher), head.id),
+             head.upn_index, head.form, head.form_version, head.summary, head.tip, mac,
+             head.id),
         )
 
     def verified_head(self, conn: Any, record_id: str, *, check: bool = True) -> Head:

@@ -146,9 +146,20 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warn_metadata(vault: Vault) -> None:
+    """Vault-wide tampering (audit chain, removed records) on stderr; the command goes on."""
+    for sentence in vault.check_metadata():
+        _out(f"onesend: warning: {sentence}", sys.stderr)
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     with _open_vault(args) as vault:
         summaries = Assessments(vault).summaries()
+        _warn_metadata(vault)
+        damaged = [s.id for s in summaries if s.damaged]
+    if damaged:
+        _out(f"onesend: warning: {len(damaged)} assessment(s) are damaged or were altered "
+             f"outside OneSEND and are not trusted: {', '.join(damaged)}.", sys.stderr)
     if args.json:
         _json_out([summary.to_json() for summary in summaries])
         return 0
@@ -204,13 +215,19 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_history(args: argparse.Namespace) -> int:
     with _open_vault(args) as vault:
-        history = Assessments(vault).history(args.id)
+        store = Assessments(vault)
+        history = store.history(args.id)
+        problem = store.problems(args.id)
+    if problem:
+        _out(f"onesend: warning: {problem}", sys.stderr)
     if args.json:
         _json_out([entry.to_json() for entry in history])
         return 0
     for entry in history:
         when = entry.created_at[:19].replace("T", " ")
-        _out(f"{entry.revision:>4}  {when}  {entry.author}  {entry.action}  {entry.status}")
+        flag = "  DAMAGED (altered outside OneSEND)" if entry.damaged else ""
+        _out(f"{entry.revision:>4}  {when}  {entry.author}  {entry.action}  {entry.status}"
+             f"{flag}")
     return 0
 
 
@@ -382,7 +399,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     else:
         _out(f"Acknowledged here: {result.acknowledged}; held by the server: "
              f"{result.server_held}.")
-        for name in ("missing", "extra", "mismatched"):
+        for name in ("missing", "extra", "mismatched", "unverified"):
             ids = getattr(result, name)
             _out(f"{name}: {', '.join(ids) if ids else 'none'}")
         if result.oldest_unsynced_age_seconds is not None:

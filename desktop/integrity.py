@@ -117,22 +117,35 @@ def audit_mac(  # noqa: PLR0917 - the row's columns, in order
     return cipher.mac("audit", entry_id, at, profile, action, assessment_id, previous)
 
 
+def xor(a: bytes, b: bytes | None) -> bytes:
+    """Fold a MAC in or out of the vault state's accumulator (XOR of every record's MAC)."""
+    if b is None:
+        return a
+    return bytes(x ^ y for x, y in zip(a, b.ljust(len(a), b"\0")[: len(a)], strict=True))
+
+
+EMPTY = bytes(32)
+
+
 @dataclass(frozen=True)
 class VaultState:
-    """How many assessments the vault holds and the audit chain's last entry, MAC'd together."""
+    """How many assessments the vault holds, the XOR of their rows' MACs, and the audit chain's
+    last entry, MAC'd together: removing or rolling back one record, or the end of the audit
+    log, no longer matches it."""
 
     records: int
+    heads: bytes
     audit_id: int
     audit_mac: bytes | None
 
-    def compute_mac(self, cipher: RecordCipher) -> bytes:
-        return cipher.mac("vault-state", self.records, self.audit_id, self.audit_mac)
+    def _fields(self) -> tuple[int, bytes, int, bytes | None]:
+        return (self.records, self.heads, self.audit_id, self.audit_mac)
 
     def to_text(self, cipher: RecordCipher) -> str:
         return json.dumps({
-            "records": self.records, "audit_id": self.audit_id,
+            "records": self.records, "heads": self.heads.hex(), "audit_id": self.audit_id,
             "audit_mac": None if self.audit_mac is None else self.audit_mac.hex(),
-            "mac": self.compute_mac(cipher).hex(),
+            "mac": cipher.mac("vault-state", *self._fields()).hex(),
         })
 
     @classmethod
@@ -140,10 +153,10 @@ class VaultState:
         """The stored state, or None when it is missing, malformed or fails its MAC."""
         try:
             data = json.loads(text)
-            state = cls(int(data["records"]), int(data["audit_id"]),
+            state = cls(int(data["records"]), bytes.fromhex(data["heads"]),
+                        int(data["audit_id"]),
                         None if data["audit_mac"] is None else bytes.fromhex(data["audit_mac"]))
             mac = bytes.fromhex(data["mac"])
         except (ValueError, KeyError, TypeError):
             return None
-        return state if cipher.mac_ok(mac, "vault-state", state.records, state.audit_id,
-                                      state.audit_mac) else None
+        return state if cipher.mac_ok(mac, "vault-state", *state._fields()) else None

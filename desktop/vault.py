@@ -159,6 +159,7 @@ def _schema_v3_macs(conn: sqlite3.Connection, cipher: RecordCipher) -> None:
         previous = (record_id, mac)
         tips[record_id] = (tips.get(record_id, (0, b""))[0] + 1, mac)
     _create_revision_update_trigger(conn)
+    heads = integrity.EMPTY
     for row in conn.execute(
         "SELECT a.id, a.created_at, a.updated_at, a.current_revision, a.status, "
         "CAST(a.upn_index AS BLOB), r.form, r.form_version, CAST(a.summary AS BLOB) "
@@ -169,10 +170,12 @@ def _schema_v3_macs(conn: sqlite3.Connection, cipher: RecordCipher) -> None:
         head = integrity.Head(str(row[0]), str(row[1]), str(row[2]), int(row[3]), count,
                               str(row[4]), row[5], str(row[6]), str(row[7]), bytes(row[8]),
                               tip, None)
+        head_mac = head.compute_mac(cipher)
+        heads = integrity.xor(heads, head_mac)
         conn.execute(
             "UPDATE assessments SET revision_count = ?, form = ?, form_version = ?, tip = ?, "
             "mac = ? WHERE id = ?",
-            (count, head.form, head.form_version, tip, head.compute_mac(cipher), head.id))
+            (count, head.form, head.form_version, tip, head_mac, head.id))
     for row in conn.execute(
         f"SELECT {integrity.OUTBOX_MAC_COLUMNS} FROM outbox"  # noqa: S608 - constant
     ).fetchall():
@@ -191,7 +194,7 @@ def _schema_v3_macs(conn: sqlite3.Connection, cipher: RecordCipher) -> None:
         conn.execute("UPDATE audit SET mac = ? WHERE id = ?", (prior_mac, entry_id))
         last_id = int(entry_id)
     records = int(conn.execute("SELECT count(*) FROM assessments").fetchone()[0])
-    state = integrity.VaultState(records, last_id, prior_mac)
+    state = integrity.VaultState(records, heads, last_id, prior_mac)
     conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)",
                  (integrity.STATE_KEY, state.to_text(cipher)))
 
@@ -426,13 +429,28 @@ class Vault:
             "VALUES (?, ?, ?, ?, ?, ?)",
             (entry_id, at, self.profile, action, assessment_id, mac),
         )
+        self.move_state(conn, audit=(entry_id, mac), new_record=new_record)
+
+    def move_state(
+        self, conn: sqlite3.Connection, *, audit: tuple[int, bytes] | None = None,
+        new_record: bool = False, head: tuple[bytes | None, bytes] | None = None,
+    ) -> None:
+        """Move the vault's MAC'd state row on by one change, inside `conn`'s transaction:
+        the audit chain's new end, one more record, a record's MAC replaced (old, new)."""
+        cipher = self.cipher
         row = conn.execute("SELECT value FROM meta WHERE key = ?",
                            (integrity.STATE_KEY,)).fetchone()
         state = integrity.VaultState.from_text(str(row[0]), cipher) if row else None
-        if state is not None:
-            moved = integrity.VaultState(state.records + int(new_record), entry_id, mac)
-            conn.execute("UPDATE meta SET value = ? WHERE key = ?",
-                         (moved.to_text(cipher), integrity.STATE_KEY))
+        if state is None:
+            return  # left as found, so the next check still reports it
+        heads = state.heads
+        if head is not None:
+            heads = integrity.xor(integrity.xor(heads, head[0]), head[1])
+        audit_id, audit_mac = audit or (state.audit_id, state.audit_mac)
+        moved = integrity.VaultState(state.records + int(new_record), heads, audit_id,
+                                     audit_mac)
+        conn.execute("UPDATE meta SET value = ? WHERE key = ?",
+                     (moved.to_text(cipher), integrity.STATE_KEY))
 
     def audit_log(self) -> list[dict[str, Any]]:
         rows = self.read("SELECT at, profile, action, assessment_id FROM audit ORDER BY id")
@@ -467,11 +485,18 @@ class Vault:
             problems.append("The vault's record of its own state is missing or has been "
                             "altered outside OneSEND.")
             return problems
-        records = int(self.read("SELECT count(*) FROM assessments")[0][0])
+        heads = integrity.EMPTY
+        records = 0
+        for (mac,) in self.read("SELECT CAST(mac AS BLOB) FROM assessments"):
+            heads = integrity.xor(heads, mac)
+            records += 1
         if records != state.records:
             problems.append(
                 f"The vault should hold {state.records} assessment(s) but holds {records}: "
                 "assessments were removed or added outside OneSEND.")
+        elif heads != state.heads:
+            problems.append("One or more assessments were changed or rolled back to an older "
+                            "copy outside OneSEND.")
         if not problems and (state.audit_id != last_id or state.audit_mac != previous):
             problems.append("The end of the audit log has been removed outside OneSEND.")
         return problems
