@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from desktop.crypto import RecordCipher
 from desktop.errors import BadDocument, CorruptVault, NotFound, NotReady, TamperedData
 from desktop.integrity import DAMAGED_RECORD, Head, revision_mac
 from desktop.paths import write_private_file
@@ -408,11 +409,7 @@ class Assessments:
         return body
 
     def _upn_index(self, answers: dict[str, Any]) -> bytes | None:
-        child = answers.get("child")
-        upn = child.get("upn") if isinstance(child, dict) else None
-        if not isinstance(upn, str) or not normalise_identifier(upn):
-            return None
-        return self.vault.cipher.blind_index(normalise_identifier(upn), UPN_INDEX_FIELD)
+        return upn_index(self.vault.cipher, answers)
 
     def _seal_summary(self, body: dict[str, Any], record_id: str, revision: int) -> bytes:
         return self.vault.cipher.seal(
@@ -577,6 +574,15 @@ class Assessments:
 
 def _digest(blob: Any) -> bytes | None:
     return None if blob is None else hashlib.sha256(bytes(blob)).digest()
+
+
+def upn_index(cipher: RecordCipher, answers: dict[str, Any]) -> bytes | None:
+    """The blind index of the child's UPN under this profile's key, or None without one."""
+    child = answers.get("child")
+    upn = child.get("upn") if isinstance(child, dict) else None
+    if not isinstance(upn, str) or not normalise_identifier(upn):
+        return None
+    return cipher.blind_index(normalise_identifier(upn), UPN_INDEX_FIELD)
 
 
 def write_export(path: Path, document: dict[str, Any]) -> None:

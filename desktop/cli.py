@@ -132,6 +132,29 @@ def cmd_profile_recover(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_profile_rekey(args: argparse.Namespace) -> int:
+    profiles = _profiles(args)
+    name = profiles.choose(args.profile)
+    old, new = read_secrets(args, ["Current password", "New password"])
+    recovery_key = profiles.rekey(name, old, new)
+    _out(f"Changed the password of the profile {name!r} and re-encrypted its vault under a new "
+         "key: old copies of the profile file and the old recovery key no longer open it.")
+    _out("New recovery key (shown once; write it down and keep it somewhere safe):")
+    _out(recovery_key)
+    return 0
+
+
+def cmd_profile_new_recovery_key(args: argparse.Namespace) -> int:
+    profiles = _profiles(args)
+    name = profiles.choose(args.profile)
+    (password,) = read_secrets(args, ["Password"])
+    recovery_key = profiles.rotate_recovery_key(name, password)
+    _out(f"Made a new recovery key for the profile {name!r}; the old one no longer works.")
+    _out("New recovery key (shown once; write it down and keep it somewhere safe):")
+    _out(recovery_key)
+    return 0
+
+
 # -- assessments -------------------------------------------------------------------------------
 
 
@@ -538,6 +561,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_vault_options(recover)
     recover.set_defaults(handler=cmd_profile_recover)
+    rekey = profile_commands.add_parser(
+        "rekey", help="change the password and re-encrypt the vault under a new key (old and "
+        "new password as two lines of standard input); prints a new recovery key once")
+    _add_vault_options(rekey)
+    rekey.set_defaults(handler=cmd_profile_rekey)
+    rotate = profile_commands.add_parser(
+        "new-recovery-key", help="make a new recovery key (printed once); the old one stops "
+        "working")
+    _add_vault_options(rotate)
+    rotate.set_defaults(handler=cmd_profile_new_recovery_key)
 
     assessments = commands.add_parser("assessments", help="import, list, show and export")
     acts = assessments.add_subparsers(title="assessment commands", metavar="ACTION",

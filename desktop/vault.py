@@ -142,7 +142,13 @@ def _schema_v3_columns(conn: sqlite3.Connection) -> None:
 
 def _schema_v3_macs(conn: sqlite3.Connection, cipher: RecordCipher) -> None:
     """MAC what an older version wrote (trusted as found: it was not authenticated before)."""
-    conn.execute("DROP TRIGGER revisions_no_update")
+    mac_every_row(conn, cipher)
+
+
+def mac_every_row(conn: sqlite3.Connection, cipher: RecordCipher) -> None:
+    """Compute every row's MAC, the audit chain and the vault state afresh, in `conn`'s
+    transaction: after the schema 3 migration, and after re-keying (each checks first)."""
+    conn.execute("DROP TRIGGER IF EXISTS revisions_no_update")
     tips: dict[str, tuple[int, bytes]] = {}
     previous: tuple[str, bytes] | None = None
     for row in conn.execute(
@@ -195,7 +201,8 @@ def _schema_v3_macs(conn: sqlite3.Connection, cipher: RecordCipher) -> None:
         last_id = int(entry_id)
     records = int(conn.execute("SELECT count(*) FROM assessments").fetchone()[0])
     state = integrity.VaultState(records, heads, last_id, prior_mac)
-    conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)",
+    conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                  (integrity.STATE_KEY, state.to_text(cipher)))
 
 
