@@ -20,6 +20,7 @@ from desktop import __version__, ctf_cli
 from desktop.assessments import Assessments, parse_document, write_export
 from desktop.crypto import FAST_KDF
 from desktop.errors import InvalidInput, NotReady, OneSendError, SyncError
+from desktop.hardening import disable_core_dumps
 from desktop.paths import resolve_data_dir
 from desktop.profiles import Profiles
 from desktop.vault import Vault
@@ -697,6 +698,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # the real command (and the window it opens), not a test calling main()
+        disable_core_dumps()
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler

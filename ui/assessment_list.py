@@ -174,6 +174,12 @@ class AssessmentTableModel(TitledTableModel):
             style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning) if style else None
         )
 
+    def clear(self) -> None:
+        """Drop every row (on lock)."""
+        self.beginResetModel()
+        self.rows, self._display, self._keys = [], [], []
+        self.endResetModel()
+
     def set_rows(self, prepared: PreparedRows) -> None:
         self.beginResetModel()
         self.rows, self._display, self._keys = prepared.rows, prepared.display, prepared.keys
@@ -468,6 +474,14 @@ class AssessmentListPage(QWidget):
         today = self.today or datetime.date.today()  # noqa: DTZ011 - deadlines are local days
         self.tasks.run_db(lambda vault: load_rows(vault, today),
                           self._alive(self._rows_loaded), self._alive(self._load_failed))
+
+    def forget(self) -> None:
+        """On lock: drop every row (names, dates of birth) and the search typed."""
+        self._debounce.stop()
+        self._upn_lookup += 1  # a lookup still running is ignored when it answers
+        self.search.clear()
+        self.proxy.set_search("")
+        self.model.clear()
 
     def _rows_loaded(self, prepared: PreparedRows) -> None:
         self._loaded_once = True

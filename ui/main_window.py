@@ -35,6 +35,7 @@ from desktop.crypto import DEFAULT_KDF, KdfParams
 from desktop.errors import OneSendError
 from desktop.profiles import Profiles
 from desktop.vault import Vault
+from ui.clipboard_guard import ClipboardGuard
 from ui.crash import CRASH_SENTENCE, CrashReporter, CrashReportOffer, show_problem
 from ui.idle import IdleWatcher
 from ui.profile_pages import CreateProfilePage, RecoveryKeyPage, UnlockPage
@@ -112,6 +113,7 @@ class MainWindow(QMainWindow):
 
         # Key derivation runs here (no vault): one runner for the window's life.
         self.key_tasks = TaskRunner(parent=self)
+        self.clipboard_guard = ClipboardGuard(self)
         self.idle = IdleWatcher(self.prefs.idle_minutes, self)
         self.idle.timed_out.connect(self._idle_timed_out)
 
@@ -465,6 +467,7 @@ class MainWindow(QMainWindow):
         vault, self.vault = self.vault, None
         if vault is not None:
             vault.close()  # the cipher forgets the keys; the connection was closed on its thread
+        self.clipboard_guard.clear_ours()
         self._set_title("")
 
     def _set_title(self, title: str) -> None:
