@@ -9,6 +9,7 @@ with Python's `sorted` over precomputed keys instead of a comparison per call in
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import Shiboken
 from typing_extensions import override
 
+from desktop.errors import OneSendError
 from desktop.listing import (
     DAMAGED_TEXT,
     LIST_STATUSES,
@@ -100,6 +102,8 @@ class PreparedRows:
     rows: list[ListRow]
     display: list[tuple[str, ...]]
     keys: list[tuple[Any, ...]]
+    # Vault-wide checks (audit log, removed or rolled-back records): one sentence each.
+    problems: tuple[str, ...] = ()
 
 
 def _date_key(iso: str) -> tuple[int, str]:
@@ -157,7 +161,12 @@ def prepare(rows: list[ListRow]) -> PreparedRows:
 
 def load_rows(vault: Vault, today: datetime.date) -> PreparedRows:
     """The database thread's work: decrypt the summaries once and prepare every row."""
-    return prepare(list_rows(vault, today))
+    prepared = prepare(list_rows(vault, today))
+    try:
+        problems = tuple(vault.check_metadata())
+    except OneSendError as exc:  # a damaged page: the rows above still show
+        problems = (str(exc),)
+    return dataclasses.replace(prepared, problems=problems)
 
 
 class AssessmentTableModel(TitledTableModel):
@@ -404,6 +413,12 @@ class AssessmentListPage(QWidget):
         self.count_label.setObjectName("assessmentCount")
         self.count_label.setAccessibleName("Number of assessments shown")
         outer.addWidget(self.count_label)
+        self.integrity_label = QLabel()
+        self.integrity_label.setObjectName("integrityProblem")
+        self.integrity_label.setAccessibleName("Problem with the vault")
+        self.integrity_label.setWordWrap(True)
+        self.integrity_label.setVisible(False)
+        outer.addWidget(self.integrity_label)
 
         self.stack = QStackedWidget()
         self.view = AssessmentTable()
@@ -486,6 +501,8 @@ class AssessmentListPage(QWidget):
     def _rows_loaded(self, prepared: PreparedRows) -> None:
         self._loaded_once = True
         self.model.set_rows(prepared)
+        self.integrity_label.setText(" ".join(prepared.problems))
+        self.integrity_label.setVisible(bool(prepared.problems))
         self.stack.setCurrentWidget(self.empty if not prepared.rows else self.view)
         self._update_count()
         emit(self.loaded)
