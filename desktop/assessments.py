@@ -326,8 +326,6 @@ class Assessments:
         cipher = self.vault.cipher
         result = [Summary(record_id, 0, "", "", "", "", damaged=True) for record_id in unreadable]
         for head in heads:
-            base = Summary(head.id, head.current_revision, head.status, head.updated_at,
-                           head.form, head.form_version)
             fields: dict[str, Any] = {"damaged": True}
             tip = chains.get(head.id)
             if head.ok(cipher) and tip == (head.revision_count, head.current_revision, head.tip):
@@ -337,7 +335,13 @@ class Assessments:
                 except (TamperedData, ValueError):
                     # One damaged record is shown as such; it must not hide the others.
                     fields = {"damaged": True}
-            result.append(Summary(**{**base.to_json(), **fields}))
+            try:
+                summary = Summary(head.id, head.current_revision, head.status, head.updated_at,
+                                  head.form, head.form_version, **fields)
+            except TypeError:  # a summary with fields this version does not know
+                summary = Summary(head.id, head.current_revision, head.status, head.updated_at,
+                                  head.form, head.form_version, damaged=True)
+            result.append(summary)
         result.sort(key=lambda summary: summary.id)
         result.sort(key=lambda summary: summary.updated_at, reverse=True)
         return result

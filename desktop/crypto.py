@@ -114,21 +114,26 @@ def _hkdf(key: bytes, salt: bytes | None, info: bytes) -> bytes:
 
 
 def _encode_fields(kind: str, fields: tuple[object, ...]) -> bytes:
-    parts = [b"onesend/v1/mac", kind.encode()]
-    for field in fields:
-        if field is None:
-            parts.append(b"n")
-        elif isinstance(field, bool):
-            raise TypeError("booleans are not MAC'd fields")
-        elif isinstance(field, int):
-            parts.append(b"i" + str(field).encode())
-        elif isinstance(field, str):
-            parts.append(b"s" + field.encode("utf-8"))
-        elif isinstance(field, bytes):
-            parts.append(b"b" + field)
-        else:
-            raise TypeError(f"cannot MAC a {type(field).__name__}")
-    return b"".join(len(part).to_bytes(8, "big") + part for part in parts)
+    """Each part length-prefixed (8 bytes) and typed, so no two different rows encode alike."""
+    out = bytearray()
+    for part in (b"onesend/v1/mac", kind.encode(), *map(_encode_field, fields)):
+        out += len(part).to_bytes(8, "big")
+        out += part
+    return bytes(out)
+
+
+def _encode_field(field: object) -> bytes:
+    if field is None:
+        return b"n"
+    if isinstance(field, bool):
+        raise TypeError("booleans are not MAC'd fields")
+    if isinstance(field, int):
+        return b"i" + str(field).encode()
+    if isinstance(field, str):
+        return b"s" + field.encode("utf-8")
+    if isinstance(field, bytes):
+        return b"b" + field
+    raise TypeError(f"cannot MAC a {type(field).__name__}")
 
 
 def wrap_key(kek: bytes, data_key: bytes, context: bytes) -> bytes:
