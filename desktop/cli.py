@@ -19,7 +19,7 @@ import forms.cli
 from desktop import __version__, ctf_cli
 from desktop.assessments import Assessments, parse_document, write_export
 from desktop.crypto import FAST_KDF
-from desktop.errors import InvalidInput, NotReady, OneSendError, SyncError
+from desktop.errors import InvalidInput, NotReady, OneSendError, SyncError, TamperedData
 from desktop.hardening import disable_core_dumps
 from desktop.paths import resolve_data_dir
 from desktop.profiles import Profiles
@@ -273,7 +273,8 @@ def cmd_finalise(args: argparse.Namespace) -> int:
         for record_id in ids:
             try:
                 revision, new = store.finalise(record_id)
-            except NotReady as exc:
+            except (NotReady, TamperedData) as exc:
+                # One record altered outside OneSEND is skipped, said, and stops no other.
                 if not args.all_complete:
                     raise
                 skipped.append({"id": record_id, "reason": str(exc)})

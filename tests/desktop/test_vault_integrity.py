@@ -312,3 +312,27 @@ def test_a_vault_from_the_previous_schema_is_macd_at_unlock(profiles: Profiles) 
     conn.close()
     with profiles.unlock("alex", PASSWORD) as vault:
         assert Assessments(vault).summaries()[0].damaged
+
+
+def test_finalise_all_complete_skips_an_altered_record_and_finalises_the_rest(
+    profiles: Profiles, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    import io  # noqa: PLC0415
+
+    from desktop import cli  # noqa: PLC0415
+
+    vault, _ = profiles.create("alex", PASSWORD)
+    with vault:
+        altered, _ = Assessments(vault).create(complete("Altered"))
+        fine, _ = Assessments(vault).create(complete("Fine"))
+    conn = raw(profiles.folder("alex") / "vault.db")
+    conn.execute("UPDATE assessments SET form_version = '9.9.9' WHERE id = ?", (altered,))
+    conn.close()
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    code = cli.main(["--data-dir", str(profiles.data_dir), "assessments", "finalise",
+                     "--all-complete", "--json", "--password-stdin"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [entry["id"] for entry in out["finalised"]] == [fine]
+    assert [entry["id"] for entry in out["skipped"]] == [altered]
+    assert "altered or damaged outside OneSEND" in out["skipped"][0]["reason"]
