@@ -336,3 +336,45 @@ def test_finalise_all_complete_skips_an_altered_record_and_finalises_the_rest(
     assert [entry["id"] for entry in out["finalised"]] == [fine]
     assert [entry["id"] for entry in out["skipped"]] == [altered]
     assert "altered or damaged outside OneSEND" in out["skipped"][0]["reason"]
+
+
+def test_the_command_says_what_is_damaged(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    import io  # noqa: PLC0415
+
+    from desktop import cli  # noqa: PLC0415
+
+    def run(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+        code = cli.main(["--data-dir", str(scene.profiles.data_dir), *args, "--password-stdin"])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    scene.attack(
+        ("UPDATE assessments SET status = 'synced' WHERE id = ?", (scene.victim,)),
+        ("UPDATE revisions SET author = 'mallory' WHERE assessment_id = ? AND revision = 2",
+         (scene.victim,)),
+        "DELETE FROM audit WHERE id = 2",
+    )
+    code, out, err = run("assessments", "list")
+    assert code == 0
+    assert "(damaged: cannot be read)" in out
+    assert "Bystander" in out
+    assert err.splitlines() == [
+        "onesend: warning: The audit log has been altered outside OneSEND (entry 3 does not "
+        "follow from the one before it).",
+        f"onesend: warning: 1 assessment(s) are damaged or were altered outside OneSEND and "
+        f"are not trusted: {scene.victim}.",
+    ]
+    code, out, err = run("assessments", "history", scene.victim)
+    assert code == 0
+    assert [line.endswith("DAMAGED (altered outside OneSEND)") for line in out.splitlines()] \
+        == [False, True, False]
+    assert err.startswith(f"onesend: warning: Assessment {scene.victim} has been altered")
+    code, out, err = run("assessments", "show", scene.victim)
+    assert code == 2
+    assert err == (f"onesend: Assessment {scene.victim} has been altered or damaged outside "
+                   "OneSEND (its status, revision or index does not verify); it is shown as "
+                   "damaged and nothing in it is trusted or changed. Restore it from a "
+                   "backup.\n")
