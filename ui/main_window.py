@@ -57,8 +57,8 @@ WINDOW_TITLE = "OneSEND"
 LOCKED_SENTENCE = "OneSEND is locked; your work was saved."
 REKEYING_SENTENCE = ("Re-encrypting every assessment under a new key; this can take a "
                      "minute. Keep OneSEND open.")
-REKEYED_SENTENCE = ("Your password was changed and every assessment re-encrypted: unlock with "
-                    "the new password.")
+REKEYED_SENTENCE = ("Your password was changed and every assessment re-encrypted (the old "
+                    "recovery key no longer works): unlock with the new password.")
 IDLE_LOCKED_SENTENCE = "OneSEND locked itself after a time without use; your work was saved."
 
 
