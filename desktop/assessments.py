@@ -8,15 +8,18 @@ encrypted summary per record (taken from `answers.child.*`), never the whole doc
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from desktop.errors import BadDocument, NotFound, NotReady, TamperedData
+from desktop.crypto import RecordCipher
+from desktop.errors import BadDocument, CorruptVault, NotFound, NotReady, TamperedData
+from desktop.integrity import DAMAGED_RECORD, Head, revision_mac
 from desktop.paths import write_private_file
 from desktop.vault import Vault, now_iso
 from forms.errors import FormError
@@ -122,6 +125,7 @@ class RevisionInfo:
     status: str
     form: str
     form_version: str
+    damaged: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -168,16 +172,21 @@ class Assessments:
         body = self._body(document)
         now = now_iso()
         with self.vault.write() as conn:
+            # The row first (the revision refers to it), then its MAC once the tip is known.
             conn.execute(
-                "INSERT INTO assessments (id, created_at, updated_at, current_revision, status, "
-                "upn_index, summary) VALUES (?, ?, ?, 1, 'draft', ?, ?)",
-                (record_id, now, now, self._upn_index(body["answers"]),
-                 self._seal_summary(body, record_id, 1)),
+                "INSERT INTO assessments (id, created_at, updated_at, current_revision, "
+                "revision_count, status, summary) VALUES (?, ?, ?, 0, 0, 'draft', x'')",
+                (record_id, now, now),
             )
-            self._insert_revision(
-                conn, record_id, 1, now=now, action=action, status="draft", body=body
+            tip = self._insert_revision(
+                conn, record_id, 1, now=now, action=action, status="draft", body=body,
+                previous=None,
             )
-            self.vault.audit(conn, f"assessment.{action}", record_id)
+            self.put_head(conn, Head(
+                record_id, now, now, 1, 1, "draft", self._upn_index(body["answers"]),
+                body["form"], body["form_version"], self._seal_summary(body, record_id, 1), tip,
+                None))
+            self.vault.audit(conn, f"assessment.{action}", record_id, new_record=True)
         return record_id, 1
 
     def save(self, record_id: str, document: dict[str, Any], *, action: str = "edit") -> int:
@@ -185,22 +194,11 @@ class Assessments:
         body = self._body(document)
         now = now_iso()
         with self.vault.write() as conn:
-            row = conn.execute(
-                "SELECT current_revision, status FROM assessments WHERE id = ?", (record_id,)
-            ).fetchone()
-            if row is None:
-                raise NotFound(f"There is no assessment with id {record_id}.")
-            revision = int(row[0]) + 1
-            status = "amended" if row[1] in ("synced", "queued") else "draft"
-            self._insert_revision(
-                conn, record_id, revision, now=now, action=action, status=status, body=body
-            )
-            conn.execute(
-                "UPDATE assessments SET updated_at = ?, current_revision = ?, status = ?, "
-                "upn_index = ?, summary = ? WHERE id = ?",
-                (now, revision, status, self._upn_index(body["answers"]),
-                 self._seal_summary(body, record_id, revision), record_id),
-            )
+            head = self.verified_head(conn, record_id)
+            revision = head.current_revision + 1
+            status = "amended" if head.status in ("synced", "queued") else "draft"
+            self._append(conn, head, revision, now=now, action=action, status=status,
+                         head_status=status, body=body, upn=True)
             self.vault.audit(conn, f"assessment.{action}", record_id)
         return revision
 
@@ -215,12 +213,9 @@ class Assessments:
         from desktop.outbox import Outbox  # noqa: PLC0415 - the outbox builds on this module
         from forms.engine import check_document as judge  # noqa: PLC0415 - loads definitions
 
-        head = self.vault.read(
-            "SELECT current_revision, status FROM assessments WHERE id = ?", (record_id,)
-        )
-        if not head:
-            raise NotFound(f"There is no assessment with id {record_id}.")
-        current, status = int(head[0][0]), str(head[0][1])
+        with self.vault.errors():
+            head = self.verified_head(self.vault.conn, record_id)
+        current, status = head.current_revision, head.status
         if status in ("queued", "synced"):
             return current, False
         if status not in FINALISABLE:
@@ -241,22 +236,14 @@ class Assessments:
         now = now_iso()
         sign_off = {"by": self.vault.profile, "at": now}
         with self.vault.write() as conn:
-            row = conn.execute(
-                "SELECT current_revision FROM assessments WHERE id = ?", (record_id,)
-            ).fetchone()
-            if int(row[0]) != current:
+            head = self.verified_head(conn, record_id)
+            if head.current_revision != current:
                 raise NotReady(
                     f"Assessment {record_id} changed while it was being finalised; try again."
                 )
             revision = current + 1
-            self._insert_revision(
-                conn, record_id, revision, now=now, action="finalise", status="ready", body=body
-            )
-            conn.execute(
-                "UPDATE assessments SET updated_at = ?, current_revision = ?, status = 'queued', "
-                "summary = ? WHERE id = ?",
-                (now, revision, self._seal_summary(body, record_id, revision), record_id),
-            )
+            self._append(conn, head, revision, now=now, action="finalise", status="ready",
+                         head_status="queued", body=body, upn=False)
             Outbox(self.vault).enqueue(conn, record_id, revision, body=body, sign_off=sign_off)
             self.vault.audit(conn, "assessment.finalise", record_id)
         return revision, True
@@ -284,22 +271,12 @@ class Assessments:
         body = self._body(document)
         now = now_iso()
         with self.vault.write() as conn:
-            row = conn.execute(
-                "SELECT current_revision FROM assessments WHERE id = ?", (record_id,)
-            ).fetchone()
-            if row is None:
-                raise NotFound(f"There is no assessment with id {record_id}.")
-            revision = max(int(row[0]), server_revision) + 1
-            self._insert_revision(
-                conn, record_id, revision, now=now, action="resolve-conflict", status="amended",
-                body=body,
-            )
-            conn.execute(
-                "UPDATE assessments SET updated_at = ?, current_revision = ?, status = 'amended', "
-                "upn_index = ?, summary = ? WHERE id = ?",
-                (now, revision, self._upn_index(body["answers"]),
-                 self._seal_summary(body, record_id, revision), record_id),
-            )
+            head = self.verified_head(conn, record_id)
+            # The server's revision numbers come first, so a gap here is expected: the
+            # revisions' MAC chain, not their numbering, shows that none is missing.
+            revision = max(head.current_revision, server_revision) + 1
+            self._append(conn, head, revision, now=now, action="resolve-conflict",
+                         status="amended", head_status="amended", body=body, upn=True)
             Outbox(self.vault).adopt_server_revision(conn, record_id, server_revision)
             self.vault.audit(conn, "assessment.resolve-conflict", record_id)
         return revision
@@ -312,72 +289,112 @@ class Assessments:
     # -- reading -----------------------------------------------------------------------------
 
     def get(self, record_id: str, revision: int | None = None) -> dict[str, Any]:
-        """The export document of the current (or a given) revision."""
-        head = self.vault.read(
-            "SELECT created_at, current_revision, status FROM assessments WHERE id = ?",
-            (record_id,),
-        )
-        if not head:
-            raise NotFound(f"There is no assessment with id {record_id}.")
-        created_at, current, current_status = head[0]
-        wanted = current if revision is None else revision
-        rows = self.vault.read(
-            "SELECT CAST(body AS BLOB), status, created_at FROM revisions WHERE assessment_id = ? "
-            "AND revision = ?",
-            (record_id, wanted),
-        )
-        if not rows:
-            raise NotFound(f"Assessment {record_id} has no revision {wanted}.")
-        blob, status, updated_at = rows[0]
-        if wanted == current:
+        """The export document of the current (or a given) revision.
+
+        The record's row, its revision count and the revision's MAC (chained to the one
+        before) are checked first: a record altered outside OneSEND raises TamperedData (one
+        sentence) and is never silently trusted.
+        """
+        with self.vault.errors():
+            head = self.verified_head(self.vault.conn, record_id)
+        wanted = head.current_revision if revision is None else revision
+        blob, status, updated_at = self.verified_revision(head, wanted)
+        if wanted == head.current_revision:
             # A revision's row keeps the status it was saved with; the record's own status
             # moves on (queued, synced, conflict) without a new revision.
-            status = current_status
+            status = head.status
         body = json.loads(self.vault.cipher.open(blob, "answers", record_id, wanted))
         return {
             "id": record_id,
             "revision": wanted,
             "status": status,
-            "created_at": created_at,
+            "created_at": head.created_at,
             "updated_at": updated_at,
             **body,
         }
 
     def summaries(self) -> list[Summary]:
-        """Every assessment's summary, newest edit first; a damaged one is marked, not fatal."""
-        rows = self.vault.read(
-            "SELECT a.id, a.current_revision, a.status, a.updated_at, CAST(a.summary AS BLOB), "
-            "r.form, r.form_version FROM assessments a JOIN revisions r ON r.assessment_id = a.id "
-            "AND r.revision = a.current_revision ORDER BY a.updated_at DESC, a.id"
-        )
+        """Every assessment's summary, newest edit first; a damaged one is marked, not fatal.
+
+        Read without joining the revisions, and row by row where the file itself is damaged,
+        so one bad page hides only the records on it. A record whose row fails its MAC, or
+        whose revisions do not end where its row says (one deleted, added or rolled back),
+        is marked damaged.
+        """
+        heads, unreadable = self._readable_heads()
+        chains = self._chain_tips([head.id for head in heads])
         cipher = self.vault.cipher
-        result = []
-        for record_id, revision, status, updated_at, blob, form, form_version in rows:
-            base = Summary(record_id, revision, status, updated_at, form, form_version)
+        result = [Summary(record_id, 0, "", "", "", "", damaged=True) for record_id in unreadable]
+        for head in heads:
+            fields: dict[str, Any] = {"damaged": True}
+            tip = chains.get(head.id)
+            if head.ok(cipher) and tip == (head.revision_count, head.current_revision, head.tip):
+                try:
+                    fields = json.loads(cipher.open(head.summary, "summary", head.id,
+                                                    head.current_revision))
+                except (TamperedData, ValueError):
+                    # One damaged record is shown as such; it must not hide the others.
+                    fields = {"damaged": True}
             try:
-                fields = json.loads(cipher.open(blob, "summary", record_id, revision))
-            except (TamperedData, ValueError):
-                # One damaged record is shown as such; it must not hide the others.
-                fields = {"damaged": True}
-            result.append(Summary(**{**base.to_json(), **fields}))
+                summary = Summary(head.id, head.current_revision, head.status, head.updated_at,
+                                  head.form, head.form_version, **fields)
+            except TypeError:  # a summary with fields this version does not know
+                summary = Summary(head.id, head.current_revision, head.status, head.updated_at,
+                                  head.form, head.form_version, damaged=True)
+            result.append(summary)
+        result.sort(key=lambda summary: summary.id)
+        result.sort(key=lambda summary: summary.updated_at, reverse=True)
         return result
 
     def history(self, record_id: str) -> list[RevisionInfo]:
-        if not self._exists(record_id):
-            raise NotFound(f"There is no assessment with id {record_id}.")
+        """Every revision, each marked `damaged` when its MAC (or the chain to it) fails."""
+        with self.vault.errors():
+            self.verified_head(self.vault.conn, record_id, check=False)  # NotFound
         rows = self.vault.read(
-            "SELECT revision, created_at, author, action, status, form, form_version "
-            "FROM revisions WHERE assessment_id = ? ORDER BY revision",
+            "SELECT revision, created_at, author, action, status, form, form_version, "
+            "CAST(body AS BLOB), CAST(mac AS BLOB) FROM revisions WHERE assessment_id = ? "
+            "ORDER BY revision",
             (record_id,),
         )
-        return [RevisionInfo(*row) for row in rows]
+        cipher = self.vault.cipher
+        previous: bytes | None = None
+        result = []
+        for revision, created_at, author, action, status, form, form_version, body, mac in rows:
+            ok = cipher.mac_ok(mac, "revision", record_id, revision, created_at, author, action,
+                               status, form, form_version, _digest(body), previous)
+            previous = mac
+            result.append(RevisionInfo(int(revision), str(created_at), str(author), str(action),
+                                       str(status), str(form), str(form_version),
+                                       damaged=not ok))
+        return result
+
+    def problems(self, record_id: str) -> str | None:
+        """One sentence when the record's row or revisions fail their checks, else None."""
+        try:
+            with self.vault.errors():
+                head = self.verified_head(self.vault.conn, record_id)
+            self.verified_chain(head)
+        except TamperedData as exc:
+            return str(exc)
+        return None
 
     def find_by_upn(self, upn: str) -> list[str]:
-        """Ids of assessments whose child has this UPN (compared through the blind index)."""
+        """Ids of assessments whose child has this UPN (compared through the blind index).
+
+        Each matching row's MAC is checked: an index value copied from another record is
+        refused in one sentence rather than naming the wrong child.
+        """
         key = self.vault.cipher.blind_index(normalise_identifier(upn), UPN_INDEX_FIELD)
-        rows = self.vault.read("SELECT id FROM assessments WHERE upn_index = ? ORDER BY id",
-                               (key,))
-        return [row[0] for row in rows]
+        rows = self.vault.read(
+            f"SELECT {Head.COLUMNS} FROM assessments WHERE upn_index = ? "  # noqa: S608
+            "ORDER BY id", (key,))
+        cipher = self.vault.cipher
+        for row in rows:
+            head = Head.from_row(row)
+            if not head.ok(cipher):
+                raise TamperedData(DAMAGED_RECORD.format(id=head.id, what="its UPN index or "
+                                                         "details do not verify"))
+        return [str(row[0]) for row in rows]
 
     def count(self) -> int:
         return int(self.vault.read("SELECT count(*) FROM assessments")[0][0])
@@ -396,11 +413,7 @@ class Assessments:
         return body
 
     def _upn_index(self, answers: dict[str, Any]) -> bytes | None:
-        child = answers.get("child")
-        upn = child.get("upn") if isinstance(child, dict) else None
-        if not isinstance(upn, str) or not normalise_identifier(upn):
-            return None
-        return self.vault.cipher.blind_index(normalise_identifier(upn), UPN_INDEX_FIELD)
+        return upn_index(self.vault.cipher, answers)
 
     def _seal_summary(self, body: dict[str, Any], record_id: str, revision: int) -> bytes:
         return self.vault.cipher.seal(
@@ -409,17 +422,171 @@ class Assessments:
 
     def _insert_revision(
         self, conn: Any, record_id: str, revision: int, *, now: str, action: str, status: str,
-        body: dict[str, Any],
-    ) -> None:
+        body: dict[str, Any], previous: bytes | None,
+    ) -> bytes:
+        """Append a revision whose MAC chains to `previous` (the record's tip); its MAC."""
         # Key order is kept as given, so an export reads like the file that was imported.
         plaintext = json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        sealed = self.vault.cipher.seal(plaintext, "answers", record_id, revision)
+        mac = revision_mac(self.vault.cipher, record_id, revision, now, self.vault.profile,
+                           action, status, body["form"], body["form_version"], sealed, previous)
         conn.execute(
             "INSERT INTO revisions (assessment_id, revision, created_at, author, action, status, "
-            "form, form_version, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "form, form_version, body, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (record_id, revision, now, self.vault.profile, action, status, body["form"],
-             body["form_version"],
-             self.vault.cipher.seal(plaintext, "answers", record_id, revision)),
+             body["form_version"], sealed, mac),
         )
+        return mac
+
+    def _append(
+        self, conn: Any, head: Head, revision: int, *, now: str, action: str, status: str,
+        head_status: str, body: dict[str, Any], upn: bool,
+    ) -> None:
+        """A new revision and the record's row moved on to it, both MAC'd, in `conn`'s
+        transaction."""
+        tip = self._insert_revision(conn, head.id, revision, now=now, action=action,
+                                    status=status, body=body, previous=head.tip)
+        moved = replace(
+            head, updated_at=now, current_revision=revision,
+            revision_count=head.revision_count + 1, status=head_status,
+            upn_index=self._upn_index(body["answers"]) if upn else head.upn_index,
+            form=body["form"], form_version=body["form_version"],
+            summary=self._seal_summary(body, head.id, revision), tip=tip,
+        )
+        self.put_head(conn, moved)
+
+    def put_head(self, conn: Any, head: Head) -> None:
+        """Write the record's row with a fresh MAC (the caller verified the row it read)."""
+        mac = head.compute_mac(self.vault.cipher)
+        self.vault.move_state(conn, head=(head.mac, mac))
+        conn.execute(
+            "UPDATE assessments SET updated_at = ?, current_revision = ?, revision_count = ?, "
+            "status = ?, upn_index = ?, form = ?, form_version = ?, summary = ?, tip = ?, "
+            "mac = ? WHERE id = ?",
+            (head.updated_at, head.current_revision, head.revision_count, head.status,
+             head.upn_index, head.form, head.form_version, head.summary, head.tip, mac,
+             head.id),
+        )
+
+    def verified_head(self, conn: Any, record_id: str, *, check: bool = True) -> Head:
+        """The record's row; NotFound, or TamperedData when its MAC or revisions fail."""
+        row = conn.execute(f"SELECT {Head.COLUMNS} FROM assessments "  # noqa: S608 - constant
+                           "WHERE id = ?", (record_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"There is no assessment with id {record_id}.")
+        head = Head.from_row(row)
+        if not check:
+            return head
+        if not head.ok(self.vault.cipher):
+            raise TamperedData(DAMAGED_RECORD.format(
+                id=record_id, what="its status, revision or index does not verify"))
+        tip = conn.execute(
+            "SELECT count(*), max(revision), CAST(mac AS BLOB) FROM revisions "
+            "INDEXED BY revisions_chain WHERE assessment_id = ?", (record_id,)).fetchone()
+        if tuple(tip) != (head.revision_count, head.current_revision, head.tip):
+            raise TamperedData(DAMAGED_RECORD.format(
+                id=record_id, what="a revision is missing, added or rolled back"))
+        return head
+
+    def verified_revision(self, head: Head, revision: int) -> tuple[bytes, str, str]:
+        """One revision of a verified record, its MAC checked against the previous one's:
+        (sealed body, status, created_at)."""
+        rows = self.vault.read(
+            "SELECT created_at, author, action, status, form, form_version, CAST(body AS BLOB), "
+            "CAST(mac AS BLOB) FROM revisions WHERE assessment_id = ? AND revision = ?",
+            (head.id, revision),
+        )
+        if not rows:
+            raise NotFound(f"Assessment {head.id} has no revision {revision}.")
+        created_at, author, action, status, form, form_version, body, mac = rows[0]
+        before = self.vault.read(
+            "SELECT CAST(mac AS BLOB) FROM revisions INDEXED BY revisions_chain "
+            "WHERE assessment_id = ? AND revision < ? ORDER BY revision DESC LIMIT 1",
+            (head.id, revision),
+        )
+        previous = before[0][0] if before else None
+        if not self.vault.cipher.mac_ok(mac, "revision", head.id, revision, created_at, author,
+                                        action, status, form, form_version, _digest(body),
+                                        previous):
+            raise TamperedData(DAMAGED_RECORD.format(
+                id=head.id, what=f"revision {revision}'s details do not verify"))
+        return bytes(body), str(status), str(created_at)
+
+    def verified_chain(self, head: Head) -> None:
+        """Every revision of a verified record, each MAC checked against the one before."""
+        history = self.history(head.id)
+        broken = [entry.revision for entry in history if entry.damaged]
+        if broken:
+            raise TamperedData(DAMAGED_RECORD.format(
+                id=head.id, what=f"revision {broken[0]}'s details do not verify"))
+
+    def _readable_heads(self) -> tuple[list[Head], list[str]]:
+        """Every assessment row that can be read, and the ids of those that cannot."""
+        try:
+            rows = self.vault.read(f"SELECT {Head.COLUMNS} FROM assessments")  # noqa: S608
+            return [Head.from_row(row) for row in rows], []
+        except CorruptVault:
+            pass
+        # A damaged page: read the table in rowid ranges, halving a range that fails, so only
+        # the rows on the damaged page are lost; the primary-key index names them.
+        heads: dict[int, Head] = {}
+        failed: list[int] = []
+        try:
+            top = int(self.vault.read("SELECT max(rowid) FROM assessments")[0][0] or 0)
+        except CorruptVault:
+            top = 0
+        ranges = [(1, max(top, 1))]
+        while ranges:
+            low, high = ranges.pop()
+            try:
+                rows = self.vault.read(
+                    f"SELECT rowid, {Head.COLUMNS} FROM assessments "  # noqa: S608 - constant
+                    "WHERE rowid BETWEEN ? AND ?", (low, high))
+                heads.update((int(row[0]), Head.from_row(row[1:])) for row in rows)
+            except (CorruptVault, ValueError, TypeError):
+                if low == high:
+                    failed.append(low)
+                else:
+                    middle = (low + high) // 2
+                    ranges += [(low, middle), (middle + 1, high)]
+        known = {head.id for head in heads.values()}
+        try:
+            indexed = self.vault.read("SELECT id, rowid FROM assessments INDEXED BY "
+                                      "sqlite_autoindex_assessments_1")
+        except CorruptVault:
+            indexed = []
+        unreadable = sorted(str(aid) for aid, rowid in indexed
+                            if str(aid) not in known and (not top or int(rowid) <= top))
+        return list(heads.values()), unreadable
+
+    def _chain_tips(self, ids: list[str]) -> dict[str, tuple[int, int, bytes | None]]:
+        """Per record: how many revisions, the last one's number and its MAC (index only)."""
+        query = ("SELECT assessment_id, count(*), max(revision), CAST(mac AS BLOB) "
+                 "FROM revisions INDEXED BY revisions_chain")
+        try:
+            rows = self.vault.read(query + " GROUP BY assessment_id")
+        except CorruptVault:
+            rows = []
+            for record_id in ids:
+                try:
+                    rows += self.vault.read(query + " WHERE assessment_id = ?", (record_id,))
+                except CorruptVault:
+                    continue  # the record's revisions are on a damaged page: shown damaged
+        return {str(row[0]): (int(row[1]), int(row[2]), row[3]) for row in rows
+                if row[0] is not None}
+
+
+def _digest(blob: Any) -> bytes | None:
+    return None if blob is None else hashlib.sha256(bytes(blob)).digest()
+
+
+def upn_index(cipher: RecordCipher, answers: dict[str, Any]) -> bytes | None:
+    """The blind index of the child's UPN under this profile's key, or None without one."""
+    child = answers.get("child")
+    upn = child.get("upn") if isinstance(child, dict) else None
+    if not isinstance(upn, str) or not normalise_identifier(upn):
+        return None
+    return cipher.blind_index(normalise_identifier(upn), UPN_INDEX_FIELD)
 
 
 def write_export(path: Path, document: dict[str, Any]) -> None:

@@ -19,7 +19,15 @@ import forms.cli
 from desktop import __version__, ctf_cli
 from desktop.assessments import Assessments, parse_document, write_export
 from desktop.crypto import FAST_KDF
-from desktop.errors import InvalidInput, NotReady, OneSendError, SyncBusy, SyncError
+from desktop.errors import (
+    InvalidInput,
+    NotReady,
+    OneSendError,
+    SyncBusy,
+    SyncError,
+    TamperedData,
+)
+from desktop.hardening import disable_core_dumps
 from desktop.paths import resolve_data_dir
 from desktop.profiles import Profiles
 from desktop.vault import Vault
@@ -132,6 +140,29 @@ def cmd_profile_recover(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_profile_rekey(args: argparse.Namespace) -> int:
+    profiles = _profiles(args)
+    name = profiles.choose(args.profile)
+    old, new = read_secrets(args, ["Current password", "New password"])
+    recovery_key = profiles.rekey(name, old, new)
+    _out(f"Changed the password of the profile {name!r} and re-encrypted its vault under a new "
+         "key: old copies of the profile file and the old recovery key no longer open it.")
+    _out("New recovery key (shown once; write it down and keep it somewhere safe):")
+    _out(recovery_key)
+    return 0
+
+
+def cmd_profile_new_recovery_key(args: argparse.Namespace) -> int:
+    profiles = _profiles(args)
+    name = profiles.choose(args.profile)
+    (password,) = read_secrets(args, ["Password"])
+    recovery_key = profiles.rotate_recovery_key(name, password)
+    _out(f"Made a new recovery key for the profile {name!r}; the old one no longer works.")
+    _out("New recovery key (shown once; write it down and keep it somewhere safe):")
+    _out(recovery_key)
+    return 0
+
+
 # -- assessments -------------------------------------------------------------------------------
 
 
@@ -146,9 +177,20 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warn_metadata(vault: Vault) -> None:
+    """Vault-wide tampering (audit chain, removed records) on stderr; the command goes on."""
+    for sentence in vault.check_metadata():
+        _out(f"onesend: warning: {sentence}", sys.stderr)
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     with _open_vault(args) as vault:
         summaries = Assessments(vault).summaries()
+        _warn_metadata(vault)
+        damaged = [s.id for s in summaries if s.damaged]
+    if damaged:
+        _out(f"onesend: warning: {len(damaged)} assessment(s) are damaged or were altered "
+             f"outside OneSEND and are not trusted: {', '.join(damaged)}.", sys.stderr)
     if args.json:
         _json_out([summary.to_json() for summary in summaries])
         return 0
@@ -204,13 +246,19 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_history(args: argparse.Namespace) -> int:
     with _open_vault(args) as vault:
-        history = Assessments(vault).history(args.id)
+        store = Assessments(vault)
+        history = store.history(args.id)
+        problem = store.problems(args.id)
+    if problem:
+        _out(f"onesend: warning: {problem}", sys.stderr)
     if args.json:
         _json_out([entry.to_json() for entry in history])
         return 0
     for entry in history:
         when = entry.created_at[:19].replace("T", " ")
-        _out(f"{entry.revision:>4}  {when}  {entry.author}  {entry.action}  {entry.status}")
+        flag = "  DAMAGED (altered outside OneSEND)" if entry.damaged else ""
+        _out(f"{entry.revision:>4}  {when}  {entry.author}  {entry.action}  {entry.status}"
+             f"{flag}")
     return 0
 
 
@@ -232,7 +280,8 @@ def cmd_finalise(args: argparse.Namespace) -> int:
         for record_id in ids:
             try:
                 revision, new = store.finalise(record_id)
-            except NotReady as exc:
+            except (NotReady, TamperedData) as exc:
+                # One record altered outside OneSEND is skipped, said, and stops no other.
                 if not args.all_complete:
                     raise
                 skipped.append({"id": record_id, "reason": str(exc)})
@@ -400,7 +449,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     else:
         _out(f"Acknowledged here: {result.acknowledged}; held by the server: "
              f"{result.server_held}.")
-        for name in ("missing", "extra", "mismatched"):
+        for name in ("missing", "extra", "mismatched", "unverified"):
             ids = getattr(result, name)
             _out(f"{name}: {', '.join(ids) if ids else 'none'}")
         if result.oldest_unsynced_age_seconds is not None:
@@ -558,6 +607,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_vault_options(recover)
     recover.set_defaults(handler=cmd_profile_recover)
+    rekey = profile_commands.add_parser(
+        "rekey", help="change the password and re-encrypt the vault under a new key (old and "
+        "new password as two lines of standard input); prints a new recovery key once")
+    _add_vault_options(rekey)
+    rekey.set_defaults(handler=cmd_profile_rekey)
+    rotate = profile_commands.add_parser(
+        "new-recovery-key", help="make a new recovery key (printed once); the old one stops "
+        "working")
+    _add_vault_options(rotate)
+    rotate.set_defaults(handler=cmd_profile_new_recovery_key)
 
     assessments = commands.add_parser("assessments", help="import, list, show and export")
     acts = assessments.add_subparsers(title="assessment commands", metavar="ACTION",
@@ -705,6 +764,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # the real command (and the window it opens), not a test calling main()
+        disable_core_dumps()
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler

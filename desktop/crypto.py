@@ -113,6 +113,29 @@ def _hkdf(key: bytes, salt: bytes | None, info: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=salt, info=info).derive(key)
 
 
+def _encode_fields(kind: str, fields: tuple[object, ...]) -> bytes:
+    """Each part length-prefixed (8 bytes) and typed, so no two different rows encode alike."""
+    out = bytearray()
+    for part in (b"onesend/v1/mac", kind.encode(), *map(_encode_field, fields)):
+        out += len(part).to_bytes(8, "big")
+        out += part
+    return bytes(out)
+
+
+def _encode_field(field: object) -> bytes:
+    if field is None:
+        return b"n"
+    if isinstance(field, bool):
+        raise TypeError("booleans are not MAC'd fields")
+    if isinstance(field, int):
+        return b"i" + str(field).encode()
+    if isinstance(field, str):
+        return b"s" + field.encode("utf-8")
+    if isinstance(field, bytes):
+        return b"b" + field
+    raise TypeError(f"cannot MAC a {type(field).__name__}")
+
+
 def wrap_key(kek: bytes, data_key: bytes, context: bytes) -> bytes:
     """Encrypt the data key under a key-encryption key; `context` binds it to its profile."""
     nonce = os.urandom(NONCE_BYTES)
@@ -133,6 +156,7 @@ class RecordCipher:
     def __init__(self, data_key: bytes) -> None:
         self._aead: AESGCM | None = AESGCM(_hkdf(data_key, None, b"onesend/v1/records"))
         self._index_key: bytes | None = _hkdf(data_key, None, b"onesend/v1/blind-index")
+        self._mac_key: bytes | None = _hkdf(data_key, None, b"onesend/v1/metadata-mac")
 
     @staticmethod
     def associated_data(kind: str, record_id: str, revision: int) -> bytes:
@@ -161,10 +185,35 @@ class RecordCipher:
         message = f"{field}\x00{normalised_value}".encode()
         return hmac.new(self._index_key, message, hashlib.sha256).digest()
 
+    def mac(self, kind: str, *fields: object) -> bytes:
+        """HMAC-SHA256 over a canonical encoding of a row's metadata (see desktop/integrity.py).
+
+        Each field is encoded with its type and length, so no two different rows encode alike.
+        """
+        if self._mac_key is None:
+            raise VaultLocked("The vault is locked: unlock it to continue.")
+        return hmac.new(self._mac_key, _encode_fields(kind, fields), hashlib.sha256).digest()
+
+    def mac_ok(self, stored: object, kind: str, *fields: object) -> bool:
+        """Whether `stored` is this row's MAC (compared in constant time)."""
+        if not isinstance(stored, bytes):
+            return False
+        return hmac.compare_digest(stored, self.mac(kind, *fields))
+
+    @property
+    def forgotten(self) -> bool:
+        """True once `forget` has dropped every key (after a lock)."""
+        return self._aead is None and self._index_key is None and self._mac_key is None
+
     def forget(self) -> None:
-        """Drop the keys: after this nothing can be sealed, opened or indexed."""
+        """Drop the keys: after this nothing can be sealed, opened, indexed or MAC'd.
+
+        Python cannot overwrite the bytes objects themselves; dropping the last reference
+        lets the allocator reuse them (see the README's vault section).
+        """
         self._aead = None
         self._index_key = None
+        self._mac_key = None
 
     def _cipher(self) -> AESGCM:
         if self._aead is None:

@@ -31,6 +31,7 @@ from desktop.errors import (
     ImportCancelled,
     InvalidInput,
     OneSendError,
+    TamperedData,
     VaultBusy,
     VaultLocked,
 )
@@ -569,7 +570,13 @@ class CtfImport:
         return ()
 
     def _match(self, row: PupilPreview, on_existing: OnExisting) -> None:
-        row.existing = self._existing(row)
+        try:
+            row.existing = self._existing(row)
+        except TamperedData as exc:
+            # A record holding this UPN was altered outside OneSEND: never guess which child.
+            row.existing, row.existing_status = (), None
+            row.action, row.reason = "skip", str(exc)
+            return
         if not row.existing:
             row.action, row.reason, row.existing_status = "create", "", None
             return

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from desktop.assessments import Assessments, Summary
+from desktop.outbox import Outbox
 from desktop.vault import Vault
 from forms.errors import FormError
 from forms.registry import load_definition
@@ -177,11 +178,8 @@ def _row(summary: Summary, status: str, today: datetime.date) -> ListRow:
 
 def outbox_states(vault: Vault) -> dict[tuple[str, int], str]:
     """The outbox state of each delivery that changes what the list says (not the queued ones)."""
-    rows = vault.read(
-        "SELECT assessment_id, revision, state FROM outbox WHERE state IN "
-        "('quarantined', 'conflict')"
-    )
-    return {(str(aid), int(revision)): str(state) for aid, revision, state in rows}
+    items = Outbox(vault).items(["quarantined", "conflict"])
+    return {item.key: item.state for item in items if not item.damaged}
 
 
 def list_status(summary: Summary, outbox: dict[tuple[str, int], str]) -> str:

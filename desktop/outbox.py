@@ -12,15 +12,17 @@ server keys) live in `secrets`, each bound to its name.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from desktop.assessments import canonical_json
+from desktop.assessments import Assessments, canonical_json
 from desktop.errors import TamperedData
+from desktop.integrity import OUTBOX_MAC_COLUMNS, outbox_mac, sync_head_mac
 from desktop.vault import Vault, now_iso
 
 STATES = ("queued", "in_flight", "acknowledged", "quarantined", "conflict", "superseded")
@@ -29,6 +31,8 @@ _COLUMNS = (
     "assessment_id, revision, base_revision, form, form_version, payload_hash, state, "
     "queued_at, updated_at, attempts, acknowledged_at"
 )
+# What a state change may set, by position in OUTBOX_MAC_COLUMNS.
+_CHANGEABLE = {"state": 6, "acknowledged_at": 8, "receipt": 10, "reasons": 11}
 
 
 def payload_hash(payload: dict[str, Any]) -> str:
@@ -61,6 +65,8 @@ class OutboxItem:
     updated_at: str
     attempts: int
     acknowledged_at: str | None
+    # The row failed its MAC: it is never sent or moved on, and is shown as damaged.
+    damaged: bool = False
 
     @property
     def key(self) -> tuple[str, int]:
@@ -121,51 +127,110 @@ class Outbox:
     ) -> OutboxItem:
         """Queue a finalised revision; an earlier one still waiting is superseded by it."""
         now = now_iso()
-        conn.execute(
-            "UPDATE outbox SET state = 'superseded', updated_at = ? "
-            "WHERE assessment_id = ? AND state = 'queued'",
-            (now, assessment_id),
-        )
+        self._move(conn, "assessment_id = ? AND state = 'queued'", (assessment_id,), now=now,
+                   state="superseded")
         base = self._base_revision(conn, assessment_id)
         digest = payload_hash(make_payload(body, sign_off))
         sealed = self.vault.cipher.seal(
             canonical_json(sign_off), "sign-off", assessment_id, revision
         )
+        mac = outbox_mac(self.vault.cipher, (
+            assessment_id, revision, base, body["form"], body["form_version"], digest, "queued",
+            now, None, sealed, None, None))
         conn.execute(
             "INSERT INTO outbox (assessment_id, revision, base_revision, form, form_version, "
-            "payload_hash, sign_off, state, queued_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
+            "payload_hash, sign_off, state, queued_at, updated_at, mac) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
             (assessment_id, revision, base, body["form"], body["form_version"], digest, sealed,
-             now, now),
+             now, now, mac),
         )
         return OutboxItem(assessment_id, revision, base, body["form"], body["form_version"],
                           digest, "queued", now, now, 0, None)
 
-    @staticmethod
-    def _base_revision(conn: sqlite3.Connection, assessment_id: str) -> int | None:
+    def _base_revision(self, conn: sqlite3.Connection, assessment_id: str) -> int | None:
         row = conn.execute(
-            "SELECT max(r) FROM (SELECT server_revision AS r FROM sync_heads "
-            "WHERE assessment_id = ? UNION ALL SELECT revision FROM outbox "
-            "WHERE assessment_id = ? AND state IN ('acknowledged', 'in_flight'))",
-            (assessment_id, assessment_id),
+            "SELECT max(revision) FROM outbox "
+            "WHERE assessment_id = ? AND state IN ('acknowledged', 'in_flight')",
+            (assessment_id,),
         ).fetchone()
-        return None if row[0] is None else int(row[0])
+        candidates = [] if row[0] is None else [int(row[0])]
+        head = self._server_revision(conn, assessment_id)
+        if head is not None:
+            candidates.append(head)
+        return max(candidates) if candidates else None
+
+    def _server_revision(self, conn: sqlite3.Connection, assessment_id: str) -> int | None:
+        """The server's latest revision of this assessment, when its row verifies."""
+        row = conn.execute(
+            "SELECT server_revision, CAST(mac AS BLOB) FROM sync_heads WHERE assessment_id = ?",
+            (assessment_id,),
+        ).fetchone()
+        if row is None or not self.vault.cipher.mac_ok(row[1], "sync-head", assessment_id,
+                                                       int(row[0])):
+            return None
+        return int(row[0])
+
+    def _raise_server_revision(
+        self, conn: sqlite3.Connection, assessment_id: str, server_revision: int
+    ) -> None:
+        known = self._server_revision(conn, assessment_id)
+        revision = max(server_revision, known or 0)
+        conn.execute(
+            "INSERT INTO sync_heads (assessment_id, server_revision, mac) VALUES (?, ?, ?) "
+            "ON CONFLICT(assessment_id) DO UPDATE SET server_revision = "
+            "excluded.server_revision, mac = excluded.mac",
+            (assessment_id, revision, sync_head_mac(self.vault.cipher, assessment_id, revision)),
+        )
+
+    def _move(
+        self, conn: sqlite3.Connection, where: str, params: Sequence[Any], *, now: str,
+        attempt: bool = False, **changes: Any,
+    ) -> list[tuple[str, int]]:
+        """Change the rows matching `where` (state, receipt, reasons, acknowledged_at), each
+        re-MAC'd; a row whose MAC fails is left exactly as found. Returns the keys moved."""
+        rows = conn.execute(
+            f"SELECT {OUTBOX_MAC_COLUMNS}, CAST(mac AS BLOB) FROM outbox "  # noqa: S608
+            f"WHERE {where}", params).fetchall()
+        cipher = self.vault.cipher
+        moved = []
+        for row in rows:
+            values = list(row[:-1])
+            if not _same(outbox_mac(cipher, tuple(values)), row[-1]):
+                continue
+            for name, value in changes.items():
+                values[_CHANGEABLE[name]] = value
+            conn.execute(
+                "UPDATE outbox SET state = ?, acknowledged_at = ?, receipt = ?, reasons = ?, "
+                "updated_at = ?, attempts = attempts + ?, mac = ? "
+                "WHERE assessment_id = ? AND revision = ?",
+                (values[6], values[8], values[10], values[11], now, int(attempt),
+                 outbox_mac(cipher, tuple(values)), values[0], values[1]),
+            )
+            moved.append((str(values[0]), int(values[1])))
+        return moved
+
+    def _set_record_status(
+        self, conn: sqlite3.Connection, assessment_id: str, revision: int, status: str,
+        *, only_from: str | None = None,
+    ) -> None:
+        """Move the record's own status on, if its current revision is this one and its row
+        verifies (a record altered outside OneSEND stays as found, shown damaged)."""
+        store = Assessments(self.vault)
+        try:
+            head = store.verified_head(conn, assessment_id)
+        except (TamperedData, LookupError):
+            return
+        if head.current_revision != revision or (only_from and head.status != only_from):
+            return
+        store.put_head(conn, replace(head, status=status))
 
     def adopt_server_revision(
         self, conn: sqlite3.Connection, assessment_id: str, server_revision: int
     ) -> None:
         """After a conflict is resolved: the next revision is based on the server's one."""
-        conn.execute(
-            "INSERT INTO sync_heads (assessment_id, server_revision) VALUES (?, ?) "
-            "ON CONFLICT(assessment_id) DO UPDATE SET server_revision = "
-            "max(server_revision, excluded.server_revision)",
-            (assessment_id, server_revision),
-        )
-        conn.execute(
-            "UPDATE outbox SET state = 'superseded', updated_at = ? "
-            "WHERE assessment_id = ? AND state IN ('conflict', 'queued')",
-            (now_iso(), assessment_id),
-        )
+        self._raise_server_revision(conn, assessment_id, server_revision)
+        self._move(conn, "assessment_id = ? AND state IN ('conflict', 'queued')",
+                   (assessment_id,), now=now_iso(), state="superseded")
 
     # -- the sync engine's steps (each its own durable transaction) ---------------------------
 
@@ -178,12 +243,21 @@ class Outbox:
                 (limit,),
             ).fetchall()
             now = now_iso()
-            conn.executemany(
-                "UPDATE outbox SET state = 'in_flight', attempts = attempts + 1, updated_at = ? "
-                "WHERE assessment_id = ? AND revision = ?",
-                [(now, row[0], row[1]) for row in rows],
-            )
-        return [self._item(row, state="in_flight", attempts=int(row[9]) + 1) for row in rows]
+            moved: set[tuple[str, int]] = set()
+            for row in rows:
+                moved.update(self._move(conn, "assessment_id = ? AND revision = ?",
+                                        (row[0], row[1]), now=now, attempt=True,
+                                        state="in_flight"))
+        return [self._item(row, state="in_flight", attempts=int(row[9]) + 1) for row in rows
+                if (str(row[0]), int(row[1])) in moved]
+
+    def retake(self, keys: Iterable[tuple[str, int]]) -> None:
+        """Mark these queued items in flight again (a batch split after a refusal)."""
+        with self.vault.write() as conn:
+            now = now_iso()
+            for key in keys:
+                self._move(conn, "assessment_id = ? AND revision = ? AND state = 'queued'",
+                           key, now=now, attempt=True, state="in_flight")
 
     def payload(self, item: OutboxItem) -> dict[str, Any]:
         """The payload exactly as finalised (its hash is checked before it is sent)."""
@@ -217,22 +291,12 @@ class Outbox:
             for item, receipt in acks:
                 sealed = cipher.seal(canonical_json(receipt), "receipt", item.assessment_id,
                                      item.revision)
-                conn.execute(
-                    "UPDATE outbox SET state = 'acknowledged', receipt = ?, reasons = NULL, "
-                    "acknowledged_at = ?, updated_at = ? WHERE assessment_id = ? AND revision = ?",
-                    (sealed, now, now, item.assessment_id, item.revision),
-                )
-                conn.execute(
-                    "INSERT INTO sync_heads (assessment_id, server_revision) VALUES (?, ?) "
-                    "ON CONFLICT(assessment_id) DO UPDATE SET server_revision = "
-                    "max(server_revision, excluded.server_revision)",
-                    (item.assessment_id, item.revision),
-                )
-                conn.execute(
-                    "UPDATE assessments SET status = 'synced' WHERE id = ? AND "
-                    "current_revision = ? AND status = 'queued'",
-                    (item.assessment_id, item.revision),
-                )
+                self._move(conn, "assessment_id = ? AND revision = ?", item.key, now=now,
+                           state="acknowledged", receipt=sealed, reasons=None,
+                           acknowledged_at=now)
+                self._raise_server_revision(conn, item.assessment_id, item.revision)
+                self._set_record_status(conn, item.assessment_id, item.revision, "synced",
+                                        only_from="queued")
                 self.vault.audit(conn, "assessment.synced", item.assessment_id)
             conn.execute(
                 "INSERT INTO meta (key, value) VALUES ('last_acknowledged_at', ?) "
@@ -242,15 +306,14 @@ class Outbox:
 
     def requeue(self, items: Iterable[OutboxItem]) -> None:
         """In flight, but the server does not hold them: back to the queue, same identity."""
-        keys = [(now_iso(), item.assessment_id, item.revision) for item in items]
+        keys = [item.key for item in items]
         if not keys:
             return
         with self.vault.write() as conn:
-            conn.executemany(
-                "UPDATE outbox SET state = 'queued', updated_at = ? WHERE assessment_id = ? "
-                "AND revision = ? AND state = 'in_flight'",
-                keys,
-            )
+            now = now_iso()
+            for key in keys:
+                self._move(conn, "assessment_id = ? AND revision = ? AND state = 'in_flight'",
+                           key, now=now, state="queued")
 
     def set_aside(self, item: OutboxItem, state: str, reasons: dict[str, Any]) -> None:
         """Quarantine an item (or mark a conflict) with the server's reasons; others go on."""
@@ -259,27 +322,17 @@ class Outbox:
         sealed = self.vault.cipher.seal(canonical_json(reasons), "reasons", item.assessment_id,
                                         item.revision)
         with self.vault.write() as conn:
-            conn.execute(
-                "UPDATE outbox SET state = ?, reasons = ?, updated_at = ? "
-                "WHERE assessment_id = ? AND revision = ?",
-                (state, sealed, now_iso(), item.assessment_id, item.revision),
-            )
+            self._move(conn, "assessment_id = ? AND revision = ?", item.key, now=now_iso(),
+                       state=state, reasons=sealed)
             if state == "conflict":
-                conn.execute(
-                    "UPDATE assessments SET status = 'conflict' WHERE id = ? AND "
-                    "current_revision = ?",
-                    (item.assessment_id, item.revision),
-                )
+                self._set_record_status(conn, item.assessment_id, item.revision, "conflict")
             self.vault.audit(conn, f"assessment.sync-{state}", item.assessment_id)
 
     def retry_quarantined(self) -> int:
         """Put every quarantined item back in the queue (after the cause was fixed)."""
         with self.vault.write() as conn:
-            cursor = conn.execute(
-                "UPDATE outbox SET state = 'queued', updated_at = ? WHERE state = 'quarantined'",
-                (now_iso(),),
-            )
-            return int(cursor.rowcount)
+            return len(self._move(conn, "state = 'quarantined'", (), now=now_iso(),
+                                  state="queued"))
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -287,19 +340,19 @@ class Outbox:
         wanted = tuple(states or STATES)
         marks = ", ".join("?" for _ in wanted)
         rows = self.vault.read(
-            f"SELECT {_COLUMNS} FROM outbox WHERE state IN ({marks}) "  # noqa: S608 - marks only
-            "ORDER BY queued_at, assessment_id, revision",
+            f"SELECT {_COLUMNS}, {OUTBOX_MAC_COLUMNS}, CAST(mac AS BLOB) "  # noqa: S608
+            f"FROM outbox WHERE state IN ({marks}) ORDER BY queued_at, assessment_id, revision",
             wanted,
         )
-        return [self._item(row) for row in rows]
+        return [self._checked(row) for row in rows]
 
     def get(self, assessment_id: str, revision: int) -> OutboxItem | None:
         rows = self.vault.read(
-            f"SELECT {_COLUMNS} FROM outbox WHERE assessment_id = ? "  # noqa: S608 - constant
-            "AND revision = ?",
+            f"SELECT {_COLUMNS}, {OUTBOX_MAC_COLUMNS}, CAST(mac AS BLOB) "  # noqa: S608
+            "FROM outbox WHERE assessment_id = ? AND revision = ?",
             (assessment_id, revision),
         )
-        return self._item(rows[0]) if rows else None
+        return self._checked(rows[0]) if rows else None
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(STATES, 0)
@@ -341,6 +394,12 @@ class Outbox:
         )
         return value
 
+    def _checked(self, row: Sequence[Any]) -> OutboxItem:
+        """An item from its columns followed by its MAC'd columns and MAC."""
+        width = len(_COLUMNS.split(","))
+        ok = _same(outbox_mac(self.vault.cipher, tuple(row[width:-1])), row[-1])
+        return self._item(row[:width], damaged=not ok)
+
     @staticmethod
     def _item(row: Sequence[Any], **changes: Any) -> OutboxItem:
         item = OutboxItem(
@@ -353,3 +412,7 @@ class Outbox:
         if changes:
             return OutboxItem(**{**asdict(item), **changes})
         return item
+
+
+def _same(expected: bytes, stored: Any) -> bool:
+    return isinstance(stored, bytes) and hmac.compare_digest(expected, stored)

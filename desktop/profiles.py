@@ -8,6 +8,7 @@ passwords, so the growing delay survives a restart.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import os
 import re
@@ -33,6 +34,7 @@ from desktop.crypto import (
 )
 from desktop.errors import (
     InvalidInput,
+    OneSendError,
     ProfileError,
     TamperedData,
     TooManyAttempts,
@@ -44,6 +46,7 @@ from desktop.vault import Vault, now_iso
 
 PROFILE_FILE = "profile.json"
 THROTTLE_FILE = "throttle.json"
+REKEY_FILE = "profile.json.rekey"
 VAULT_FILE = "vault.db"
 PROFILE_FORMAT = 1
 MIN_PASSWORD_LENGTH = 10
@@ -258,6 +261,111 @@ class Profiles:
         self._rewrap_password(folder, record, data_key, new_password, "profile.recover")
         self._clear_failures(folder)
 
+    # -- re-key and rotate the recovery key ----------------------------------------------------
+
+    def rekey(
+        self, name: str, old_password: str, new_password: str,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> str:
+        """Change the password AND the data key: every record, index and MAC is re-sealed
+        under a new key in one transaction, and a new recovery key is made (returned once).
+
+        Afterwards neither an old copy of `profile.json` with the old password nor the old
+        recovery key opens anything in the vault.
+        """
+        from desktop.rekey import rekey_vault  # noqa: PLC0415 - builds on assessments/outbox
+
+        check_password_strength(new_password)
+        folder = self.folder(self.choose(name))
+        record = self._read_record(folder)
+        old_key = self._password_data_key(folder, record, old_password)
+        new_key = secrets.token_bytes(KEY_BYTES)
+        recovery_key = new_recovery_key()
+        updated = self._wrapped(record, new_key, password=new_password,
+                                recovery_key=recovery_key)
+        vault = self._open(folder, record, old_key)
+        try:
+            # Written before the commit: if the process dies between the commit and the
+            # profile file's replacement, the next unlock (with the old password) finishes.
+            pending = {**updated.to_json(), "wrapped_by_previous_key": base64.b64encode(
+                wrap_key(old_key, new_key, record.context("rekey"))).decode("ascii")}
+            write_private_file(folder / REKEY_FILE, json.dumps(pending).encode("utf-8"))
+            try:
+                rekey_vault(vault, RecordCipher(new_key), progress)
+            except BaseException:
+                (folder / REKEY_FILE).unlink(missing_ok=True)
+                raise
+            self._write_record(folder, updated)
+            (folder / REKEY_FILE).unlink(missing_ok=True)
+        finally:
+            vault.close()
+        return recovery_key
+
+    def rotate_recovery_key(self, name: str, password: str) -> str:
+        """Rotate the recovery key: a new one is returned (shown once); the old one stops
+        working at once. (An old copy of `profile.json` still holds the old one's wrap:
+        `rekey` makes such copies useless.)"""
+        folder = self.folder(self.choose(name))
+        record = self._read_record(folder)
+        data_key = self._password_data_key(folder, record, password)
+        recovery_key = new_recovery_key()
+        updated = self._wrapped(record, data_key, recovery_key=recovery_key)
+        vault = self._open(folder, record, data_key)
+        try:
+            self._write_record(folder, updated)
+            with vault.write() as conn:
+                vault.audit(conn, "profile.new-recovery-key", None)
+        finally:
+            vault.close()
+        return recovery_key
+
+    def _wrapped(
+        self, record: ProfileRecord, data_key: bytes, *, password: str | None = None,
+        recovery_key: str | None = None,
+    ) -> ProfileRecord:
+        """`record` with the data key wrapped afresh by a new password and/or recovery key."""
+        updated = record
+        if password is not None:
+            salt = os.urandom(16)
+            kdf = self._kdf if _stronger(self._kdf, record.kdf) else record.kdf
+            updated = dataclasses.replace(
+                updated, kdf=kdf, password_salt=salt, wrapped_by_password=wrap_key(
+                    derive_password_key(password, salt, kdf), data_key,
+                    record.context("password")))
+        if recovery_key is not None:
+            salt = os.urandom(16)
+            updated = dataclasses.replace(
+                updated, recovery_salt=salt, wrapped_by_recovery=wrap_key(
+                    derive_recovery_key(normalise_recovery_key(recovery_key), salt), data_key,
+                    record.context("recovery")))
+        return updated
+
+    def _finish_rekey(self, folder: Path, record: ProfileRecord, data_key: bytes) -> bytes:
+        """After a re-key interrupted between its commit and the profile file's replacement:
+        the data key the vault is now under (and the profile file completed); else `data_key`
+        (and a re-key that never committed is forgotten)."""
+        pending_path = folder / REKEY_FILE
+        if not pending_path.exists():
+            return data_key
+        try:
+            pending = json.loads(pending_path.read_bytes())
+            wrapped = base64.b64decode(pending.pop("wrapped_by_previous_key"), validate=True)
+            updated = ProfileRecord.from_json(pending, pending_path)
+        except (ValueError, KeyError, TypeError, AttributeError, TamperedData):
+            pending_path.unlink(missing_ok=True)
+            return data_key
+        new_key = unwrap_key(data_key, wrapped, record.context("rekey"))
+        if new_key is None:
+            return data_key
+        if _vault_is_under(folder / VAULT_FILE, data_key, record.name):
+            pending_path.unlink(missing_ok=True)
+            return data_key
+        if not _vault_is_under(folder / VAULT_FILE, new_key, record.name):
+            return data_key
+        self._write_record(folder, updated)
+        pending_path.unlink(missing_ok=True)
+        return new_key
+
     # -- internals ---------------------------------------------------------------------------
 
     def _password_data_key(self, folder: Path, record: ProfileRecord, password: str) -> bytes:
@@ -291,7 +399,14 @@ class Profiles:
             vault.close()
 
     def _open(self, folder: Path, record: ProfileRecord, data_key: bytes) -> Vault:
-        return Vault(folder / VAULT_FILE, RecordCipher(data_key), record.name)
+        data_key = self._finish_rekey(folder, record, data_key)
+        vault = Vault(folder / VAULT_FILE, RecordCipher(data_key), record.name)
+        if not _key_matches(vault):
+            vault.close()
+            raise ProfileError(
+                f"The profile file of {record.name!r} does not match its vault: it is an older "
+                "copy, from before the vault was re-keyed; use the current profile file.")
+        return vault
 
     def _read_record(self, folder: Path) -> ProfileRecord:
         path = folder / PROFILE_FILE
@@ -337,6 +452,32 @@ class Profiles:
     @staticmethod
     def _clear_failures(folder: Path) -> None:
         (folder / THROTTLE_FILE).unlink(missing_ok=True)
+
+
+def _vault_is_under(path: Path, data_key: bytes, profile: str) -> bool:
+    """Whether the vault's rows verify under this data key."""
+    try:
+        with Vault(path, RecordCipher(data_key), profile) as vault:
+            return _key_matches(vault)
+    except OneSendError:
+        return False
+
+
+def _key_matches(vault: Vault) -> bool:
+    """Whether this data key is the vault's: its state row verifies under it, or (if that row
+    was altered) its first audit entry or one of its records does."""
+    from desktop.integrity import STATE_KEY, Head, VaultState  # noqa: PLC0415
+
+    cipher = vault.cipher
+    rows = vault.read("SELECT value FROM meta WHERE key = ?", (STATE_KEY,))
+    if rows and VaultState.from_text(str(rows[0][0]), cipher) is not None:
+        return True
+    first = vault.read("SELECT id, at, profile, action, assessment_id, CAST(mac AS BLOB) "
+                       "FROM audit ORDER BY id LIMIT 1")
+    if first and cipher.mac_ok(first[0][5], "audit", *first[0][:5], None):
+        return True
+    heads = vault.read(f"SELECT {Head.COLUMNS} FROM assessments LIMIT 20")  # noqa: S608
+    return any(Head.from_row(row).ok(cipher) for row in heads)
 
 
 def _stronger(a: KdfParams, b: KdfParams) -> bool:

@@ -10,12 +10,14 @@ import contextlib
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
+from desktop import integrity
 from desktop.crypto import RecordCipher
 from desktop.errors import CorruptVault, DiskFull, OneSendError, VaultBusy, VaultLocked, VaultTooNew
 
@@ -127,9 +129,107 @@ def _schema_v2_sync(conn: sqlite3.Connection) -> None:
     )
 
 
-Migration = Callable[[sqlite3.Connection], None]
+def _schema_v3_columns(conn: sqlite3.Connection) -> None:
+    """A MAC on every row's metadata (desktop/integrity.py), and the list's own columns."""
+    for column in ("revision_count INTEGER", "form TEXT", "form_version TEXT", "tip BLOB",
+                   "mac BLOB"):
+        conn.execute(f"ALTER TABLE assessments ADD COLUMN {column}")
+    for table in ("revisions", "outbox", "sync_heads", "audit"):
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN mac BLOB")
+    # What the list reads of the revisions: small, so it never touches the sealed bodies.
+    conn.execute("CREATE INDEX revisions_chain ON revisions(assessment_id, revision, mac)")
+
+
+def _schema_v3_macs(conn: sqlite3.Connection, cipher: RecordCipher) -> None:
+    """MAC what an older version wrote (trusted as found: it was not authenticated before)."""
+    mac_every_row(conn, cipher)
+
+
+def mac_every_row(conn: sqlite3.Connection, cipher: RecordCipher) -> None:
+    """Compute every row's MAC, the audit chain and the vault state afresh, in `conn`'s
+    transaction: after the schema 3 migration, and after re-keying (each checks first)."""
+    conn.execute("DROP TRIGGER IF EXISTS revisions_no_update")
+    tips: dict[str, tuple[int, bytes]] = {}
+    previous: tuple[str, bytes] | None = None
+    for row in conn.execute(
+        "SELECT assessment_id, revision, created_at, author, action, status, form, "
+        "form_version, CAST(body AS BLOB) FROM revisions ORDER BY assessment_id, revision"
+    ).fetchall():
+        record_id, revision = str(row[0]), int(row[1])
+        prior = previous[1] if previous is not None and previous[0] == record_id else None
+        created_at, author, action, status, form, form_version, body = row[2:]
+        mac = integrity.revision_mac(cipher, record_id, revision, created_at, author, action,
+                                     status, form, form_version, body, prior)
+        conn.execute("UPDATE revisions SET mac = ? WHERE assessment_id = ? AND revision = ?",
+                     (mac, record_id, revision))
+        previous = (record_id, mac)
+        tips[record_id] = (tips.get(record_id, (0, b""))[0] + 1, mac)
+    _create_revision_update_trigger(conn)
+    heads = integrity.EMPTY
+    for row in conn.execute(
+        "SELECT a.id, a.created_at, a.updated_at, a.current_revision, a.status, "
+        "CAST(a.upn_index AS BLOB), r.form, r.form_version, CAST(a.summary AS BLOB) "
+        "FROM assessments a JOIN revisions r ON r.assessment_id = a.id "
+        "AND r.revision = a.current_revision"
+    ).fetchall():
+        count, tip = tips[str(row[0])]
+        head = integrity.Head(str(row[0]), str(row[1]), str(row[2]), int(row[3]), count,
+                              str(row[4]), row[5], str(row[6]), str(row[7]), bytes(row[8]),
+                              tip, None)
+        head_mac = head.compute_mac(cipher)
+        heads = integrity.xor(heads, head_mac)
+        conn.execute(
+            "UPDATE assessments SET revision_count = ?, form = ?, form_version = ?, tip = ?, "
+            "mac = ? WHERE id = ?",
+            (count, head.form, head.form_version, tip, head_mac, head.id))
+    for row in conn.execute(
+        f"SELECT {integrity.OUTBOX_MAC_COLUMNS} FROM outbox"  # noqa: S608 - constant
+    ).fetchall():
+        conn.execute("UPDATE outbox SET mac = ? WHERE assessment_id = ? AND revision = ?",
+                     (integrity.outbox_mac(cipher, row), row[0], row[1]))
+    for aid, server_revision in conn.execute(
+            "SELECT assessment_id, server_revision FROM sync_heads").fetchall():
+        conn.execute("UPDATE sync_heads SET mac = ? WHERE assessment_id = ?",
+                     (integrity.sync_head_mac(cipher, aid, int(server_revision)), aid))
+    prior_mac: bytes | None = None
+    last_id = 0
+    for entry_id, at, profile, action, aid in conn.execute(
+            "SELECT id, at, profile, action, assessment_id FROM audit ORDER BY id").fetchall():
+        prior_mac = integrity.audit_mac(cipher, int(entry_id), at, profile, action, aid,
+                                        prior_mac)
+        conn.execute("UPDATE audit SET mac = ? WHERE id = ?", (prior_mac, entry_id))
+        last_id = int(entry_id)
+    records = int(conn.execute("SELECT count(*) FROM assessments").fetchone()[0])
+    state = integrity.VaultState(records, heads, last_id, prior_mac)
+    conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                 (integrity.STATE_KEY, state.to_text(cipher)))
+
+
+def _create_revision_update_trigger(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        """CREATE TRIGGER revisions_no_update BEFORE UPDATE ON revisions
+        BEGIN SELECT RAISE(ABORT, 'revisions are append-only'); END"""
+    )
+
+
+@dataclass(frozen=True)
+class KeyedMigration:
+    """A migration step that needs the profile's keys (to compute MACs); it runs at unlock."""
+
+    plain: Callable[[sqlite3.Connection], None]
+    keyed: Callable[[sqlite3.Connection, RecordCipher], None]
+
+    def run(self, conn: sqlite3.Connection, cipher: RecordCipher) -> None:
+        self.plain(conn)
+        self.keyed(conn, cipher)
+
+
+Migration = Callable[[sqlite3.Connection], None] | KeyedMigration
 # MIGRATIONS[n] takes a database from user_version n to n + 1.
-MIGRATIONS: tuple[Migration, ...] = (_schema_v1, _schema_v2_sync)
+MIGRATIONS: tuple[Migration, ...] = (
+    _schema_v1, _schema_v2_sync, KeyedMigration(_schema_v3_columns, _schema_v3_macs),
+)
 
 
 def now_iso() -> str:
@@ -267,7 +367,11 @@ class Vault:
             # Another process may have migrated while we waited for the write lock.
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
             for step in range(version, len(migrations)):
-                migrations[step](conn)
+                migration = migrations[step]
+                if isinstance(migration, KeyedMigration):
+                    migration.run(conn, self.cipher)
+                else:
+                    migration(conn)
                 conn.execute(f"PRAGMA user_version = {step + 1}")
             conn.execute("COMMIT")
         except BaseException:
@@ -309,12 +413,51 @@ class Vault:
                 "(nothing in it was changed)."
             )
 
-    def audit(self, conn: sqlite3.Connection, action: str, assessment_id: str | None) -> None:
-        """Record who did what to which record, and when; never any child data."""
+    def audit(
+        self, conn: sqlite3.Connection, action: str, assessment_id: str | None, *,
+        new_record: bool = False,
+    ) -> None:
+        """Record who did what to which record, and when; never any child data.
+
+        Each entry's MAC covers the previous entry's MAC (a hash chain), and the vault's state
+        row moves on with it. A state row that no longer verifies is left as found: the next
+        check still reports it, rather than a write quietly blessing it.
+        """
+        cipher = self.cipher
+        last = conn.execute(
+            "SELECT id, CAST(mac AS BLOB) FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+        entry_id = (int(last[0]) if last else 0) + 1
+        previous = last[1] if last else None
+        at = now_iso()
+        mac = integrity.audit_mac(cipher, entry_id, at, self.profile, action, assessment_id,
+                                  previous)
         conn.execute(
-            "INSERT INTO audit (at, profile, action, assessment_id) VALUES (?, ?, ?, ?)",
-            (now_iso(), self.profile, action, assessment_id),
+            "INSERT INTO audit (id, at, profile, action, assessment_id, mac) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (entry_id, at, self.profile, action, assessment_id, mac),
         )
+        self.move_state(conn, audit=(entry_id, mac), new_record=new_record)
+
+    def move_state(
+        self, conn: sqlite3.Connection, *, audit: tuple[int, bytes] | None = None,
+        new_record: bool = False, head: tuple[bytes | None, bytes] | None = None,
+    ) -> None:
+        """Move the vault's MAC'd state row on by one change, inside `conn`'s transaction:
+        the audit chain's new end, one more record, a record's MAC replaced (old, new)."""
+        cipher = self.cipher
+        row = conn.execute("SELECT value FROM meta WHERE key = ?",
+                           (integrity.STATE_KEY,)).fetchone()
+        state = integrity.VaultState.from_text(str(row[0]), cipher) if row else None
+        if state is None:
+            return  # left as found, so the next check still reports it
+        heads = state.heads
+        if head is not None:
+            heads = integrity.xor(integrity.xor(heads, head[0]), head[1])
+        audit_id, audit_mac = audit or (state.audit_id, state.audit_mac)
+        moved = integrity.VaultState(state.records + int(new_record), heads, audit_id,
+                                     audit_mac)
+        conn.execute("UPDATE meta SET value = ? WHERE key = ?",
+                     (moved.to_text(cipher), integrity.STATE_KEY))
 
     def audit_log(self) -> list[dict[str, Any]]:
         rows = self.read("SELECT at, profile, action, assessment_id FROM audit ORDER BY id")
@@ -322,6 +465,48 @@ class Vault:
             {"at": at, "profile": profile, "action": action, "assessment_id": aid}
             for at, profile, action, aid in rows
         ]
+
+    def check_metadata(self) -> list[str]:
+        """Vault-wide checks of what no single row can show: one sentence per problem found.
+
+        The audit log's chain, the number of assessments and the audit chain's last entry
+        against the MAC'd state row. (Each record's own rows are checked where they are read.)
+        """
+        cipher = self.cipher
+        problems: list[str] = []
+        previous: bytes | None = None
+        last_id = 0
+        for entry_id, at, profile, action, aid, mac in self.read(
+                "SELECT id, at, profile, action, assessment_id, CAST(mac AS BLOB) FROM audit "
+                "ORDER BY id"):
+            if not cipher.mac_ok(mac, "audit", int(entry_id), str(at), str(profile),
+                                 str(action), aid, previous):
+                problems.append(
+                    f"The audit log has been altered outside OneSEND (entry {entry_id} does "
+                    "not follow from the one before it).")
+                break
+            previous, last_id = mac, int(entry_id)
+        rows = self.read("SELECT value FROM meta WHERE key = ?", (integrity.STATE_KEY,))
+        state = integrity.VaultState.from_text(str(rows[0][0]), cipher) if rows else None
+        if state is None:
+            problems.append("The vault's record of its own state is missing or has been "
+                            "altered outside OneSEND.")
+            return problems
+        heads = integrity.EMPTY
+        records = 0
+        for (mac,) in self.read("SELECT CAST(mac AS BLOB) FROM assessments"):
+            heads = integrity.xor(heads, mac)
+            records += 1
+        if records != state.records:
+            problems.append(
+                f"The vault should hold {state.records} assessment(s) but holds {records}: "
+                "assessments were removed or added outside OneSEND.")
+        elif heads != state.heads:
+            problems.append("One or more assessments were changed or rolled back to an older "
+                            "copy outside OneSEND.")
+        if not problems and (state.audit_id != last_id or state.audit_mac != previous):
+            problems.append("The end of the audit log has been removed outside OneSEND.")
+        return problems
 
     def close(self) -> None:
         """Lock: drop the keys from the object graph and close the database."""

@@ -191,7 +191,8 @@ class SyncEngine:
 
     def _recover(self, api: Api, credentials: Credentials) -> None:
         """Everything in flight: ask the manifest what the server holds before re-sending."""
-        in_flight = self.outbox.items(["in_flight"])
+        # A row altered outside OneSEND (its MAC fails) is never sent or moved on.
+        in_flight = [item for item in self.outbox.items(["in_flight"]) if not item.damaged]
         for start in range(0, len(in_flight), MAX_BATCH_ITEMS):
             chunk = in_flight[start:start + MAX_BATCH_ITEMS]
             reply = api.call("POST", "/v1/manifest/query", {"items": [
@@ -307,13 +308,9 @@ class SyncEngine:
 
     def _retake(self, items: Sequence[OutboxItem]) -> list[OutboxItem]:
         keys = {item.key for item in items}
-        with self.vault.write() as conn:
-            conn.executemany(
-                "UPDATE outbox SET state = 'in_flight', attempts = attempts + 1 "
-                "WHERE assessment_id = ? AND revision = ? AND state = 'queued'",
-                [key for key in keys],
-            )
-        return [item for item in self.outbox.items(["in_flight"]) if item.key in keys]
+        self.outbox.retake(keys)
+        return [item for item in self.outbox.items(["in_flight"])
+                if item.key in keys and not item.damaged]
 
     def _apply_results(
         self, credentials: Credentials, items: list[OutboxItem], results: list[Any]
@@ -450,6 +447,8 @@ def sync_status(vault: Vault, *, with_items: bool = True) -> SyncStatus:
                      "form": item.form, "form_version": item.form_version,
                      "queued_at": item.queued_at, "acknowledged_at": item.acknowledged_at,
                      "attempts": item.attempts}
+            if item.damaged:
+                entry["damaged"] = True
             if item.state in ("quarantined", "conflict"):
                 entry["reasons"] = outbox.reasons(item)
             items.append(entry)

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from desktop.assessments import Assessments
-from desktop.errors import OneSendError, UntrustedServer
+from desktop.errors import OneSendError, TamperedData, UntrustedServer
 from desktop.vault import Vault, now_iso
 from forms.definition import FormDefinition, build_definition
 from forms.errors import FormError
@@ -185,10 +185,10 @@ def migrate_drafts(vault: Vault) -> tuple[list[MigratedDraft], list[tuple[str, s
     """Carry every draft on an older form version to the newest one, a revision each."""
     definitions = known_definitions(vault)
     marks = ", ".join("?" for _ in MIGRATABLE)
+    # The record's row carries its current form and version (MAC'd): no join of revisions.
     rows = vault.read(
-        "SELECT a.id, a.current_revision, r.form, r.form_version FROM assessments a "  # noqa: S608
-        "JOIN revisions r ON r.assessment_id = a.id AND r.revision = a.current_revision "
-        f"WHERE a.status IN ({marks}) ORDER BY a.id", MIGRATABLE)
+        "SELECT id, current_revision, form, form_version FROM assessments "  # noqa: S608
+        f"WHERE status IN ({marks}) ORDER BY id", MIGRATABLE)
     store = Assessments(vault)
     migrated: list[MigratedDraft] = []
     stranded: list[tuple[str, str]] = []
@@ -203,7 +203,11 @@ def migrate_drafts(vault: Vault) -> tuple[list[MigratedDraft], list[tuple[str, s
             continue
         if not steps:
             continue
-        document = store.get(record_id, int(revision))
+        try:
+            document = store.get(record_id, int(revision))
+        except TamperedData:
+            stranded.append((record_id, "it was altered or damaged outside OneSEND"))
+            continue
         body: dict[str, Any] = {key: document[key] for key in (
             "form", "form_version", "answers", "archive") if key in document}
         before = len(body.get("archive", []))

@@ -6,11 +6,12 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from desktop.outbox import Outbox
+from desktop.errors import TamperedData
+from desktop.outbox import Outbox, OutboxItem
 from desktop.vault import Vault
-from sync.device import load_credentials
+from sync.device import Credentials, load_credentials
 from sync.http import Api, ApiSettings
-from sync.protocol import MAX_BATCH_ITEMS
+from sync.protocol import MAX_BATCH_ITEMS, receipt_matches
 
 PAGE = 1000
 MAX_PAGES = 10_000  # a bound, so a hostile server cannot keep us paging for ever
@@ -19,27 +20,48 @@ MAX_PAGES = 10_000  # a bound, so a hostile server cannot keep us paging for eve
 @dataclass(frozen=True)
 class Reconciliation:
     """`missing`: acknowledged here, not held there; `extra`: held there (sent by this device),
-    not acknowledged here; `mismatched`: held with another payload hash. Lists of ids."""
+    not acknowledged here; `mismatched`: held with another payload hash; `unverified`:
+    acknowledged here, but the stored receipt is missing, its signature fails against the
+    server's key stored at enrolment, or it does not name what was sent (or the outbox row
+    fails its MAC). Lists of ids."""
 
     missing: list[str]
     extra: list[str]
     mismatched: list[str]
+    unverified: list[str]
     acknowledged: int
     server_held: int
     oldest_unsynced_age_seconds: float | None
 
     @property
     def consistent(self) -> bool:
-        return not (self.missing or self.extra or self.mismatched)
+        return not (self.missing or self.extra or self.mismatched or self.unverified)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
+def stored_receipt_verifies(outbox: Outbox, credentials: Credentials, item: OutboxItem) -> bool:
+    """The stored receipt opens, is signed by the server's key stored at enrolment, and names
+    this delivery (id, revision, the hash of what was sent, the server)."""
+    if item.damaged:
+        return False
+    try:
+        receipt = outbox.receipt(item)
+    except (TamperedData, ValueError):
+        return False
+    return receipt is not None and receipt_matches(
+        credentials.receipt_public_key(), receipt, submission_id=item.assessment_id,
+        revision=item.revision, digest=item.payload_hash, server_id=credentials.server_id)
+
+
 def reconcile(vault: Vault, settings: ApiSettings | None = None) -> Reconciliation:
     credentials = load_credentials(vault)
     outbox = Outbox(vault)
-    ledger = {item.key: item.payload_hash for item in outbox.items(["acknowledged"])}
+    acknowledged = outbox.items(["acknowledged"])
+    unverified = {item.assessment_id for item in acknowledged
+                  if not stored_receipt_verifies(outbox, credentials, item)}
+    ledger = {item.key: item.payload_hash for item in acknowledged}
     known = {item.key: item.payload_hash for item in outbox.items()}
     api = Api(credentials.server_url, credentials.settings(settings), token=credentials.token)
     try:
@@ -79,6 +101,7 @@ def reconcile(vault: Vault, settings: ApiSettings | None = None) -> Reconciliati
               and held[key] == known[key]}
     return Reconciliation(
         missing=sorted(missing), extra=sorted(extra), mismatched=sorted(mismatched),
+        unverified=sorted(unverified),
         acknowledged=len(ledger), server_held=len(held),
         oldest_unsynced_age_seconds=outbox.oldest_unsynced_age_seconds(datetime.now(tz=UTC)),
     )

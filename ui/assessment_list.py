@@ -9,6 +9,7 @@ with Python's `sorted` over precomputed keys instead of a comparison per call in
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import Shiboken
 from typing_extensions import override
 
+from desktop.errors import OneSendError
 from desktop.listing import (
     DAMAGED_TEXT,
     LIST_STATUSES,
@@ -100,6 +102,8 @@ class PreparedRows:
     rows: list[ListRow]
     display: list[tuple[str, ...]]
     keys: list[tuple[Any, ...]]
+    # Vault-wide checks (audit log, removed or rolled-back records): one sentence each.
+    problems: tuple[str, ...] = ()
 
 
 def _date_key(iso: str) -> tuple[int, str]:
@@ -157,7 +161,12 @@ def prepare(rows: list[ListRow]) -> PreparedRows:
 
 def load_rows(vault: Vault, today: datetime.date) -> PreparedRows:
     """The database thread's work: decrypt the summaries once and prepare every row."""
-    return prepare(list_rows(vault, today))
+    prepared = prepare(list_rows(vault, today))
+    try:
+        problems = tuple(vault.check_metadata())
+    except OneSendError as exc:  # a damaged page: the rows above still show
+        problems = (str(exc),)
+    return dataclasses.replace(prepared, problems=problems)
 
 
 class AssessmentTableModel(TitledTableModel):
@@ -173,6 +182,12 @@ class AssessmentTableModel(TitledTableModel):
         self._warning = (
             style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning) if style else None
         )
+
+    def clear(self) -> None:
+        """Drop every row (on lock)."""
+        self.beginResetModel()
+        self.rows, self._display, self._keys = [], [], []
+        self.endResetModel()
 
     def set_rows(self, prepared: PreparedRows) -> None:
         self.beginResetModel()
@@ -398,6 +413,12 @@ class AssessmentListPage(QWidget):
         self.count_label.setObjectName("assessmentCount")
         self.count_label.setAccessibleName("Number of assessments shown")
         outer.addWidget(self.count_label)
+        self.integrity_label = QLabel()
+        self.integrity_label.setObjectName("integrityProblem")
+        self.integrity_label.setAccessibleName("Problem with the vault")
+        self.integrity_label.setWordWrap(True)
+        self.integrity_label.setVisible(False)
+        outer.addWidget(self.integrity_label)
 
         self.stack = QStackedWidget()
         self.view = AssessmentTable()
@@ -469,9 +490,19 @@ class AssessmentListPage(QWidget):
         self.tasks.run_db(lambda vault: load_rows(vault, today),
                           self._alive(self._rows_loaded), self._alive(self._load_failed))
 
+    def forget(self) -> None:
+        """On lock: drop every row (names, dates of birth) and the search typed."""
+        self._debounce.stop()
+        self._upn_lookup += 1  # a lookup still running is ignored when it answers
+        self.search.clear()
+        self.proxy.set_search("")
+        self.model.clear()
+
     def _rows_loaded(self, prepared: PreparedRows) -> None:
         self._loaded_once = True
         self.model.set_rows(prepared)
+        self.integrity_label.setText(" ".join(prepared.problems))
+        self.integrity_label.setVisible(bool(prepared.problems))
         self.stack.setCurrentWidget(self.empty if not prepared.rows else self.view)
         self._update_count()
         emit(self.loaded)

@@ -35,6 +35,7 @@ from desktop.crypto import DEFAULT_KDF, KdfParams
 from desktop.errors import OneSendError
 from desktop.profiles import Profiles
 from desktop.vault import Vault
+from ui.clipboard_guard import ClipboardGuard
 from ui.crash import CRASH_SENTENCE, CrashReporter, CrashReportOffer, show_problem
 from ui.idle import IdleWatcher
 from ui.profile_pages import CreateProfilePage, RecoveryKeyPage, UnlockPage
@@ -48,11 +49,16 @@ from ui.theme import (
 
 if TYPE_CHECKING:
     from ui.ctf_import_dialog import CtfImportDialog
+    from ui.rekey_dialog import RekeyDialog
     from ui.sync_panel import SyncPanel
     from ui.workspace import Workspace
 
 WINDOW_TITLE = "OneSEND"
 LOCKED_SENTENCE = "OneSEND is locked; your work was saved."
+REKEYING_SENTENCE = ("Re-encrypting every assessment under a new key; this can take a "
+                     "minute. Keep OneSEND open.")
+REKEYED_SENTENCE = ("Your password was changed and every assessment re-encrypted (the old "
+                    "recovery key no longer works): unlock with the new password.")
 IDLE_LOCKED_SENTENCE = "OneSEND locked itself after a time without use; your work was saved."
 
 
@@ -107,6 +113,7 @@ class MainWindow(QMainWindow):
 
         # Key derivation runs here (no vault): one runner for the window's life.
         self.key_tasks = TaskRunner(parent=self)
+        self.clipboard_guard = ClipboardGuard(self)
         self.idle = IdleWatcher(self.prefs.idle_minutes, self)
         self.idle.timed_out.connect(self._idle_timed_out)
 
@@ -147,6 +154,13 @@ class MainWindow(QMainWindow):
         self.quit_action.setStatusTip("Close OneSEND (your work is saved)")
         self.quit_action.triggered.connect(self.close)
         self.file_menu = self.menuBar().addMenu("&File")
+        self.rekey_action = QAction("Change password and re-&key…", self)
+        self.rekey_action.setObjectName("rekeyAction")
+        self.rekey_action.setStatusTip(
+            "A new password and a new key for every record, when a password may have leaked")
+        self.rekey_action.setEnabled(False)
+        self.rekey_action.triggered.connect(self.change_password_and_rekey)
+        self.file_menu.addAction(self.rekey_action)
         self.file_menu.addAction(self.quit_action)
         self.addAction(self.quit_action)
 
@@ -356,6 +370,53 @@ class MainWindow(QMainWindow):
         vault, self._pending_vault = self._pending_vault, None
         if vault is not None:
             self._start_session(vault)
+        else:  # after a re-key: the new password opens the profile from now on
+            self.unlock_page.set_profiles(
+                self.profiles.names() if self.profiles is not None else [],
+                preferred=self.prefs.last_profile)
+            self._show_page(self.unlock_page)
+            self.unlock_page.reset(sentence=REKEYED_SENTENCE)
+
+    # -- change password and re-key -------------------------------------------------------------
+
+    def change_password_and_rekey(self) -> RekeyDialog | None:
+        """Ask for the passwords; then lock, and re-key in the background."""
+        from ui.rekey_dialog import RekeyDialog  # noqa: PLC0415 - only when asked for
+
+        if self.workspace is None or self.profiles is None:
+            return None
+        dialog = RekeyDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.submitted.connect(self._rekey)
+        dialog.open()
+        return dialog
+
+    def _rekey(self, current: str, new: str) -> None:
+        if self.workspace is None or self.profiles is None:
+            return
+        profiles, profile = self.profiles, self.workspace.profile
+        # Everything is saved and every writer stopped before the keys change under them.
+        self.lock()
+        self.unlock_page.busy.set(True)
+        self.unlock_page.message.say(REKEYING_SENTENCE, kind="info")
+        self.key_tasks.run(lambda: profiles.rekey(profile, current, new),
+                           self._rekeyed, self._rekey_failed)
+
+    def _rekeyed(self, recovery_key: object) -> None:
+        self.unlock_page.busy.set(False)
+        self.unlock_page.message.clear_message()
+        assert isinstance(recovery_key, str)
+        self.recovery_page.show_key(recovery_key)
+        self._show_page(self.recovery_page)
+
+    def _rekey_failed(self, error: object) -> None:
+        from ui.crash import user_sentence  # noqa: PLC0415
+
+        assert isinstance(error, BaseException)
+        self.unlock_page.busy.set(False)
+        self.unlock_page.message.say(user_sentence(
+            error, "changing the password and re-keying",
+            "Nothing was changed: the current password still opens the profile."))
 
     def _start_session(self, vault: object) -> None:
         assert isinstance(vault, Vault)
@@ -367,6 +428,7 @@ class MainWindow(QMainWindow):
         from ui.workspace import Workspace  # noqa: PLC0415
 
         self.vault = vault
+        self.rekey_action.setEnabled(True)
         tasks = TaskRunner(vault_opener(vault))
         workspace = Workspace(tasks, vault.profile, today=self.today,
                               autosave_ms=self.autosave_ms)
@@ -390,6 +452,7 @@ class MainWindow(QMainWindow):
         emit(self.workspace_opened, workspace)
 
     def _end_session(self) -> None:
+        self.rekey_action.setEnabled(False)
         self.idle.stop()
         if self.import_dialog is not None:
             self.import_dialog.close()
@@ -404,6 +467,7 @@ class MainWindow(QMainWindow):
         vault, self.vault = self.vault, None
         if vault is not None:
             vault.close()  # the cipher forgets the keys; the connection was closed on its thread
+        self.clipboard_guard.clear_ours()
         self._set_title("")
 
     def _set_title(self, title: str) -> None:

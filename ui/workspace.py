@@ -190,6 +190,7 @@ class Workspace(QWidget):
         if editor is None:
             return
         editor.flush()
+        editor.forget()
         self.stack.removeWidget(editor)
         editor.close()
         editor.deleteLater()
@@ -209,3 +210,5 @@ class Workspace(QWidget):
         if self.editor is not None:
             self._close_editor()
         self.tasks.shutdown()
+        # Nothing of the records stays in the object graph of a locked window.
+        self.list_page.forget()

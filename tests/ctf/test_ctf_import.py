@@ -180,9 +180,9 @@ def test_finalised_and_ambiguous_children_are_never_updated_from_a_file(
     path.write_bytes(render(pupils))
     importer = CtfImport(store)
     created = importer.run(importer.preview(path)).created
-    with vault.write() as conn:
-        conn.execute("UPDATE assessments SET status = 'synced' WHERE id = ?",
-                     (created[0]["id"],))
+    with vault.write() as conn:  # as if finalised and sent (through the MAC'd write)
+        head = store.verified_head(conn, created[0]["id"])
+        store.put_head(conn, dataclasses.replace(head, status="synced"))
     store.create({"form": "national-send-assessment", "form_version": "1.0.0",
                   "answers": {"child": {"upn": pupils[1].upn}}})
     preview = importer.preview(path, on_existing="update")
@@ -279,3 +279,28 @@ def test_a_form_without_the_target_questions_is_refused_clearly() -> None:
                                    "sections_by_id": sections})()
     with pytest.raises(OneSendError, match=r"no question 'child\.last_name'"):
         check_targets(fake)  # type: ignore[arg-type]
+
+
+def test_a_upn_index_altered_outside_onesend_skips_that_pupil_with_a_sentence(
+    tmp_path: Path, store: Assessments, vault: Vault,
+) -> None:
+    import sqlite3  # noqa: PLC0415
+
+    pupils = make_pupils(2, seed=8)
+    path = tmp_path / "school.xml"
+    path.write_bytes(render(pupils))
+    importer = CtfImport(store)
+    created = importer.run(importer.preview(path)).created
+    first, second = (entry["id"] for entry in created)
+    raw = sqlite3.connect(vault.path, isolation_level=None)
+    raw.execute("UPDATE assessments SET upn_index = (SELECT upn_index FROM assessments "
+                "WHERE id = ?) WHERE id = ?", (second, first))
+    raw.close()
+    preview = importer.preview(path, on_existing="update")
+    # The second pupil's UPN now finds the altered record: refused, never the other child's.
+    # (The first pupil's index was moved away, so nothing finds it: a new draft is offered,
+    # and the altered record shows as damaged in the list.)
+    assert [row.action for row in preview.pupils] == ["create", "skip"]
+    assert preview.pupils[1].reason.startswith(f"Assessment {first} has been altered or "
+                                               "damaged outside OneSEND")
+    assert {s.id for s in store.summaries() if s.damaged} == {first}

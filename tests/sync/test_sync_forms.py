@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -71,8 +72,9 @@ def test_an_update_migrates_drafts_as_new_revisions_and_leaves_finalised_ones(
                                          "nickname": "A"},
                                "items": [{"_key": "k1", "title": "Swim", "when": "2026-01-02"}]})
     _draft(device, "sent-1", {"about": {"name": "Bo", "colour": "G"}})
-    with device.vault.write() as conn:  # as if finalised and sent under 1.0.0
-        conn.execute("UPDATE assessments SET status = 'synced' WHERE id = 'sent-1'")
+    with device.vault.write() as conn:  # as if finalised and sent under 1.0.0 (MAC'd write)
+        head = device.store.verified_head(conn, "sent-1")
+        device.store.put_head(conn, dataclasses.replace(head, status="synced"))
     update_forms(device.vault, device.settings)  # 1.0.0 only: nothing to migrate yet
     assert device.store.get("draft-1")["revision"] == 1
 

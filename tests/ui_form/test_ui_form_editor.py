@@ -551,3 +551,27 @@ def test_an_edit_keeps_the_answers_a_form_migration_archived(
     shown = [label.text() for label in editor.check_page.findChildren(QLabel)
              if label.objectName() == "archivedAnswer"]
     assert shown == ["Kept from version 0.9"]
+
+
+def test_history_marks_a_revision_altered_outside_onesend(
+    qtbot: QtBot, open_editor: Opener, vault: Vault,
+) -> None:
+    editor = open_editor(example("primary"))
+    page = editor.show_section("child")
+    assert page is not None
+    qtbot.keyClicks(page.adapters["child.preferred_name"].primary(), "May")
+    wait_saved(qtbot, editor)
+    # Someone with the file forges who saved the first revision.
+    import sqlite3  # noqa: PLC0415
+
+    raw = sqlite3.connect(vault.path, isolation_level=None)
+    raw.execute("DROP TRIGGER revisions_no_update")
+    raw.execute("UPDATE revisions SET author = 'mallory' WHERE revision = 1")
+    raw.close()
+    with qtbot.waitSignal(editor.history.loaded, timeout=10_000):
+        editor.show_history()
+    table = editor.history.table
+    oldest = table.rowCount() - 1
+    assert table.item(oldest, 3).text() == "Damaged: altered outside OneSEND (Started)"
+    assert table.item(0, 3).text() != table.item(oldest, 3).text()
+    assert "1 of them altered outside OneSEND: not trusted." in editor.history.status.text()

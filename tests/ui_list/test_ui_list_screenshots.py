@@ -17,6 +17,7 @@ from fictional_children import (
     document,
     fictional_upn,
     fill,
+    set_head,
     set_status,
 )
 from PySide6.QtWidgets import QApplication
@@ -57,8 +58,8 @@ def quarantine(vault: Vault, record_id: str) -> None:
     """A delivery the server refused, recorded as the sync engine records it."""
     outbox = Outbox(vault)
     body = {"form": "national-send-assessment", "form_version": "1.0.0", "answers": {}}
+    set_status(vault, [record_id], "queued")
     with vault.write() as conn:
-        conn.execute("UPDATE assessments SET status = 'queued' WHERE id = ?", (record_id,))
         outbox.enqueue(conn, record_id, 1, body=body, sign_off={"by": "alex", "at": "now"})
     [item] = outbox.take(1)
     outbox.set_aside(item, "quarantined", {"type": "invalid"})
@@ -73,11 +74,10 @@ def test_save_list_screenshots(
     set_status(vault, ids[13:14], "conflict")
     set_status(vault, ids[14:16], "amended")
     quarantine(vault, ids[16])
-    with vault.write() as conn:  # edited over the last weeks, not all this minute
-        conn.executemany("UPDATE assessments SET updated_at = ? WHERE id = ?", [
-            ((datetime.datetime(2026, 3, 2, 16, 40, tzinfo=datetime.UTC)
-              - datetime.timedelta(hours=n * 19 + n * n)).isoformat().replace("+00:00", "Z"),
-             record_id) for n, record_id in enumerate(ids)])
+    for n, record_id in enumerate(ids):  # edited over the last weeks, not all this minute
+        set_head(vault, [record_id], updated_at=(
+            datetime.datetime(2026, 3, 2, 16, 40, tzinfo=datetime.UTC)
+            - datetime.timedelta(hours=n * 19 + n * n)).isoformat().replace("+00:00", "Z"))
     damage_summary(vault, ids[17])
     sheet = qapp.styleSheet()
     qapp.setStyleSheet(stylesheet())

@@ -855,6 +855,10 @@ class AssessmentEditor(QWidget):
         if self._dirty:
             self._save_now()
 
+    def forget(self) -> None:
+        """After the last flush (on close or lock): drop the undo history's copies of answers."""
+        self._undo.clear()
+
     def flush(self, timeout: float = 30.0) -> bool:
         """Write any unsaved change now and wait until the database thread has written it."""
         self._save_timer.stop()

@@ -43,6 +43,9 @@ ACTIONS = {
 }
 
 
+DAMAGED_REVISION = "Damaged: altered outside OneSEND"
+
+
 def action_words(action: str) -> str:
     if action.startswith("restore-from-"):
         return f"Restored revision {action.removeprefix('restore-from-')}"
@@ -144,11 +147,15 @@ class HistoryView(QWidget):
         self.revisions = list(reversed(revisions))  # newest first
         self.table.setRowCount(len(self.revisions))
         for row, info in enumerate(self.revisions):
-            cells = (str(info.revision), local_time(info.created_at), info.author,
-                     action_words(info.action), info.status)
+            action = (f"{DAMAGED_REVISION} ({action_words(info.action)})" if info.damaged
+                      else action_words(info.action))
+            cells = (str(info.revision), local_time(info.created_at), info.author, action,
+                     info.status)
             for column, text in enumerate(cells):
                 self.table.setItem(row, column, QTableWidgetItem(text))
-        self.status.setText(f"{len(self.revisions)} revisions.")
+        damaged = sum(info.damaged for info in self.revisions)
+        self.status.setText(f"{len(self.revisions)} revisions." + (
+            f" {damaged} of them altered outside OneSEND: not trusted." if damaged else ""))
         if self.revisions:
             self.table.selectRow(0)
         emit(self.loaded)
