@@ -20,7 +20,7 @@ from desktop import __version__, ctf_cli
 from desktop.assessments import Assessments, parse_document, write_export
 from desktop.crypto import FAST_KDF
 from desktop.errors import InvalidInput, NotReady, OneSendError, SyncError
-from desktop.paths import resolve_data_dir
+from desktop.paths import describe_os_error, resolve_data_dir
 from desktop.profiles import Profiles
 from desktop.vault import Vault
 from forms.errors import FormError
@@ -660,6 +660,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # a full disk or a refused file outside the vault: no traceback
+        _out(f"onesend: {describe_os_error(exc)}", sys.stderr)
+        return EXIT_USER_ERROR
 
 
 if __name__ == "__main__":
