@@ -18,11 +18,18 @@ from typing import Any, TextIO
 import forms.cli
 from desktop import __version__, ctf_cli
 from desktop.assessments import Assessments, parse_document, write_export
+from desktop.backup import (
+    check_vault,
+    create_backup,
+    password_unlock,
+    recovery_unlock,
+    restore_backup,
+)
 from desktop.crypto import FAST_KDF
 from desktop.errors import InvalidInput, NotReady, OneSendError, SyncError
 from desktop.paths import describe_os_error, resolve_data_dir
-from desktop.profiles import Profiles
-from desktop.vault import Vault
+from desktop.profiles import Profiles, check_password_strength
+from desktop.vault import RESTORE_HOW, Vault
 from forms.errors import FormError
 from forms.registry import list_definitions
 from sync.device import enrol
@@ -130,6 +137,55 @@ def cmd_profile_recover(args: argparse.Namespace) -> int:
     profiles.recover(name, key, new)
     _out(f"Set a new password for the profile {name!r}; the recovery key still works.")
     return 0
+
+
+# -- backup, restore, check ---------------------------------------------------------------------
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    profiles = _profiles(args)
+    with _open_vault(args) as vault:
+        info = create_backup(vault, profiles.folder(vault.profile), Path(args.out))
+    _out(f"Backed up the profile {info.profile!r} ({info.assessments} assessments, "
+         f"{info.revisions} revisions) to {info.path} and checked the copy; it opens only "
+         "with the profile's password or recovery key.")
+    return 0
+
+
+def cmd_restore_backup(args: argparse.Namespace) -> int:
+    profiles = _profiles(args)
+    if args.recovery_key:
+        key, new_password = read_secrets(args, ["Recovery key", "New password"])
+        check_password_strength(new_password)
+        info = restore_backup(profiles, Path(args.file), recovery_unlock(key),
+                              replace=args.replace)
+        profiles.recover(info.profile, key, new_password)
+    else:
+        (password,) = read_secrets(args, ["Password"])
+        info = restore_backup(profiles, Path(args.file), password_unlock(password),
+                              replace=args.replace)
+    _out(f"Restored the profile {info.profile!r} from the backup made {info.created_at} "
+         f"({info.assessments} assessments, {info.revisions} revisions).")
+    if info.replaced_to is not None:
+        _out(f"The profile it replaced was kept, unchanged, in {info.replaced_to}.")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    with _open_vault(args) as vault:
+        result = check_vault(vault)
+        path = vault.path
+    if args.json:
+        _json_out(result.to_json())
+    elif not result.quick_check_ok:
+        _out(f"The vault file {path} is damaged (SQLite's quick_check failed): {RESTORE_HOW}.")
+    elif result.damaged:
+        _out(f"{len(result.damaged)} assessment(s) do not decrypt ({', '.join(result.damaged)}); "
+             f"the others are whole: to recover them, {RESTORE_HOW}.")
+    else:
+        _out(f"The vault is whole: SQLite's quick_check found no damage, and all "
+             f"{result.assessments} assessments and {result.revisions} revisions decrypt.")
+    return 0 if result.ok else 1
 
 
 # -- assessments -------------------------------------------------------------------------------
@@ -567,6 +623,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     forms.cli.register(commands)
     ctf_cli.register(commands)
+
+    backup_cmd = commands.add_parser(
+        "backup", help="write a verified, encrypted backup of the profile to FILE")
+    backup_cmd.add_argument("--out", metavar="FILE", required=True,
+                            help="the backup file to write (e.g. alex.onesend-backup)")
+    _add_vault_options(backup_cmd)
+    backup_cmd.set_defaults(handler=cmd_backup)
+    restore_cmd = commands.add_parser(
+        "restore", help="restore a profile from a backup FILE (this or another computer)")
+    restore_cmd.add_argument("file", metavar="FILE")
+    restore_cmd.add_argument("--recovery-key", action="store_true",
+                             help="unlock with the recovery key instead of the password: "
+                             "recovery key and new password as two lines of standard input")
+    restore_cmd.add_argument("--replace", action="store_true",
+                             help="replace an existing profile of that name (it is kept aside "
+                             "in DATA_DIR/replaced/, not deleted)")
+    _add_vault_options(restore_cmd)
+    restore_cmd.set_defaults(handler=cmd_restore_backup)
+    check_cmd = commands.add_parser(
+        "check", help="check the vault: SQLite's quick_check and every record decrypted; "
+        "exit 1 when something is damaged")
+    _add_vault_options(check_cmd, json_flag=True)
+    check_cmd.set_defaults(handler=cmd_check)
 
     def add_network_options(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--ca-bundle", metavar="FILE",
