@@ -384,9 +384,13 @@ def restore_backup(
         if held is not None and held is not owner:
             held.release()
     # Recorded in the restored vault (no child data): when, and from which backup time.
-    with (contextlib.suppress(OneSendError),  # the restore itself has succeeded
-          Vault(folder / VAULT_FILE, cipher, name) as vault, vault.write() as conn):
-        vault.audit(conn, "profile.restore", None)
+    with contextlib.suppress(OneSendError):  # the restore itself has succeeded
+        restored = Vault(folder / VAULT_FILE, cipher, name)
+        try:
+            with restored.write() as conn:
+                restored.audit(conn, "profile.restore", None)
+        finally:
+            restored.conn.close()  # only the connection: the cipher may be the window's
     return BackupInfo(path, name, str(backup.manifest.get("created_at", "")), *counts,
                       replaced_to=replaced_to)
 

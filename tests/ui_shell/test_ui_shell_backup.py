@@ -1,0 +1,134 @@
+"""Backups in the window: File → Back up… (off the GUI thread), the weekly reminder bar, the
+quick_check at unlock with an offer to restore, and the restore itself."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog
+from pytestqt.qtbot import QtBot
+
+from desktop.assessments import Assessments
+from desktop.backup import LAST_BACKUP_KEY
+from desktop.profiles import Profiles
+from tests.ui_shell.conftest import PASSWORD, MakeWindow, Unlock
+
+DOCUMENT = {"form": "national-send-assessment", "form_version": "1.0.0",
+            "answers": {"child": {"first_name": "Kit", "last_name": "Backup"}}}
+
+
+def _set_last_backup(profiles: Profiles, when: str | None) -> str:
+    with profiles.unlock("alex", PASSWORD) as vault:
+        record_id, _ = Assessments(vault).create(DOCUMENT)
+        with vault.write() as conn:
+            if when is None:
+                conn.execute("UPDATE audit SET at = '2026-01-01T00:00:00.000Z'")
+            else:
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                             (LAST_BACKUP_KEY, when))
+    return record_id
+
+
+def test_back_up_from_the_file_menu_and_no_reminder_after_it(
+    qtbot: QtBot, make_window: MakeWindow, make_profile: Callable[[str], None],
+    profiles: Profiles, unlock: Unlock, tmp_path: Path,
+) -> None:
+    make_profile("alex")
+    _set_last_backup(profiles, "2020-01-01T12:00:00.000Z")  # long ago: a reminder is due
+    window = make_window()
+    controller = window.backups
+    assert not controller.back_up_action.isEnabled()  # locked: nothing to back up
+    unlock(window)
+    assert controller.back_up_action.isEnabled()
+    assert controller.back_up_action in window.file_menu.actions()
+    qtbot.waitUntil(controller.toolbar.isVisible, timeout=10_000)
+    assert controller.bar.kind == "reminder"
+    assert controller.bar.label.text() == (
+        "This profile was last backed up on 1 Jan 2020, more than a week ago: back it up "
+        "again (File → Back up…).")
+    assert controller.bar.button.text() == "Back up…"
+
+    controller.bar.button.click()  # the bar's button asks where, without blocking
+    dialog = controller.dialog
+    assert isinstance(dialog, QFileDialog)
+    assert dialog.isVisible()
+    assert dialog.acceptMode() == QFileDialog.AcceptMode.AcceptSave
+    dialog.reject()
+
+    out = tmp_path / "alex.onesend-backup"
+    controller.back_up_to(out)
+    qtbot.waitUntil(lambda: controller.bar.kind == "done", timeout=10_000)
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert controller.bar.label.text().startswith("Backed up 1 assessments to ")
+
+    window.lock()
+    assert not controller.toolbar.isVisible()
+    unlock(window)
+    qtbot.waitUntil(lambda: controller.check_ok is not None, timeout=10_000)
+    assert controller.check_ok
+    assert not controller.toolbar.isVisible()  # backed up just now: no reminder
+
+
+def test_a_profile_never_backed_up_is_reminded_after_a_week(
+    qtbot: QtBot, make_window: MakeWindow, make_profile: Callable[[str], None],
+    profiles: Profiles, unlock: Unlock,
+) -> None:
+    make_profile("alex")
+    _set_last_backup(profiles, None)  # created long ago, never backed up
+    window = make_window()
+    unlock(window)
+    qtbot.waitUntil(window.backups.toolbar.isVisible, timeout=10_000)
+    assert window.backups.bar.label.text().startswith("This profile has never been backed up")
+    window.backups.bar.dismiss.click()
+    assert not window.backups.toolbar.isVisible()
+
+
+def test_a_damaged_vault_is_found_at_unlock_and_the_backup_restored(
+    qtbot: QtBot, make_window: MakeWindow, make_profile: Callable[[str], None],
+    profiles: Profiles, unlock: Unlock, tmp_path: Path,
+) -> None:
+    make_profile("alex")
+    record_id = _set_last_backup(profiles, "2099-01-01T00:00:00.000Z")
+    window = make_window()
+    unlock(window)
+    out = tmp_path / "alex.onesend-backup"
+    window.backups.back_up_to(out)
+    qtbot.waitUntil(lambda: window.backups.bar.kind == "done", timeout=10_000)
+    window.lock()
+
+    # Another program overwrites a page of the audit table: the vault still opens.
+    path = profiles.folder("alex") / "vault.db"
+    with profiles.unlock("alex", PASSWORD) as vault:
+        page = vault.read("SELECT rootpage FROM sqlite_master WHERE name = 'audit'")[0][0]
+        page_size = vault.read("PRAGMA page_size")[0][0]
+    with path.open("r+b") as handle:
+        handle.seek((page - 1) * page_size + 8)
+        handle.write(os.urandom(100))
+
+    unlock(window)
+    controller = window.backups
+    qtbot.waitUntil(lambda: controller.check_ok is not None, timeout=10_000)
+    assert controller.check_ok is False
+    assert controller.toolbar.isVisible()
+    assert controller.bar.kind == "damaged"
+    assert controller.bar.label.text().startswith("Problem: OneSEND found damage in this")
+    assert controller.bar.button.text() == "Restore a backup…"
+    controller.bar.button.click()
+    assert isinstance(controller.dialog, QFileDialog)
+    controller.dialog.reject()
+
+    controller.restore_from(out)
+    qtbot.waitUntil(lambda: controller.bar.kind == "restored", timeout=10_000)
+    assert window.workspace is None  # locked: unlocking opens the restored profile
+    assert "unlock to carry on" in controller.bar.label.text()
+    replaced = list((profiles.data_dir / "replaced").iterdir())
+    assert len(replaced) == 1
+    assert str(replaced[0]) in controller.bar.label.text()
+    unlock(window)
+    qtbot.waitUntil(lambda: controller.check_ok is not None, timeout=10_000)
+    assert controller.check_ok
+    with profiles.unlock("alex", PASSWORD) as vault:
+        assert vault.read("PRAGMA quick_check") == [("ok",)]
+        assert Assessments(vault).get(record_id)["answers"] == DOCUMENT["answers"]
