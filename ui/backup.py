@@ -78,11 +78,14 @@ class MessageBar(QFrame):
         self.label.setObjectName("backupBarText")
         self.label.setTextFormat(Qt.TextFormat.PlainText)
         self.label.setWordWrap(True)
+        self.label.setAccessibleName("Backup message")
         self.label.setFocusPolicy(Qt.FocusPolicy.TabFocus)
-        self.button = QPushButton()
+        self.button = QPushButton("Back up…")
         self.button.setObjectName("backupBarAction")
+        self.button.setAccessibleName("Back up…")
         self.dismiss = QPushButton("Not now")
         self.dismiss.setObjectName("backupBarDismiss")
+        self.dismiss.setAccessibleName("Not now: hide this message")
         layout = QHBoxLayout(self)
         layout.addWidget(self.label, 1)
         layout.addWidget(self.button)
@@ -98,6 +101,7 @@ class MessageBar(QFrame):
         self.label.setText(text)
         self.label.setAccessibleDescription(text)
         self.button.setText(button)
+        self.button.setAccessibleName(button or "Back up…")
         self.button.setVisible(bool(button))
         self._action = action
 

@@ -275,6 +275,7 @@ def test_a_backup_taken_while_the_window_saves_is_consistent(
     record_id = _new_record(profiles)
     window = start_window_like(profiles, record_id, tmp_path)
     out = tmp_path / "online.onesend-backup"
+    window.wait(saves=5)
     try:
         code, stdout, err = run(monkeypatch, capsys, profiles.data_dir, "backup", "--out",
                                 str(out), "--password-stdin")

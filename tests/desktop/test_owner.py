@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -81,33 +80,59 @@ def onesend(data_dir: Path, *args: str, stdin: str = PASSWORD + "\n",
     return result
 
 
+class WindowLike:
+    """The window-like process, its reported saves, and its refusals."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+        self.saved: dict[int, str] = {}
+        self.failed: list[str] = []
+
+    def _take(self, line: str) -> None:
+        if line.startswith("saved "):
+            _, revision, digest = line.split()
+            self.saved[int(revision)] = digest
+        elif line.startswith("failed "):
+            self.failed.append(line)
+
+    def wait(self, *, saves: int = 0, failures: int = 0) -> None:
+        """Read its output until `saves` more saves (or `failures` more refusals) are reported."""
+        assert self.process.stdout is not None
+        want_saves, want_failures = len(self.saved) + saves, len(self.failed) + failures
+        for _ in range(200 + 10 * (saves + failures)):
+            if len(self.saved) >= want_saves and len(self.failed) >= want_failures:
+                return
+            line = self.process.stdout.readline()
+            assert line, "the window-like process ended"
+            self._take(line.strip())
+        pytest.fail(f"expected {saves} saves and {failures} refusals; saw "
+                    f"{len(self.saved)} saves and {len(self.failed)} refusals in all")
+
+    def kill(self) -> tuple[dict[int, str], list[str]]:
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+        assert self.process.stdout is not None
+        for line in self.process.stdout.read().splitlines():
+            self._take(line)
+        self.process.stdout.close()
+        return self.saved, self.failed
+
+
 def start_window_like(profiles: Profiles, record_id: str, tmp_path: Path,
-                      *extra: str) -> subprocess.Popen[str]:
+                      *extra: str) -> WindowLike:
     script = tmp_path / "window_like.py"
     script.write_text(WINDOW_LIKE)
-    window = subprocess.Popen(
+    process = subprocess.Popen(
         [sys.executable, str(script), str(profiles.data_dir), PASSWORD, record_id, *extra],
         stdout=subprocess.PIPE, text=True, cwd=REPO,
     )
-    assert window.stdout is not None
-    assert window.stdout.readline() == "ready\n"
-    return window
+    assert process.stdout is not None
+    assert process.stdout.readline() == "ready\n"
+    return WindowLike(process)
 
 
-def kill_and_collect(window: subprocess.Popen[str]) -> tuple[dict[int, str], list[str]]:
-    os.kill(window.pid, signal.SIGKILL)
-    window.wait(timeout=30)
-    assert window.stdout is not None
-    saved: dict[int, str] = {}
-    failed: list[str] = []
-    for line in window.stdout.read().splitlines():
-        if line.startswith("saved "):
-            _, revision, digest = line.split()
-            saved[int(revision)] = digest
-        elif line.startswith("failed "):
-            failed.append(line)
-    window.stdout.close()
-    return saved, failed
+def kill_and_collect(window: WindowLike) -> tuple[dict[int, str], list[str]]:
+    return window.kill()
 
 
 def assert_every_save_is_there(profiles: Profiles, record_id: str,
@@ -145,7 +170,8 @@ def test_commands_beside_the_window_then_a_crash_lose_no_save(
             result = onesend(data_dir, "assessments", "import", str(imported), "--json",
                              "--password-stdin")
             imports.append(json.loads(result.stdout)["id"])
-        time.sleep(0.3)  # the window keeps saving after the last command has closed
+            window.wait(saves=3)
+        window.wait(saves=10)  # the window keeps saving after the last command has closed
     finally:
         saved, failed = kill_and_collect(window)
     assert len(saved) > 10
@@ -165,10 +191,11 @@ def test_a_command_killed_beside_the_window_loses_nothing_either(
     window = start_window_like(profiles, record_id, tmp_path)
     second = start_window_like(profiles, record_id, tmp_path)  # a command's long connection
     try:
-        time.sleep(0.3)
+        window.wait(saves=5)
+        second.wait(saves=5)
         first_saved, first_failed = kill_and_collect(second)
         onesend(profiles.data_dir, "assessments", "list", "--password-stdin")
-        time.sleep(0.3)
+        window.wait(saves=10)
     finally:
         saved, failed = kill_and_collect(window)
     assert not failed
@@ -185,12 +212,12 @@ def test_a_wal_deleted_under_the_window_is_noticed_and_no_save_is_lost(
     window = start_window_like(profiles, record_id, tmp_path, "no-panel")
     wal = profiles.folder("alex") / "vault.db-wal"
     try:
-        time.sleep(0.2)
+        window.wait(saves=5)
         wal.unlink()
-        time.sleep(0.3)
+        window.wait(failures=5)  # noticed at each save from then on
     finally:
         saved, failed = kill_and_collect(window)
-    assert len(saved) > 3
+    assert len(saved) >= 5
     # Every save after the deletion was refused as "saved", with the reason.
     assert failed
     assert all("VaultFilesChanged" in line for line in failed)

@@ -132,3 +132,50 @@ def test_a_damaged_vault_is_found_at_unlock_and_the_backup_restored(
     with profiles.unlock("alex", PASSWORD) as vault:
         assert vault.read("PRAGMA quick_check") == [("ok",)]
         assert Assessments(vault).get(record_id)["answers"] == DOCUMENT["answers"]
+
+
+def test_the_window_on_a_full_disk_says_so_and_a_retry_works(
+    qtbot: QtBot, tmp_path: Path,
+) -> None:
+    """Creating a profile on a full disk: one sentence on the page, nothing half-made, and
+    the same name works once there is room (a real small tmpfs; skipped without root)."""
+    import subprocess  # noqa: PLC0415
+
+    import pytest  # noqa: PLC0415
+
+    from desktop.crypto import FAST_KDF  # noqa: PLC0415
+    from tests.desktop.test_disk_full import DISK_BYTES, SmallDisk  # noqa: PLC0415
+    from ui.main_window import MainWindow  # noqa: PLC0415
+
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={DISK_BYTES}", "tmpfs",
+                       str(mount)], capture_output=True, check=False).returncode != 0:
+        pytest.skip("mounting a small tmpfs needs root (or CAP_SYS_ADMIN) here")
+    try:
+        disk = SmallDisk(mount)
+        data_dir = mount / "data"
+        window = MainWindow([], data_dir, kdf=FAST_KDF, autosave_ms=40)
+        qtbot.addWidget(window)
+        window.show()
+        page = window.create_page
+        disk.fill()
+        for field, text in ((page.name_edit, "alex"), (page.password_edit, PASSWORD),
+                            (page.confirm_edit, PASSWORD)):
+            field.setText(text)
+        page.submit()
+        qtbot.waitUntil(lambda: not page.busy.active, timeout=10_000)
+        assert page.message.text() == (
+            f"Error: The disk holding {data_dir} is full: the profile 'alex' was not created; "
+            "free some space and try again.")
+        assert Profiles(data_dir).names() == []
+        disk.release()
+        page.password_edit.setText(PASSWORD)
+        page.confirm_edit.setText(PASSWORD)
+        page.submit()
+        qtbot.waitUntil(lambda: window.current_page is window.recovery_page, timeout=10_000)
+        assert Profiles(data_dir).names() == ["alex"]
+        window.leave_without_recovery_key = True
+        window.close()
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
