@@ -20,7 +20,9 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
+    QLineEdit,
     QPushButton,
     QToolBar,
     QWidget,
@@ -33,6 +35,7 @@ from desktop.backup import (
     check_vault,
     create_backup,
     last_backup_at,
+    password_unlock,
     restore_backup,
 )
 from desktop.crypto import RecordCipher
@@ -134,13 +137,14 @@ class BackupController(QObject):
         self.restore_action = QAction("&Restore a backup…", window)
         self.restore_action.setObjectName("restoreBackupAction")
         self.restore_action.setStatusTip(
-            "Replace this profile with a backup of it (the current one is kept aside)")
+            "Restore a profile from a backup file (a profile it replaces is kept aside)")
         self.restore_action.triggered.connect(self.restore)
         first = window.quit_action  # before Quit, in the File menu
         window.file_menu.insertAction(first, self.back_up_action)
         window.file_menu.insertAction(first, self.restore_action)
         window.file_menu.insertSeparator(first)
         self.dialog: QFileDialog | None = None
+        self.password_dialog: QInputDialog | None = None
         self.profile_id = ""
         self.last_result: BackupInfo | None = None
         self.check_ok: bool | None = None
@@ -152,7 +156,9 @@ class BackupController(QObject):
 
     def _set_enabled(self, on: bool) -> None:
         self.back_up_action.setEnabled(on)
-        self.restore_action.setEnabled(on)
+        # Restoring works locked too (with the backup's password): a vault too damaged to
+        # unlock, or a new laptop with no profile yet.
+        self.restore_action.setEnabled(self.window.profiles is not None)
 
     def _session_started(self, workspace: Workspace) -> None:
         self._set_enabled(True)
@@ -242,7 +248,7 @@ class BackupController(QObject):
 
     def restore(self) -> QFileDialog | None:
         """Ask for the backup file (an open dialog, not blocking), then restore it."""
-        if self.window.workspace is None:
+        if self.window.profiles is None:
             return None
         dialog = QFileDialog(self.window, "Restore a backup of this profile", str(Path.home()),
                              f"OneSEND backups (*{BACKUP_SUFFIX})")
@@ -264,7 +270,10 @@ class BackupController(QObject):
         """
         window, workspace, profiles = self.window, self.window.workspace, self.window.profiles
         vault = window.vault
-        if workspace is None or profiles is None or vault is None:
+        if profiles is None:
+            return
+        if workspace is None or vault is None:
+            self._ask_password(path)
             return
         cipher, owner, profile_id = vault.cipher, vault.owner, self.profile_id
 
@@ -279,11 +288,48 @@ class BackupController(QObject):
             lambda: restore_backup(profiles, path, unlock, replace=True, owner=owner),
             self._restored, self._failed("restoring the backup"))
 
-    def _restored(self, info: Any) -> None:
+    def _ask_password(self, path: Path) -> QInputDialog:
+        """Locked: the backup opens with its profile's password (asked without blocking)."""
+        dialog = QInputDialog(self.window)
+        dialog.setObjectName("restorePasswordDialog")
+        dialog.setWindowTitle("Restore a backup")
+        dialog.setLabelText(f"Password of the profile in the backup {path.name} (a profile of "
+                            "the same name here is kept aside, not deleted):")
+        dialog.setTextEchoMode(QLineEdit.EchoMode.Password)
+        dialog.setAccessibleName("Password of the profile in the backup")
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.textValueSelected.connect(lambda password: self._restore_locked(path, password))
+        dialog.destroyed.connect(lambda _obj=None: setattr(self, "password_dialog", None))
+        self.password_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _restore_locked(self, path: Path, password: str) -> None:
+        profiles = self.window.profiles
+        if profiles is None or self.window.workspace is not None:
+            return
+        self.show_bar("working", f"Checking and restoring {path}…")
+        self.window.key_tasks.run(  # key derivation: off the GUI thread
+            lambda: restore_backup(profiles, path, password_unlock(password), replace=True),
+            self._restored_while_locked, self._failed("restoring the backup"))
+
+    def _restored_while_locked(self, info: Any) -> None:
         assert isinstance(info, BackupInfo)
         self.last_result = info
-        self.window.lock()
+        window = self.window
+        if window.workspace is None and window.profiles is not None:
+            window.prefs.last_profile = info.profile
+            window.show_unlock()
+        self._say_restored(info)
+
+    def _say_restored(self, info: BackupInfo) -> None:
         kept = f" The profile it replaced is kept in {info.replaced_to}." if info.replaced_to \
             else ""
         self.show_bar("restored", f"Restored the backup made on {_uk(info.created_at)} "
                       f"({info.assessments} assessments): unlock to carry on.{kept}")
+
+    def _restored(self, info: Any) -> None:
+        assert isinstance(info, BackupInfo)
+        self.last_result = info
+        self.window.lock()
+        self._say_restored(info)

@@ -179,3 +179,64 @@ def test_the_window_on_a_full_disk_says_so_and_a_retry_works(
         window.close()
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_restore_on_a_new_laptop_from_the_window_with_the_password(
+    qtbot: QtBot, make_window: MakeWindow, make_profile: Callable[[str], None],
+    profiles: Profiles, unlock: Unlock, tmp_path: Path,
+) -> None:
+    from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: PLC0415
+
+    from desktop import cli  # noqa: PLC0415
+    from desktop.crypto import FAST_KDF  # noqa: PLC0415
+    from ui.main_window import MainWindow  # noqa: PLC0415
+
+    # The old laptop: a profile with a record, backed up by the command.
+    old = Profiles(tmp_path / "old-laptop", kdf=FAST_KDF)
+    vault, _ = old.create("alex", PASSWORD)
+    with vault:
+        record_id, _ = Assessments(vault).create(DOCUMENT)
+    out = tmp_path / "alex.onesend-backup"
+    import io  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    stdin, sys.stdin = sys.stdin, io.StringIO(PASSWORD + "\n")
+    try:
+        assert cli.main(["--data-dir", str(old.data_dir), "backup", "--out", str(out),
+                         "--password-stdin"]) == 0
+    finally:
+        sys.stdin = stdin
+
+    # The new laptop: no profile yet, so the window opens on "create a profile".
+    window = make_window()
+    assert isinstance(window, MainWindow)
+    assert window.current_page is window.create_page
+    controller = window.backups
+    assert controller.restore_action.isEnabled()
+    controller.restore_from(out)
+    dialog = controller.password_dialog
+    assert dialog is not None
+    assert dialog.isVisible()
+    dialog.setTextValue("not the password")
+    dialog.accept()
+    qtbot.waitUntil(lambda: isinstance(QApplication.activeModalWidget(), QMessageBox),
+                    timeout=10_000)
+    box = QApplication.activeModalWidget()
+    assert isinstance(box, QMessageBox)
+    assert box.text() == ("That password does not unlock this backup of the profile 'alex'; "
+                          "nothing was changed.")
+    box.close()
+    assert profiles.names() == []
+
+    controller.restore_from(out)
+    dialog = controller.password_dialog
+    assert dialog is not None
+    dialog.setTextValue(PASSWORD)
+    dialog.accept()
+    qtbot.waitUntil(lambda: controller.bar.kind == "restored", timeout=10_000)
+    assert window.current_page is window.unlock_page
+    assert window.unlock_page.profile == "alex"
+    unlock(window)
+    with profiles.unlock("alex", PASSWORD) as restored:
+        assert Assessments(restored).get(record_id)["answers"] == DOCUMENT["answers"]
+    del make_profile
