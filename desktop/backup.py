@@ -55,8 +55,14 @@ from desktop.errors import (
 )
 from desktop.owner import OwnerLock
 from desktop.paths import ensure_private_dir, fsync_dir
-from desktop.profiles import PROFILE_FILE, VAULT_FILE, ProfileRecord, Profiles
-from desktop.vault import Vault, now_iso
+from desktop.profiles import (
+    PROFILE_FILE,
+    VAULT_FILE,
+    ProfileRecord,
+    Profiles,
+    check_password_strength,
+)
+from desktop.vault import RESTORE_HOW, Vault, now_iso
 
 BACKUP_FORMAT = "onesend-backup"
 BACKUP_VERSION = 1
@@ -313,6 +319,17 @@ def recovery_unlock(recovery_key: str) -> Callable[[ProfileRecord], RecordCipher
     return unlock
 
 
+def restore_with_recovery_key(
+    profiles: Profiles, path: Path, recovery_key: str, new_password: str, *,
+    replace: bool = False,
+) -> BackupInfo:
+    """Restore with the recovery key (the password forgotten), then set `new_password`."""
+    check_password_strength(new_password)  # before anything is restored
+    info = restore_backup(profiles, path, recovery_unlock(recovery_key), replace=replace)
+    profiles.recover(info.profile, recovery_key, new_password)
+    return info
+
+
 def backup_profile_name(path: Path) -> str:
     """The profile a backup file holds (read from its manifest and checked)."""
     with _open_zip(path) as archive, _reading(path):
@@ -460,6 +477,16 @@ class CheckResult:
     @property
     def ok(self) -> bool:
         return self.quick_check_ok and not self.damaged
+
+    def sentence(self, path: Path) -> str:
+        if not self.quick_check_ok:
+            return f"The vault file {path} is damaged (SQLite's quick_check failed): {RESTORE_HOW}."
+        if self.damaged:
+            return (f"{len(self.damaged)} assessment(s) do not decrypt "
+                    f"({', '.join(self.damaged)}); the others are whole: to recover them, "
+                    f"{RESTORE_HOW}.")
+        return (f"The vault is whole: SQLite's quick_check found no damage, and all "
+                f"{self.assessments} assessments and {self.revisions} revisions decrypt.")
 
     def to_json(self) -> dict[str, Any]:
         return {"quick_check": "ok" if self.quick_check_ok else "damaged",

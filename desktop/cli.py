@@ -16,20 +16,20 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import forms.cli
-from desktop import __version__, ctf_cli
+from desktop import __version__, ctf_cli, paths
 from desktop.assessments import Assessments, parse_document, write_export
 from desktop.backup import (
     check_vault,
     create_backup,
     password_unlock,
-    recovery_unlock,
     restore_backup,
+    restore_with_recovery_key,
 )
 from desktop.crypto import FAST_KDF
 from desktop.errors import InvalidInput, NotReady, OneSendError, SyncError
-from desktop.paths import describe_os_error, resolve_data_dir
-from desktop.profiles import Profiles, check_password_strength
-from desktop.vault import RESTORE_HOW, Vault
+from desktop.paths import resolve_data_dir
+from desktop.profiles import Profiles
+from desktop.vault import Vault
 from forms.errors import FormError
 from forms.registry import list_definitions
 from sync.device import enrol
@@ -156,10 +156,8 @@ def cmd_restore_backup(args: argparse.Namespace) -> int:
     profiles = _profiles(args)
     if args.recovery_key:
         key, new_password = read_secrets(args, ["Recovery key", "New password"])
-        check_password_strength(new_password)
-        info = restore_backup(profiles, Path(args.file), recovery_unlock(key),
-                              replace=args.replace)
-        profiles.recover(info.profile, key, new_password)
+        info = restore_with_recovery_key(profiles, Path(args.file), key, new_password,
+                                         replace=args.replace)
     else:
         (password,) = read_secrets(args, ["Password"])
         info = restore_backup(profiles, Path(args.file), password_unlock(password),
@@ -177,14 +175,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         path = vault.path
     if args.json:
         _json_out(result.to_json())
-    elif not result.quick_check_ok:
-        _out(f"The vault file {path} is damaged (SQLite's quick_check failed): {RESTORE_HOW}.")
-    elif result.damaged:
-        _out(f"{len(result.damaged)} assessment(s) do not decrypt ({', '.join(result.damaged)}); "
-             f"the others are whole: to recover them, {RESTORE_HOW}.")
     else:
-        _out(f"The vault is whole: SQLite's quick_check found no damage, and all "
-             f"{result.assessments} assessments and {result.revisions} revisions decrypt.")
+        _out(result.sentence(path))
     return 0 if result.ok else 1
 
 
@@ -740,7 +732,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except OSError as exc:  # a full disk or a refused file outside the vault: no traceback
-        _out(f"onesend: {describe_os_error(exc)}", sys.stderr)
+        _out(f"onesend: {paths.describe_os_error(exc)}", sys.stderr)
         return EXIT_USER_ERROR
 
 
