@@ -16,8 +16,15 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import forms.cli
-from desktop import __version__, ctf_cli
+from desktop import __version__, ctf_cli, paths
 from desktop.assessments import Assessments, parse_document, write_export
+from desktop.backup import (
+    check_vault,
+    create_backup,
+    password_unlock,
+    restore_backup,
+    restore_with_recovery_key,
+)
 from desktop.crypto import FAST_KDF
 from desktop.errors import (
     InvalidInput,
@@ -161,6 +168,47 @@ def cmd_profile_new_recovery_key(args: argparse.Namespace) -> int:
     _out("New recovery key (shown once; write it down and keep it somewhere safe):")
     _out(recovery_key)
     return 0
+
+
+# -- backup, restore, check ---------------------------------------------------------------------
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    profiles = _profiles(args)
+    with _open_vault(args) as vault:
+        info = create_backup(vault, profiles.folder(vault.profile), Path(args.out))
+    _out(f"Backed up the profile {info.profile!r} ({info.assessments} assessments, "
+         f"{info.revisions} revisions) to {info.path} and checked the copy; it opens only "
+         "with the profile's password or recovery key.")
+    return 0
+
+
+def cmd_restore_backup(args: argparse.Namespace) -> int:
+    profiles = _profiles(args)
+    if args.recovery_key:
+        key, new_password = read_secrets(args, ["Recovery key", "New password"])
+        info = restore_with_recovery_key(profiles, Path(args.file), key, new_password,
+                                         replace=args.replace)
+    else:
+        (password,) = read_secrets(args, ["Password"])
+        info = restore_backup(profiles, Path(args.file), password_unlock(password),
+                              replace=args.replace)
+    _out(f"Restored the profile {info.profile!r} from the backup made {info.created_at} "
+         f"({info.assessments} assessments, {info.revisions} revisions).")
+    if info.replaced_to is not None:
+        _out(f"The profile it replaced was kept, unchanged, in {info.replaced_to}.")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    with _open_vault(args) as vault:
+        result = check_vault(vault)
+        path = vault.path
+    if args.json:
+        _json_out(result.to_json())
+    else:
+        _out(result.sentence(path))
+    return 0 if result.ok else 1
 
 
 # -- assessments -------------------------------------------------------------------------------
@@ -664,6 +712,29 @@ def build_parser() -> argparse.ArgumentParser:
     forms.cli.register(commands)
     ctf_cli.register(commands)
 
+    backup_cmd = commands.add_parser(
+        "backup", help="write a verified, encrypted backup of the profile to FILE")
+    backup_cmd.add_argument("--out", metavar="FILE", required=True,
+                            help="the backup file to write (e.g. alex.onesend-backup)")
+    _add_vault_options(backup_cmd)
+    backup_cmd.set_defaults(handler=cmd_backup)
+    restore_cmd = commands.add_parser(
+        "restore", help="restore a profile from a backup FILE (this or another computer)")
+    restore_cmd.add_argument("file", metavar="FILE")
+    restore_cmd.add_argument("--recovery-key", action="store_true",
+                             help="unlock with the recovery key instead of the password: "
+                             "recovery key and new password as two lines of standard input")
+    restore_cmd.add_argument("--replace", action="store_true",
+                             help="replace an existing profile of that name (it is kept aside "
+                             "in DATA_DIR/replaced/, not deleted)")
+    _add_vault_options(restore_cmd)
+    restore_cmd.set_defaults(handler=cmd_restore_backup)
+    check_cmd = commands.add_parser(
+        "check", help="check the vault: SQLite's quick_check and every record decrypted; "
+        "exit 1 when something is damaged")
+    _add_vault_options(check_cmd, json_flag=True)
+    check_cmd.set_defaults(handler=cmd_check)
+
     def add_network_options(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--ca-bundle", metavar="FILE",
                             help="extra CA certificates (PEM) for a network that inspects TLS")
@@ -779,6 +850,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # a full disk or a refused file outside the vault: no traceback
+        _out(f"onesend: {paths.describe_os_error(exc)}", sys.stderr)
+        return EXIT_USER_ERROR
 
 
 if __name__ == "__main__":

@@ -44,6 +44,18 @@ class VaultBusy(OneSendError):
     """Another OneSEND process held the vault for longer than we wait."""
 
 
+class VaultFilesChanged(OneSendError):
+    """Another program deleted or replaced the vault's files while OneSEND had them open."""
+
+
+class ProfileInUse(OneSendError):
+    """The profile is open in another OneSEND window."""
+
+
+class BadBackup(OneSendError):
+    """A backup file is damaged, altered, incomplete or not a OneSEND backup; nothing changed."""
+
+
 class VaultLocked(OneSendError):
     """The vault was locked; its keys are gone until it is unlocked again."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 import tempfile
@@ -65,3 +66,12 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One sentence for an operating-system error met outside the vault (names files only)."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return (f"The disk is full{where}: what was being written was not saved; free some "
+                "space and try again.")
+    return f"{exc.strerror or 'The operating system refused'}{where}."

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import errno
 import json
 import os
 import re
 import secrets
+import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -33,6 +36,7 @@ from desktop.crypto import (
     wrap_key,
 )
 from desktop.errors import (
+    DiskFull,
     InvalidInput,
     OneSendError,
     ProfileError,
@@ -41,7 +45,7 @@ from desktop.errors import (
     WrongPassword,
     WrongRecoveryKey,
 )
-from desktop.paths import ensure_private_dir, write_private_file
+from desktop.paths import ensure_private_dir, fsync_dir, write_private_file
 from desktop.vault import Vault, now_iso
 
 PROFILE_FILE = "profile.json"
@@ -157,7 +161,8 @@ class Profiles:
         return sorted(
             entry.name
             for entry in self.root.iterdir()
-            if entry.is_dir() and (entry / PROFILE_FILE).is_file()
+            # A folder still being made (".NAME.creating-…") is never a profile.
+            if _NAME.match(entry.name) and entry.is_dir() and (entry / PROFILE_FILE).is_file()
         )
 
     def choose(self, name: str | None) -> str:
@@ -197,9 +202,12 @@ class Profiles:
         folder = self.folder(name)
         if (folder / PROFILE_FILE).exists():
             raise ProfileError(f"A profile called {name!r} already exists in {self.data_dir}.")
-        ensure_private_dir(self.data_dir)
-        ensure_private_dir(self.root)
-        ensure_private_dir(folder)
+        try:
+            ensure_private_dir(self.data_dir)
+            ensure_private_dir(self.root)
+            self._clear_unfinished(name)
+        except OSError as exc:
+            raise self._create_failed(name, exc) from exc
 
         data_key = secrets.token_bytes(KEY_BYTES)
         recovery_key = new_recovery_key()
@@ -223,14 +231,61 @@ class Profiles:
                 key_context(profile_id, "recovery"),
             ),
         )
-        vault = Vault(folder / VAULT_FILE, RecordCipher(data_key), name, create=True)
-        (folder / VAULT_FILE).chmod(0o600)
-        with vault.write() as conn:
-            conn.execute("INSERT INTO meta (key, value) VALUES ('profile_id', ?)", (profile_id,))
-            vault.audit(conn, "profile.create", None)
-        # The profile file is written last: until it exists, the folder is not a profile.
-        self._write_record(folder, record)
-        return vault, recovery_key
+        # All or nothing: the profile is built in a hidden folder beside the others and
+        # renamed into place whole, so a full disk or a crash never leaves a name half-used.
+        staging: Path | None = None
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=f".{name}.creating-", dir=self.root))
+            staging.chmod(0o700)
+            vault = Vault(staging / VAULT_FILE, RecordCipher(data_key), name, create=True)
+            try:
+                (staging / VAULT_FILE).chmod(0o600)
+                with vault.write() as conn:
+                    conn.execute("INSERT INTO meta (key, value) VALUES ('profile_id', ?)",
+                                 (profile_id,))
+                    vault.audit(conn, "profile.create", None)
+            finally:
+                vault.close()  # the last connection: the WAL is folded into vault.db
+            # The profile file is written last: until it exists, a folder is not a profile.
+            self._write_record(staging, record)
+            fsync_dir(staging)
+            try:
+                staging.rename(folder)
+            except OSError as exc:
+                if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                    raise ProfileError(
+                        f"A profile called {name!r} already exists in {self.data_dir}.") from exc
+                raise
+            staging = None
+            fsync_dir(self.root)
+        except OSError as exc:
+            raise self._create_failed(name, exc) from exc
+        except DiskFull as exc:
+            raise self._create_failed(name, OSError(errno.ENOSPC, "full")) from exc
+        finally:
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+        return self._open(folder, record, data_key), recovery_key
+
+    def _create_failed(self, name: str, exc: OSError) -> OneSendError:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            return DiskFull(f"The disk holding {self.data_dir} is full: the profile {name!r} "
+                            "was not created; free some space and try again.")
+        return ProfileError(f"The profile {name!r} could not be created in {self.data_dir} "
+                            f"({exc.strerror or 'the disk refused'}); nothing was left behind.")
+
+    def _clear_unfinished(self, name: str) -> None:
+        """Before creating NAME: what an interrupted create left behind is cleared away.
+
+        A hidden ".NAME.creating-…" folder never became a profile (its recovery key was never
+        shown) and is deleted. A NAME folder without a profile file (left by an older version)
+        is kept, renamed aside, never deleted: it may hold something someone wants.
+        """
+        for entry in self.root.glob(f".{glob_escape(name)}.creating-*"):
+            shutil.rmtree(entry, ignore_errors=True)
+        folder = self.folder(name)
+        if folder.is_dir() and not (folder / PROFILE_FILE).exists():
+            folder.rename(self.root / f".{name}.incomplete-{uuid.uuid4().hex[:8]}")
 
     def unlock(self, name: str, password: str) -> Vault:
         """Open the named profile's vault with its password (throttled after wrong guesses)."""
@@ -373,7 +428,13 @@ class Profiles:
         kek = derive_password_key(password, record.password_salt, record.kdf)
         data_key = unwrap_key(kek, record.wrapped_by_password, record.context("password"))
         if data_key is None:
-            delay = unlock_delay(self._record_failure(folder))
+            try:
+                delay = unlock_delay(self._record_failure(folder))
+            except OSError as exc:  # a full disk: say so, in the same sentence
+                raise WrongPassword(
+                    f"That password does not unlock the profile {record.name!r} (and the disk "
+                    f"holding it could not be written: {exc.strerror or 'a disk error'})."
+                ) from exc
             later = f" Wait {delay} seconds before trying again." if delay else ""
             raise WrongPassword(
                 f"That password does not unlock the profile {record.name!r}.{later}"
@@ -478,6 +539,9 @@ def _key_matches(vault: Vault) -> bool:
         return True
     heads = vault.read(f"SELECT {Head.COLUMNS} FROM assessments LIMIT 20")  # noqa: S608
     return any(Head.from_row(row).ok(cipher) for row in heads)
+def glob_escape(text: str) -> str:
+    """`text` matched literally by Path.glob."""
+    return re.sub(r"([*?\[])", r"[\1]", text)
 
 
 def _stronger(a: KdfParams, b: KdfParams) -> bool:

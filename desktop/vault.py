@@ -7,25 +7,45 @@ errors are classified here, at the boundary, into the errors a user can be told 
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
 from desktop import integrity
 from desktop.crypto import RecordCipher
-from desktop.errors import CorruptVault, DiskFull, OneSendError, VaultBusy, VaultLocked, VaultTooNew
+from desktop.errors import (
+    CorruptVault,
+    DiskFull,
+    OneSendError,
+    VaultBusy,
+    VaultFilesChanged,
+    VaultLocked,
+    VaultTooNew,
+)
+
+if TYPE_CHECKING:
+    from desktop.owner import OwnerLock
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 15_000
 
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_NOTADB = 5, 6, 11, 13, 26
 _SQLITE_IOERR, _SQLITE_READONLY, _SQLITE_CANTOPEN = 10, 8, 14
+# Extended I/O error codes (sqlite.org/rescode.html): SQLITE_IOERR | (n << 8).
+# SHMOPEN SHMSIZE SHMLOCK SHMMAP; WRITE FSYNC DIR_FSYNC TRUNCATE; READ SHORT_READ.
+_IOERR_SHM = {_SQLITE_IOERR | (n << 8) for n in (18, 19, 20, 21)}
+_IOERR_WRITE = {_SQLITE_IOERR | (n << 8) for n in (3, 4, 5, 6)}
+_IOERR_READ = {_SQLITE_IOERR | (n << 8) for n in (1, 2)}
+RESTORE_HOW = ("restore your last backup (in the window: File → Restore a backup…; or "
+               "'onesend restore FILE --replace')")
 
 
 def _schema_v1(conn: sqlite3.Connection) -> None:
@@ -245,15 +265,28 @@ def classify(exc: sqlite3.Error, path: Path) -> OneSendError:
     if primary == _SQLITE_FULL or "disk is full" in text:
         return DiskFull(f"The disk holding {path.parent} is full: nothing was saved; free some "
                         "space and try again.")
+    if code in _IOERR_SHM:
+        return DiskFull(f"OneSEND could not create or grow the vault's shared-memory file "
+                        f"({path.name}-shm) in {path.parent}, usually because that disk is full: "
+                        "nothing was saved; free some space and try again.")
     if primary in (_SQLITE_BUSY, _SQLITE_LOCKED) or "locked" in text:
         return VaultBusy("Another OneSEND window or command is using this profile; try again "
                          "in a moment.")
     if primary in (_SQLITE_CORRUPT, _SQLITE_NOTADB) or "malformed" in text or "not a data" in text:
-        return CorruptVault(f"The vault file {path} is damaged; restore it from a backup "
-                            "(nothing in it was changed).")
+        return CorruptVault(f"The vault file {path} is damaged (nothing in it was changed): "
+                            f"{RESTORE_HOW}.")
     if primary == _SQLITE_READONLY:
         return CorruptVault(f"The vault file {path} cannot be written (it is read-only).")
-    if primary in (_SQLITE_IOERR, _SQLITE_CANTOPEN):
+    if code in _IOERR_WRITE:
+        return CorruptVault(f"The disk refused to write the vault file {path} (a disk error): "
+                            "nothing was saved; check the disk and try again.")
+    if code in _IOERR_READ:
+        return CorruptVault(f"The vault file {path} could not be read (a disk error, or the file "
+                            "is shorter than it should be).")
+    if primary == _SQLITE_CANTOPEN:
+        return CorruptVault(f"The vault file {path} could not be opened: check that its disk is "
+                            "connected and that its folder can be written.")
+    if primary == _SQLITE_IOERR:
         return CorruptVault(f"The vault file {path} could not be read or written (a disk error).")
     return CorruptVault(f"The vault file {path} could not be used ({type(exc).__name__}).")
 
@@ -276,7 +309,71 @@ def check_header(path: Path) -> None:
     # With a WAL left by an interrupted checkpoint, the missing pages are in the WAL.
     wal_pending = wal.exists() and wal.stat().st_size > 0
     if change_counter == valid_for and pages and size < pages * page_size and not wal_pending:
-        raise CorruptVault(f"The vault file {path} is truncated; restore it from a backup.")
+        raise CorruptVault(f"The vault file {path} is truncated: {RESTORE_HOW}.")
+
+
+# -- one process's connections to one file ---------------------------------------------------
+#
+# On POSIX, closing *any* descriptor of a file drops all of the process's fcntl locks on it,
+# SQLite's included ("How to corrupt an SQLite database", section 2.2): another process then
+# believes it is alone, checkpoints and deletes the WAL this process is still writing. So the
+# header is read (with Python's open) only while this process has no connection to the file,
+# and never again until the last one has closed.
+
+_registry_lock = threading.Lock()
+_connections: dict[str, int] = {}  # real path -> open connections in this process
+
+
+def _key(path: Path) -> str:
+    return os.path.realpath(path)
+
+
+def connections_open(path: Path) -> int:
+    """How many SQLite connections this process has open on `path` (through `Vault`)."""
+    with _registry_lock:
+        return _connections.get(_key(path), 0)
+
+
+def _release(key: str) -> None:
+    with _registry_lock:
+        left = _connections.get(key, 0) - 1
+        if left > 0:
+            _connections[key] = left
+        else:
+            _connections.pop(key, None)
+
+
+class _TrackedConnection(sqlite3.Connection):
+    """A connection that tells the registry when it closes, whoever closes it."""
+
+    registry_key: str | None = None
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            key, self.registry_key = self.registry_key, None
+            if key is not None:
+                _release(key)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return None
+    return status.st_dev, status.st_ino
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back what is left; never let this hide the error that made us roll back.
+
+    SQLite may already have rolled back itself (a full disk, an I/O error), and a ROLLBACK
+    then fails with an error of its own that would replace the real one.
+    """
+    if conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
 
 
 class Vault:
@@ -296,21 +393,34 @@ class Vault:
     ) -> None:
         self.path = path
         self.profile = profile
+        self.owner: OwnerLock | None = None  # held by the window for its session
         self._cipher: RecordCipher | None = cipher
-        if not create:
-            check_header(path)
+        self._conn: sqlite3.Connection | None = None
+        self._files: tuple[tuple[int, int] | None, tuple[int, int] | None] = (None, None)
+        key = _key(path)
+        with _registry_lock:
+            # Only while no connection of this process is open (see the registry above).
+            if not create and not _connections.get(key):
+                check_header(path)
+            _connections[key] = _connections.get(key, 0) + 1
         try:
-            self._conn: sqlite3.Connection | None = sqlite3.connect(
+            conn = sqlite3.connect(
                 path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                check_same_thread=True,
+                check_same_thread=True, factory=_TrackedConnection,
             )
         except sqlite3.Error as exc:
+            _release(key)
             raise classify(exc, path) from exc
+        conn.registry_key = key
+        self._conn = conn
         try:
             self._configure_and_migrate(migrations)
+            # The files this connection writes: a save is "saved" only while they are still
+            # the ones at these paths (see `_check_files`).
+            self._files = (_identity(path), _identity(self._wal_path))
         except BaseException:
-            self._conn.close()
             self._conn = None
+            conn.close()
             raise
 
     @property
@@ -332,6 +442,39 @@ class Vault:
     @property
     def is_open(self) -> bool:
         return self._conn is not None
+
+    @property
+    def _wal_path(self) -> Path:
+        return self.path.with_name(self.path.name + "-wal")
+
+    def _check_files(self, conn: sqlite3.Connection) -> None:
+        """After a commit: is it in the vault file, or in a WAL that is still there?
+
+        Something outside OneSEND may delete the WAL (or replace the vault file) while it is
+        open; SQLite keeps writing into the deleted file and a crash would lose every save
+        since. When the WAL is gone, the commit is copied into the vault file itself (a full
+        checkpoint, synced), and the caller is still told, so nothing is reported as simply
+        saved; when the vault file itself was replaced, nothing more can be done safely.
+        """
+        database, wal = self._files
+        if _identity(self.path) != database:
+            raise VaultFilesChanged(
+                f"The vault file {self.path} was replaced or removed by another program while "
+                "OneSEND had it open, so this change may not be saved: close OneSEND and open "
+                "it again.")
+        if _identity(self._wal_path) == wal:
+            return
+        with contextlib.suppress(sqlite3.Error):
+            busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(FULL)").fetchone()
+            if busy == 0 and frames == copied:
+                raise VaultFilesChanged(
+                    f"Another program deleted a file OneSEND keeps beside {self.path} while it "
+                    "was open; this change was written into the vault itself, but close "
+                    "OneSEND and open it again before you carry on.")
+        raise VaultFilesChanged(
+            f"Another program deleted a file OneSEND keeps beside {self.path} while it was "
+            "open, so this change may not be saved: close OneSEND (do not force it) and open "
+            "it again.")
 
     def _configure_and_migrate(self, migrations: Sequence[Migration]) -> None:
         conn = self.conn
@@ -375,7 +518,7 @@ class Vault:
                 conn.execute(f"PRAGMA user_version = {step + 1}")
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            _rollback(conn)
             raise
 
     @contextmanager
@@ -396,9 +539,9 @@ class Vault:
                 yield conn
                 conn.execute("COMMIT")
             except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                _rollback(conn)
                 raise
+            self._check_files(conn)
 
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self.errors():
@@ -409,8 +552,8 @@ class Vault:
         rows = self.read("PRAGMA quick_check")
         if [tuple(row) for row in rows] != [("ok",)]:
             raise CorruptVault(
-                f"The vault file {self.path} is damaged; restore it from a backup "
-                "(nothing in it was changed)."
+                f"The vault file {self.path} is damaged (nothing in it was changed): "
+                f"{RESTORE_HOW}."
             )
 
     def audit(
@@ -518,6 +661,9 @@ class Vault:
             # Every write was already committed durably: a failing close loses nothing.
             with contextlib.suppress(sqlite3.Error):
                 conn.close()
+        owner, self.owner = self.owner, None
+        if owner is not None:
+            owner.release()
 
     def __enter__(self) -> Vault:
         return self

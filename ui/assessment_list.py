@@ -74,7 +74,7 @@ SEARCH_DEBOUNCE_MS = 250
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 DAMAGED_SENTENCE = (
     "This record is damaged and cannot be opened. The other assessments are not affected; "
-    "ask your IT team to restore the vault from a backup to recover it."
+    "to recover it, restore your last backup (File → Restore a backup…)."
 )
 DAMAGED_STATUS = "Damaged"
 _ATTENTION = frozenset({"conflict", "quarantined"})

@@ -35,6 +35,7 @@ from desktop.crypto import DEFAULT_KDF, KdfParams
 from desktop.errors import OneSendError
 from desktop.profiles import Profiles
 from desktop.vault import Vault
+from ui.backup import BackupController
 from ui.clipboard_guard import ClipboardGuard
 from ui.crash import CRASH_SENTENCE, CrashReporter, CrashReportOffer, show_problem
 from ui.idle import IdleWatcher
@@ -137,6 +138,7 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         self._build_session_actions()
+        self.backups = BackupController(self)  # File → Back up…, the reminder, the check
         if names:
             self._show_page(self.unlock_page)
         else:

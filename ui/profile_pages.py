@@ -34,6 +34,7 @@ from shiboken6 import Shiboken
 from typing_extensions import override
 
 from desktop.errors import InvalidInput
+from desktop.owner import create_as_owner, unlock_as_owner
 from desktop.profiles import MIN_PASSWORD_LENGTH, Profiles, check_password_strength
 from desktop.vault import Vault
 from ui.crash import user_sentence
@@ -358,7 +359,7 @@ class CreateProfilePage(Page):
         password = self.password_edit.text()
 
         def work() -> tuple[Vault, str]:
-            vault, recovery_key = profiles.create(name, password)
+            vault, recovery_key = create_as_owner(profiles, name, password)
             return release_connection(vault), recovery_key
 
         self.busy.set(True)
@@ -581,7 +582,8 @@ class UnlockPage(Page):
         profiles, name = self.profiles, self.profile
         self.busy.set(True)
         self.message.clear_message()
-        self.tasks.run(lambda: release_connection(profiles.unlock(name, password)),
+        # The window owns the profile for the session (a second window is refused).
+        self.tasks.run(lambda: release_connection(unlock_as_owner(profiles, name, password)),
                        _alive(self, self._unlocked), _alive(self, self._failed))
 
     def _unlocked(self, vault: object) -> None:
