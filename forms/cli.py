@@ -37,7 +37,8 @@ def register(subparsers: Any) -> None:
         "check", help="judge an assessment document: exit 0 when complete and valid"
     )
     check.add_argument("answers", type=Path, metavar="ANSWERS.json")
-    check.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    check.add_argument("--json", action="store_true",
+                       help="print the verdict as JSON, with the statutory deadlines")
     check.set_defaults(handler=check_command)
 
 
@@ -62,6 +63,7 @@ def _describe(question: Question) -> str:
         notes.append(f"shown if {question.visible_if.source}")
     if question.expression is not None:
         notes.append(f"= {question.expression.source}")
+    notes += [f"{name}: {item}" for name, item in question.returns]
     suffix = f" [{'; '.join(notes)}]" if notes else ""
     return f"{question.id} ({kind}) {question.label}{suffix}"
 
@@ -77,6 +79,11 @@ def show_command(args: argparse.Namespace) -> int:
             out.append(f"      - {_describe(question)}")
             for sub in question.questions:
                 out.append(f"          - {_describe(sub)}")
+    if definition.deadlines:
+        out.append("Deadlines:")
+        for deadline in definition.deadlines:
+            each = f" (each item of {deadline.each})" if deadline.each else ""
+            out.append(f"    {deadline.id}{each} = {deadline.due.source}: {deadline.because}")
     if definition.code_lists:
         out.append("Code lists:")
         for list_id, codes in sorted(definition.code_lists.items()):
