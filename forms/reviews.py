@@ -29,6 +29,11 @@ _PLAN_KEPT = ("issued_date", "named_setting_name", "named_setting_kind", "named_
               "residential", "attendance", "placement_start_date")
 
 
+def _section(answers: dict[str, Any], name: str) -> dict[str, Any]:
+    value = answers.get(name)
+    return value if isinstance(value, dict) else {}
+
+
 def start_review(previous: dict[str, Any], kind: str = "annual_review",
                  definition: FormDefinition | None = None) -> dict[str, Any]:
     """A new review document (no id) built from a previous assessment document."""
@@ -44,10 +49,10 @@ def start_review(previous: dict[str, Any], kind: str = "annual_review",
     answers: dict[str, Any] = {}
     if isinstance(old.get("child"), dict):
         answers["child"] = copy.deepcopy(old["child"])
-    assessment = old.get("assessment") if isinstance(old.get("assessment"), dict) else {}
+    assessment = _section(old, "assessment")
     answers["assessment"] = {"kind": kind, **{
         name: copy.deepcopy(assessment[name]) for name in _ASSESSMENT_KEPT if name in assessment}}
-    plan = old.get("plan") if isinstance(old.get("plan"), dict) else {}
+    plan = _section(old, "plan")
     kept_plan = {name: copy.deepcopy(plan[name]) for name in _PLAN_KEPT if name in plan}
     if kept_plan:
         answers["plan"] = kept_plan
