@@ -304,6 +304,10 @@ def test_the_assessor_part_has_no_cost_or_funding(v2: FormDefinition) -> None:
     words = " ".join(f"{q.id} {q.label}" for q in section.questions).lower()
     assert not any(word in words for word in ("cost", "fund", "£", "budget"))
     assert "local authority" in v2.sections_by_id["plan"].help.lower()
+    # Separate authors: the assessor (assessment.assessor) and the LA's officer.
+    officer = v2.question("plan", "la_officer")
+    assert officer is not None
+    assert officer.type == "person"
 
 
 def test_every_question_feeding_sen2_is_tagged(v2: FormDefinition) -> None:
