@@ -135,4 +135,8 @@ def check_command(args: argparse.Namespace) -> int:
             sys.stdout.write(f"{problem.path}: {problem.message}\n")
         sys.stderr.write(f"{args.answers}: {len(verdict.problems)} answer(s) missing or "
                          "invalid.\n")
+    if not args.json:
+        for entry in verdict.deadlines:
+            where = f" ({entry.path})" if entry.path else ""
+            sys.stdout.write(f"Due {entry.due.isoformat()}: {entry.id}{where}. {entry.because}\n")
     return 0 if verdict.complete else 1

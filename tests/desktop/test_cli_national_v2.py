@@ -25,6 +25,11 @@ def test_forms_check_json_lists_the_deadlines(onesend: Onesend) -> None:
     }
     assert [entry["id"] for entry in verdict["deadlines"]] == [
         "phase_transfer", "young_person_decides_from", "annual_review"]
+    text = onesend.ok("forms", "check", str(path), stdin="")
+    assert text.splitlines()[1] == (
+        "Due 2026-03-31: phase_transfer. Before a move from Year 11 to post-16 the plan must be "
+        "reviewed and amended by 31 March of the year of the move (SEND Regulations 2014, "
+        "reg 18(1)(a)).")
     old = json.loads(onesend.ok("forms", "check", str(EXAMPLES / "primary.json"), "--json",
                                 stdin=""))
     assert (old["form_version"], old["deadlines"]) == ("1.0.0", [])
