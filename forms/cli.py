@@ -34,7 +34,8 @@ def register(subparsers: Any) -> None:
     validate.set_defaults(handler=validate_command)
 
     check = commands.add_parser(
-        "check", help="judge an assessment document: exit 0 when complete and valid"
+        "check", help="judge an assessment document (exit 0 when complete and valid) and list "
+        "its statutory deadlines"
     )
     check.add_argument("answers", type=Path, metavar="ANSWERS.json")
     check.add_argument("--json", action="store_true",
