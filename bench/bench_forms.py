@@ -28,7 +28,7 @@ TODAY = date(2026, 11, 28)
 
 
 def full_record() -> dict[str, Any]:
-    text = resources.files("forms").joinpath("examples", "primary.json").read_text("utf-8")
+    text = resources.files("forms").joinpath("examples", "2.0.0", "primary.json").read_text("utf-8")
     answers: dict[str, Any] = json.loads(text)["answers"]
     outcome, item = answers["outcomes"][0], answers["provision"][0]
     answers["outcomes"] = [dict(outcome, _key=f"o{i}") for i in range(20)]

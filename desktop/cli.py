@@ -40,6 +40,7 @@ from desktop.profiles import Profiles
 from desktop.vault import Vault
 from forms.errors import FormError
 from forms.registry import list_definitions
+from forms.reviews import start_review
 from sync.device import enrol
 from sync.engine import DEFAULT_RUN_DEADLINE, SyncEngine, SyncProgress, sync_status
 from sync.form_updates import register_stored_definitions, update_forms
@@ -314,6 +315,18 @@ def cmd_restore(args: argparse.Namespace) -> int:
     with _open_vault(args) as vault:
         revision = Assessments(vault).restore(args.id, args.revision)
     _out(f"Restored revision {args.revision} of {args.id} as revision {revision}.")
+    return 0
+
+
+def cmd_start_review(args: argparse.Namespace) -> int:
+    with _open_vault(args) as vault:
+        store = Assessments(vault)
+        previous = store.get(args.id)
+        record_id, revision = store.create(start_review(previous, args.kind))
+    if args.json:
+        _json_out({"id": record_id, "revision": revision, "from": args.id})
+    else:
+        _out(f"Started review {record_id} from {args.id}, its outcomes copied.")
     return 0
 
 
@@ -699,6 +712,13 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("revision", metavar="REVISION", type=int)
     _add_vault_options(restore)
     restore.set_defaults(handler=cmd_restore)
+    review = acts.add_parser(
+        "start-review", help="a new review draft from an assessment, its outcomes copied")
+    review.add_argument("id", metavar="ID", help="the previous assessment (any status)")
+    review.add_argument("--kind", choices=["annual_review", "phase_transfer"],
+                        default="annual_review")
+    _add_vault_options(review, json_flag=True)
+    review.set_defaults(handler=cmd_start_review)
 
     finalise = acts.add_parser(
         "finalise", help="sign off complete, valid assessments and queue them for the server"

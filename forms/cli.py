@@ -34,10 +34,12 @@ def register(subparsers: Any) -> None:
     validate.set_defaults(handler=validate_command)
 
     check = commands.add_parser(
-        "check", help="judge an assessment document: exit 0 when complete and valid"
+        "check", help="judge an assessment document (exit 0 when complete and valid) and list "
+        "its statutory deadlines"
     )
     check.add_argument("answers", type=Path, metavar="ANSWERS.json")
-    check.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    check.add_argument("--json", action="store_true",
+                       help="print the verdict as JSON, with the statutory deadlines")
     check.set_defaults(handler=check_command)
 
 
@@ -62,6 +64,7 @@ def _describe(question: Question) -> str:
         notes.append(f"shown if {question.visible_if.source}")
     if question.expression is not None:
         notes.append(f"= {question.expression.source}")
+    notes += [f"{name}: {item}" for name, item in question.returns]
     suffix = f" [{'; '.join(notes)}]" if notes else ""
     return f"{question.id} ({kind}) {question.label}{suffix}"
 
@@ -77,6 +80,11 @@ def show_command(args: argparse.Namespace) -> int:
             out.append(f"      - {_describe(question)}")
             for sub in question.questions:
                 out.append(f"          - {_describe(sub)}")
+    if definition.deadlines:
+        out.append("Deadlines:")
+        for deadline in definition.deadlines:
+            each = f" (each item of {deadline.each})" if deadline.each else ""
+            out.append(f"    {deadline.id}{each} = {deadline.due.source}: {deadline.because}")
     if definition.code_lists:
         out.append("Code lists:")
         for list_id, codes in sorted(definition.code_lists.items()):
@@ -128,4 +136,8 @@ def check_command(args: argparse.Namespace) -> int:
             sys.stdout.write(f"{problem.path}: {problem.message}\n")
         sys.stderr.write(f"{args.answers}: {len(verdict.problems)} answer(s) missing or "
                          "invalid.\n")
+    if not args.json:
+        for entry in verdict.deadlines:
+            where = f" ({entry.path})" if entry.path else ""
+            sys.stdout.write(f"Due {entry.due.isoformat()}: {entry.id}{where}. {entry.because}\n")
     return 0 if verdict.complete else 1

@@ -32,7 +32,7 @@ from forms.expressions import (
 )
 
 TEXT_TYPES = frozenset({"text", "long_text"})
-IDENTIFIER_TYPES = frozenset({"upn", "uln", "urn", "ukprn", "laestab", "la_code"})
+IDENTIFIER_TYPES = frozenset({"upn", "uln", "urn", "ukprn", "laestab", "la_code", "person_key"})
 CHOICE_TYPES = frozenset({"choice", "multi_choice"})
 DEFAULT_MAX_LENGTH = {"text": 200, "long_text": 20000}
 KEY_FIELD = "_key"
@@ -57,6 +57,7 @@ class CodeItem:
     help: str = ""
     specify: bool = False
     retired: bool = False
+    returns: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,8 @@ class Question:
     item_label: str = "Item"
     expression: Expression | None = None
     value_type: str | None = None
+    # The national returns' items this answer feeds, e.g. (("sen2", "Request received date"),).
+    returns: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_group(self) -> bool:
@@ -144,6 +147,20 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Deadline:
+    """A statutory date as data: when ``applies_if`` holds, ``due`` is the date, because of
+    the rule ``because`` names. With ``each``, one date per item of that repeating section
+    (``this.`` names the item)."""
+
+    id: str
+    due: Expression
+    because: str
+    pointer: str
+    applies_if: Expression | None = None
+    each: str | None = None
+
+
+@dataclass(frozen=True)
 class Unit:
     """One thing the engine evaluates in dependency order: a question or a repeating section.
 
@@ -171,6 +188,7 @@ class FormDefinition:
     raw: dict[str, Any] = field(repr=False, compare=False)
     description: str = ""
     order: tuple[Unit, ...] = field(default=(), repr=False, compare=False)
+    deadlines: tuple[Deadline, ...] = ()
 
     @functools.cached_property
     def sections_by_id(self) -> dict[str, Section]:
@@ -296,6 +314,7 @@ class _Builder:
             item_label=repeat.get("item_label", "Item"),
             expression=self.expression(f"{pointer}/expression", raw.get("expression")),
             value_type=raw.get("value_type"),
+            returns=tuple(sorted(raw.get("returns", {}).items())),
         )
 
     def applicable(self, pointer: str, raw: dict[str, Any]) -> None:
@@ -345,6 +364,7 @@ class _Builder:
                     help=code.get("help", ""),
                     specify=bool(code.get("specify", False)),
                     retired=bool(code.get("retired", False)),
+                    returns=tuple(sorted(code.get("returns", {}).items())),
                 )
                 for code in item["items"]
             )
@@ -384,6 +404,16 @@ class _Builder:
                     ),
                 )
             )
+        deadlines = []
+        for index, item in enumerate(raw.get("deadlines", [])):
+            pointer = f"/deadlines/{index}"
+            due = self.expression(f"{pointer}/due", item["due"])
+            if due is not None:
+                deadlines.append(Deadline(
+                    id=item["id"], due=due, because=item["because"], pointer=pointer,
+                    applies_if=self.expression(f"{pointer}/applies_if", item.get("applies_if")),
+                    each=item.get("each"),
+                ))
         definition = FormDefinition(
             id=raw["id"],
             version=raw["version"],
@@ -394,6 +424,7 @@ class _Builder:
             source=source,
             raw=raw,
             description=raw.get("description", ""),
+            deadlines=tuple(deadlines),
         )
         if self.problems:
             raise DefinitionError(source, self.problems)
@@ -411,6 +442,7 @@ class _Builder:
             raw=raw,
             description=definition.description,
             order=_evaluation_order(definition, self),
+            deadlines=definition.deadlines,
         )
 
 
@@ -519,7 +551,23 @@ class _Semantics:
             siblings = section.by_id if section.repeat else None
             for question in section.questions:
                 self.question(question, siblings)
+        self.deadlines()
         self.migrations()
+
+    def deadlines(self) -> None:
+        """A deadline's rules name answers of the form; with 'each', a repeating section."""
+        for deadline in self.definition.deadlines:
+            siblings = None
+            if deadline.each is not None:
+                section = self.definition.sections_by_id.get(deadline.each)
+                if section is None or not section.repeat:
+                    self.builder.problem(f"{deadline.pointer}/each",
+                                         f"'{deadline.each}' is not a repeating section")
+                    continue
+                siblings = section.by_id
+            for name, expression in (("due", deadline.due), ("applies_if", deadline.applies_if)):
+                if expression is not None:
+                    self.expression(f"{deadline.pointer}/{name}", expression, siblings)
 
     def migrations(self) -> None:
         """Rules must land answers on questions this version asks, with codes it knows."""
@@ -616,7 +664,7 @@ class _Semantics:
 
     def codes(self, pointer: str, node: Any, siblings: dict[str, Question] | None) -> None:
         """A rule that compares a coded answer with a code not in its list can never be true."""
-        if isinstance(node, Call) and node.name == "count_answered":
+        if isinstance(node, Call) and node.name in ("count_answered", "count_where"):
             self.item_field(pointer, node, siblings)
         pairs: list[tuple[Any, Any]] = []
         if isinstance(node, Call) and node.name == "selected":
@@ -638,18 +686,29 @@ class _Semantics:
 
 
     def item_field(self, pointer: str, node: Call, siblings: dict[str, Question] | None) -> None:
-        group, name = node.args
+        group, name = node.args[0], node.args[1]
+        function = node.name
         target = self.resolve(group.parts, siblings) if isinstance(group, Reference) else None
         if isinstance(target, Section) and target.repeat:
             fields = set(target.by_id)
         elif isinstance(target, Question) and target.is_group:
             fields = {q.id for q in target.questions}
         else:
-            self.builder.problem(pointer, "count_answered() needs a repeating section or group")
+            self.builder.problem(pointer, f"{function}() needs a repeating section or group")
             return
         if not isinstance(name, Literal) or name.value not in fields:
-            self.builder.problem(pointer, "count_answered() needs the name of a question "
+            self.builder.problem(pointer, f"{function}() needs the name of a question "
                                  "in that section or group, in quotes")
+            return
+        if function == "count_where":
+            inner = target.by_id if isinstance(target, Section) else {
+                q.id: q for q in target.questions}
+            question = inner[name.value]
+            code = node.args[2]
+            codes = self.definition.code_lists.get(question.code_list or "")
+            if codes is None or not isinstance(code, Literal) or code.value not in codes.by_code:
+                self.builder.problem(pointer, "count_where() needs a code of that question's "
+                                     "list, in quotes")
 
 
 _EPOCH = date(2000, 1, 1)

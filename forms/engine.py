@@ -34,7 +34,7 @@ from forms.definition import (
     Unit,
 )
 from forms.errors import AnswersError, ExpressionError, FormError
-from forms.expressions import MAX_MAGNITUDE, MISSING, Context, Expression
+from forms.expressions import MAX_MAGNITUDE, MISSING, Context, Expression, truth
 from forms.registry import load_definition
 
 MISSING_KIND = "missing"
@@ -47,6 +47,7 @@ _IDENTIFIER_CHECKS = {
     "ukprn": validators.check_ukprn,
     "laestab": validators.check_laestab,
     "la_code": validators.check_la_code,
+    "person_key": validators.check_person_key,
 }
 AGREEMENT_DECISIONS = {
     "agree": "Agree",
@@ -91,6 +92,25 @@ class SectionStatus:
         return self.missing == 0 and self.invalid == 0
 
 
+@dataclass(frozen=True)
+class DueDate:
+    """A statutory date that applies to the record on its own answers, and the rule behind it.
+
+    ``path`` names the repeat item it belongs to (``advice[1]``), or is empty.
+    """
+
+    id: str
+    due: date
+    because: str
+    path: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        out = {"id": self.id, "due": self.due.isoformat(), "because": self.because}
+        if self.path:
+            out["path"] = self.path
+        return out
+
+
 @dataclass
 class _Judged:
     """What one evaluation pass found; replaced wholesale after every edit."""
@@ -100,6 +120,7 @@ class _Judged:
     visible: set[str] = field(default_factory=set)
     problems: list[Problem] = field(default_factory=list)
     rule_errors: list[str] = field(default_factory=list)
+    deadlines: list[DueDate] = field(default_factory=list)
 
 
 def _answered(value: Any) -> bool:
@@ -210,6 +231,11 @@ class Session:
     @property
     def sections(self) -> list[SectionStatus]:
         return [self.section_status(s.id) for s in self.definition.sections]
+
+    @property
+    def deadlines(self) -> list[DueDate]:
+        """The statutory dates that apply to this record, earliest first."""
+        return list(self._judged.deadlines)
 
     @property
     def is_complete(self) -> bool:
@@ -491,7 +517,8 @@ class _Evaluation:
         self.definition = definition
         self.answers = answers
         self.judged = _Judged()
-        self.ctx = Context(self.judged.values, today)
+        self.entered: set[str] = set()
+        self.ctx = Context(self.judged.values, today, entered=self.entered)
         self.section_visible: dict[str, bool] = {}
         # What the check pass needs, gathered while computing values.
         self.pending: list[tuple[Unit, bool, Any, Any, str | None]] = []
@@ -526,7 +553,27 @@ class _Evaluation:
         # Field problems are already in form order; keep them so, section by section.
         rank = {section.id: index for index, section in enumerate(self.definition.sections)}
         self.judged.problems.sort(key=lambda problem: rank.get(problem.section, len(rank)))
+        self.due_dates()
         return self.judged
+
+    def due_dates(self) -> None:
+        """Each deadline of the definition whose date the answers give."""
+        found: list[DueDate] = []
+        for deadline in self.definition.deadlines:
+            if deadline.each is None:
+                targets: list[tuple[str, dict[str, Any] | None]] = [("", None)]
+            else:
+                items = self.judged.values.get(deadline.each, MISSING)
+                targets = [(f"{deadline.each}[{index}]", item)
+                           for index, item in enumerate(items if isinstance(items, list) else [])]
+            for path, item in targets:
+                if not truth(self.rule(deadline.applies_if, item)):
+                    continue
+                due = self.rule(deadline.due, item, default=MISSING)
+                if isinstance(due, date):
+                    found.append(DueDate(deadline.id, due, deadline.because, path))
+        found.sort(key=lambda entry: (entry.due, entry.id, entry.path))
+        self.judged.deadlines = found
 
     def is_section_visible(self, section: Section) -> bool:
         shown = self.section_visible.get(section.id)
@@ -550,6 +597,8 @@ class _Evaluation:
         visible = shown and bool(self.rule(question.visible_if))
         if visible:
             self.judged.visible.add(unit.key)
+            if isinstance(raw_section, dict) and _answered(raw_section.get(question.id)):
+                self.entered.add(unit.key)
         if question.is_computed:
             value = self.rule(question.expression, default=MISSING) if visible else MISSING
             self.judged.values[unit.key] = _checked_computed(question, value)
@@ -580,12 +629,14 @@ class _Evaluation:
                     errors[question.id] = error
             effective = dict(typed_item)
             prefix = f"{path}[{index}]"
+            self.ctx.entered_item = {q.id for q in questions if _answered(item.get(q.id))}
             for question in questions:
                 shown = visible and bool(self.rule(question.visible_if, typed_item))
                 if shown:
                     self.judged.visible.add(f"{prefix}.{question.id}")
                 else:
                     effective[question.id] = MISSING
+            self.ctx.entered_item = frozenset()
             typed_items.append(effective)
             item_errors.append(errors)
         self.item_errors[path] = item_errors
@@ -927,6 +978,7 @@ class Verdict:
     problems: tuple[Problem, ...]
     sections: tuple[SectionStatus, ...]
     computed: dict[str, Any]
+    deadlines: tuple[DueDate, ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -946,6 +998,7 @@ class Verdict:
                 for s in self.sections
             ],
             "computed": {k: _json_value(v) for k, v in self.computed.items() if v is not MISSING},
+            "deadlines": [entry.to_json() for entry in self.deadlines],
         }
 
 
@@ -981,4 +1034,5 @@ def verdict_of(session: Session) -> Verdict:
         problems=tuple(session.problems),
         sections=tuple(session.sections),
         computed=session.computed,
+        deadlines=tuple(session.deadlines),
     )

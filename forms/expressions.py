@@ -61,6 +61,9 @@ class Context:
     today: date
     item: dict[str, Any] | None = None
     budget: int = DEFAULT_BUDGET
+    # Answers something was typed for, even when it is not valid (see ``is_entered``).
+    entered: frozenset[str] | set[str] = frozenset()
+    entered_item: frozenset[str] | set[str] = frozenset()
 
 
 # --- tokens -----------------------------------------------------------------------------
@@ -222,6 +225,11 @@ class Logical(Node):
         return (self.left, self.right)
 
 
+def truth(value: Any) -> bool:
+    """Whether a value counts as true (MISSING does not)."""
+    return value is not MISSING and _truth(value)
+
+
 def _truth(value: Any) -> bool:
     return bool(value) and value is not MISSING
 
@@ -305,6 +313,12 @@ class Call(Node):
         self.function = FUNCTIONS[name]
 
     def evaluate(self, ctx: Context) -> Any:
+        if self.name == "is_entered":
+            ref = self.args[0]
+            assert isinstance(ref, Reference)  # the parser allows nothing else
+            if ref.in_item:
+                return ctx.item is not None and ref.key in ctx.entered_item
+            return ref.key in ctx.entered
         if self.name == "if":
             condition = self.args[0].evaluate(ctx)
             if condition is MISSING:
@@ -489,6 +503,35 @@ def _expected_nc_year(_ctx: Context, born: Any, on: Any) -> Any:
     return validators.expected_nc_year(_date(born, name), _date(on, name))
 
 
+def _end_of_compulsory_school_age(_ctx: Context, born: Any) -> Any:
+    return validators.end_of_compulsory_school_age(_date(born, "end_of_compulsory_school_age"))
+
+
+def _make_date(_ctx: Context, year: Any, month: Any, day: Any) -> Any:
+    try:
+        return date(_int(year, "make_date"), _int(month, "make_date"), _int(day, "make_date"))
+    except ValueError:
+        return MISSING
+
+
+def _year_of(_ctx: Context, day: Any) -> Any:
+    return _date(day, "year_of").year
+
+
+def _count_where(_ctx: Context, group: Any, name: Any, code: Any) -> Any:
+    if not isinstance(name, str) or not isinstance(code, str):
+        raise ExpressionError("count_where() needs a question name and a code as text, such "
+                              "as count_where(advice, 'role', 'medical').")
+    if group is MISSING:
+        return 0
+    if not isinstance(group, list | tuple):
+        raise ExpressionError("count_where() needs a repeating section or group.")
+    return sum(
+        1 for item in group
+        if isinstance(item, dict) and _selected(_ctx, item.get(name, MISSING), code) is True
+    )
+
+
 def _if_placeholder(_ctx: Context, *_values: Any) -> Any:  # pragma: no cover - handled in Call
     raise AssertionError
 
@@ -515,6 +558,16 @@ FUNCTIONS: Final[dict[str, Function]] = {
     "nc_year_number": Function(1, 1, _nc_year_number, False, "nc_year_number(code): R is 0"),
     "nc_year_matches": Function(3, 3, _nc_year_matches, False, "nc_year_matches(code, dob, on)"),
     "expected_nc_year": Function(2, 2, _expected_nc_year, False, "expected_nc_year(dob, on)"),
+    "end_of_compulsory_school_age": Function(
+        1, 1, _end_of_compulsory_school_age, False,
+        "end_of_compulsory_school_age(dob): the last Friday in June of the school year in "
+        "which they turn 16"),
+    "make_date": Function(3, 3, _make_date, False, "make_date(year, month, day)"),
+    "year_of": Function(1, 1, _year_of, False, "year_of(date): its calendar year"),
+    "count_where": Function(3, 3, _count_where, True,
+                            "count_where(group, 'question', 'CODE'): items that chose the code"),
+    "is_entered": Function(1, 1, _if_placeholder, True,
+                           "is_entered(section.question): something was typed, valid or not"),
 }
 
 
@@ -702,6 +755,11 @@ class _Parser:
             raise ExpressionError(
                 f"{token.text}() takes {expected} argument(s), not {len(args)}, "
                 f"at position {token.position + 1}."
+            )
+        if token.text == "is_entered" and not isinstance(args[0], Reference):
+            raise ExpressionError(
+                f"is_entered() needs an answer such as child.upn, at position "
+                f"{token.position + 1}."
             )
         return self.node(Call(token.text, tuple(args)))
 

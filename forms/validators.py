@@ -6,11 +6,13 @@ parent or SENCO can act on. Messages never repeat the value itself.
 
 from __future__ import annotations
 
+import calendar
 import csv
 import functools
 import io
 import re
-from datetime import date
+import secrets
+from datetime import date, timedelta
 from importlib import resources
 
 UPN_CHECK_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
@@ -113,11 +115,35 @@ def check_uln(value: str) -> str | None:
     message = _digits_message(uln, 10, "ULN")
     if message:
         return message
+    if uln[0] == "0":
+        return "A ULN never starts with 0: check it was typed correctly."
     weights = range(10, 1, -1)
     total = sum(int(digit) * weight for digit, weight in zip(uln[:9], weights, strict=True))
     remainder = total % 11
     if remainder == 0 or 10 - remainder != int(uln[9]):
         return "This ULN's last digit does not match the others: check it was typed correctly."
+    return None
+
+
+PERSON_KEY_PREFIX = "OS"
+
+
+def new_person_key() -> str:
+    """A random, stable key for a child with neither UPN nor ULN: 'OS', 10 digits and a check
+    letter worked out as a UPN's is. No UPN starts with O (its check letters leave out I, O
+    and S), so a person key is never mistaken for a UPN."""
+    digits = "".join(secrets.choice("0123456789") for _ in range(10))
+    return PERSON_KEY_PREFIX + digits + upn_check_letter(digits)
+
+
+def check_person_key(value: str) -> str | None:
+    """A OneSEND person key, as made by ``new_person_key`` (a mistyped one is caught)."""
+    key = normalise_identifier(value)
+    if not key:
+        return "Enter the person key."
+    if (len(key) != 13 or not key.startswith(PERSON_KEY_PREFIX)
+            or not _DIGITS.fullmatch(key[2:12]) or upn_check_letter(key[2:12]) != key[12]):
+        return "This is not a OneSEND person key: copy it exactly from the earlier record."
     return None
 
 
@@ -211,6 +237,39 @@ def age_on(born: date, on: date) -> int:
     if (on.month, on.day) < (born.month, born.day):
         years -= 1
     return years
+
+
+def last_weekday_of_month(year: int, month: int, weekday: int) -> date:
+    """The last Monday (0) ... Sunday (6) of a month."""
+    last = date(year, month, calendar.monthrange(year, month)[1])
+    return last - timedelta(days=(last.weekday() - weekday) % 7)
+
+
+def school_leaving_date(year: int) -> date:
+    """The school leaving date of a year: the last Friday in June.
+
+    Education (School Leaving Date) Order 1997 (SI 1997/1970), article 2.
+    """
+    return last_weekday_of_month(year, 6, calendar.FRIDAY)
+
+
+def end_of_compulsory_school_age(born: date) -> date:
+    """The last day of compulsory school age: the school leaving date (last Friday in June)
+    of the school year (1 September to 31 August) in which the child turns 16.
+
+    Education Act 1996 s8(3)-(4) and the Education (School Leaving Date) Order 1997: a
+    person turning 16 after that year's leaving date but before the next school year begins
+    leaves on it (s8(3)(a)); one turning 16 on it leaves on it (s8(3)(b)); anyone else on
+    the next leaving date after turning 16 (s8(3)(c)). Rights under Part 3 of the Children
+    and Families Act 2014 pass to the young person the day after (CFA 2014 s83(2)).
+    A birthday on 29 February falls on 1 March in other years, as in ``age_on``.
+    """
+    year = born.year + 16
+    try:
+        sixteenth = born.replace(year=year)
+    except ValueError:  # 29 February in a year that is not a leap year
+        sixteenth = date(year, 3, 1)
+    return school_leaving_date(year if sixteenth.month < 9 else year + 1)
 
 
 def expected_nc_year(born: date, on: date) -> str:

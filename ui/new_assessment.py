@@ -28,7 +28,7 @@ from desktop.assessments import Assessments
 from desktop.errors import OneSendError
 from desktop.vault import Vault
 from forms.registry import load_definition
-from forms.validators import check_upn, normalise_identifier
+from forms.validators import check_upn, new_person_key, normalise_identifier
 from ui.form.widgets import parse_date_text
 from ui.tasks import TaskRunner, emit
 
@@ -41,11 +41,14 @@ def new_document(first_name: str, last_name: str, date_of_birth: str, upn: str) 
     child: dict[str, Any] = {
         "first_name": first_name, "last_name": last_name, "date_of_birth": date_of_birth,
     }
+    definition = load_definition(FORM_ID)
     if upn:
         child["upn"] = upn
+    elif definition.question("child", "person_key") is not None:
+        child["person_key"] = new_person_key()  # a stable key for a child with no UPN (2.0.0)
     return {
         "form": FORM_ID,
-        "form_version": load_definition(FORM_ID).version,
+        "form_version": definition.version,
         "answers": {"child": child},
     }
 

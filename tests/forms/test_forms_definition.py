@@ -189,8 +189,9 @@ def test_error_lists_at_most_a_few_problems_in_its_sentence() -> None:
 def test_registry_lists_and_loads_the_national_form() -> None:
     assert ("national-send-assessment", "1.0.0", "National SEND assessment") in list_definitions()
     latest = load_definition("national-send-assessment")
-    assert latest.version == "1.0.0"
-    assert load_definition("national-send-assessment", "1.0.0") is latest
+    assert latest.version == "2.0.0"  # what new assessments use
+    assert load_definition("national-send-assessment", "2.0.0") is latest
+    assert load_definition("national-send-assessment", "1.0.0").version == "1.0.0"
 
 
 def test_registry_refuses_unknown_forms_and_versions() -> None:

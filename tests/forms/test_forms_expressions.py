@@ -136,11 +136,22 @@ DOB = date(2012, 3, 10)
         ("nc_year_matches('9', x.dob, date('2025-10-01'))", True),
         ("nc_year_matches('8', x.dob, date('2025-10-01'))", False),
         ("expected_nc_year(x.dob, date('2025-10-01'))", "9"),
+        # Turning 16 on 10 March 2028: the last Friday in June 2028 (Education Act 1996 s8).
+        ("end_of_compulsory_school_age(x.dob)", date(2028, 6, 30)),
+        ("make_date(2025, 2, 15)", date(2025, 2, 15)),
+        ("make_date(2025, 2, 29)", MISSING),
+        ("make_date(2024, 2, 29)", date(2024, 2, 29)),
+        ("year_of(date('2025-09-01'))", 2025),
+        ("count_where(x.items, 'a', 'E')", 0),
+        ("count_where(x.coded, 'c', 'E')", 2),
+        ("count_where(x.coded, 'm', 'b')", 1),
+        ("count_where(x.none, 'c', 'E')", 0),
     ],
 )
 def test_functions(source: str, expected: Any) -> None:
     values = {"x.dob": DOB, "x.list": ("a", "b", "c"), "x.code": "E",
-              "x.items": [{"a": 1}, {"a": MISSING}, {}]}
+              "x.items": [{"a": 1}, {"a": MISSING}, {}],
+              "x.coded": [{"c": "E"}, {"c": "K", "m": ("a", "b")}, {"c": "E"}, {}]}
     result = run(source, values)
     assert result == expected or result is expected
 
@@ -151,6 +162,18 @@ def test_date_arithmetic_out_of_range_is_missing() -> None:
     assert run("add_months(date('9999-12-01'), 1)") is MISSING
     assert run("add_years(date('0001-06-01'), -1)") is MISSING
     assert run("add_days(date('2025-01-01'), 999999999999999)") is MISSING
+
+
+def test_is_entered_sees_typed_answers_even_when_invalid() -> None:
+    # A mistyped UPN is MISSING as a value, yet something was typed (is_entered).
+    ctx = ex.Context({"child.upn": MISSING}, TODAY, entered={"child.upn"})
+    assert ex.parse("is_entered(child.upn)").evaluate(ctx) is True
+    assert ex.parse("is_answered(child.upn)").evaluate(ctx) is False
+    assert ex.parse("is_entered(child.uln)").evaluate(ctx) is False
+    item_ctx = ex.Context({}, TODAY, item={"x": MISSING}, entered_item={"x"})
+    assert ex.parse("is_entered(this.x)").evaluate(item_ctx) is True
+    with pytest.raises(ExpressionError, match="needs an answer"):
+        ex.parse("is_entered(1 + 1)")
 
 
 def test_every_function_is_exercised_here() -> None:

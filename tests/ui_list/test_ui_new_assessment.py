@@ -9,7 +9,7 @@ from pytestqt.qtbot import QtBot
 from desktop.assessments import Assessments
 from desktop.vault import Vault
 from forms.registry import load_definition
-from forms.validators import check_upn
+from forms.validators import check_person_key, check_upn
 from ui.assessment_list import AssessmentListPage
 from ui.new_assessment import DUPLICATE_SENTENCE, NewAssessmentDialog
 from ui.tasks import TaskRunner
@@ -75,6 +75,8 @@ def test_the_upn_is_optional_and_an_iso_date_is_accepted(
     with qtbot.waitSignal(page.open_requested, timeout=10_000) as done:
         dialog.create_button.click()
     child = Assessments(vault).get(done.args[0])["answers"]["child"]
+    key = child.pop("person_key")  # with no UPN, a OneSEND person key (form 2.0.0)
+    assert check_person_key(key) is None
     assert child == {"first_name": "Amara", "last_name": "Okafor", "date_of_birth": "2016-01-14"}
 
 

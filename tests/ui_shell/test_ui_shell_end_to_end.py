@@ -29,7 +29,7 @@ MakeWindow = Callable[..., MainWindow]
 Unlock = Callable[..., None]
 PASSWORD = "correct horse battery staple"
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "forms" / "examples"
+EXAMPLES = ROOT / "forms" / "examples" / "2.0.0"  # the version a new assessment uses
 WRONG_UPN = "M204123416009"  # the check letter does not match
 
 

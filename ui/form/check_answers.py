@@ -23,9 +23,21 @@ from PySide6.QtWidgets import (
 )
 
 from forms.engine import Session
-from ui.form.answers_text import AnswerRow, summary_blocks
+from ui.form.answers_text import AnswerRow, long_date, summary_blocks
 from ui.form.widgets import describe
 from ui.tasks import emit
+
+DEADLINE_NAMES = {
+    "decision_to_assess": "Decision whether to assess",
+    "advice": "Advice due",
+    "draft_comments": "Comments on the draft plan",
+    "final_plan": "Final EHC plan",
+    "first_review": "First review",
+    "annual_review": "Next review",
+    "phase_transfer": "Plan reviewed and amended before the move",
+    "sen_support_review": "Next SEN support review",
+    "young_person_decides_from": "The young person decides from",
+}
 
 
 def _bold(label: QLabel, scale: float = 1.0) -> QLabel:
@@ -93,11 +105,43 @@ class CheckAnswersPage(QScrollArea):
             for answer in block.rows:
                 row = self._add_row(grid, grid_box, row, answer, read_only)
             layout.addWidget(grid_box)
+        if session.deadlines:
+            layout.addWidget(self._deadlines(session, page))
         if archive:
             layout.addWidget(self._archive(archive, page))
         layout.addWidget(self._sign_off(session, page, read_only=read_only, status=status))
         layout.addStretch(1)
         self.setWidget(page)
+
+    @staticmethod
+    def _deadlines(session: Session, parent: QWidget) -> QFrame:
+        """The statutory dates that apply to the record, read-only, each with its rule."""
+        box = QFrame(parent)
+        box.setObjectName("statutoryDates")
+        box.setAccessibleName("Statutory dates for this record")
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        title = _bold(QLabel("Statutory dates for this record", box), 1.3)
+        title.setObjectName("checkSectionTitle")
+        layout.addWidget(title)
+        grid = QGridLayout()
+        grid.setColumnStretch(1, 1)
+        grid.setHorizontalSpacing(18)
+        for row, entry in enumerate(session.deadlines):
+            name = DEADLINE_NAMES.get(entry.id, entry.id.replace("_", " ").capitalize())
+            if entry.path:
+                name += f" ({entry.path})"
+            when = _bold(QLabel(long_date(entry.due.isoformat()), box))
+            when.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+            text = QLabel(f"{name}: {entry.because}", box)
+            text.setTextFormat(Qt.TextFormat.PlainText)
+            text.setWordWrap(True)
+            text.setObjectName("statutoryDate")
+            describe(text, f"{name}, {long_date(entry.due.isoformat())}: {entry.because}")
+            grid.addWidget(when, row, 0)
+            grid.addWidget(text, row, 1)
+        layout.addLayout(grid)
+        return box
 
     @staticmethod
     def _archive(archive: Sequence[Mapping[str, Any]], parent: QWidget) -> QFrame:
