@@ -191,7 +191,8 @@ class Assessments:
             if row is None:
                 raise NotFound(f"There is no assessment with id {record_id}.")
             revision = int(row[0]) + 1
-            status = "amended" if row[1] in ("synced", "queued") else "draft"
+            # An amendment stays one while it is edited (until it is finalised again).
+            status = "amended" if row[1] in ("synced", "queued", "amended") else "draft"
             self._insert_revision(
                 conn, record_id, revision, now=now, action=action, status=status, body=body
             )

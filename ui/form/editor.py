@@ -438,7 +438,8 @@ class AssessmentEditor(QWidget):
         self.check_page.change_requested.connect(self.focus_path)
         self.check_page.finalise_requested.connect(self.finalise)
         self.stack.addWidget(self.check_page)
-        self.history = HistoryView(self.tasks, self.record_id, self.stack)
+        self.history = HistoryView(self.tasks, self.record_id, self.stack,
+                                   finalised=lambda: self.read_only)
         self.history.restored.connect(self._restored)
         self.stack.addWidget(self.history)
         splitter.addWidget(self.sections)
