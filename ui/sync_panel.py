@@ -460,6 +460,7 @@ class SyncPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setWordWrap(True)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table; arrows move inside it
         self.table.verticalHeader().setVisible(False)
         # Room for a reason on two lines, without measuring every row (lists grow long).
         self.table.verticalHeader().setDefaultSectionSize(
@@ -560,6 +561,9 @@ class SyncPanel(QWidget):
         self._enrolling = False
         self.enrol_button.setEnabled(True)
         self._say(self._sentence(error), problem=True)
+        # Back to the code to correct it (the disabled button had passed the focus on).
+        self.code_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.code_edit.selectAll()
 
     # -- sync -----------------------------------------------------------------------------------
 
