@@ -37,6 +37,7 @@ from desktop.profiles import Profiles
 from desktop.vault import Vault
 from ui.crash import CRASH_SENTENCE, CrashReporter, CrashReportOffer, show_problem
 from ui.idle import IdleWatcher
+from ui.keys import install_enter_activation
 from ui.profile_pages import CreateProfilePage, RecoveryKeyPage, UnlockPage
 from ui.tasks import TaskRunner, emit, vault_opener
 from ui.theme import (
@@ -91,6 +92,7 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         assert isinstance(app, QApplication), "make the QApplication first"
         self.appearance = appearance or Appearance.of(app)
+        install_enter_activation(app)  # Enter activates the focused button or link
         self.appearance.apply(self.prefs)
         self.crash_reporter = crash_reporter
         self.crash_offer: CrashReportOffer | None = None

@@ -156,6 +156,11 @@ class ErrorSummary(QFrame):
             self.list.addWidget(entry, 0, Qt.AlignmentFlag.AlignLeft)
             entry.show()  # a child added to a shown frame stays hidden until shown
             self.entries.append(entry)
+        # GOV.UK's error summary: the links come straight after its heading in the Tab order.
+        previous: QWidget = self.title
+        for entry in self.entries:
+            QWidget.setTabOrder(previous, entry)
+            previous = entry
         count = len(problems)
         self.title.setText("There is a problem" if count == 1 else
                            f"There are {count} problems")
