@@ -38,7 +38,7 @@ from desktop.vault import Vault
 from ui.crash import CRASH_SENTENCE, CrashReporter, CrashReportOffer, show_problem
 from ui.idle import IdleWatcher
 from ui.keys import install_enter_activation
-from ui.profile_pages import CreateProfilePage, RecoveryKeyPage, UnlockPage
+from ui.profile_pages import CreateProfilePage, RecoverPage, RecoveryKeyPage, UnlockPage
 from ui.tasks import TaskRunner, emit, vault_opener
 from ui.theme import (
     IDLE_CHOICES_MINUTES,
@@ -129,6 +129,12 @@ class MainWindow(QMainWindow):
         self.recovery_page = RecoveryKeyPage()
         self.recovery_page.confirmed.connect(self._recovery_confirmed)
         self.pages.addWidget(self.recovery_page)
+        # Forgotten password: the recovery key sets a new one, in the window.
+        self.recover_page = RecoverPage(self.profiles, self.key_tasks)
+        self.recover_page.recovered.connect(self._password_recovered)
+        self.recover_page.cancelled.connect(self.show_unlock)
+        self.unlock_page.recover_requested.connect(self.show_recover)
+        self.pages.addWidget(self.recover_page)
 
         self._build_menus()
         self._build_session_actions()
@@ -294,6 +300,18 @@ class MainWindow(QMainWindow):
             return
         self.unlock_page.set_profiles(names, preferred=self.prefs.last_profile)
         self._show_page(self.unlock_page)
+
+    def show_recover(self, profile: str) -> None:
+        """The page that sets a new password with the profile's recovery key."""
+        self._show_page(self.recover_page)
+        self.recover_page.start(profile)
+
+    def _password_recovered(self, profile: str) -> None:
+        self.show_unlock()
+        self.unlock_page.set_profiles(self.profiles.names() if self.profiles else [profile],
+                                      preferred=profile)
+        self.unlock_page.reset(sentence=f"A new password is set for {profile}. Type it to "
+                                        "unlock.")
 
     def show_create_profile(self, can_cancel: bool = False) -> None:
         self.create_page.cancel_button.setVisible(can_cancel)
