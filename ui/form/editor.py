@@ -40,13 +40,13 @@ from shiboken6 import Shiboken
 from typing_extensions import override
 
 from desktop.assessments import Assessments, summarise
+from desktop.family_copy import family_copy_html, family_copy_title, write_pdf
 from desktop.vault import Vault
 from forms.definition import Question, Section
 from forms.engine import MISSING_KIND, Problem, Session, document_session
 from ui.crash import user_sentence
 from ui.form.check_answers import CheckAnswersPage
 from ui.form.history import HistoryView
-from ui.form.pdf import family_copy_html, family_copy_title, write_pdf
 from ui.form.widgets import FieldAdapter, FieldContext, ItemList, adapter_for, describe
 from ui.tasks import TaskRunner, emit
 
@@ -973,9 +973,7 @@ class AssessmentEditor(QWidget):
 
     def export_pdf(self, path: Path) -> None:
         """Write the family's copy to ``path`` (off the GUI thread); ``pdf_exported`` when done."""
-        html = family_copy_html(self.session)
-        footer = (f"Made on {date.today().strftime('%d %B %Y')} · "  # noqa: DTZ011 - local date
-                  f"{self.session.definition.title}, form version {self.form_version}")
+        html = family_copy_html(self.session, date.today())  # noqa: DTZ011 - the local date
         self.pdf_button.setEnabled(False)
         self._say("Making the PDF…")
 
@@ -994,8 +992,7 @@ class AssessmentEditor(QWidget):
             self._say(sentence)
             emit(self.failed, sentence)
 
-        self.tasks.run_qt(lambda: write_pdf(html, path, footer), self._alive(done),
-                       self._alive(failed))
+        self.tasks.run(lambda: write_pdf(html, path), self._alive(done), self._alive(failed))
 
     def _open_pdf(self) -> None:
         if self.last_pdf is not None:
