@@ -463,6 +463,14 @@ def cmd_self_test(args: argparse.Namespace) -> int:
             document = Assessments(vault).get(record_id)
     if document["answers"] != SELF_TEST_DOCUMENT["answers"]:
         raise OneSendError("Self-test failed: a record did not round-trip through the vault.")
+    # The family's copy: WeasyPrint, Pango and a font are all in this build.
+    from desktop.family_copy import family_copy_html, render_pdf  # noqa: PLC0415
+    from forms.engine import document_session  # noqa: PLC0415
+
+    session = document_session(document)
+    pdf = render_pdf(family_copy_html(session, datetime.date(2026, 1, 1)))
+    if not pdf.startswith(b"%PDF"):
+        raise OneSendError("Self-test failed: the family's copy could not be made.")
     _out("OK")
     return 0
 

@@ -83,6 +83,7 @@ STATUS_WORDS = {
     "conflict": "Needs attention: changed elsewhere",
 }
 CHECK_PAGE = "check-answers"
+SECTION_COMPLETE = "This section is complete."
 HISTORY_PAGE = "history"
 UNDO_LIMIT = 200
 COALESCE_SECONDS = 2.0
@@ -589,6 +590,8 @@ class AssessmentEditor(QWidget):
             self.section_stack.addWidget(scroller)
             self._pages[section_id] = page
             self._scrollers[section_id] = scroller
+        if section_id != self._current or self.stack.currentWidget() is not self.section_stack:
+            self._say("")  # a message is about the page it was said on: not carried along
         # Visibility and computed values may depend on answers given in other sections.
         page.refresh(self.session)
         following = self._following(section_id)
@@ -653,7 +656,7 @@ class AssessmentEditor(QWidget):
                 self._page.summary.title.setFocus(Qt.FocusReason.OtherFocusReason)
                 self.scroller.ensureWidgetVisible(self._page.summary)
             else:
-                self._say("This section is complete.")
+                self._say(SECTION_COMPLETE)
 
     def _show_problems(self) -> None:
         page = self._page
@@ -663,6 +666,8 @@ class AssessmentEditor(QWidget):
         if page.section.id not in self._checked:
             problems = [p for p in problems if p.kind != MISSING_KIND]
         page.show_problems(problems)
+        if problems and self.message.text() == SECTION_COMPLETE:
+            self._say("")  # no longer true
 
     def focus_path(self, path: str) -> QWidget | None:
         """Go to the section holding a field and put the focus in it (error links, Change)."""
@@ -679,6 +684,7 @@ class AssessmentEditor(QWidget):
         return target
 
     def show_check_answers(self) -> None:
+        self._say("")
         self._checked.update(s.id for s in self.session.visible_sections)
         self.check_page.refresh(self.session, read_only=self.read_only, status=self.status,
                                  archive=self.archive)
@@ -687,6 +693,7 @@ class AssessmentEditor(QWidget):
         self.check_page.heading.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def show_history(self) -> None:
+        self._say("")
         self.history.reload()
         self.stack.setCurrentWidget(self.history)
         self._select_in_sidebar(HISTORY_PAGE)
