@@ -575,7 +575,7 @@ class UnlockPage(Page):
             "Forgotten your password? Your recovery key (the one you wrote down when the "
             "profile was made) sets a new one.", "Forgotten password"))
         recover_row = QHBoxLayout()
-        self.recover_button = QPushButton("Use my &recovery key…")
+        self.recover_button = QPushButton("Use my recovery &key…")
         self.recover_button.setObjectName("recoverButton")
         self.recover_button.setAccessibleName("Use my recovery key to set a new password")
         self.recover_button.clicked.connect(lambda: emit(self.recover_requested, self.profile))

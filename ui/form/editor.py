@@ -412,7 +412,7 @@ class AssessmentEditor(QWidget):
         banner_row = QHBoxLayout(self.banner)
         self.banner_label = QLabel(self.banner)
         self.banner_label.setWordWrap(True)
-        self.amend_button = QPushButton("Start an &amendment", self.banner)
+        self.amend_button = QPushButton("Start an a&mendment", self.banner)
         self.amend_button.clicked.connect(self.start_amendment)
         banner_row.addWidget(self.banner_label, 1)
         banner_row.addWidget(self.amend_button)

@@ -126,7 +126,7 @@ class HistoryView(QWidget):
         describe(self.viewer, "The chosen revision's answers")
         layout.addWidget(splitter, 1)
         buttons = QHBoxLayout()
-        self.view_button = QPushButton("&View this revision", self)
+        self.view_button = QPushButton("Vie&w this revision", self)
         self.view_button.clicked.connect(self.view_selected)
         self.restore_button = QPushButton("&Restore this revision", self)
         self.restore_button.clicked.connect(self.restore_selected)
