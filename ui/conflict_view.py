@@ -57,6 +57,7 @@ from sync.conflicts import (
 )
 from sync.http import ApiSettings
 from ui.form.answers_text import format_answer
+from ui.keys import ArrowsSelect
 from ui.tasks import TaskRunner, emit
 
 NOT_HELD = "(no answer)"
@@ -331,6 +332,7 @@ class ConflictView(QDialog):
                                                                       else THEIRS))
             line.addWidget(keep)
             line.addWidget(take)
+            ArrowsSelect([keep, take], group)
             self.groups[key] = group
             widgets.append(choice)
         else:

@@ -584,6 +584,7 @@ class AssessmentEditor(QWidget):
             page.check_button.clicked.connect(self.check_section)
             page.next_button.clicked.connect(self.next_section)
             scroller = QScrollArea(self.section_stack)
+            scroller.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no invisible Tab stop
             scroller.setWidgetResizable(True)
             scroller.setFrameShape(QFrame.Shape.NoFrame)
             scroller.setWidget(page)

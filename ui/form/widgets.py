@@ -48,6 +48,7 @@ from forms.definition import IDENTIFIER_TYPES, OTHER_SUFFIX, Question
 from forms.engine import AGREEMENT_DECISIONS, Problem, Session
 from forms.expressions import MISSING
 from ui.form.answers_text import format_answer
+from ui.keys import ArrowsSelect
 from ui.tasks import emit
 
 MONTHS = {
@@ -741,6 +742,7 @@ class RadioRow(QWidget):
             self.buttons.append((value, button))
         row.addStretch(1)
         self.group.buttonToggled.connect(self._toggled)
+        self.arrows = ArrowsSelect([button for _value, button in self.buttons], self)
         self.setFocusProxy(self.buttons[0][1])
 
     def _toggled(self, button: QAbstractButton, checked: bool) -> None:
