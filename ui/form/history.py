@@ -45,6 +45,21 @@ ACTIONS = {
 }
 
 
+# A revision's status in the words the editor uses, never the stored code.
+STATUS_WORDS = {
+    "draft": "Draft",
+    "ready": "Finalised (signed off)",
+    "queued": "Finalised, waiting to send",
+    "synced": "Finalised and sent",
+    "amended": "Amendment (draft)",
+    "conflict": "Needs your attention: changed elsewhere",
+}
+
+
+def status_words(status: str) -> str:
+    return STATUS_WORDS.get(status, status.replace("-", " ").capitalize())
+
+
 def action_words(action: str) -> str:
     if action.startswith("restore-from-"):
         return f"Restored revision {action.removeprefix('restore-from-')}"
@@ -173,7 +188,7 @@ class HistoryView(QWidget):
         self.table.setRowCount(len(self.revisions))
         for row, info in enumerate(self.revisions):
             cells = (str(info.revision), local_time(info.created_at), info.author,
-                     action_words(info.action), info.status)
+                     action_words(info.action), status_words(info.status))
             for column, text in enumerate(cells):
                 self.table.setItem(row, column, QTableWidgetItem(text))
         self.status.setText(f"{len(self.revisions)} revisions.")
