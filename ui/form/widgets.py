@@ -20,7 +20,7 @@ from datetime import date
 from typing import Any, ClassVar
 
 from PySide6.QtCore import QDate, QObject, Qt, Signal
-from PySide6.QtGui import QTextCursor
+from PySide6.QtGui import QResizeEvent, QTextCursor
 from PySide6.QtWidgets import (
     QAbstractButton,
     QButtonGroup,
@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
     QWidget,
     QWidgetAction,
 )
+from typing_extensions import override
 
 from forms.definition import IDENTIFIER_TYPES, OTHER_SUFFIX, Question
 from forms.engine import AGREEMENT_DECISIONS, Problem, Session
@@ -116,9 +117,25 @@ class LongTextEdit(QPlainTextEdit):
         self._fit()
 
     def _fit(self) -> None:
-        lines = max(3, min(14, int(self.document().size().height()) + 1))
-        height = self.fontMetrics().lineSpacing() * lines + 2 * self.frameWidth() + 12
-        self.setFixedHeight(height)
+        """As tall as its wrapped lines (3 to 14 of them), so the answer can be read back."""
+        layout = self.document().documentLayout()
+        text_height = 0.0
+        block = self.document().begin()
+        while block.isValid():
+            text_height += layout.blockBoundingRect(block).height()  # lays the block out
+            block = block.next()
+        spacing = self.fontMetrics().lineSpacing()
+        lines = max(3, min(14, round(text_height / spacing) if spacing else 3))
+        margins = self.contentsMargins().top() + self.contentsMargins().bottom()
+        height = spacing * lines + margins + 2 * int(self.document().documentMargin()) + 4
+        if height != self.height():
+            self.setFixedHeight(height)
+
+    @override
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self._fit()  # a new width wraps the lines differently
 
 
 @dataclass
