@@ -61,8 +61,11 @@ from ui.keys import ArrowsSelect
 from ui.tasks import TaskRunner, emit
 
 NOT_HELD = "(no answer)"
-_DIFF_STYLE = "background: #fff4ce; border-left: 4px solid #8a5a00; padding: 4px;"
-_SAME_STYLE = "color: #444; padding: 4px;"
+# The changed answers on a pale yellow with dark text (in either theme); the same ones in the
+# theme's own text colour.
+_DIFF_STYLE = ("background: #fff4ce; color: #0b0c0c; border-left: 4px solid #8a5a00; "
+               "padding: 4px;")
+_SAME_STYLE = "padding: 4px;"
 
 
 @contextlib.contextmanager
@@ -336,7 +339,7 @@ class ConflictView(QDialog):
             self.groups[key] = group
             widgets.append(choice)
         else:
-            marker.setStyleSheet("color: #555;")
+            marker.setStyleSheet("")  # the theme's text colour: grey failed on black
             self.same_rows.extend(widgets)
         for column, widget in enumerate(widgets):
             grid.addWidget(widget, row, column, Qt.AlignmentFlag.AlignTop)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QCloseEvent, QDesktopServices, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -52,27 +52,39 @@ from ui.tasks import TaskRunner, emit
 
 # Errors are marked by words ("Error: …", "There is a problem") and a thick bar, never by
 # colour alone; focus is the GOV.UK yellow so it shows on any theme. Colours come from the
-# palette where they can, so a high-contrast theme on the window still applies.
-EDITOR_STYLE = """
-QFrame#question[error="true"] { border-left: 5px solid #d4351c; }
-QLabel#errorMessage { color: #d4351c; font-weight: bold; }
-QFrame#errorSummary { border: 4px solid #d4351c; }
+# palette where they can; the two that cannot (the error red, the focused input's edge) have
+# a light and a dark version, so both themes keep 4.5:1 for text and 3:1 for focus
+# (tests/ui_a11y/test_a11y_contrast.py computes them).
+_EDITOR_STYLE = """
+QFrame#question[error="true"] { border-left: 5px solid {error}; }
+QLabel#errorMessage { color: {error}; font-weight: bold; }
+QFrame#errorSummary { border: 4px solid {error}; }
 QPushButton#errorLink, QPushButton#changeLink {
     border: none; text-align: left; text-decoration: underline; color: palette(link);
     padding: 2px 4px;
 }
-QPushButton#errorLink { color: #d4351c; font-weight: bold; }
+QPushButton#errorLink { color: {error}; font-weight: bold; }
 QPushButton#errorLink:focus, QPushButton#changeLink:focus, QLabel#sectionTitle:focus,
 QLabel#errorSummaryTitle:focus, QLabel#computedValue:focus {
-    background: #ffdd00; color: #0b0c0c; outline: none;
+    background: #ffdd00; color: #0b0c0c; outline: none; border-bottom: 4px solid #0b0c0c;
 }
-QLineEdit:focus, QPlainTextEdit:focus, QComboBox:focus { border: 3px solid #0b0c0c;
+QLineEdit:focus, QPlainTextEdit:focus, QComboBox:focus { border: 3px solid {edge};
     background: palette(base); }
 QPushButton:focus, QToolButton:focus, QCheckBox:focus, QRadioButton:focus {
-    background: #ffdd00; color: #0b0c0c; }
+    background: #ffdd00; color: #0b0c0c; border-bottom: 4px solid #0b0c0c; }
 QFrame#readOnlyBanner { border: 3px solid #1d70b8; }
 QFrame#itemCard { border: 1px solid palette(mid); }
 """
+
+
+def editor_style(dark: bool) -> str:
+    """The editor's stylesheet for a light window (GOV.UK colours) or a dark one."""
+    # GOV.UK's red (#d4351c) is 4.2:1 on a grey window: a darker red keeps 4.5:1.
+    return (_EDITOR_STYLE.replace("{error}", "#ff9d8f" if dark else "#aa2a16")
+            .replace("{edge}", "#ffff00" if dark else "#0b0c0c"))
+
+
+EDITOR_STYLE = editor_style(False)
 READ_ONLY_STATUSES = ("ready", "queued", "synced")
 STATUS_WORDS = {
     "draft": "Draft",
@@ -328,7 +340,7 @@ class AssessmentEditor(QWidget):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("assessmentEditor")
-        self.setStyleSheet(EDITOR_STYLE)
+        self._apply_style()
         self.tasks = tasks
         self.today = today
         self.record_id = str(document["id"])
@@ -880,6 +892,18 @@ class AssessmentEditor(QWidget):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.flush()
         super().closeEvent(event)
+
+    def _apply_style(self) -> None:
+        dark = self.palette().color(QPalette.ColorRole.Window).lightness() < 128
+        sheet = editor_style(dark)
+        if sheet != self.styleSheet():
+            self.setStyleSheet(sheet)
+
+    @override
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self._apply_style()  # high contrast on or off
 
     # -- finalise, amend, restore ----------------------------------------------------------------
 
