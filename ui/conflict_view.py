@@ -222,6 +222,7 @@ class ConflictView(QDialog):
         tools.addWidget(self.all_theirs)
         layout.addLayout(tools)
         self.scroller = QScrollArea()
+        self.scroller.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # its radios take the focus
         self.scroller.setWidgetResizable(True)
         self.scroller.setFrameShape(QFrame.Shape.NoFrame)
         layout.addWidget(self.scroller, 1)

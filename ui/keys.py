@@ -52,7 +52,8 @@ _ARROWS = {Qt.Key.Key_Left: -1, Qt.Key.Key_Up: -1, Qt.Key.Key_Right: 1, Qt.Key.K
 
 
 class ArrowsSelect(QObject):
-    """Arrow keys in a group of radio buttons move to the next one *and* choose it.
+    """Arrow keys in a group of radio buttons move to the next one *and* choose it; the
+    group is one Tab stop (the chosen option, else the first).
 
     Qt moves only the focus once one button is checked (the others lose their Tab stop), so
     the answer did not change although the focus did; a radio group is one Tab stop and the
@@ -64,6 +65,15 @@ class ArrowsSelect(QObject):
         self.buttons = list(buttons)
         for button in self.buttons:
             button.installEventFilter(self)
+            button.toggled.connect(self._tab_stops)
+        self._tab_stops()
+
+    def _tab_stops(self, *_checked: object) -> None:
+        """One Tab stop for the group, as in a browser: the chosen option, else the first."""
+        stop = next((b for b in self.buttons if b.isChecked()), self.buttons[0])
+        for button in self.buttons:
+            button.setFocusPolicy(Qt.FocusPolicy.StrongFocus if button is stop
+                                  else Qt.FocusPolicy.ClickFocus)
 
     @override
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:

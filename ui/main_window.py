@@ -38,7 +38,13 @@ from desktop.vault import Vault
 from ui.crash import CRASH_SENTENCE, CrashReporter, CrashReportOffer, show_problem
 from ui.idle import IdleWatcher
 from ui.keys import install_enter_activation
-from ui.profile_pages import CreateProfilePage, RecoverPage, RecoveryKeyPage, UnlockPage
+from ui.profile_pages import (
+    CreateProfilePage,
+    Page,
+    RecoverPage,
+    RecoveryKeyPage,
+    UnlockPage,
+)
 from ui.tasks import TaskRunner, emit, vault_opener
 from ui.theme import (
     IDLE_CHOICES_MINUTES,
@@ -364,7 +370,10 @@ class MainWindow(QMainWindow):
 
     def _show_page(self, page: QWidget) -> None:
         self.pages.setCurrentWidget(page)
-        page.setFocus(Qt.FocusReason.OtherFocusReason)
+        if isinstance(page, Page):
+            page.focus_first()
+        else:
+            page.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _profile_created(self, vault: object, recovery_key: str) -> None:
         assert isinstance(vault, Vault)

@@ -80,8 +80,9 @@ class Message(QLabel):
         self.setWordWrap(True)
         self.setVisible(False)
         self.setAccessibleName("Message")
-        # Focusable only so a screen reader user can read it again with Tab.
-        self.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        # Not a Tab stop (GOV.UK: messages are read when they appear, not tabbed to); the page
+        # may still put the focus on it.
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
 
     def say(self, sentence: str, kind: str = "error") -> None:
         text = f"Error: {sentence}" if kind == "error" and sentence else sentence
@@ -105,6 +106,10 @@ class Page(QScrollArea):
         self.setObjectName(object_name)
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
+        # Not a Tab stop itself: `first` takes the focus when the page is shown. (A focus
+        # proxy on the page instead made Tab skip the controls before the proxy.)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.first: QWidget | None = None
         self.setAccessibleName(title)
         outer = QWidget()
         outer.setObjectName("pageBackground")
@@ -132,6 +137,10 @@ class Page(QScrollArea):
         self.layout_.addWidget(self.heading)
         self.setWidget(outer)
         self._apply_fonts()
+
+    def focus_first(self) -> None:
+        """Put the focus where the page starts (the field most people type in first)."""
+        (self.first or self).setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _apply_fonts(self) -> None:
         # The column's measure follows the font, so a change of text size is followed.
@@ -287,7 +296,7 @@ class CreateProfilePage(Page):
         self.password_edit.textChanged.connect(self._update_feedback)
         self.confirm_edit.textChanged.connect(self._update_feedback)
         self._update_feedback()
-        self.setFocusProxy(self.name_edit)
+        self.first = self.name_edit
 
     def _toggle_echo(self, shown: bool) -> None:
         mode = QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password
@@ -466,7 +475,7 @@ class RecoveryKeyPage(Page):
         self.key_message.clear_message()
         self.confirm_box.setChecked(False)
         self.continue_button.setEnabled(False)
-        self.setFocusProxy(self.key_label)
+        self.first = self.key_label
 
     @property
     def key_shown(self) -> str:
@@ -586,7 +595,7 @@ class UnlockPage(Page):
 
         self.password_edit.returnPressed.connect(self.submit)
         self.set_profiles(profile_names, preferred=preferred)
-        self.setFocusProxy(self.password_edit)
+        self.first = self.password_edit
 
     def set_profiles(self, names: Sequence[str], *, preferred: str = "") -> None:
         self.profile_combo.clear()
@@ -708,7 +717,7 @@ class RecoverPage(Page):
         layout.addStretch(1)
         for edit in (self.key_edit, self.password_edit, self.confirm_edit):
             edit.returnPressed.connect(self.submit)
-        self.setFocusProxy(self.key_edit)
+        self.first = self.key_edit
 
     def start(self, profile: str) -> None:
         """A fresh page for this profile."""

@@ -47,6 +47,7 @@ class CheckAnswersPage(QScrollArea):
         self.setObjectName("checkAnswers")
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the page scrolls; its links take the focus
         self.heading = _bold(QLabel("Check your answers before finalising"), 1.7)
         self.heading.setObjectName("sectionTitle")
         self.heading.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -89,7 +90,8 @@ class CheckAnswersPage(QScrollArea):
                 grid.addWidget(_bold(QLabel(item_title, grid_box)), row, 0, 1, 3)
                 row += 1
                 for answer in rows:
-                    row = self._add_row(grid, grid_box, row, answer, read_only)
+                    row = self._add_row(grid, grid_box, row, answer, read_only,
+                                        context=item_title)
             for answer in block.rows:
                 row = self._add_row(grid, grid_box, row, answer, read_only)
             layout.addWidget(grid_box)
@@ -137,7 +139,7 @@ class CheckAnswersPage(QScrollArea):
         return box
 
     def _add_row(self, grid: QGridLayout, parent: QWidget, row: int, answer: AnswerRow,
-                 read_only: bool) -> int:
+                 read_only: bool, *, context: str = "") -> int:
         label = QLabel(answer.label, parent)
         label.setWordWrap(True)
         label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
@@ -154,7 +156,9 @@ class CheckAnswersPage(QScrollArea):
         grid.addWidget(label, row, 0)
         grid.addWidget(value, row, 1)
         if not read_only and answer.changeable:
-            self._add_change(grid, parent, row, answer.path, answer.label)
+            # "Change Outcome 2: By when", so each link says which one it changes.
+            spoken = f"{context}: {answer.label}" if context else answer.label
+            self._add_change(grid, parent, row, answer.path, spoken)
         return row + 1
 
     def _add_change(self, grid: QGridLayout, parent: QWidget, row: int, path: str,

@@ -161,6 +161,9 @@ class FieldAdapter(QObject):
         self.path = path
         self.section_id = section_id
         self.ctx = ctx
+        # What a screen reader says for it: the label, with the item it belongs to when the
+        # question repeats ("Outcome 2: By when"), so no two inputs share a name.
+        self.spoken = self._spoken_label()
         self._loading = False
         self.widget = QFrame(parent)
         self.widget.setObjectName("question")
@@ -208,6 +211,20 @@ class FieldAdapter(QObject):
         if optional and self.question.type not in ("computed", "group"):
             shown += " (optional)"
         return shown
+
+    def _spoken_label(self) -> str:
+        items = re.findall(r"([a-z][a-z0-9_]*)\[(\d+)\]", self.path)
+        if not items:
+            return self.question.label
+        name, index = items[-1]
+        section = self.ctx.session().definition.sections_by_id.get(self.section_id)
+        item_label = ""
+        if section is not None:
+            if name == section.id:
+                item_label = section.item_label
+            elif name in section.by_id:
+                item_label = section.by_id[name].item_label
+        return f"{item_label or 'Item'} {int(index) + 1}: {self.question.label}"
 
     def build(self) -> None:
         raise NotImplementedError
@@ -280,9 +297,9 @@ class FieldAdapter(QObject):
         help_text = self.question.help
         description = " ".join(part for part in (error, help_text) if part)
         for widget in self.inputs():
-            name = widget.accessibleName() or self.question.label
+            name = widget.accessibleName() or self.spoken
             if widget is self.primary():
-                name = self.question.label
+                name = self.spoken
             describe(widget, name, description)
 
 
@@ -442,7 +459,7 @@ class DateAdapter(FieldAdapter):
         return self.date.edit
 
     def inputs(self) -> list[QWidget]:
-        describe(self.date.button, f"Choose {self.question.label} from a calendar")
+        describe(self.date.button, f"Choose {self.spoken} from a calendar")
         return [self.date.edit, self.date.button]
 
     def get(self) -> Any:
@@ -563,7 +580,7 @@ class ChoiceAdapter(FieldAdapter):
         self.other.textEdited.connect(
             lambda text: self.report(text if text.strip() else None, self.path + OTHER_SUFFIX)
         )
-        describe(self.other, f"{self.question.label}: please say what you mean")
+        describe(self.other, f"{self.spoken}: please say what you mean")
         self.body_layout.addWidget(self.other_label)
         self.body_layout.addWidget(self.other)
         self.combo.set_options(self.options(self.ctx.session()))
@@ -637,7 +654,7 @@ class MultiChoiceAdapter(FieldAdapter):
         self.other_label = QLabel("Please say what you mean", self.body)
         self.other = QLineEdit(self.body)
         self.other_label.setBuddy(self.other)
-        describe(self.other, f"{self.question.label}: please say what you mean")
+        describe(self.other, f"{self.spoken}: please say what you mean")
         self.other.textEdited.connect(
             lambda text: self.report(text if text.strip() else None, self.path + OTHER_SUFFIX)
         )
@@ -666,7 +683,7 @@ class MultiChoiceAdapter(FieldAdapter):
         for code, label in options:
             box = QCheckBox(label, self.box)
             box.setChecked(code in chosen)
-            describe(box, label, self.question.label)
+            describe(box, label, self.spoken)
             box.toggled.connect(self._toggled)
             self.box_layout.addWidget(box)
             box.setVisible(True)
@@ -708,9 +725,9 @@ class MultiChoiceAdapter(FieldAdapter):
 
     def _describe_all(self, error: str) -> None:
         description = " ".join(part for part in (error, self.question.help) if part)
-        describe(self.search, f"Search: {self.question.label}", description)
+        describe(self.search, f"Search: {self.spoken}", description)
         for box in self.boxes.values():
-            describe(box, box.text(), f"{self.question.label}. {description}".strip(". "))
+            describe(box, box.text(), f"{self.spoken}. {description}".strip(". "))
 
     def get(self) -> Any:
         chosen = [code for code, box in self.boxes.items() if box.isChecked()]
@@ -789,7 +806,7 @@ class RadioRow(QWidget):
 
 class YesNoAdapter(FieldAdapter):
     def build(self) -> None:
-        self.radios = RadioRow([(True, "Yes"), (False, "No")], self.question.label, self.body)
+        self.radios = RadioRow([(True, "Yes"), (False, "No")], self.spoken, self.body)
         self.radios.chosen.connect(lambda: self.report(self.radios.value()))
         self.body_layout.addWidget(self.radios)
 
@@ -802,7 +819,7 @@ class YesNoAdapter(FieldAdapter):
     def _describe_all(self, error: str) -> None:
         description = " ".join(part for part in (error, self.question.help) if part)
         for _value, button in self.radios.buttons:
-            describe(button, button.text(), f"{self.question.label}. {description}".strip(". "))
+            describe(button, button.text(), f"{self.spoken}. {description}".strip(". "))
 
     def get(self) -> Any:
         return self.radios.value()
@@ -855,7 +872,7 @@ class _PartsAdapter(FieldAdapter):
     def _describe_all(self, error: str) -> None:
         description = " ".join(part for part in (error, self.question.help) if part)
         for key, label, _required in self.PARTS:
-            describe(self.parts[key], f"{self.question.label}: {label}", description)
+            describe(self.parts[key], f"{self.spoken}: {label}", description)
 
     def get(self) -> Any:
         value = {key: self.part_value(key) for key, _label, _req in self.PARTS}
@@ -882,7 +899,7 @@ class AgreementAdapter(_PartsAdapter):
 
     def make_part(self, key: str) -> QWidget:
         if key == "decision":
-            radios = RadioRow(list(AGREEMENT_DECISIONS.items()), self.question.label, self.body)
+            radios = RadioRow(list(AGREEMENT_DECISIONS.items()), self.spoken, self.body)
             radios.chosen.connect(lambda: self.report(self.get()))
             return radios
         if key == "date":
@@ -931,7 +948,7 @@ class AgreementAdapter(_PartsAdapter):
         description = " ".join(part for part in (error, self.question.help) if part)
         for key, label, _required in self.PARTS:
             widget = self.parts[key]
-            name = f"{self.question.label}: {label}"
+            name = f"{self.spoken}: {label}"
             if isinstance(widget, RadioRow):
                 for _value, button in widget.buttons:
                     describe(button, button.text(), f"{name}. {description}".strip(". "))
@@ -976,7 +993,7 @@ class ComputedAdapter(FieldAdapter):
         text = format_answer(session, section, self.question, value)
         shown = text or "Not worked out yet: it needs the answers it depends on"
         self.value_label.setText(shown)
-        describe(self.value_label, self.question.label, shown)
+        describe(self.value_label, self.spoken, shown)
 
     def set_read_only(self, read_only: bool) -> None:
         del read_only
@@ -1074,7 +1091,7 @@ class GroupAdapter(FieldAdapter):
     def _describe_all(self, error: str) -> None:
         description = " ".join(part for part in (error, self.question.help) if part)
         describe(self.items.add_button, self.items.add_button.text(),
-                 f"{self.question.label}. {description}".strip(". "))
+                 f"{self.spoken}. {description}".strip(". "))
 
     def get(self) -> Any:
         return None
