@@ -204,6 +204,7 @@ class MainWindow(QMainWindow):
         """Import from the school's file and the sync area: in every unlocked workspace."""
         self.import_action = QAction("&Import from school file…", self)
         self.import_action.setObjectName("importCtfAction")
+        self.import_action.setIconText("Import…")  # the toolbar's short word
         self.import_action.setStatusTip(
             "Create drafts from the pupils in your school's Common Transfer File")
         self.import_action.triggered.connect(self.import_from_school_file)

@@ -77,6 +77,7 @@ from sync.engine import (
 )
 from sync.form_updates import FormsUpdate, update_forms
 from sync.http import ApiSettings
+from ui.scaling import relative_font
 from ui.table_model import TitledTableModel
 from ui.tasks import TaskRunner, emit, vault_opener
 
@@ -373,10 +374,8 @@ class SyncPanel(QWidget):
         layout.setSpacing(12)
         heading = QLabel("Sync with the national service")
         heading.setObjectName("pageHeading")
-        font = heading.font()
-        font.setPointSizeF(font.pointSizeF() * 1.5)
-        font.setBold(True)
-        heading.setFont(font)
+        heading.setWordWrap(True)
+        relative_font(heading, 1.5)
         heading.setAccessibleName("Sync with the national service")
         layout.addWidget(heading)
 
@@ -414,10 +413,7 @@ class SyncPanel(QWidget):
         self.count_labels: dict[str, QLabel] = {}
         for column, (state, words) in enumerate(COUNT_WORDS):
             value = QLabel("0")
-            value_font = value.font()
-            value_font.setPointSizeF(value_font.pointSizeF() * 1.6)
-            value_font.setBold(True)
-            value.setFont(value_font)
+            relative_font(value, 1.6)
             value.setAccessibleName(words)
             caption = QLabel(words)
             grid.addWidget(value, 0, column)

@@ -122,7 +122,7 @@ def failures(high_contrast: bool) -> list[str]:
         selected_bg = colour(declared.get("selection-background-color", ""), palette)
         if selected is not None and selected_bg is not None and ratio(selected, selected_bg) < 4.5:
             problems.append(f"{selectors}: selection {ratio(selected, selected_bg):.2f}:1")
-        if ":focus" in selectors:
+        if ":focus" in selectors.split()[-1]:  # the focused widget itself, not its words
             # The indicator: a changed background, or a border, against what is around it.
             edges = [colour(declared.get(side, ""), palette)
                      for side in ("border", "border-bottom", "border-left")]

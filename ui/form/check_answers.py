@@ -24,15 +24,19 @@ from PySide6.QtWidgets import (
 
 from forms.engine import Session
 from ui.form.answers_text import AnswerRow, summary_blocks
-from ui.form.widgets import describe
+from ui.form.widgets import WrapCheckBox, WrappingLink, describe
+from ui.scaling import relative_font
 from ui.tasks import emit
 
 
 def _bold(label: QLabel, scale: float = 1.0) -> QLabel:
-    font = label.font()
-    font.setBold(True)
-    font.setPointSizeF(font.pointSizeF() * scale)
-    label.setFont(font)
+    label.setWordWrap(True)
+    if scale == 1.0:
+        font = label.font()
+        font.setBold(True)  # bold only: the size still follows the text size
+        label.setFont(font)
+    else:
+        relative_font(label, scale)
     return label
 
 
@@ -200,7 +204,7 @@ class CheckAnswersPage(QScrollArea):
             intro.setWordWrap(True)
             layout.addWidget(intro)
             for problem in problems[:12]:
-                link = QPushButton(problem.message, box)
+                link = WrappingLink(problem.message, box)
                 link.setObjectName("errorLink")
                 link.setFlat(True)
                 link.setAutoDefault(False)
@@ -208,12 +212,12 @@ class CheckAnswersPage(QScrollArea):
                 describe(link, problem.message, "Go to this answer")
                 link.clicked.connect(
                     lambda _c=False, p=problem.path: emit(self.change_requested, p))
-                layout.addWidget(link, 0, Qt.AlignmentFlag.AlignLeft)
+                layout.addWidget(link)
             if count > 12:
                 layout.addWidget(QLabel(f"… and {count - 12} more.", box))
             layout.addWidget(self.message)
             return box
-        self.confirm = QCheckBox(
+        self.confirm = WrapCheckBox(
             "I confirm these answers are correct, and that the agreements recorded above were "
             "given by the people named.", box)
         describe(self.confirm, self.confirm.text())

@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QCloseEvent, QDesktopServices, QKeySequence, QPalette, QShortcut
+from PySide6.QtGui import (
+    QCloseEvent,
+    QDesktopServices,
+    QKeySequence,
+    QPalette,
+    QResizeEvent,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -47,7 +54,15 @@ from forms.engine import MISSING_KIND, Problem, Session, document_session
 from ui.crash import user_sentence
 from ui.form.check_answers import CheckAnswersPage
 from ui.form.history import HistoryView
-from ui.form.widgets import FieldAdapter, FieldContext, ItemList, adapter_for, describe
+from ui.form.widgets import (
+    FieldAdapter,
+    FieldContext,
+    ItemList,
+    WrappingLink,
+    adapter_for,
+    describe,
+)
+from ui.scaling import relative_font, width_in_characters
 from ui.tasks import TaskRunner, emit
 
 # Errors are marked by words ("Error: …", "There is a problem") and a thick bar, never by
@@ -64,6 +79,9 @@ QPushButton#errorLink, QPushButton#changeLink {
     padding: 2px 4px;
 }
 QPushButton#errorLink { color: {error}; font-weight: bold; }
+QPushButton#errorLink QLabel#linkText { color: {error}; font-weight: bold;
+    text-decoration: underline; background: transparent; }
+QPushButton#errorLink:focus QLabel#linkText { color: #0b0c0c; background: #ffdd00; }
 QPushButton#errorLink:focus, QPushButton#changeLink:focus, QLabel#sectionTitle:focus,
 QLabel#errorSummaryTitle:focus, QLabel#computedValue:focus {
     background: #ffdd00; color: #0b0c0c; outline: none; border-bottom: 4px solid #0b0c0c;
@@ -138,10 +156,8 @@ class ErrorSummary(QFrame):
         layout = QVBoxLayout(self)
         self.title = QLabel("There is a problem", self)
         self.title.setObjectName("errorSummaryTitle")
-        font = self.title.font()
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.3)
-        self.title.setFont(font)
+        self.title.setWordWrap(True)
+        relative_font(self.title, 1.3)
         self.title.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         layout.addWidget(self.title)
         self.list = QVBoxLayout()
@@ -158,7 +174,7 @@ class ErrorSummary(QFrame):
             label = labels.get(problem.path, "")
             text = problem.message if not label or label in problem.message else (
                 f"{label}: {problem.message}")
-            entry = QPushButton(text, self)
+            entry = WrappingLink(text, self)
             entry.setObjectName("errorLink")
             entry.setFlat(True)
             entry.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -166,7 +182,7 @@ class ErrorSummary(QFrame):
             entry.setProperty("path", problem.path)
             describe(entry, text, "Go to this answer")
             entry.clicked.connect(lambda _c=False, p=problem.path: emit(self.entry_activated, p))
-            self.list.addWidget(entry, 0, Qt.AlignmentFlag.AlignLeft)
+            self.list.addWidget(entry)
             entry.show()  # a child added to a shown frame stays hidden until shown
             self.entries.append(entry)
         # GOV.UK's error summary: the links come straight after its heading in the Tab order.
@@ -197,10 +213,7 @@ class SectionPage(QWidget):
         self.heading = QLabel(section.title, self)
         self.heading.setObjectName("sectionTitle")
         self.heading.setWordWrap(True)
-        font = self.heading.font()
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.7)
-        self.heading.setFont(font)
+        relative_font(self.heading, 1.7)
         self.heading.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         describe(self.heading, section.title, section.help)
         layout.addWidget(self.heading)
@@ -238,6 +251,16 @@ class SectionPage(QWidget):
         self.footer.addStretch(1)
         layout.addLayout(self.footer)
         layout.addStretch(1)
+
+    @override
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        # The two buttons side by side when they fit, else one above the other (no sideways
+        # scrolling at large text sizes).
+        side_by_side = (self.check_button.sizeHint().width() + self.next_button.sizeHint().width()
+                        + 80 <= event.size().width())
+        self.footer.setDirection(QHBoxLayout.Direction.LeftToRight if side_by_side
+                                 else QHBoxLayout.Direction.TopToBottom)
 
     def _register(self, adapter: FieldAdapter) -> None:
         for each in adapter.adapters():
@@ -392,10 +415,7 @@ class AssessmentEditor(QWidget):
         header.setContentsMargins(12, 8, 12, 8)
         self.title_label = QLabel(self)
         self.title_label.setObjectName("editorTitle")
-        font = self.title_label.font()
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.3)
-        self.title_label.setFont(font)
+        relative_font(self.title_label, 1.3)
         self.status_label = QLabel(self)
         self.status_label.setObjectName("recordStatus")
         self.save_label = QLabel(self)
@@ -442,7 +462,8 @@ class AssessmentEditor(QWidget):
         self.sections.setObjectName("sectionList")
         describe(self.sections, "Sections of the form",
                  "Each section shows whether it is complete or what is left to do.")
-        self.sections.setMinimumWidth(240)
+        width_in_characters(self.sections, 26, minimum=True)
+        self.sections.setResizeMode(QListWidget.ResizeMode.Adjust)  # re-wrap when resized
         self.sections.setWordWrap(True)
         self.sections.setSpacing(3)
         self.sections.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)

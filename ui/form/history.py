@@ -33,6 +33,7 @@ from forms.engine import document_session
 from forms.errors import FormError
 from ui.form.answers_text import summary_blocks
 from ui.form.widgets import describe
+from ui.scaling import relative_font
 from ui.tasks import TaskRunner, emit
 
 ACTIONS = {
@@ -114,10 +115,8 @@ class HistoryView(QWidget):
         layout.setContentsMargins(24, 16, 24, 24)
         heading = QLabel("History of changes", self)
         heading.setObjectName("sectionTitle")
-        font = heading.font()
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.7)
-        heading.setFont(font)
+        heading.setWordWrap(True)
+        relative_font(heading, 1.7)
         layout.addWidget(heading)
         intro = QLabel("Every save is kept. View any revision, or restore it: restoring adds a "
                        "new revision with those answers, and keeps everything else.", self)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar
 
-from PySide6.QtCore import QDate, QObject, Qt, Signal
+from PySide6.QtCore import QDate, QObject, QPoint, QSize, Qt, Signal
 from PySide6.QtGui import QResizeEvent, QTextCursor
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -50,6 +50,7 @@ from forms.engine import AGREEMENT_DECISIONS, Problem, Session
 from forms.expressions import MISSING
 from ui.form.answers_text import format_answer
 from ui.keys import ArrowsSelect
+from ui.scaling import follow_font, width_in_characters
 from ui.tasks import emit
 
 MONTHS = {
@@ -136,6 +137,98 @@ class LongTextEdit(QPlainTextEdit):
         super().resizeEvent(event)
         if event.size().width() != event.oldSize().width():
             self._fit()  # a new width wraps the lines differently
+
+
+class WrappingLink(QPushButton):
+    """A link-like button whose text wraps at the width it is given (a long error message
+    put a sideways scroll bar on the page at any window size)."""
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName(text)
+        self.text_label = QLabel(text, self)
+        self.text_label.setObjectName("linkText")
+        self.text_label.setWordWrap(True)
+        self.text_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.text_label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.addWidget(self.text_label)
+        policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+
+    @override
+    def text(self) -> str:
+        """The link's words (drawn by the wrapping label, not by the button)."""
+        return self.text_label.text()
+
+    @override
+    def sizeHint(self) -> QSize:
+        layout = self.layout()
+        return layout.totalSizeHint() if layout is not None else super().sizeHint()
+
+    @override
+    def minimumSizeHint(self) -> QSize:
+        metrics = self.fontMetrics()
+        return QSize(metrics.averageCharWidth() * 12, metrics.height() + 8)
+
+    @override
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    @override
+    def heightForWidth(self, width: int) -> int:
+        layout = self.layout()
+        return layout.totalHeightForWidth(width) if layout is not None else -1
+
+
+class WrapCheckBox(QCheckBox):
+    """A tick box whose words wrap at the width it is given (a long choice put a sideways
+    scroll bar on the page at large text sizes). ``text()`` is the words."""
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.words = QLabel(text, self)
+        self.words.setObjectName("checkText")
+        self.words.setWordWrap(True)
+        self.words.setTextFormat(Qt.TextFormat.PlainText)
+        self.words.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        layout = QHBoxLayout(self)
+        indent = self.style().pixelMetric(self.style().PixelMetric.PM_IndicatorWidth, None, self)
+        layout.setContentsMargins(indent + 14, 4, 4, 4)
+        layout.addWidget(self.words)
+        policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+        self.setAccessibleName(text)
+
+    @override
+    def text(self) -> str:
+        return self.words.text()
+
+    @override
+    def hitButton(self, pos: QPoint) -> bool:
+        return self.rect().contains(pos)  # the words toggle it too
+
+    @override
+    def sizeHint(self) -> QSize:
+        layout = self.layout()
+        return layout.totalSizeHint() if layout is not None else super().sizeHint()
+
+    @override
+    def minimumSizeHint(self) -> QSize:
+        metrics = self.fontMetrics()
+        return QSize(metrics.averageCharWidth() * 14, metrics.height() + 8)
+
+    @override
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    @override
+    def heightForWidth(self, width: int) -> int:
+        layout = self.layout()
+        return layout.totalHeightForWidth(width) if layout is not None else -1
 
 
 @dataclass
@@ -315,7 +408,7 @@ class TextAdapter(FieldAdapter):
         if limit:
             self.edit.setMaxLength(int(limit))
         if self.question.type in IDENTIFIER_TYPES:
-            self.edit.setMaximumWidth(self.edit.fontMetrics().averageCharWidth() * 24)
+            width_in_characters(self.edit, 24)
         self.edit.textEdited.connect(self._edited)
         self.body_layout.addWidget(self.edit)
 
@@ -363,7 +456,7 @@ class NumberAdapter(FieldAdapter):
 
     def build(self) -> None:
         self.edit = QLineEdit(self.body)
-        self.edit.setMaximumWidth(self.edit.fontMetrics().averageCharWidth() * 14)
+        width_in_characters(self.edit, 14)
         self.edit.textEdited.connect(lambda _text: self.report(self.get()))
         self.body_layout.addWidget(self.edit)
 
@@ -392,13 +485,23 @@ class DateInput(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        row = QHBoxLayout()
+        column.addLayout(row)
         self.edit = QLineEdit(self)
         self.edit.setPlaceholderText("DD/MM/YYYY")
-        # Room for the whole placeholder and a typed date, however large the system font.
-        self.edit.setMinimumWidth(self.edit.fontMetrics().horizontalAdvance("DD/MM/YYYY__") + 16)
-        self.edit.setMaximumWidth(self.edit.fontMetrics().averageCharWidth() * 20)
+        # Room for the whole placeholder and a typed date, however large the text (and again
+        # after Larger text: it showed "DD/…" at the largest size).
+        edit = self.edit
+
+        def fit() -> None:
+            metrics = edit.fontMetrics()
+            edit.setMinimumWidth(metrics.horizontalAdvance("DD/MM/YYYY__") + 16)
+            edit.setMaximumWidth(max(metrics.averageCharWidth() * 20, edit.minimumWidth()))
+
+        follow_font(edit, fit)
         self.edit.textEdited.connect(lambda _text: emit(self.edited))
         self.button = QToolButton(self)
         self.button.setText("Choose date…")
@@ -407,10 +510,11 @@ class DateInput(QWidget):
         self.button.clicked.connect(self.open_picker)
         self.hint = QLabel(DATE_HINT, self)
         self.hint.setObjectName("hint")
+        self.hint.setWordWrap(True)
         row.addWidget(self.edit)
         row.addWidget(self.button)
-        row.addWidget(self.hint)
         row.addStretch(1)
+        column.addWidget(self.hint)  # its own line: beside the box it needed sideways scrolling
         self.setFocusProxy(self.edit)
         self.menu: QMenu | None = None
 
@@ -681,7 +785,7 @@ class MultiChoiceAdapter(FieldAdapter):
             box.deleteLater()
         self.boxes = {}
         for code, label in options:
-            box = QCheckBox(label, self.box)
+            box = WrapCheckBox(label, self.box)
             box.setChecked(code in chosen)
             describe(box, label, self.spoken)
             box.toggled.connect(self._toggled)
@@ -766,6 +870,10 @@ class RadioRow(QWidget):
         super().__init__(parent)
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
+        if len(options) > 2 or any(len(label) > 12 for _value, label in options):
+            # GOV.UK stacks radios unless there are two short ones (Yes, No): a row of long
+            # ones needed sideways scrolling at large text sizes.
+            row.setDirection(QHBoxLayout.Direction.TopToBottom)
         self.group = QButtonGroup(self)
         self.buttons: list[tuple[Any, QRadioButton]] = []
         for value, label in options:
@@ -842,10 +950,13 @@ class _PartsAdapter(FieldAdapter):
             caption = QLabel(label if required else f"{label} (optional)", self.body)
             widget = self.make_part(key)
             caption.setBuddy(widget)
-            self.form.addWidget(caption, row, 0, Qt.AlignmentFlag.AlignTop)
-            self.form.addWidget(widget, row, 1)
+            caption.setWordWrap(True)
+            # Each part's label above its box, as GOV.UK does (beside it, the parts needed
+            # sideways scrolling at large text sizes).
+            self.form.addWidget(caption, 2 * row, 0, Qt.AlignmentFlag.AlignTop)
+            self.form.addWidget(widget, 2 * row + 1, 0)
             self.parts[key] = widget
-        self.form.setColumnStretch(1, 1)
+        self.form.setColumnStretch(0, 1)
 
     def make_part(self, key: str) -> QWidget:
         edit = QLineEdit(self.body)
