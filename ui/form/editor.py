@@ -81,7 +81,7 @@ QPushButton#errorLink, QPushButton#changeLink {
 QPushButton#errorLink { color: {error}; font-weight: bold; }
 QPushButton#errorLink QLabel#linkText { color: {error}; font-weight: bold;
     text-decoration: underline; background: transparent; }
-QPushButton#errorLink:focus QLabel#linkText { color: #0b0c0c; background: #ffdd00; }
+QLabel#linkText[focused="true"] { color: #0b0c0c; background: #ffdd00; }
 QPushButton#errorLink:focus, QPushButton#changeLink:focus, QLabel#sectionTitle:focus,
 QLabel#errorSummaryTitle:focus, QLabel#computedValue:focus {
     background: #ffdd00; color: #0b0c0c; outline: none; border-bottom: 4px solid #0b0c0c;

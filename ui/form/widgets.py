@@ -20,7 +20,7 @@ from datetime import date
 from typing import Any, ClassVar
 
 from PySide6.QtCore import QDate, QObject, QPoint, QSize, Qt, Signal
-from PySide6.QtGui import QResizeEvent, QTextCursor
+from PySide6.QtGui import QFocusEvent, QResizeEvent, QTextCursor
 from PySide6.QtWidgets import (
     QAbstractButton,
     QButtonGroup,
@@ -139,6 +139,14 @@ class LongTextEdit(QPlainTextEdit):
             self._fit()  # a new width wraps the lines differently
 
 
+def _mark_focus(words: QLabel, focused: bool) -> None:
+    """The words inside a wrapping button follow its focus (a stylesheet cannot select on an
+    ancestor's :focus): dark on the yellow focus colour while it has the focus."""
+    words.setProperty("focused", focused)
+    words.style().unpolish(words)
+    words.style().polish(words)
+
+
 class WrappingLink(QPushButton):
     """A link-like button whose text wraps at the width it is given (a long error message
     put a sideways scroll bar on the page at any window size)."""
@@ -162,6 +170,16 @@ class WrappingLink(QPushButton):
     def text(self) -> str:
         """The link's words (drawn by the wrapping label, not by the button)."""
         return self.text_label.text()
+
+    @override
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        super().focusInEvent(event)
+        _mark_focus(self.text_label, True)
+
+    @override
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        super().focusOutEvent(event)
+        _mark_focus(self.text_label, False)
 
     @override
     def sizeHint(self) -> QSize:
@@ -206,6 +224,16 @@ class WrapCheckBox(QCheckBox):
     @override
     def text(self) -> str:
         return self.words.text()
+
+    @override
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        super().focusInEvent(event)
+        _mark_focus(self.words, True)
+
+    @override
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        super().focusOutEvent(event)
+        _mark_focus(self.words, False)
 
     @override
     def hitButton(self, pos: QPoint) -> bool:
