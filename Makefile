@@ -9,7 +9,8 @@ DEV_DATA := $(CURDIR)/.onesend-dev
 
 # Re-install when the dependencies change or a top-level package appears (editable installs
 # only map the packages that existed when they were made).
-$(STAMP): pyproject.toml constraints.txt $(wildcard */__init__.py)
+$(STAMP): pyproject.toml constraints.txt $(wildcard */__init__.py) build_scripts/system-deps.sh
+	@sh build_scripts/system-deps.sh pdf
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)

@@ -196,7 +196,7 @@ class Assessments:
         with self.vault.write() as conn:
             head = self.verified_head(conn, record_id)
             revision = head.current_revision + 1
-            status = "amended" if head.status in ("synced", "queued") else "draft"
+            status = "amended" if head.status in ("synced", "queued", "amended") else "draft"
             self._append(conn, head, revision, now=now, action=action, status=status,
                          head_status=status, body=body, upn=True)
             self.vault.audit(conn, f"assessment.{action}", record_id)

@@ -6,6 +6,7 @@ Errors a user can cause print one line on stderr (`onesend: …`) and exit 2; no
 from __future__ import annotations
 
 import argparse
+import datetime
 import getpass
 import json
 import os
@@ -286,7 +287,15 @@ def cmd_export(args: argparse.Namespace) -> int:
         with vault.write() as conn:
             vault.audit(conn, "assessment.export", args.id)
     try:
-        write_export(Path(args.out), document)
+        if args.format == "pdf":
+            # The family's copy, the same document as the window's Family copy (PDF)….
+            from desktop.family_copy import write_family_copy  # noqa: PLC0415 - only for PDFs
+            from forms.engine import document_session  # noqa: PLC0415
+
+            today = datetime.date.today()  # noqa: DTZ011 - the local date, as printed
+            write_family_copy(document_session(document), Path(args.out), today)
+        else:
+            write_export(Path(args.out), document)
     except OSError as exc:
         raise InvalidInput(f"Cannot write {args.out}: {exc.strerror or 'unwritable'}.") from exc
     _out(f"Exported assessment {args.id} (revision {document['revision']}) to {args.out}.")
@@ -601,6 +610,14 @@ def cmd_self_test(args: argparse.Namespace) -> int:
             document = Assessments(vault).get(record_id)
     if document["answers"] != SELF_TEST_DOCUMENT["answers"]:
         raise OneSendError("Self-test failed: a record did not round-trip through the vault.")
+    # The family's copy: WeasyPrint, Pango and a font are all in this build.
+    from desktop.family_copy import family_copy_html, render_pdf  # noqa: PLC0415
+    from forms.engine import document_session  # noqa: PLC0415
+
+    session = document_session(document)
+    pdf = render_pdf(family_copy_html(session, datetime.date(2026, 1, 1)))
+    if not pdf.startswith(b"%PDF"):
+        raise OneSendError("Self-test failed: the family's copy could not be made.")
     _out("OK")
     return 0
 
@@ -696,9 +713,11 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--revision", type=int, metavar="N", help="an earlier revision")
     _add_vault_options(show, json_flag=True)
     show.set_defaults(handler=cmd_show)
-    export = acts.add_parser("export", help="export an assessment document")
+    export = acts.add_parser("export", help="export an assessment document, or the family's "
+                             "copy as a tagged PDF")
     export.add_argument("id", metavar="ID")
-    export.add_argument("--format", choices=["json"], default="json")
+    export.add_argument("--format", choices=["json", "pdf"], default="json",
+                        help="json: the document; pdf: the family's copy (as the window's)")
     export.add_argument("--out", metavar="FILE", required=True)
     export.add_argument("--revision", type=int, metavar="N", help="an earlier revision")
     _add_vault_options(export)

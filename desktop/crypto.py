@@ -28,6 +28,7 @@ NONCE_BYTES = 12
 KEY_BYTES = 32
 RECOVERY_KEY_BYTES = 20  # 160 bits, shown as 32 base32 characters
 _RECOVERY_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_MISREAD = str.maketrans({"0": "O", "1": "I"})
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,8 @@ def new_recovery_key() -> str:
 def normalise_recovery_key(text: str) -> bytes:
     """Accept the key as typed (any case, spaces or dashes); return its 20 raw bytes."""
     cleaned = "".join(ch for ch in text.upper() if ch not in " -\t\r\n")
+    # The alphabet has no 0 or 1, so one written down as a digit can only mean O or I.
+    cleaned = cleaned.translate(_MISREAD)
     if len(cleaned) != 32 or any(ch not in _RECOVERY_ALPHABET for ch in cleaned):
         raise InvalidInput(
             "A recovery key is 32 letters and digits in groups of four, like ABCD-EFGH-…"

@@ -24,7 +24,7 @@ from datetime import date
 from typing import Any, Literal
 
 from desktop.assessments import Assessments
-from desktop.ctf_reader import DEFAULT_LIMITS, CtfFile, CtfPupil, Limits, read_ctf
+from desktop.ctf_reader import DEFAULT_LIMITS, CtfFile, CtfPupil, Limits, School, read_ctf
 from desktop.errors import (
     CorruptVault,
     DiskFull,
@@ -42,11 +42,14 @@ from forms.validators import (
     HISTORIC_SEN_TYPE_CODES,
     SEN_PROVISION_CODES,
     SEN_TYPE_CODES,
+    check_la_code,
     check_nc_year,
     check_not_future,
     check_sen_needs,
     check_uln,
     check_upn,
+    check_urn,
+    nc_year_matches_age,
     normalise_identifier,
 )
 
@@ -245,6 +248,27 @@ def check_targets(definition: FormDefinition) -> None:
                 "import school files.")
 
 
+def setting_answers(definition: FormDefinition, school: School) -> dict[str, Any]:
+    """The setting's name, URN and local authority from the file's header (its source school),
+    for the questions the form has; a value that is not valid is left out, not guessed."""
+    section = definition.sections_by_id.get("assessment")
+    if section is None:
+        return {}
+    asks = {question.id for question in section.questions}
+    found: dict[str, Any] = {}
+    name = (school.name or "").strip()
+    if name and len(name) <= MAX_TEXT and "setting_name" in asks:
+        found["setting_name"] = name
+    urn = normalise_identifier(school.urn or "")
+    if urn and check_urn(urn) is None and {"setting_kind", "setting_urn"} <= asks:
+        found["setting_kind"] = "urn"
+        found["setting_urn"] = urn
+    lea = normalise_identifier(school.lea or "")
+    if lea and check_la_code(lea) is None and "setting_la" in asks:
+        found["setting_la"] = lea
+    return found
+
+
 def _parse_date(value: str) -> date | None:
     if not _DATE.match(value):
         return None
@@ -349,6 +373,13 @@ class _Mapper:
             problem("NCyearActual", "NCyearActual is not a national curriculum year code; left "
                     "for you to answer.", "note")
             nc_year = None
+        if (nc_year is not None and dob is not None
+                and not nc_year_matches_age(nc_year, date.fromisoformat(dob), self.today)):
+            # A year group follows the age on 31 August (the school census's NCyearActual);
+            # one that does not fit may be right (taught out of year group), so it is kept
+            # and marked, never changed.
+            problem("NCyearActual", "The year group does not match the pupil's age. Imported "
+                    "as it is, marked for checking.", "flag")
 
         provision = self._provision(pupil, problem)
         primary, secondary = self._needs(pupil, provision, problem)
@@ -533,6 +564,7 @@ class CtfImport:
                     f"{len(missing)} of the UPNs given with --upn (number "
                     f"{', '.join(missing)}) are not in {ctf.name}; nothing was imported.")
         mapper = _Mapper(self.definition, self.today)
+        setting = setting_answers(self.definition, ctf.header.source_school)
         pupils: list[PupilPreview] = []
         first_with: dict[str, int] = {}
         total = len(ctf.pupils)
@@ -540,6 +572,8 @@ class CtfImport:
             if self._cancel.is_set():
                 raise ImportCancelled(f"Checking {ctf.name} was stopped; nothing was imported.")
             row = mapper.map(pupil)
+            if setting:  # the school that made the file is where the pupil learns
+                row.answers.setdefault("assessment", {}).update(setting)
             if row.upn:
                 if row.upn in first_with:
                     row.problems.append(PupilProblem(

@@ -458,9 +458,10 @@ class AssessmentListPage(QWidget):
         self.stack.addWidget(self.empty)
         outer.addWidget(self.stack, 1)
 
+        # The reading order: New assessment, Search, Status, then the table.
         self.setTabOrder(self.new_button, self.search)
-        self.setTabOrder(self.search, self.view)
-        self.setTabOrder(self.view, self.status_filter)
+        self.setTabOrder(self.search, self.status_filter)
+        self.setTabOrder(self.status_filter, self.view)
 
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)

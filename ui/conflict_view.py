@@ -57,11 +57,15 @@ from sync.conflicts import (
 )
 from sync.http import ApiSettings
 from ui.form.answers_text import format_answer
+from ui.keys import ArrowsSelect
 from ui.tasks import TaskRunner, emit
 
 NOT_HELD = "(no answer)"
-_DIFF_STYLE = "background: #fff4ce; border-left: 4px solid #8a5a00; padding: 4px;"
-_SAME_STYLE = "color: #444; padding: 4px;"
+# The changed answers on a pale yellow with dark text (in either theme); the same ones in the
+# theme's own text colour.
+_DIFF_STYLE = ("background: #fff4ce; color: #0b0c0c; border-left: 4px solid #8a5a00; "
+               "padding: 4px;")
+_SAME_STYLE = "padding: 4px;"
 
 
 @contextlib.contextmanager
@@ -218,6 +222,7 @@ class ConflictView(QDialog):
         tools.addWidget(self.all_theirs)
         layout.addLayout(tools)
         self.scroller = QScrollArea()
+        self.scroller.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # its radios take the focus
         self.scroller.setWidgetResizable(True)
         self.scroller.setFrameShape(QFrame.Shape.NoFrame)
         layout.addWidget(self.scroller, 1)
@@ -331,10 +336,11 @@ class ConflictView(QDialog):
                                                                       else THEIRS))
             line.addWidget(keep)
             line.addWidget(take)
+            ArrowsSelect([keep, take], group)
             self.groups[key] = group
             widgets.append(choice)
         else:
-            marker.setStyleSheet("color: #555;")
+            marker.setStyleSheet("")  # the theme's text colour: grey failed on black
             self.same_rows.extend(widgets)
         for column, widget in enumerate(widgets):
             grid.addWidget(widget, row, column, Qt.AlignmentFlag.AlignTop)

@@ -111,6 +111,7 @@ class PreviewRow:
     tooltips: tuple[str, ...]
     label: str  # how the summary names this pupil
     known_as: str  # the preferred name, shown with the current pupil's details
+    historic: str = ""  # the historic SEN codes kept as the file has them, or ""
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,13 @@ def prepare_rows(preview: ImportPreview) -> list[PreviewRow]:
             notes = " ".join(p.message for p in pupil.problems)
         flagged = " ".join(p.message.removesuffix(_FLAG_SUFFIX) for p in pupil.problems
                            if p.severity == "flag")
+        historic_codes = ([f"SEN provision {pupil.sen_provision}"]
+                          if pupil.sen_provision and pupil.sen_provision_historic else [])
+        historic_codes += [f"type of need {need.code}" for need in pupil.needs if need.historic]
+        historic = (f"Historic code{'s' if len(historic_codes) > 1 else ''} kept as the file "
+                    f"has {'them' if len(historic_codes) > 1 else 'it'}: "
+                    f"{', '.join(historic_codes)}. Choose a current code in the draft."
+                    if historic_codes else "")
         name = _name(pupil)
         cells = (
             tick_text, name, uk_date(pupil.date_of_birth),
@@ -214,7 +222,7 @@ def prepare_rows(preview: ImportPreview) -> list[PreviewRow]:
             position=pupil.position, cells=cells, importable=pupil.importable,
             existing=existing, can_update=can_update, fixed_choice=fixed, flagged=flagged,
             tooltips=tuple(tips), label=f"{pupil.position}. {name}",
-            known_as=pupil.preferred_name or "",
+            known_as=pupil.preferred_name or "", historic=historic,
         ))
     return rows
 
@@ -499,6 +507,8 @@ def summarise(report: ImportReport, rows: Mapping[int, PreviewRow], total: int) 
         if row is not None and row.flagged:
             flagged += 1
             lines.append((label(entry), "Imported, marked for checking", row.flagged))
+        if row is not None and row.historic:
+            lines.append((label(entry), "Imported with a historic SEN code", row.historic))
     for entry in report.skipped:
         reason = str(entry["reason"])
         if reason.startswith("Already in OneSEND; skipped"):
@@ -942,10 +952,12 @@ class CtfImportDialog(QDialog):
 
     def _ticks_changed(self) -> None:
         ticked = self.model.ticked_count()
-        self.import_button.setText(f"Import {ticked:,} pupil{'' if ticked == 1 else 's'}")
-        self.import_button.setAccessibleName(self.import_button.text())
-        self.import_button.setEnabled(ticked > 0)
         counts = self.model.counts()
+        # The pupils that will be written: the ticked ones less those to be skipped.
+        writing = counts["create"] + counts["update"]
+        self.import_button.setText(f"Import {writing:,} pupil{'' if writing == 1 else 's'}")
+        self.import_button.setAccessibleName(self.import_button.text())
+        self.import_button.setEnabled(writing > 0)
         parts = [f"{ticked:,} ticked: {counts['create']:,} new "
                  f"draft{'' if counts['create'] == 1 else 's'}"]
         if counts["update"]:

@@ -39,7 +39,14 @@ from ui.backup import BackupController
 from ui.clipboard_guard import ClipboardGuard
 from ui.crash import CRASH_SENTENCE, CrashReporter, CrashReportOffer, show_problem
 from ui.idle import IdleWatcher
-from ui.profile_pages import CreateProfilePage, RecoveryKeyPage, UnlockPage
+from ui.keys import install_enter_activation
+from ui.profile_pages import (
+    CreateProfilePage,
+    Page,
+    RecoverPage,
+    RecoveryKeyPage,
+    UnlockPage,
+)
 from ui.tasks import TaskRunner, emit, vault_opener
 from ui.theme import (
     IDLE_CHOICES_MINUTES,
@@ -98,6 +105,7 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         assert isinstance(app, QApplication), "make the QApplication first"
         self.appearance = appearance or Appearance.of(app)
+        install_enter_activation(app)  # Enter activates the focused button or link
         self.appearance.apply(self.prefs)
         self.crash_reporter = crash_reporter
         self.crash_offer: CrashReportOffer | None = None
@@ -135,6 +143,12 @@ class MainWindow(QMainWindow):
         self.recovery_page = RecoveryKeyPage()
         self.recovery_page.confirmed.connect(self._recovery_confirmed)
         self.pages.addWidget(self.recovery_page)
+        # Forgotten password: the recovery key sets a new one, in the window.
+        self.recover_page = RecoverPage(self.profiles, self.key_tasks)
+        self.recover_page.recovered.connect(self._password_recovered)
+        self.recover_page.cancelled.connect(self.show_unlock)
+        self.unlock_page.recover_requested.connect(self.show_recover)
+        self.pages.addWidget(self.recover_page)
 
         self._build_menus()
         self._build_session_actions()
@@ -206,6 +220,7 @@ class MainWindow(QMainWindow):
         """Import from the school's file and the sync area: in every unlocked workspace."""
         self.import_action = QAction("&Import from school file…", self)
         self.import_action.setObjectName("importCtfAction")
+        self.import_action.setIconText("Import…")  # the toolbar's short word
         self.import_action.setStatusTip(
             "Create drafts from the pupils in your school's Common Transfer File")
         self.import_action.triggered.connect(self.import_from_school_file)
@@ -309,6 +324,18 @@ class MainWindow(QMainWindow):
         self.unlock_page.set_profiles(names, preferred=self.prefs.last_profile)
         self._show_page(self.unlock_page)
 
+    def show_recover(self, profile: str) -> None:
+        """The page that sets a new password with the profile's recovery key."""
+        self._show_page(self.recover_page)
+        self.recover_page.start(profile)
+
+    def _password_recovered(self, profile: str) -> None:
+        self.show_unlock()
+        self.unlock_page.set_profiles(self.profiles.names() if self.profiles else [profile],
+                                      preferred=profile)
+        self.unlock_page.reset(sentence=f"A new password is set for {profile}. Type it to "
+                                        "unlock.")
+
     def show_create_profile(self, can_cancel: bool = False) -> None:
         self.create_page.cancel_button.setVisible(can_cancel)
         self.create_page.message.clear_message()
@@ -360,7 +387,10 @@ class MainWindow(QMainWindow):
 
     def _show_page(self, page: QWidget) -> None:
         self.pages.setCurrentWidget(page)
-        page.setFocus(Qt.FocusReason.OtherFocusReason)
+        if isinstance(page, Page):
+            page.focus_first()
+        else:
+            page.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _profile_created(self, vault: object, recovery_key: str) -> None:
         assert isinstance(vault, Vault)

@@ -34,6 +34,19 @@ from ui.tasks import TaskRunner, emit
 
 FORM_ID = "national-send-assessment"
 DUPLICATE_SENTENCE = "An assessment for a child with this UPN already exists."
+SAME_CHILD_SENTENCE = ("An assessment for a child with this name and date of birth already "
+                       "exists.")
+
+
+def same_name_and_birth(vault: Vault, first: str, last: str, born: str) -> list[str]:
+    """Ids of assessments of a child with this name and date of birth (for a child without a
+    UPN: the list's summaries are compared, decrypted on the database thread)."""
+    def key(text: str) -> str:
+        return " ".join(text.split()).casefold()
+
+    wanted = (key(first), key(last), born)
+    return [s.id for s in Assessments(vault).summaries()
+            if not s.damaged and (key(s.first_name), key(s.last_name), s.date_of_birth) == wanted]
 
 
 def new_document(first_name: str, last_name: str, date_of_birth: str, upn: str) -> dict[str, Any]:
@@ -132,7 +145,9 @@ class NewAssessmentDialog(QDialog):
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.create_button)
         outer.addLayout(buttons)
-        self.upn.textEdited.connect(self._upn_changed)
+        self._duplicate_sentence = DUPLICATE_SENTENCE
+        for edit in (self.upn, self.first_name, self.last_name, self.date_of_birth):
+            edit.textEdited.connect(self._upn_changed)
         self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 64)
 
     def _field(self, form: QFormLayout, label_text: str, name: str, hint: str = "") -> QLineEdit:
@@ -194,11 +209,17 @@ class NewAssessmentDialog(QDialog):
             return
         self.message.hide()
         upn = normalise_identifier(self.upn.text())
-        if not upn:
-            self._create()
-            return
         self._busy(True)
-        self.tasks.run_db(lambda vault: Assessments(vault).find_by_upn(upn),
+        if upn:
+            self._duplicate_sentence = DUPLICATE_SENTENCE
+            self.tasks.run_db(lambda vault: Assessments(vault).find_by_upn(upn),
+                              self._alive(self._looked_up), self._alive(self._failed))
+            return
+        # No UPN: the same name and date of birth is the same warning.
+        self._duplicate_sentence = SAME_CHILD_SENTENCE
+        first, last = self.first_name.text(), self.last_name.text()
+        born = parse_date_text(self.date_of_birth.text().strip()) or ""
+        self.tasks.run_db(lambda vault: same_name_and_birth(vault, first, last, born),
                           self._alive(self._looked_up), self._alive(self._failed))
 
     def _looked_up(self, ids: list[str]) -> None:
@@ -207,6 +228,11 @@ class NewAssessmentDialog(QDialog):
             self._create()
             return
         self.existing = ids
+        self.duplicate_label.setText(self._duplicate_sentence)
+        self.open_existing.setAccessibleDescription(self._duplicate_sentence)
+        self.create_anyway.setAccessibleDescription(
+            "Start a second assessment for this child." if self._duplicate_sentence
+            is SAME_CHILD_SENTENCE else "Start a second assessment for the child with this UPN.")
         self.duplicate.show()
         self.open_existing.setFocus(Qt.FocusReason.OtherFocusReason)
 

@@ -15,7 +15,8 @@ import sqlite3
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtGui import QFontDatabase, QGuiApplication, QTextDocument
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -42,7 +43,6 @@ from ui.tasks import TaskRunner, emit
 
 # The readable measure of the column, in average character widths of the system font.
 COLUMN_CHARACTERS = 72
-RECOVER_COMMAND = "onesend profile recover NAME"
 
 
 def release_connection(vault: Vault) -> Vault:
@@ -81,8 +81,9 @@ class Message(QLabel):
         self.setWordWrap(True)
         self.setVisible(False)
         self.setAccessibleName("Message")
-        # Focusable only so a screen reader user can read it again with Tab.
-        self.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        # Not a Tab stop (GOV.UK: messages are read when they appear, not tabbed to); the page
+        # may still put the focus on it.
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
 
     def say(self, sentence: str, kind: str = "error") -> None:
         text = f"Error: {sentence}" if kind == "error" and sentence else sentence
@@ -106,6 +107,10 @@ class Page(QScrollArea):
         self.setObjectName(object_name)
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
+        # Not a Tab stop itself: `first` takes the focus when the page is shown. (A focus
+        # proxy on the page instead made Tab skip the controls before the proxy.)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.first: QWidget | None = None
         self.setAccessibleName(title)
         outer = QWidget()
         outer.setObjectName("pageBackground")
@@ -133,6 +138,10 @@ class Page(QScrollArea):
         self.layout_.addWidget(self.heading)
         self.setWidget(outer)
         self._apply_fonts()
+
+    def focus_first(self) -> None:
+        """Put the focus where the page starts (the field most people type in first)."""
+        (self.first or self).setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _apply_fonts(self) -> None:
         # The column's measure follows the font, so a change of text size is followed.
@@ -288,7 +297,7 @@ class CreateProfilePage(Page):
         self.password_edit.textChanged.connect(self._update_feedback)
         self.confirm_edit.textChanged.connect(self._update_feedback)
         self._update_feedback()
-        self.setFocusProxy(self.name_edit)
+        self.first = self.name_edit
 
     def _toggle_echo(self, shown: bool) -> None:
         mode = QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password
@@ -402,6 +411,24 @@ class RecoveryKeyPage(Page):
                                                | Qt.TextInteractionFlag.TextSelectableByMouse)
         self.key_label.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         layout.addWidget(self.key_label)
+        layout.addWidget(paragraph(
+            "The key uses capital letters and the digits 2 to 7 only: there is no zero and "
+            "no one, so O is always the letter O and I is always the letter I.",
+            "How to read the key"))
+        key_buttons = QHBoxLayout()
+        self.print_button = QPushButton("&Print the key…")
+        self.print_button.setAccessibleName("Print the recovery key")
+        self.print_button.clicked.connect(self._print)
+        self.copy_button = QPushButton("Cop&y the key")
+        self.copy_button.setAccessibleName("Copy the recovery key")
+        self.copy_button.clicked.connect(self._copy)
+        key_buttons.addWidget(self.print_button)
+        key_buttons.addWidget(self.copy_button)
+        key_buttons.addStretch(1)
+        layout.addLayout(key_buttons)
+        self.key_message = Message()
+        layout.addWidget(self.key_message)
+        self._key = ""
         self.confirm_box = QCheckBox("&I have written down my recovery key and will keep it safe")
         self.confirm_box.setObjectName("recoveryConfirm")
         self.confirm_box.setAccessibleName("I have written down my recovery key")
@@ -445,9 +472,11 @@ class RecoveryKeyPage(Page):
                                if len(groups) > 4 else recovery_key)
         self.key_label.setAccessibleName("Recovery key")
         self.key_label.setAccessibleDescription(" ".join(recovery_key))  # read out one by one
+        self._key = recovery_key
+        self.key_message.clear_message()
         self.confirm_box.setChecked(False)
         self.continue_button.setEnabled(False)
-        self.setFocusProxy(self.key_label)
+        self.first = self.key_label
 
     @property
     def key_shown(self) -> str:
@@ -459,7 +488,41 @@ class RecoveryKeyPage(Page):
         # Shown once: gone from the window as soon as the user moves on.
         self.key_label.clear()
         self.key_label.setAccessibleDescription("")
+        self._key = ""
+        self.key_message.clear_message()
         emit(self.confirmed)
+
+    def _copy(self) -> None:
+        if not self._key:
+            return
+        QGuiApplication.clipboard().setText(self._key)
+        self.key_message.say("The recovery key was copied. Paste it somewhere safe away from "
+                             "this computer, then copy something else over it.", kind="info")
+
+    def print_key(self, printer: QPrinter) -> None:
+        """Paint the key on one page, large, in a fixed-width typeface, with what it is for."""
+        document = QTextDocument()
+        fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        groups = html.escape(self._key).replace("-", " - ")
+        document.setHtml(
+            "<h1>OneSEND recovery key</h1>"
+            "<p>If the password of this OneSEND profile is forgotten, this key sets a new "
+            "one (on the unlock page, choose “Use my recovery key”). Keep it somewhere safe, "
+            "away from the computer.</p>"
+            f'<p style="font-family: \'{html.escape(fixed.family())}\', monospace; '
+            f'font-size: 20pt; font-weight: bold;">{groups}</p>'
+            "<p>Capital letters and the digits 2 to 7 only: there is no zero and no one.</p>")
+        document.print_(printer)
+
+    def _print(self) -> None:
+        if not self._key:
+            return
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        dialog = QPrintDialog(printer, self)
+        dialog.setWindowTitle("Print the recovery key")
+        if dialog.exec() == QPrintDialog.DialogCode.Accepted:  # Qt's modal event loop
+            self.print_key(printer)
+            self.key_message.say("The recovery key was sent to the printer.", kind="info")
 
 
 class UnlockPage(Page):
@@ -467,6 +530,7 @@ class UnlockPage(Page):
 
     unlocked = Signal(object)  # the open Vault
     create_requested = Signal()
+    recover_requested = Signal(str)  # the profile chosen: set a new password with its key
 
     def __init__(self, profiles: Profiles | None, tasks: TaskRunner,
                  profile_names: Sequence[str], *, preferred: str = "",
@@ -518,36 +582,21 @@ class UnlockPage(Page):
 
         layout.addSpacing(self.fontMetrics().height())
         layout.addWidget(paragraph(
-            "Forgotten your password? Your recovery key sets a new one: run this command in "
-            "a terminal (IT support can help).", "Forgotten password"))
-        self.recover_hint = QLabel(RECOVER_COMMAND)
-        self.recover_hint.setObjectName("commandHint")
-        self.recover_hint.setTextFormat(Qt.TextFormat.PlainText)
-        self.recover_hint.setAccessibleName("Command that sets a new password")
-        self.recover_hint.setAccessibleDescription(RECOVER_COMMAND)
-        self.recover_hint.setTextInteractionFlags(
-            Qt.TextInteractionFlag.TextSelectableByMouse
-            | Qt.TextInteractionFlag.TextSelectableByKeyboard)
-        self.recover_hint.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        layout.addWidget(self.recover_hint)
+            "Forgotten your password? Your recovery key (the one you wrote down when the "
+            "profile was made) sets a new one.", "Forgotten password"))
+        recover_row = QHBoxLayout()
+        self.recover_button = QPushButton("Use my recovery &key…")
+        self.recover_button.setObjectName("recoverButton")
+        self.recover_button.setAccessibleName("Use my recovery key to set a new password")
+        self.recover_button.clicked.connect(lambda: emit(self.recover_requested, self.profile))
+        recover_row.addWidget(self.recover_button)
+        recover_row.addStretch(1)
+        layout.addLayout(recover_row)
         layout.addStretch(1)
 
         self.password_edit.returnPressed.connect(self.submit)
         self.set_profiles(profile_names, preferred=preferred)
-        self.setFocusProxy(self.password_edit)
-        self._apply_command_font()
-
-    def _apply_command_font(self) -> None:
-        fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        if self.font().pointSizeF() > 0:
-            fixed.setPointSizeF(self.font().pointSizeF())
-        self.recover_hint.setFont(fixed)
-
-    @override
-    def _apply_fonts(self) -> None:
-        super()._apply_fonts()
-        if hasattr(self, "recover_hint"):
-            self._apply_command_font()
+        self.first = self.password_edit
 
     def set_profiles(self, names: Sequence[str], *, preferred: str = "") -> None:
         self.profile_combo.clear()
@@ -598,3 +647,137 @@ class UnlockPage(Page):
         self.message.say(user_sentence(error, "unlocking the profile"))
         self.password_edit.clear()
         self.password_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+
+
+class RecoverPage(Page):
+    """Forgotten password: the recovery key and a new password (twice), then unlock again.
+
+    The key is checked and the data key re-wrapped off the GUI thread; no record changes.
+    """
+
+    recovered = Signal(str)  # the profile whose password was set
+    cancelled = Signal()
+
+    def __init__(self, profiles: Profiles | None, tasks: TaskRunner,
+                 parent: QWidget | None = None) -> None:
+        super().__init__("Set a new password with your recovery key", "recoverPage", parent)
+        self.profiles = profiles
+        self.tasks = tasks
+        self.profile = ""
+        layout = self.layout_
+        self.about = paragraph("", "About this page")
+        layout.addWidget(self.about)
+        self.message = Message()
+        layout.addWidget(self.message)
+        form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.key_edit = QLineEdit()
+        self.key_edit.setObjectName("recoveryKeyEdit")
+        self.key_edit.setAccessibleName("Recovery key")
+        self.key_edit.setAccessibleDescription(
+            "32 capital letters and digits, in groups of four; spaces and dashes do not matter.")
+        self.key_edit.setInputMethodHints(Qt.InputMethodHint.ImhSensitiveData
+                                          | Qt.InputMethodHint.ImhNoPredictiveText)
+        key_label = QLabel("Recovery &key")
+        key_label.setBuddy(self.key_edit)
+        form.addRow(key_label)
+        form.addRow(paragraph("As you wrote it down, for example ABCD-EFGH-…; capitals, "
+                              "spaces and dashes do not matter.", "Recovery key hint"))
+        form.addRow(self.key_edit)
+        self.password_edit = _password_edit(
+            "New password", "At least 10 characters; a short phrase of several words is best.")
+        self.password_edit.setObjectName("recoverPassword")
+        password_label = QLabel("&New password")
+        password_label.setBuddy(self.password_edit)
+        form.addRow(password_label)
+        form.addRow(self.password_edit)
+        self.confirm_edit = _password_edit("New password again",
+                                           "Type the same password again to be sure of it.")
+        self.confirm_edit.setObjectName("recoverConfirm")
+        confirm_label = QLabel("New password &again")
+        confirm_label.setBuddy(self.confirm_edit)
+        form.addRow(confirm_label)
+        form.addRow(self.confirm_edit)
+        layout.addLayout(form)
+        buttons = QHBoxLayout()
+        self.set_button = QPushButton("&Set the new password")
+        self.set_button.setObjectName("primaryButton")
+        self.set_button.setDefault(True)
+        self.set_button.setAccessibleName("Set the new password")
+        self.set_button.clicked.connect(self.submit)
+        buttons.addWidget(self.set_button)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setAccessibleName("Cancel: back to unlocking")
+        self.cancel_button.clicked.connect(self._cancel)
+        buttons.addWidget(self.cancel_button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        self.busy = _Busy(self.column, self.set_button, "Setting the password…",
+                          "Setting the new password")
+        layout.addWidget(self.busy.bar)
+        layout.addStretch(1)
+        for edit in (self.key_edit, self.password_edit, self.confirm_edit):
+            edit.returnPressed.connect(self.submit)
+        self.first = self.key_edit
+
+    def start(self, profile: str) -> None:
+        """A fresh page for this profile."""
+        self.profile = profile
+        text = (f"For the profile {profile}. Type the recovery key you wrote down when the "
+                "profile was made, and choose a new password. Your assessments stay as they "
+                "are.")
+        self.about.setText(text)
+        self.about.setAccessibleDescription(text)
+        for edit in (self.key_edit, self.password_edit, self.confirm_edit):
+            edit.clear()
+        self.message.clear_message()
+        self.key_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _problem(self) -> tuple[str, QLineEdit] | None:
+        if not self.key_edit.text().strip():
+            return "Type the recovery key you wrote down.", self.key_edit
+        problem = CreateProfilePage.strength_problem(self.password_edit.text())
+        if problem:
+            return problem, self.password_edit
+        if self.confirm_edit.text() != self.password_edit.text():
+            return ("The two passwords are not the same: type the same password in both "
+                    "boxes."), self.confirm_edit
+        return None
+
+    def submit(self) -> None:
+        if self.busy.active:
+            return
+        found = self._problem()
+        if found is not None:
+            sentence, field = found
+            self.message.say(sentence)
+            field.setFocus(Qt.FocusReason.OtherFocusReason)
+            return
+        if self.profiles is None or not self.profile:
+            self.message.say("There is no profile to set a password for on this computer.")
+            return
+        profiles, name = self.profiles, self.profile
+        key, password = self.key_edit.text(), self.password_edit.text()
+        self.message.clear_message()
+        self.busy.set(True)
+        self.tasks.run(lambda: profiles.recover(name, key, password),
+                       _alive(self, self._done), _alive(self, self._failed))
+
+    def _done(self, _result: object) -> None:
+        self.busy.set(False)
+        for edit in (self.key_edit, self.password_edit, self.confirm_edit):
+            edit.clear()
+        emit(self.recovered, self.profile)
+
+    def _failed(self, error: object) -> None:
+        self.busy.set(False)
+        assert isinstance(error, BaseException)
+        self.message.say(user_sentence(error, "setting the new password"))
+        self.key_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.key_edit.selectAll()
+
+    def _cancel(self) -> None:
+        for edit in (self.key_edit, self.password_edit, self.confirm_edit):
+            edit.clear()
+        emit(self.cancelled)

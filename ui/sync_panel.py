@@ -79,28 +79,30 @@ from sync.engine import (
 )
 from sync.form_updates import FormsUpdate, update_forms
 from sync.http import ApiSettings
+from ui.scaling import relative_font
 from ui.table_model import TitledTableModel
 from ui.tasks import TaskRunner, emit, vault_opener
 
 log = logging.getLogger("onesend.ui.sync")
 
+# Words a SENCO uses, never the outbox's own ("in flight", "quarantined", "acknowledged").
 STATE_WORDS = {
     "queued": "Waiting to send",
-    "in_flight": "Sending",
-    "acknowledged": "Sent (receipt checked)",
-    "quarantined": "Set aside",
-    "conflict": "In conflict",
+    "in_flight": "Sending now",
+    "acknowledged": "Sent and confirmed",
+    "quarantined": "Needs your attention: not accepted",
+    "conflict": "Needs your attention: changed elsewhere",
 }
 COUNT_WORDS = (
-    ("queued", "Queued"),
-    ("in_flight", "In flight"),
-    ("quarantined", "Quarantined"),
-    ("conflict", "In conflict"),
-    ("acknowledged", "Acknowledged"),
+    ("queued", "Waiting to send"),
+    ("in_flight", "Sending now"),
+    ("quarantined", "Not accepted"),
+    ("conflict", "Changed elsewhere"),
+    ("acknowledged", "Sent and confirmed"),
 )
 _ORDER = {"conflict": 0, "quarantined": 1, "in_flight": 2, "queued": 3, "acknowledged": 4}
-UNREACHABLE = ("The server cannot be reached at the moment; what is queued stays queued and "
-               "is sent automatically when the server can be reached.")
+UNREACHABLE = ("The national service cannot be reached at the moment; what is waiting stays "
+               "waiting and is sent automatically when it can be reached.")
 
 
 _PATH = re.compile(r"^([a-z][a-z0-9_]*)(?:\[(\d+)\])?(?:\.([a-z][a-z0-9_]*))?")
@@ -145,20 +147,19 @@ def plain_reason(reasons: dict[str, Any] | None, definition: FormDefinition | No
         more = f" and {len(paths) - 3} more" if len(paths) > 3 else ""
         where = ": " + "; ".join(paths[:3]) + more
     if kind == "conflict":
-        latest = reasons.get("latest_revision")
-        newer = f" (revision {latest})" if isinstance(latest, int) else ""
-        return (f"The server has a newer revision{newer} from another computer: choose which "
-                "answers to keep.")
+        return ("The national service has a newer version of this assessment from another "
+                "computer: choose which answers to keep.")
     if kind == "invalid-payload":
-        return f"The server found answers to complete or correct{where}."
+        return f"The national service found answers to complete or correct{where}."
     if kind == "hash-mismatch":
-        return "The record changed after it was signed off, so the server refused it."
+        return ("The assessment changed after it was signed off, so the national service "
+                "did not accept it.")
     if kind == "local-damage":
         return "This record is damaged on this computer and was not sent."
     if kind == "bad-request":
-        return f"The server could not read this record{where}."
+        return f"The national service could not read this assessment{where}."
     title = str(reasons.get("title") or "").strip()
-    return title or "The server refused this record."
+    return title or "The national service did not accept this assessment."
 
 
 def when_text(iso: str | None) -> str:
@@ -191,9 +192,9 @@ class Row:
 
 
 class RecordsModel(TitledTableModel):
-    """One row per finalised revision: the child, the revision, its state, and why."""
+    """One row per finalised assessment sent or to send: the child, its state, and why."""
 
-    titles = ("Child", "Revision", "State", "Reason")
+    titles = ("Child", "State", "What to do")
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -213,7 +214,7 @@ class RecordsModel(TitledTableModel):
         self.rows[n].state = state
         if state not in ("quarantined", "conflict"):
             self.rows[n].reason = ""
-        emit(self.dataChanged, self.index(n, 2), self.index(n, 3))
+        emit(self.dataChanged, self.index(n, 1), self.index(n, 2))
 
     def row_count(self) -> int:
         return len(self.rows)
@@ -224,8 +225,7 @@ class RecordsModel(TitledTableModel):
             return None
         row = self.rows[index.row()]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            return (row.name, str(row.revision), STATE_WORDS.get(row.state, row.state),
-                    row.reason)[index.column()]
+            return (row.name, STATE_WORDS.get(row.state, row.state), row.reason)[index.column()]
         if role == Qt.ItemDataRole.FontRole and row.state in ("conflict", "quarantined"):
             font = QFont()
             font.setBold(True)
@@ -375,13 +375,11 @@ class SyncPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 20)
         layout.setSpacing(12)
-        heading = QLabel("Sync with the national system")
+        heading = QLabel("Sync with the national service")
         heading.setObjectName("pageHeading")
-        font = heading.font()
-        font.setPointSizeF(font.pointSizeF() * 1.5)
-        font.setBold(True)
-        heading.setFont(font)
-        heading.setAccessibleName("Sync with the national system")
+        heading.setWordWrap(True)
+        relative_font(heading, 1.5)
+        heading.setAccessibleName("Sync with the national service")
         layout.addWidget(heading)
 
         self.enrol_box = QGroupBox("Enrol this computer")
@@ -419,10 +417,7 @@ class SyncPanel(QWidget):
         self.count_labels: dict[str, QLabel] = {}
         for column, (state, words) in enumerate(COUNT_WORDS):
             value = QLabel("0")
-            value_font = value.font()
-            value_font.setPointSizeF(value_font.pointSizeF() * 1.6)
-            value_font.setBold(True)
-            value.setFont(value_font)
+            relative_font(value, 1.6)
             value.setAccessibleName(words)
             caption = QLabel(words)
             grid.addWidget(value, 0, column)
@@ -464,6 +459,7 @@ class SyncPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setWordWrap(True)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table; arrows move inside it
         self.table.verticalHeader().setVisible(False)
         # Room for a reason on two lines, without measuring every row (lists grow long).
         self.table.verticalHeader().setDefaultSectionSize(
@@ -471,8 +467,7 @@ class SyncPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.table.doubleClicked.connect(self._row_activated)
         self.table.activated.connect(self._row_activated)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
@@ -564,6 +559,9 @@ class SyncPanel(QWidget):
         self._enrolling = False
         self.enrol_button.setEnabled(True)
         self._say(self._sentence(error), problem=True)
+        # Back to the code to correct it (the disabled button had passed the focus on).
+        self.code_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.code_edit.selectAll()
 
     # -- sync -----------------------------------------------------------------------------------
 
@@ -696,7 +694,7 @@ class SyncPanel(QWidget):
         self._reachable = True
         self._failures = 0
         if was is False:
-            self._say("The server can be reached again.")
+            self._say("The national service can be reached again.")
         self._timer.start(self.check_interval_ms)
         self.refresh(then=self._maybe_auto_sync)
 

@@ -79,6 +79,10 @@ class Workspace(QWidget):
                                       "needed to open it again")
         self.lock_action.triggered.connect(lambda: emit(self.lock_requested))
 
+        # Short words on the toolbar (the menu keeps the full ones), so every button, Lock
+        # included, stays on it at 200% text in a 1280-pixel window.
+        self.back_action.setIconText("← All assessments")
+        self.new_action.setIconText("New…")
         for action in (self.back_action, self.new_action):
             self.toolbar.addAction(action)
             self.menu.addAction(action)

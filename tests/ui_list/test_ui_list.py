@@ -209,7 +209,9 @@ def test_keyboard_search_tab_arrow_enter_opens_the_right_record(
     qtbot.waitUntil(lambda: page.proxy.rowCount() < COUNT, timeout=5_000)
     matches = shown_ids(page)
     assert len(matches) >= 2
-    qtbot.keyClick(page.search, Qt.Key.Key_Tab)
+    qtbot.keyClick(page.search, Qt.Key.Key_Tab)  # the reading order: Status, then the table
+    assert page.status_filter.hasFocus()
+    qtbot.keyClick(page.status_filter, Qt.Key.Key_Tab)
     assert page.view.hasFocus()
     qtbot.keyClick(page.view, Qt.Key.Key_Down)
     current = page.view.currentIndex()

@@ -128,7 +128,7 @@ def test_a_stale_base_is_resolved_answer_by_answer_in_the_conflict_view(
         qtbot.waitUntil(lambda: panel.counts.get("conflict") == 1 and not panel.syncing,
                         timeout=15_000)  # the first check found the server and synced
         (row,) = [r for r in panel.model.rows if r.state == "conflict"]
-        assert row.reason.startswith("The server has a newer revision (revision 2)")
+        assert row.reason.startswith("The national service has a newer version")
         assert panel.counts["acknowledged"] == 0
 
         panel.table.selectRow(panel.model.rows.index(row))
@@ -177,9 +177,10 @@ def test_an_invalid_payload_is_quarantined_with_its_reason_while_the_other_goes_
     assert panel.counts["acknowledged"] == 1
     (row,) = [r for r in panel.model.rows if r.state == "quarantined"]
     assert row.id == "broken-2"
-    assert row.reason == ("The server found answers to complete or correct: "
+    assert row.reason == ("The national service found answers to complete or correct: "
                           "About me: My hopes for the future.")
-    assert panel.model.data(panel.model.index(0, 2)) == "Set aside"  # set-aside rows first
+    assert panel.model.data(panel.model.index(0, 1)) == (  # set-aside rows first
+        "Needs your attention: not accepted")
     kit.exactly_once(server, vault)
 
 

@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
 
 from forms.engine import Session
 from ui.form.answers_text import AnswerRow, long_date, summary_blocks
-from ui.form.widgets import describe
+from ui.form.widgets import WrapCheckBox, WrappingLink, describe
+from ui.scaling import relative_font
 from ui.tasks import emit
 
 DEADLINE_NAMES = {
@@ -41,10 +42,13 @@ DEADLINE_NAMES = {
 
 
 def _bold(label: QLabel, scale: float = 1.0) -> QLabel:
-    font = label.font()
-    font.setBold(True)
-    font.setPointSizeF(font.pointSizeF() * scale)
-    label.setFont(font)
+    label.setWordWrap(True)
+    if scale == 1.0:
+        font = label.font()
+        font.setBold(True)  # bold only: the size still follows the text size
+        label.setFont(font)
+    else:
+        relative_font(label, scale)
     return label
 
 
@@ -59,6 +63,7 @@ class CheckAnswersPage(QScrollArea):
         self.setObjectName("checkAnswers")
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the page scrolls; its links take the focus
         self.heading = _bold(QLabel("Check your answers before finalising"), 1.7)
         self.heading.setObjectName("sectionTitle")
         self.heading.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -101,7 +106,8 @@ class CheckAnswersPage(QScrollArea):
                 grid.addWidget(_bold(QLabel(item_title, grid_box)), row, 0, 1, 3)
                 row += 1
                 for answer in rows:
-                    row = self._add_row(grid, grid_box, row, answer, read_only)
+                    row = self._add_row(grid, grid_box, row, answer, read_only,
+                                        context=item_title)
             for answer in block.rows:
                 row = self._add_row(grid, grid_box, row, answer, read_only)
             layout.addWidget(grid_box)
@@ -181,7 +187,7 @@ class CheckAnswersPage(QScrollArea):
         return box
 
     def _add_row(self, grid: QGridLayout, parent: QWidget, row: int, answer: AnswerRow,
-                 read_only: bool) -> int:
+                 read_only: bool, *, context: str = "") -> int:
         label = QLabel(answer.label, parent)
         label.setWordWrap(True)
         label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
@@ -198,7 +204,9 @@ class CheckAnswersPage(QScrollArea):
         grid.addWidget(label, row, 0)
         grid.addWidget(value, row, 1)
         if not read_only and answer.changeable:
-            self._add_change(grid, parent, row, answer.path, answer.label)
+            # "Change Outcome 2: By when", so each link says which one it changes.
+            spoken = f"{context}: {answer.label}" if context else answer.label
+            self._add_change(grid, parent, row, answer.path, spoken)
         return row + 1
 
     def _add_change(self, grid: QGridLayout, parent: QWidget, row: int, path: str,
@@ -240,7 +248,7 @@ class CheckAnswersPage(QScrollArea):
             intro.setWordWrap(True)
             layout.addWidget(intro)
             for problem in problems[:12]:
-                link = QPushButton(problem.message, box)
+                link = WrappingLink(problem.message, box)
                 link.setObjectName("errorLink")
                 link.setFlat(True)
                 link.setAutoDefault(False)
@@ -248,12 +256,12 @@ class CheckAnswersPage(QScrollArea):
                 describe(link, problem.message, "Go to this answer")
                 link.clicked.connect(
                     lambda _c=False, p=problem.path: emit(self.change_requested, p))
-                layout.addWidget(link, 0, Qt.AlignmentFlag.AlignLeft)
+                layout.addWidget(link)
             if count > 12:
                 layout.addWidget(QLabel(f"… and {count - 12} more.", box))
             layout.addWidget(self.message)
             return box
-        self.confirm = QCheckBox(
+        self.confirm = WrapCheckBox(
             "I confirm these answers are correct, and that the agreements recorded above were "
             "given by the people named.", box)
         describe(self.confirm, self.confirm.text())

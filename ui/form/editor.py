@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QCloseEvent, QDesktopServices, QKeySequence, QShortcut
+from PySide6.QtGui import (
+    QCloseEvent,
+    QDesktopServices,
+    QKeySequence,
+    QPalette,
+    QResizeEvent,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -40,39 +47,62 @@ from shiboken6 import Shiboken
 from typing_extensions import override
 
 from desktop.assessments import Assessments, summarise
+from desktop.family_copy import family_copy_html, family_copy_title, write_pdf
 from desktop.vault import Vault
 from forms.definition import Question, Section
 from forms.engine import MISSING_KIND, Problem, Session, document_session
 from ui.crash import user_sentence
 from ui.form.check_answers import CheckAnswersPage
 from ui.form.history import HistoryView
-from ui.form.pdf import family_copy_html, family_copy_title, write_pdf
-from ui.form.widgets import FieldAdapter, FieldContext, ItemList, adapter_for, describe
+from ui.form.widgets import (
+    FieldAdapter,
+    FieldContext,
+    ItemList,
+    WrappingLink,
+    adapter_for,
+    describe,
+)
+from ui.scaling import relative_font, width_in_characters
 from ui.tasks import TaskRunner, emit
 
 # Errors are marked by words ("Error: …", "There is a problem") and a thick bar, never by
 # colour alone; focus is the GOV.UK yellow so it shows on any theme. Colours come from the
-# palette where they can, so a high-contrast theme on the window still applies.
-EDITOR_STYLE = """
-QFrame#question[error="true"] { border-left: 5px solid #d4351c; }
-QLabel#errorMessage { color: #d4351c; font-weight: bold; }
-QFrame#errorSummary { border: 4px solid #d4351c; }
+# palette where they can; the two that cannot (the error red, the focused input's edge) have
+# a light and a dark version, so both themes keep 4.5:1 for text and 3:1 for focus
+# (tests/ui_a11y/test_a11y_contrast.py computes them).
+_EDITOR_STYLE = """
+QFrame#question[error="true"] { border-left: 5px solid {error}; }
+QLabel#errorMessage { color: {error}; font-weight: bold; }
+QFrame#errorSummary { border: 4px solid {error}; }
 QPushButton#errorLink, QPushButton#changeLink {
     border: none; text-align: left; text-decoration: underline; color: palette(link);
     padding: 2px 4px;
 }
-QPushButton#errorLink { color: #d4351c; font-weight: bold; }
+QPushButton#errorLink { color: {error}; font-weight: bold; }
+QPushButton#errorLink QLabel#linkText { color: {error}; font-weight: bold;
+    text-decoration: underline; background: transparent; }
+QLabel#linkText[focused="true"] { color: #0b0c0c; background: #ffdd00; }
 QPushButton#errorLink:focus, QPushButton#changeLink:focus, QLabel#sectionTitle:focus,
 QLabel#errorSummaryTitle:focus, QLabel#computedValue:focus {
-    background: #ffdd00; color: #0b0c0c; outline: none;
+    background: #ffdd00; color: #0b0c0c; outline: none; border-bottom: 4px solid #0b0c0c;
 }
-QLineEdit:focus, QPlainTextEdit:focus, QComboBox:focus { border: 3px solid #0b0c0c;
+QLineEdit:focus, QPlainTextEdit:focus, QComboBox:focus { border: 3px solid {edge};
     background: palette(base); }
 QPushButton:focus, QToolButton:focus, QCheckBox:focus, QRadioButton:focus {
-    background: #ffdd00; color: #0b0c0c; }
+    background: #ffdd00; color: #0b0c0c; border-bottom: 4px solid #0b0c0c; }
 QFrame#readOnlyBanner { border: 3px solid #1d70b8; }
 QFrame#itemCard { border: 1px solid palette(mid); }
 """
+
+
+def editor_style(dark: bool) -> str:
+    """The editor's stylesheet for a light window (GOV.UK colours) or a dark one."""
+    # GOV.UK's red (#d4351c) is 4.2:1 on a grey window: a darker red keeps 4.5:1.
+    return (_EDITOR_STYLE.replace("{error}", "#ff9d8f" if dark else "#aa2a16")
+            .replace("{edge}", "#ffff00" if dark else "#0b0c0c"))
+
+
+EDITOR_STYLE = editor_style(False)
 READ_ONLY_STATUSES = ("ready", "queued", "synced")
 STATUS_WORDS = {
     "draft": "Draft",
@@ -83,6 +113,7 @@ STATUS_WORDS = {
     "conflict": "Needs attention: changed elsewhere",
 }
 CHECK_PAGE = "check-answers"
+SECTION_COMPLETE = "This section is complete."
 HISTORY_PAGE = "history"
 UNDO_LIMIT = 200
 COALESCE_SECONDS = 2.0
@@ -125,10 +156,8 @@ class ErrorSummary(QFrame):
         layout = QVBoxLayout(self)
         self.title = QLabel("There is a problem", self)
         self.title.setObjectName("errorSummaryTitle")
-        font = self.title.font()
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.3)
-        self.title.setFont(font)
+        self.title.setWordWrap(True)
+        relative_font(self.title, 1.3)
         self.title.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         layout.addWidget(self.title)
         self.list = QVBoxLayout()
@@ -145,7 +174,7 @@ class ErrorSummary(QFrame):
             label = labels.get(problem.path, "")
             text = problem.message if not label or label in problem.message else (
                 f"{label}: {problem.message}")
-            entry = QPushButton(text, self)
+            entry = WrappingLink(text, self)
             entry.setObjectName("errorLink")
             entry.setFlat(True)
             entry.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -153,9 +182,14 @@ class ErrorSummary(QFrame):
             entry.setProperty("path", problem.path)
             describe(entry, text, "Go to this answer")
             entry.clicked.connect(lambda _c=False, p=problem.path: emit(self.entry_activated, p))
-            self.list.addWidget(entry, 0, Qt.AlignmentFlag.AlignLeft)
+            self.list.addWidget(entry)
             entry.show()  # a child added to a shown frame stays hidden until shown
             self.entries.append(entry)
+        # GOV.UK's error summary: the links come straight after its heading in the Tab order.
+        previous: QWidget = self.title
+        for entry in self.entries:
+            QWidget.setTabOrder(previous, entry)
+            previous = entry
         count = len(problems)
         self.title.setText("There is a problem" if count == 1 else
                            f"There are {count} problems")
@@ -179,10 +213,7 @@ class SectionPage(QWidget):
         self.heading = QLabel(section.title, self)
         self.heading.setObjectName("sectionTitle")
         self.heading.setWordWrap(True)
-        font = self.heading.font()
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.7)
-        self.heading.setFont(font)
+        relative_font(self.heading, 1.7)
         self.heading.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         describe(self.heading, section.title, section.help)
         layout.addWidget(self.heading)
@@ -220,6 +251,16 @@ class SectionPage(QWidget):
         self.footer.addStretch(1)
         layout.addLayout(self.footer)
         layout.addStretch(1)
+
+    @override
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        # The two buttons side by side when they fit, else one above the other (no sideways
+        # scrolling at large text sizes).
+        side_by_side = (self.check_button.sizeHint().width() + self.next_button.sizeHint().width()
+                        + 80 <= event.size().width())
+        self.footer.setDirection(QHBoxLayout.Direction.LeftToRight if side_by_side
+                                 else QHBoxLayout.Direction.TopToBottom)
 
     def _register(self, adapter: FieldAdapter) -> None:
         for each in adapter.adapters():
@@ -322,7 +363,7 @@ class AssessmentEditor(QWidget):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("assessmentEditor")
-        self.setStyleSheet(EDITOR_STYLE)
+        self._apply_style()
         self.tasks = tasks
         self.today = today
         self.record_id = str(document["id"])
@@ -374,10 +415,7 @@ class AssessmentEditor(QWidget):
         header.setContentsMargins(12, 8, 12, 8)
         self.title_label = QLabel(self)
         self.title_label.setObjectName("editorTitle")
-        font = self.title_label.font()
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.3)
-        self.title_label.setFont(font)
+        relative_font(self.title_label, 1.3)
         self.status_label = QLabel(self)
         self.status_label.setObjectName("recordStatus")
         self.save_label = QLabel(self)
@@ -406,7 +444,7 @@ class AssessmentEditor(QWidget):
         banner_row = QHBoxLayout(self.banner)
         self.banner_label = QLabel(self.banner)
         self.banner_label.setWordWrap(True)
-        self.amend_button = QPushButton("Start an &amendment", self.banner)
+        self.amend_button = QPushButton("Start an a&mendment", self.banner)
         self.amend_button.clicked.connect(self.start_amendment)
         banner_row.addWidget(self.banner_label, 1)
         banner_row.addWidget(self.amend_button)
@@ -424,7 +462,8 @@ class AssessmentEditor(QWidget):
         self.sections.setObjectName("sectionList")
         describe(self.sections, "Sections of the form",
                  "Each section shows whether it is complete or what is left to do.")
-        self.sections.setMinimumWidth(240)
+        width_in_characters(self.sections, 26, minimum=True)
+        self.sections.setResizeMode(QListWidget.ResizeMode.Adjust)  # re-wrap when resized
         self.sections.setWordWrap(True)
         self.sections.setSpacing(3)
         self.sections.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -438,7 +477,8 @@ class AssessmentEditor(QWidget):
         self.check_page.change_requested.connect(self.focus_path)
         self.check_page.finalise_requested.connect(self.finalise)
         self.stack.addWidget(self.check_page)
-        self.history = HistoryView(self.tasks, self.record_id, self.stack)
+        self.history = HistoryView(self.tasks, self.record_id, self.stack,
+                                   finalised=lambda: self.read_only)
         self.history.restored.connect(self._restored)
         self.stack.addWidget(self.history)
         splitter.addWidget(self.sections)
@@ -577,12 +617,15 @@ class AssessmentEditor(QWidget):
             page.check_button.clicked.connect(self.check_section)
             page.next_button.clicked.connect(self.next_section)
             scroller = QScrollArea(self.section_stack)
+            scroller.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no invisible Tab stop
             scroller.setWidgetResizable(True)
             scroller.setFrameShape(QFrame.Shape.NoFrame)
             scroller.setWidget(page)
             self.section_stack.addWidget(scroller)
             self._pages[section_id] = page
             self._scrollers[section_id] = scroller
+        if section_id != self._current or self.stack.currentWidget() is not self.section_stack:
+            self._say("")  # a message is about the page it was said on: not carried along
         # Visibility and computed values may depend on answers given in other sections.
         page.refresh(self.session)
         following = self._following(section_id)
@@ -647,7 +690,7 @@ class AssessmentEditor(QWidget):
                 self._page.summary.title.setFocus(Qt.FocusReason.OtherFocusReason)
                 self.scroller.ensureWidgetVisible(self._page.summary)
             else:
-                self._say("This section is complete.")
+                self._say(SECTION_COMPLETE)
 
     def _show_problems(self) -> None:
         page = self._page
@@ -657,6 +700,8 @@ class AssessmentEditor(QWidget):
         if page.section.id not in self._checked:
             problems = [p for p in problems if p.kind != MISSING_KIND]
         page.show_problems(problems)
+        if problems and self.message.text() == SECTION_COMPLETE:
+            self._say("")  # no longer true
 
     def focus_path(self, path: str) -> QWidget | None:
         """Go to the section holding a field and put the focus in it (error links, Change)."""
@@ -673,6 +718,7 @@ class AssessmentEditor(QWidget):
         return target
 
     def show_check_answers(self) -> None:
+        self._say("")
         self._checked.update(s.id for s in self.session.visible_sections)
         self.check_page.refresh(self.session, read_only=self.read_only, status=self.status,
                                  archive=self.archive)
@@ -681,6 +727,7 @@ class AssessmentEditor(QWidget):
         self.check_page.heading.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def show_history(self) -> None:
+        self._say("")
         self.history.reload()
         self.stack.setCurrentWidget(self.history)
         self._select_in_sidebar(HISTORY_PAGE)
@@ -871,6 +918,18 @@ class AssessmentEditor(QWidget):
         self.flush()
         super().closeEvent(event)
 
+    def _apply_style(self) -> None:
+        dark = self.palette().color(QPalette.ColorRole.Window).lightness() < 128
+        sheet = editor_style(dark)
+        if sheet != self.styleSheet():
+            self.setStyleSheet(sheet)
+
+    @override
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self._apply_style()  # high contrast on or off
+
     # -- finalise, amend, restore ----------------------------------------------------------------
 
     def finalise(self) -> None:
@@ -971,9 +1030,7 @@ class AssessmentEditor(QWidget):
 
     def export_pdf(self, path: Path) -> None:
         """Write the family's copy to ``path`` (off the GUI thread); ``pdf_exported`` when done."""
-        html = family_copy_html(self.session)
-        footer = (f"Made on {date.today().strftime('%d %B %Y')} · "  # noqa: DTZ011 - local date
-                  f"{self.session.definition.title}, form version {self.form_version}")
+        html = family_copy_html(self.session, date.today())  # noqa: DTZ011 - the local date
         self.pdf_button.setEnabled(False)
         self._say("Making the PDF…")
 
@@ -992,8 +1049,7 @@ class AssessmentEditor(QWidget):
             self._say(sentence)
             emit(self.failed, sentence)
 
-        self.tasks.run_qt(lambda: write_pdf(html, path, footer), self._alive(done),
-                       self._alive(failed))
+        self.tasks.run(lambda: write_pdf(html, path), self._alive(done), self._alive(failed))
 
     def _open_pdf(self) -> None:
         if self.last_pdf is not None:

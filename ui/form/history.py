@@ -6,12 +6,14 @@ the history is changed. Reads and writes go through the task runner's database t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -31,6 +33,7 @@ from forms.engine import document_session
 from forms.errors import FormError
 from ui.form.answers_text import summary_blocks
 from ui.form.widgets import describe
+from ui.scaling import relative_font
 from ui.tasks import TaskRunner, emit
 
 ACTIONS = {
@@ -44,6 +47,21 @@ ACTIONS = {
 
 
 DAMAGED_REVISION = "Damaged: altered outside OneSEND"
+
+
+# A revision's status in the words the editor uses, never the stored code.
+STATUS_WORDS = {
+    "draft": "Draft",
+    "ready": "Finalised (signed off)",
+    "queued": "Finalised, waiting to send",
+    "synced": "Finalised and sent",
+    "amended": "Amendment (draft)",
+    "conflict": "Needs your attention: changed elsewhere",
+}
+
+
+def status_words(status: str) -> str:
+    return STATUS_WORDS.get(status, status.replace("-", " ").capitalize())
 
 
 def action_words(action: str) -> str:
@@ -87,20 +105,21 @@ class HistoryView(QWidget):
     restored = Signal(object)  # the new current document (dict)
     COLUMNS = ("Revision", "When", "Who", "What happened", "Status")
 
-    def __init__(self, tasks: TaskRunner, record_id: str, parent: QWidget | None = None) -> None:
+    def __init__(self, tasks: TaskRunner, record_id: str, parent: QWidget | None = None, *,
+                 finalised: Callable[[], bool] = lambda: False) -> None:
         super().__init__(parent)
         self.setObjectName("historyView")
         self.tasks = tasks
         self.record_id = record_id
+        # Whether the record is signed off now: restoring then goes through an amendment.
+        self.finalised = finalised
         self.revisions: list[RevisionInfo] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 16, 24, 24)
         heading = QLabel("History of changes", self)
         heading.setObjectName("sectionTitle")
-        font = heading.font()
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.7)
-        heading.setFont(font)
+        heading.setWordWrap(True)
+        relative_font(heading, 1.7)
         layout.addWidget(heading)
         intro = QLabel("Every save is kept. View any revision, or restore it: restoring adds a "
                        "new revision with those answers, and keeps everything else.", self)
@@ -124,7 +143,7 @@ class HistoryView(QWidget):
         describe(self.viewer, "The chosen revision's answers")
         layout.addWidget(splitter, 1)
         buttons = QHBoxLayout()
-        self.view_button = QPushButton("&View this revision", self)
+        self.view_button = QPushButton("Vie&w this revision", self)
         self.view_button.clicked.connect(self.view_selected)
         self.restore_button = QPushButton("&Restore this revision", self)
         self.restore_button.clicked.connect(self.restore_selected)
@@ -132,6 +151,29 @@ class HistoryView(QWidget):
         buttons.addWidget(self.restore_button)
         buttons.addStretch(1)
         layout.addLayout(buttons)
+        # On a signed-off record, Restore asks first (an amendment, never a silent un-finalise).
+        self.confirm = QFrame(self)
+        self.confirm.setObjectName("restoreQuestion")
+        self.confirm.setFrameShape(QFrame.Shape.Box)
+        confirm_layout = QVBoxLayout(self.confirm)
+        self.confirm_label = QLabel(self.confirm)
+        self.confirm_label.setWordWrap(True)
+        self.confirm_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.confirm_label.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        confirm_layout.addWidget(self.confirm_label)
+        confirm_buttons = QHBoxLayout()
+        self.confirm_button = QPushButton("Start an amendment and restore", self.confirm)
+        self.confirm_button.clicked.connect(self._restore_confirmed)
+        self.cancel_button = QPushButton("Cancel", self.confirm)
+        describe(self.cancel_button, "Cancel: do not restore")
+        self.cancel_button.clicked.connect(self._restore_cancelled)
+        confirm_buttons.addWidget(self.confirm_button)
+        confirm_buttons.addWidget(self.cancel_button)
+        confirm_buttons.addStretch(1)
+        confirm_layout.addLayout(confirm_buttons)
+        self.confirm.setVisible(False)
+        self._pending: int | None = None
+        layout.addWidget(self.confirm)
         self.status = QLabel(self)
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
@@ -150,7 +192,7 @@ class HistoryView(QWidget):
             action = (f"{DAMAGED_REVISION} ({action_words(info.action)})" if info.damaged
                       else action_words(info.action))
             cells = (str(info.revision), local_time(info.created_at), info.author, action,
-                     info.status)
+                     status_words(info.status))
             for column, text in enumerate(cells):
                 self.table.setItem(row, column, QTableWidgetItem(text))
         damaged = sum(info.damaged for info in self.revisions)
@@ -194,10 +236,41 @@ class HistoryView(QWidget):
         revision = self.selected_revision()
         if revision is None:
             return
+        if self.finalised():
+            self._pending = revision
+            self.confirm_label.setText(
+                "This assessment has been finalised (signed off). Restoring revision "
+                f"{revision} starts an amendment: a new draft with those answers, which you "
+                "finalise again when you are done. The signed-off assessment is kept, and is "
+                "still sent (or stays sent) as it was. Start an amendment and restore "
+                f"revision {revision}?")
+            describe(self.confirm_label, self.confirm_label.text())
+            self.confirm.setVisible(True)
+            self.confirm_label.setFocus(Qt.FocusReason.OtherFocusReason)
+            return
+        self._restore(revision, amend=False)
+
+    def _restore_confirmed(self) -> None:
+        revision, self._pending = self._pending, None
+        self.confirm.setVisible(False)
+        if revision is not None:
+            self._restore(revision, amend=True)
+
+    def _restore_cancelled(self) -> None:
+        self._pending = None
+        self.confirm.setVisible(False)
+        self.status.setText("Nothing was restored.")
+        self.restore_button.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _restore(self, revision: int, *, amend: bool) -> None:
         record_id = self.record_id
 
         def work(vault: Vault) -> dict[str, Any]:
             store = Assessments(vault)
+            if amend:
+                # The amendment route, as "Start an amendment" takes it: the signed-off
+                # revision stays as it is (and in the outbox); the new draft follows it.
+                store.save(record_id, store.get(record_id), action="amend")
             store.restore(record_id, revision)
             return store.get(record_id)
 

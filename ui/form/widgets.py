@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar
 
-from PySide6.QtCore import QDate, QObject, Qt, Signal
-from PySide6.QtGui import QTextCursor
+from PySide6.QtCore import QDate, QObject, QPoint, QSize, Qt, Signal
+from PySide6.QtGui import QFocusEvent, QResizeEvent, QTextCursor
 from PySide6.QtWidgets import (
     QAbstractButton,
     QButtonGroup,
@@ -43,11 +43,14 @@ from PySide6.QtWidgets import (
     QWidget,
     QWidgetAction,
 )
+from typing_extensions import override
 
 from forms.definition import IDENTIFIER_TYPES, OTHER_SUFFIX, Question
 from forms.engine import AGREEMENT_DECISIONS, Problem, Session
 from forms.expressions import MISSING
 from ui.form.answers_text import format_answer
+from ui.keys import ArrowsSelect
+from ui.scaling import follow_font, width_in_characters
 from ui.tasks import emit
 
 MONTHS = {
@@ -115,9 +118,145 @@ class LongTextEdit(QPlainTextEdit):
         self._fit()
 
     def _fit(self) -> None:
-        lines = max(3, min(14, int(self.document().size().height()) + 1))
-        height = self.fontMetrics().lineSpacing() * lines + 2 * self.frameWidth() + 12
-        self.setFixedHeight(height)
+        """As tall as its wrapped lines (3 to 14 of them), so the answer can be read back."""
+        layout = self.document().documentLayout()
+        text_height = 0.0
+        block = self.document().begin()
+        while block.isValid():
+            text_height += layout.blockBoundingRect(block).height()  # lays the block out
+            block = block.next()
+        spacing = self.fontMetrics().lineSpacing()
+        lines = max(3, min(14, round(text_height / spacing) if spacing else 3))
+        margins = self.contentsMargins().top() + self.contentsMargins().bottom()
+        height = spacing * lines + margins + 2 * int(self.document().documentMargin()) + 4
+        if height != self.height():
+            self.setFixedHeight(height)
+
+    @override
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self._fit()  # a new width wraps the lines differently
+
+
+def _mark_focus(words: QLabel, focused: bool) -> None:
+    """The words inside a wrapping button follow its focus (a stylesheet cannot select on an
+    ancestor's :focus): dark on the yellow focus colour while it has the focus."""
+    words.setProperty("focused", focused)
+    words.style().unpolish(words)
+    words.style().polish(words)
+
+
+class WrappingLink(QPushButton):
+    """A link-like button whose text wraps at the width it is given (a long error message
+    put a sideways scroll bar on the page at any window size)."""
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName(text)
+        self.text_label = QLabel(text, self)
+        self.text_label.setObjectName("linkText")
+        self.text_label.setWordWrap(True)
+        self.text_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.text_label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.addWidget(self.text_label)
+        policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+
+    @override
+    def text(self) -> str:
+        """The link's words (drawn by the wrapping label, not by the button)."""
+        return self.text_label.text()
+
+    @override
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        super().focusInEvent(event)
+        _mark_focus(self.text_label, True)
+
+    @override
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        super().focusOutEvent(event)
+        _mark_focus(self.text_label, False)
+
+    @override
+    def sizeHint(self) -> QSize:
+        layout = self.layout()
+        return layout.totalSizeHint() if layout is not None else super().sizeHint()
+
+    @override
+    def minimumSizeHint(self) -> QSize:
+        metrics = self.fontMetrics()
+        return QSize(metrics.averageCharWidth() * 12, metrics.height() + 8)
+
+    @override
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    @override
+    def heightForWidth(self, width: int) -> int:
+        layout = self.layout()
+        return layout.totalHeightForWidth(width) if layout is not None else -1
+
+
+class WrapCheckBox(QCheckBox):
+    """A tick box whose words wrap at the width it is given (a long choice put a sideways
+    scroll bar on the page at large text sizes). ``text()`` is the words."""
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.words = QLabel(text, self)
+        self.words.setObjectName("checkText")
+        self.words.setWordWrap(True)
+        self.words.setTextFormat(Qt.TextFormat.PlainText)
+        self.words.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        layout = QHBoxLayout(self)
+        indent = self.style().pixelMetric(self.style().PixelMetric.PM_IndicatorWidth, None, self)
+        layout.setContentsMargins(indent + 14, 4, 4, 4)
+        layout.addWidget(self.words)
+        policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+        self.setAccessibleName(text)
+
+    @override
+    def text(self) -> str:
+        return self.words.text()
+
+    @override
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        super().focusInEvent(event)
+        _mark_focus(self.words, True)
+
+    @override
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        super().focusOutEvent(event)
+        _mark_focus(self.words, False)
+
+    @override
+    def hitButton(self, pos: QPoint) -> bool:
+        return self.rect().contains(pos)  # the words toggle it too
+
+    @override
+    def sizeHint(self) -> QSize:
+        layout = self.layout()
+        return layout.totalSizeHint() if layout is not None else super().sizeHint()
+
+    @override
+    def minimumSizeHint(self) -> QSize:
+        metrics = self.fontMetrics()
+        return QSize(metrics.averageCharWidth() * 14, metrics.height() + 8)
+
+    @override
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    @override
+    def heightForWidth(self, width: int) -> int:
+        layout = self.layout()
+        return layout.totalHeightForWidth(width) if layout is not None else -1
 
 
 @dataclass
@@ -143,6 +282,9 @@ class FieldAdapter(QObject):
         self.path = path
         self.section_id = section_id
         self.ctx = ctx
+        # What a screen reader says for it: the label, with the item it belongs to when the
+        # question repeats ("Outcome 2: By when"), so no two inputs share a name.
+        self.spoken = self._spoken_label()
         self._loading = False
         self.widget = QFrame(parent)
         self.widget.setObjectName("question")
@@ -190,6 +332,20 @@ class FieldAdapter(QObject):
         if optional and self.question.type not in ("computed", "group"):
             shown += " (optional)"
         return shown
+
+    def _spoken_label(self) -> str:
+        items = re.findall(r"([a-z][a-z0-9_]*)\[(\d+)\]", self.path)
+        if not items:
+            return self.question.label
+        name, index = items[-1]
+        section = self.ctx.session().definition.sections_by_id.get(self.section_id)
+        item_label = ""
+        if section is not None:
+            if name == section.id:
+                item_label = section.item_label
+            elif name in section.by_id:
+                item_label = section.by_id[name].item_label
+        return f"{item_label or 'Item'} {int(index) + 1}: {self.question.label}"
 
     def build(self) -> None:
         raise NotImplementedError
@@ -262,9 +418,9 @@ class FieldAdapter(QObject):
         help_text = self.question.help
         description = " ".join(part for part in (error, help_text) if part)
         for widget in self.inputs():
-            name = widget.accessibleName() or self.question.label
+            name = widget.accessibleName() or self.spoken
             if widget is self.primary():
-                name = self.question.label
+                name = self.spoken
             describe(widget, name, description)
 
 
@@ -280,7 +436,7 @@ class TextAdapter(FieldAdapter):
         if limit:
             self.edit.setMaxLength(int(limit))
         if self.question.type in IDENTIFIER_TYPES:
-            self.edit.setMaximumWidth(self.edit.fontMetrics().averageCharWidth() * 24)
+            width_in_characters(self.edit, 24)
         self.edit.textEdited.connect(self._edited)
         self.body_layout.addWidget(self.edit)
 
@@ -328,7 +484,7 @@ class NumberAdapter(FieldAdapter):
 
     def build(self) -> None:
         self.edit = QLineEdit(self.body)
-        self.edit.setMaximumWidth(self.edit.fontMetrics().averageCharWidth() * 14)
+        width_in_characters(self.edit, 14)
         self.edit.textEdited.connect(lambda _text: self.report(self.get()))
         self.body_layout.addWidget(self.edit)
 
@@ -357,13 +513,23 @@ class DateInput(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        row = QHBoxLayout()
+        column.addLayout(row)
         self.edit = QLineEdit(self)
         self.edit.setPlaceholderText("DD/MM/YYYY")
-        # Room for the whole placeholder and a typed date, however large the system font.
-        self.edit.setMinimumWidth(self.edit.fontMetrics().horizontalAdvance("DD/MM/YYYY__") + 16)
-        self.edit.setMaximumWidth(self.edit.fontMetrics().averageCharWidth() * 20)
+        # Room for the whole placeholder and a typed date, however large the text (and again
+        # after Larger text: it showed "DD/…" at the largest size).
+        edit = self.edit
+
+        def fit() -> None:
+            metrics = edit.fontMetrics()
+            edit.setMinimumWidth(metrics.horizontalAdvance("DD/MM/YYYY__") + 16)
+            edit.setMaximumWidth(max(metrics.averageCharWidth() * 20, edit.minimumWidth()))
+
+        follow_font(edit, fit)
         self.edit.textEdited.connect(lambda _text: emit(self.edited))
         self.button = QToolButton(self)
         self.button.setText("Choose date…")
@@ -372,10 +538,11 @@ class DateInput(QWidget):
         self.button.clicked.connect(self.open_picker)
         self.hint = QLabel(DATE_HINT, self)
         self.hint.setObjectName("hint")
+        self.hint.setWordWrap(True)
         row.addWidget(self.edit)
         row.addWidget(self.button)
-        row.addWidget(self.hint)
         row.addStretch(1)
+        column.addWidget(self.hint)  # its own line: beside the box it needed sideways scrolling
         self.setFocusProxy(self.edit)
         self.menu: QMenu | None = None
 
@@ -424,7 +591,7 @@ class DateAdapter(FieldAdapter):
         return self.date.edit
 
     def inputs(self) -> list[QWidget]:
-        describe(self.date.button, f"Choose {self.question.label} from a calendar")
+        describe(self.date.button, f"Choose {self.spoken} from a calendar")
         return [self.date.edit, self.date.button]
 
     def get(self) -> Any:
@@ -545,7 +712,7 @@ class ChoiceAdapter(FieldAdapter):
         self.other.textEdited.connect(
             lambda text: self.report(text if text.strip() else None, self.path + OTHER_SUFFIX)
         )
-        describe(self.other, f"{self.question.label}: please say what you mean")
+        describe(self.other, f"{self.spoken}: please say what you mean")
         self.body_layout.addWidget(self.other_label)
         self.body_layout.addWidget(self.other)
         self.combo.set_options(self.options(self.ctx.session()))
@@ -619,7 +786,7 @@ class MultiChoiceAdapter(FieldAdapter):
         self.other_label = QLabel("Please say what you mean", self.body)
         self.other = QLineEdit(self.body)
         self.other_label.setBuddy(self.other)
-        describe(self.other, f"{self.question.label}: please say what you mean")
+        describe(self.other, f"{self.spoken}: please say what you mean")
         self.other.textEdited.connect(
             lambda text: self.report(text if text.strip() else None, self.path + OTHER_SUFFIX)
         )
@@ -646,9 +813,9 @@ class MultiChoiceAdapter(FieldAdapter):
             box.deleteLater()
         self.boxes = {}
         for code, label in options:
-            box = QCheckBox(label, self.box)
+            box = WrapCheckBox(label, self.box)
             box.setChecked(code in chosen)
-            describe(box, label, self.question.label)
+            describe(box, label, self.spoken)
             box.toggled.connect(self._toggled)
             self.box_layout.addWidget(box)
             box.setVisible(True)
@@ -690,9 +857,9 @@ class MultiChoiceAdapter(FieldAdapter):
 
     def _describe_all(self, error: str) -> None:
         description = " ".join(part for part in (error, self.question.help) if part)
-        describe(self.search, f"Search: {self.question.label}", description)
+        describe(self.search, f"Search: {self.spoken}", description)
         for box in self.boxes.values():
-            describe(box, box.text(), f"{self.question.label}. {description}".strip(". "))
+            describe(box, box.text(), f"{self.spoken}. {description}".strip(". "))
 
     def get(self) -> Any:
         chosen = [code for code, box in self.boxes.items() if box.isChecked()]
@@ -731,6 +898,10 @@ class RadioRow(QWidget):
         super().__init__(parent)
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
+        if len(options) > 2 or any(len(label) > 12 for _value, label in options):
+            # GOV.UK stacks radios unless there are two short ones (Yes, No): a row of long
+            # ones needed sideways scrolling at large text sizes.
+            row.setDirection(QHBoxLayout.Direction.TopToBottom)
         self.group = QButtonGroup(self)
         self.buttons: list[tuple[Any, QRadioButton]] = []
         for value, label in options:
@@ -741,6 +912,7 @@ class RadioRow(QWidget):
             self.buttons.append((value, button))
         row.addStretch(1)
         self.group.buttonToggled.connect(self._toggled)
+        self.arrows = ArrowsSelect([button for _value, button in self.buttons], self)
         self.setFocusProxy(self.buttons[0][1])
 
     def _toggled(self, button: QAbstractButton, checked: bool) -> None:
@@ -770,7 +942,7 @@ class RadioRow(QWidget):
 
 class YesNoAdapter(FieldAdapter):
     def build(self) -> None:
-        self.radios = RadioRow([(True, "Yes"), (False, "No")], self.question.label, self.body)
+        self.radios = RadioRow([(True, "Yes"), (False, "No")], self.spoken, self.body)
         self.radios.chosen.connect(lambda: self.report(self.radios.value()))
         self.body_layout.addWidget(self.radios)
 
@@ -783,7 +955,7 @@ class YesNoAdapter(FieldAdapter):
     def _describe_all(self, error: str) -> None:
         description = " ".join(part for part in (error, self.question.help) if part)
         for _value, button in self.radios.buttons:
-            describe(button, button.text(), f"{self.question.label}. {description}".strip(". "))
+            describe(button, button.text(), f"{self.spoken}. {description}".strip(". "))
 
     def get(self) -> Any:
         return self.radios.value()
@@ -806,10 +978,13 @@ class _PartsAdapter(FieldAdapter):
             caption = QLabel(label if required else f"{label} (optional)", self.body)
             widget = self.make_part(key)
             caption.setBuddy(widget)
-            self.form.addWidget(caption, row, 0, Qt.AlignmentFlag.AlignTop)
-            self.form.addWidget(widget, row, 1)
+            caption.setWordWrap(True)
+            # Each part's label above its box, as GOV.UK does (beside it, the parts needed
+            # sideways scrolling at large text sizes).
+            self.form.addWidget(caption, 2 * row, 0, Qt.AlignmentFlag.AlignTop)
+            self.form.addWidget(widget, 2 * row + 1, 0)
             self.parts[key] = widget
-        self.form.setColumnStretch(1, 1)
+        self.form.setColumnStretch(0, 1)
 
     def make_part(self, key: str) -> QWidget:
         edit = QLineEdit(self.body)
@@ -836,7 +1011,7 @@ class _PartsAdapter(FieldAdapter):
     def _describe_all(self, error: str) -> None:
         description = " ".join(part for part in (error, self.question.help) if part)
         for key, label, _required in self.PARTS:
-            describe(self.parts[key], f"{self.question.label}: {label}", description)
+            describe(self.parts[key], f"{self.spoken}: {label}", description)
 
     def get(self) -> Any:
         value = {key: self.part_value(key) for key, _label, _req in self.PARTS}
@@ -863,7 +1038,7 @@ class AgreementAdapter(_PartsAdapter):
 
     def make_part(self, key: str) -> QWidget:
         if key == "decision":
-            radios = RadioRow(list(AGREEMENT_DECISIONS.items()), self.question.label, self.body)
+            radios = RadioRow(list(AGREEMENT_DECISIONS.items()), self.spoken, self.body)
             radios.chosen.connect(lambda: self.report(self.get()))
             return radios
         if key == "date":
@@ -912,7 +1087,7 @@ class AgreementAdapter(_PartsAdapter):
         description = " ".join(part for part in (error, self.question.help) if part)
         for key, label, _required in self.PARTS:
             widget = self.parts[key]
-            name = f"{self.question.label}: {label}"
+            name = f"{self.spoken}: {label}"
             if isinstance(widget, RadioRow):
                 for _value, button in widget.buttons:
                     describe(button, button.text(), f"{name}. {description}".strip(". "))
@@ -957,7 +1132,7 @@ class ComputedAdapter(FieldAdapter):
         text = format_answer(session, section, self.question, value)
         shown = text or "Not worked out yet: it needs the answers it depends on"
         self.value_label.setText(shown)
-        describe(self.value_label, self.question.label, shown)
+        describe(self.value_label, self.spoken, shown)
 
     def set_read_only(self, read_only: bool) -> None:
         del read_only
@@ -1055,7 +1230,7 @@ class GroupAdapter(FieldAdapter):
     def _describe_all(self, error: str) -> None:
         description = " ".join(part for part in (error, self.question.help) if part)
         describe(self.items.add_button, self.items.add_button.text(),
-                 f"{self.question.label}. {description}".strip(". "))
+                 f"{self.spoken}. {description}".strip(". "))
 
     def get(self) -> Any:
         return None

@@ -1,0 +1,117 @@
+"""Fixtures for the accessibility findings (issue 11): an editor on a real vault, shown."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QFont, QPalette
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from desktop.assessments import Assessments
+from desktop.crypto import FAST_KDF
+from desktop.profiles import Profiles
+from desktop.vault import Vault
+from ui.form.editor import AssessmentEditor
+from ui.main_window import MainWindow
+from ui.tasks import TaskRunner
+from ui.workspace import Workspace
+
+PASSWORD = "correct horse battery staple"
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "forms" / "examples"
+
+
+def example(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((EXAMPLES / f"{name}.json").read_text("utf-8"))
+    document.pop("id", None)
+    return document
+
+
+@pytest.fixture(autouse=True)
+def keep_the_application_look(qapp: QApplication) -> Iterator[None]:
+    """Some tests change the application's font, palette or stylesheet: put them back."""
+    font, palette, sheet = QFont(qapp.font()), QPalette(qapp.palette()), qapp.styleSheet()
+    yield
+    qapp.setFont(font)
+    qapp.setPalette(palette)
+    qapp.setStyleSheet(sheet)
+
+
+OpenEditor = Callable[..., AssessmentEditor]
+
+
+@pytest.fixture
+def open_editor(qtbot: QtBot, vault: Vault, tasks: TaskRunner) -> OpenEditor:
+    """Open an assessment (by id, or store a document first) in a shown, active editor."""
+
+    def opener(document: dict[str, Any] | str) -> AssessmentEditor:
+        if isinstance(document, str):
+            record_id = document
+        else:
+            record_id, _revision = Assessments(vault).create(copy.deepcopy(document))
+        editor = AssessmentEditor(tasks, Assessments(vault).get(record_id), autosave_ms=40)
+        qtbot.addWidget(editor)
+        editor.resize(1280, 900)
+        editor.show()
+        qtbot.waitExposed(editor)
+        editor.activateWindow()
+        qtbot.waitUntil(editor.isActiveWindow)
+        return editor
+
+    return opener
+
+
+MakeWindow = Callable[..., MainWindow]
+
+
+@pytest.fixture
+def make_window(qtbot: QtBot, data_dir: Path, profiles: Profiles) -> Iterator[MakeWindow]:
+    """A shown, active MainWindow on the test's data folder (closed at the end)."""
+    made: list[MainWindow] = []
+
+    def make(**kwargs: object) -> MainWindow:
+        options: dict[str, object] = {"kdf": FAST_KDF, "autosave_ms": 40}
+        options.update(kwargs)
+        window = MainWindow(profiles.names(), data_dir, **options)  # type: ignore[arg-type]
+        qtbot.addWidget(window)
+        made.append(window)
+        window.resize(1280, 900)
+        window.show()
+        qtbot.waitExposed(window)
+        window.activateWindow()
+        qtbot.waitUntil(lambda: window.isActiveWindow()
+                        or QApplication.activeModalWidget() is not None)
+        return window
+
+    yield make
+    for window in made:
+        window.leave_without_recovery_key = True
+        window.close()
+        window.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+
+
+def unlock_window(qtbot: QtBot, window: MainWindow) -> Workspace:
+    page = window.unlock_page
+    page.password_edit.clear()
+    qtbot.keyClicks(page.password_edit, PASSWORD)
+    qtbot.keyClick(page.password_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.workspace is not None, timeout=10_000)
+    assert window.workspace is not None
+    return window.workspace
+
+
+def open_in_window(qtbot: QtBot, window: MainWindow, record_id: str) -> AssessmentEditor:
+    workspace = window.workspace
+    assert workspace is not None
+    workspace.open_assessment(record_id)
+    qtbot.waitUntil(lambda: workspace.editor is not None, timeout=10_000)
+    assert workspace.editor is not None
+    return workspace.editor
