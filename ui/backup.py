@@ -39,7 +39,7 @@ from desktop.backup import (
     restore_backup,
 )
 from desktop.crypto import RecordCipher
-from desktop.errors import BadBackup
+from desktop.errors import BadBackup, CorruptVault
 from desktop.profiles import ProfileRecord
 from desktop.vault import Vault
 from ui.crash import show_problem, user_sentence
@@ -167,12 +167,19 @@ class BackupController(QObject):
         def work(vault: Vault) -> tuple[bool, str | None, str, str]:
             quick_ok = check_vault(vault, decrypt=False).quick_check_ok
             rows = vault.read("SELECT value FROM meta WHERE key = 'profile_id'")
-            created = vault.read("SELECT MIN(at) FROM audit")
-            return (quick_ok, last_backup_at(vault), str(created[0][0] or ""),
-                    str(rows[0][0]) if rows else "")
+            profile_id = str(rows[0][0]) if rows else ""
+            try:
+                created = vault.read("SELECT MIN(at) FROM audit")
+                last = last_backup_at(vault)
+            except CorruptVault:  # the page holding them is damaged: so is the vault
+                return False, None, "", profile_id
+            return quick_ok, last, str(created[0][0] or ""), profile_id
+
+        def failed(_error: BaseException) -> None:  # damage too deep even to read the meta
+            self._checked((False, None, "", self.profile_id))
 
         # In the background: a large vault's check must not hold up the GUI thread.
-        workspace.tasks.run_db(work, self._checked, lambda _error: None)
+        workspace.tasks.run_db(work, self._checked, failed)
 
     def _session_ended(self) -> None:
         self._set_enabled(False)

@@ -4,6 +4,7 @@ drafts; the reference server accepts a complete 2.0.0 record."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from importlib import resources
@@ -36,8 +37,9 @@ def test_every_1_0_0_draft_moves_to_2_0_0_and_finalised_ones_stay(vault: Vault) 
     sent, _ = store.create(_example("primary"))
     queued, _ = store.create(_example("post-16"))
     with vault.write() as conn:  # as if finalised under 1.0.0: one sent, one waiting to go
-        conn.execute("UPDATE assessments SET status = 'synced' WHERE id = ?", (sent,))
-        conn.execute("UPDATE assessments SET status = 'queued' WHERE id = ?", (queued,))
+        for record_id, status in ((sent, "synced"), (queued, "queued")):  # the MAC'd write
+            head = store.verified_head(conn, record_id)
+            store.put_head(conn, dataclasses.replace(head, status=status))
 
     migrated, stranded = migrate_drafts(vault)
     assert stranded == []

@@ -3,10 +3,11 @@ quick_check at unlock with an offer to restore, and the restore itself."""
 
 from __future__ import annotations
 
-import os
+import random
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from PySide6.QtWidgets import QFileDialog
 from pytestqt.qtbot import QtBot
 
@@ -85,8 +86,11 @@ def test_a_profile_never_backed_up_is_reminded_after_a_week(
     assert not window.backups.toolbar.isVisible()
 
 
+# The overwritten bytes are fixed per case: with some (seeds 2 and 3) even the audit table's
+# first row cannot be read, which once left the check unanswered and offered no restore.
+@pytest.mark.parametrize("seed", [0, 2, 3])
 def test_a_damaged_vault_is_found_at_unlock_and_the_backup_restored(
-    qtbot: QtBot, make_window: MakeWindow, make_profile: Callable[[str], None],
+    seed: int, qtbot: QtBot, make_window: MakeWindow, make_profile: Callable[[str], None],
     profiles: Profiles, unlock: Unlock, tmp_path: Path,
 ) -> None:
     make_profile("alex")
@@ -105,7 +109,7 @@ def test_a_damaged_vault_is_found_at_unlock_and_the_backup_restored(
         page_size = vault.read("PRAGMA page_size")[0][0]
     with path.open("r+b") as handle:
         handle.seek((page - 1) * page_size + 8)
-        handle.write(os.urandom(100))
+        handle.write(random.Random(seed).randbytes(100))
 
     unlock(window)
     controller = window.backups
