@@ -226,7 +226,9 @@ def test_tampered_blob_is_refused_and_the_others_still_open(profiles: Profiles) 
         other, _ = store.import_document(document(child={"first_name": "Other"}))
     _tamper(
         db_path(profiles),
-        "UPDATE revisions SET body = substr(body, 1, 20) || x'00' || substr(body, 22) "
+        # A byte that really changes (writing 00 over a 00 would change nothing).
+        "UPDATE revisions SET body = substr(body, 1, 20) || "
+        "CASE WHEN substr(body, 21, 1) = x'00' THEN x'01' ELSE x'00' END || substr(body, 22) "
         "WHERE assessment_id = ?",
         (victim,),
     )
