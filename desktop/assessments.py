@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from contract.canonical import canonical_json as canonical_json  # noqa: PLC0414 - re-exported
 from desktop.crypto import RecordCipher
 from desktop.errors import BadDocument, CorruptVault, NotFound, NotReady, TamperedData
 from desktop.integrity import DAMAGED_RECORD, Head, revision_mac
@@ -74,13 +75,6 @@ def check_document(data: Any, source: str) -> dict[str, Any]:
     if record_id is not None and (not isinstance(record_id, str) or not _ID.match(record_id)):
         raise BadDocument(f"{source}: /id must be 1 to 64 letters, digits, dashes or underscores.")
     return data
-
-
-def canonical_json(value: Any) -> bytes:
-    """One byte sequence per value: what is hashed, sealed and compared."""
-    return json.dumps(
-        value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
-    ).encode("utf-8")
 
 
 def _text(value: Any) -> str:

@@ -11,7 +11,6 @@ server keys) live in `secrets`, each bound to its name.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import sqlite3
@@ -20,24 +19,19 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from desktop.assessments import Assessments, canonical_json
+from contract.canonical import canonical_json, payload_hash
+from desktop.assessments import Assessments
 from desktop.errors import TamperedData
 from desktop.integrity import OUTBOX_MAC_COLUMNS, outbox_mac, sync_head_mac
 from desktop.vault import Vault, now_iso
 
 STATES = ("queued", "in_flight", "acknowledged", "quarantined", "conflict", "superseded")
-HASH_PREFIX = "sha256:"
 _COLUMNS = (
     "assessment_id, revision, base_revision, form, form_version, payload_hash, state, "
     "queued_at, updated_at, attempts, acknowledged_at"
 )
 # What a state change may set, by position in OUTBOX_MAC_COLUMNS.
 _CHANGEABLE = {"state": 6, "acknowledged_at": 8, "receipt": 10, "reasons": 11}
-
-
-def payload_hash(payload: dict[str, Any]) -> str:
-    """`sha256:` + hex digest of the payload's canonical JSON: the same in every app version."""
-    return HASH_PREFIX + hashlib.sha256(canonical_json(payload)).hexdigest()
 
 
 def make_payload(body: dict[str, Any], sign_off: dict[str, str]) -> dict[str, Any]:

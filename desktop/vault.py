@@ -13,12 +13,12 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
+from contract.canonical import now_iso as now_iso  # noqa: PLC0414 - re-exported
 from desktop import integrity
 from desktop.crypto import RecordCipher
 from desktop.errors import (
@@ -250,11 +250,6 @@ Migration = Callable[[sqlite3.Connection], None] | KeyedMigration
 MIGRATIONS: tuple[Migration, ...] = (
     _schema_v1, _schema_v2_sync, KeyedMigration(_schema_v3_columns, _schema_v3_macs),
 )
-
-
-def now_iso() -> str:
-    """UTC time with milliseconds, as stored everywhere in the vault."""
-    return datetime.now(tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def classify(exc: sqlite3.Error, path: Path) -> OneSendError:

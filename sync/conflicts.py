@@ -11,12 +11,12 @@ import copy
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
+from contract.protocol import payload_hash, receipt_matches
 from desktop.assessments import Assessments
 from desktop.errors import UntrustedServer
 from desktop.vault import Vault
 from sync.device import load_credentials
 from sync.http import Api, ApiSettings
-from sync.protocol import payload_hash, receipt_matches
 
 Side = Literal["mine", "theirs"]
 MINE: Final[Side] = "mine"

@@ -20,11 +20,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from desktop.errors import InvalidInput, NotEnrolled, ServerRejected, TamperedData, UntrustedServer
-from desktop.outbox import Secrets
-from desktop.vault import Vault, now_iso
-from sync.http import Api, ApiSettings, Reply, Retryable, check_server_url
-from sync.protocol import (
+from contract.canonical import now_iso
+from contract.protocol import (
     IDEMPOTENCY_HEADER,
     code_fingerprint,
     key_fingerprint,
@@ -32,6 +29,10 @@ from sync.protocol import (
     public_key,
     unb64,
 )
+from desktop.errors import InvalidInput, NotEnrolled, ServerRejected, TamperedData, UntrustedServer
+from desktop.outbox import Secrets
+from desktop.vault import Vault
+from sync.http import Api, ApiSettings, Reply, Retryable, check_server_url
 
 DEVICE_SECRET = "device_credentials"  # noqa: S105 - the name of a sealed row
 

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from contract.protocol import MAX_BATCH_ITEMS, PROTOCOL_VERSION, receipt_matches
 from desktop.errors import (
     AuthExpired,
     Cancelled,
@@ -41,7 +42,6 @@ from desktop.vault import Vault
 from sync.device import Credentials, load_credentials, renew_token_if_due
 from sync.http import Api, ApiSettings, Backoff, Retryable, rejected_reason
 from sync.lock import SyncLock
-from sync.protocol import MAX_BATCH_ITEMS, PROTOCOL_VERSION, receipt_matches
 
 log = logging.getLogger("onesend.sync")
 

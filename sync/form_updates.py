@@ -18,16 +18,17 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from contract.canonical import now_iso
+from contract.protocol import canonical_json, form_message, verify
 from desktop.assessments import Assessments
 from desktop.errors import OneSendError, TamperedData, UntrustedServer
-from desktop.vault import Vault, now_iso
+from desktop.vault import Vault
 from forms.definition import FormDefinition, build_definition
 from forms.errors import FormError
 from forms.migrations import migrate_document
 from forms.registry import list_definitions, load_definition, register_definition
 from sync.device import Credentials, load_credentials
 from sync.http import Api, ApiSettings
-from sync.protocol import canonical_json, form_message, verify
 
 MAX_FORMS = 500
 MIGRATABLE = ("draft", "amended")

@@ -49,6 +49,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from contract.protocol import PROBLEM_PREFIX, PROTOCOL_HEADER, PROTOCOL_VERSION, canonical_json
 from desktop.errors import (
     AuthExpired,
     Cancelled,
@@ -59,7 +60,6 @@ from desktop.errors import (
     UntrustedServer,
     UpdateRequired,
 )
-from sync.protocol import PROBLEM_PREFIX, PROTOCOL_HEADER, PROTOCOL_VERSION, canonical_json
 
 # Bounds on what a server may send (far above any true answer: one assessment, a form
 # definition, a page of the manifest, the results of a batch of at most 1,000 items).

@@ -6,12 +6,12 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from contract.protocol import MAX_BATCH_ITEMS, receipt_matches
 from desktop.errors import TamperedData
 from desktop.outbox import Outbox, OutboxItem
 from desktop.vault import Vault
 from sync.device import Credentials, load_credentials
 from sync.http import Api, ApiSettings
-from sync.protocol import MAX_BATCH_ITEMS, receipt_matches
 
 PAGE = 1000
 MAX_PAGES = 10_000  # a bound, so a hostile server cannot keep us paging for ever

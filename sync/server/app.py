@@ -1,4 +1,4 @@
-"""The reference server's HTTP application (FastAPI), enforcing `sync/openapi.yaml`.
+"""The reference server's HTTP application (FastAPI), enforcing `contract/openapi.yaml`.
 
 Request bodies are checked against the contract's own schemas (jsonschema), so the document
 and the server cannot drift apart; each batch item is checked on its own, so one malformed
@@ -34,8 +34,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from starlette.concurrency import run_in_threadpool
 
-from desktop.vault import now_iso
-from sync.protocol import (
+from contract.protocol import (
     IDEMPOTENCY_HEADER,
     MAX_BATCH_ITEMS,
     MAX_BODY_BYTES,
@@ -43,6 +42,7 @@ from sync.protocol import (
     PROTOCOL_HEADER,
     PROTOCOL_VERSION,
 )
+from desktop.vault import now_iso
 from sync.server.faults import FaultMiddleware, Faults
 from sync.server.store import (
     DEFAULT_RENEW_AFTER,
@@ -64,7 +64,7 @@ _IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{16,128}")
 @functools.cache
 def contract() -> dict[str, Any]:
     """The OpenAPI document, as shipped beside the client code."""
-    text = resources.files("sync").joinpath("openapi.yaml").read_text(encoding="utf-8")
+    text = resources.files("contract").joinpath("openapi.yaml").read_text(encoding="utf-8")
     loaded: dict[str, Any] = yaml.safe_load(text)
     return loaded
 

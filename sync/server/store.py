@@ -33,13 +33,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from desktop.paths import ensure_private_dir, write_private_file
-from desktop.vault import now_iso
-from forms.definition import FormDefinition, build_definition
-from forms.engine import Session, verdict_of
-from forms.errors import FormError
-from forms.registry import list_definitions
-from sync.protocol import (
+from contract.protocol import (
     CODE_ALPHABET,
     CODE_SECRET_CHARS,
     b64,
@@ -51,6 +45,12 @@ from sync.protocol import (
     payload_hash,
     sign_receipt,
 )
+from desktop.paths import ensure_private_dir, write_private_file
+from desktop.vault import now_iso
+from forms.definition import FormDefinition, build_definition
+from forms.engine import Session, verdict_of
+from forms.errors import FormError
+from forms.registry import list_definitions
 
 DEFAULT_SETTING = "default"
 DEFAULT_TOKEN_TTL = 90 * 24 * 3600.0

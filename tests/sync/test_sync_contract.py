@@ -1,4 +1,4 @@
-"""The reference server checked against `sync/openapi.yaml` by a property-based API tester.
+"""The reference server checked against `contract/openapi.yaml` by a property-based API tester.
 
 Schemathesis generates requests from the contract (valid ones and edge cases) and checks
 every answer: documented status, documented content type, body matching its schema, and no
@@ -44,7 +44,7 @@ def token(contract_server: ServerThread) -> str:
 CONFIG = SchemathesisConfig.from_dict({"checks": {"positive_data_acceptance": {
     "expected-statuses": ["2xx", "400", "401", "403", "404", "409", "422", "426", "429"]}}})
 schema = schemathesis.openapi.from_path(
-    str(resources.files("sync").joinpath("openapi.yaml")), config=CONFIG)
+    str(resources.files("contract").joinpath("openapi.yaml")), config=CONFIG)
 
 
 @schema.parametrize()

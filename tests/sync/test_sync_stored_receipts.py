@@ -7,9 +7,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from contract.protocol import sign_receipt
 from desktop.outbox import Outbox
 from sync.device import load_credentials
-from sync.protocol import sign_receipt
 from sync.reconcile import reconcile
 
 

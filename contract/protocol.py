@@ -1,6 +1,6 @@
-"""What the client and the reference server agree on: versions, headers, problem types, receipts.
+"""What the client and the national service agree on: versions, headers, problem types, receipts.
 
-The contract itself is `sync/openapi.yaml`; this module holds the parts both sides compute
+The contract itself is `contract/openapi.yaml`; this module holds the parts both sides compute
 the same way (canonical JSON, payload hashes, the signed receipt and form messages).
 """
 
@@ -14,8 +14,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from desktop.assessments import canonical_json
-from desktop.outbox import payload_hash
+from contract.canonical import canonical_json, payload_hash
 
 __all__ = ["canonical_json", "payload_hash"]
 
