@@ -19,6 +19,7 @@ from typing import Any
 from desktop.errors import BadDocument, NotFound, NotReady, TamperedData
 from desktop.paths import write_private_file
 from desktop.vault import Vault, now_iso
+from forms.bounds import MAX_DOCUMENT_BYTES, OutOfBounds, check_document_bounds
 from forms.errors import FormError
 from forms.validators import normalise_identifier
 
@@ -38,6 +39,9 @@ def _reject_constant(name: str) -> Any:
 
 def parse_document(raw: bytes | str, source: str) -> dict[str, Any]:
     """Parse and check an assessment document; one sentence naming `source` when it is wrong."""
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        raise BadDocument(f"{source} is larger than the {MAX_DOCUMENT_BYTES // 2**20} MiB "
+                          "OneSEND accepts for one assessment.")
     try:
         data = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
@@ -70,6 +74,11 @@ def check_document(data: Any, source: str) -> dict[str, Any]:
     record_id = data.get("id")
     if record_id is not None and (not isinstance(record_id, str) or not _ID.match(record_id)):
         raise BadDocument(f"{source}: /id must be 1 to 64 letters, digits, dashes or underscores.")
+    try:
+        # Every answer within its type's hard bound (forms/bounds.py): on import and every save.
+        check_document_bounds(data)
+    except OutOfBounds as exc:
+        raise BadDocument(f"{source} was not accepted: {exc}.") from exc
     return data
 
 

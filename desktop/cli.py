@@ -23,6 +23,7 @@ from desktop.errors import InvalidInput, NotReady, OneSendError, SyncError
 from desktop.paths import resolve_data_dir
 from desktop.profiles import Profiles
 from desktop.vault import Vault
+from forms.bounds import MAX_DOCUMENT_BYTES
 from forms.errors import FormError
 from forms.registry import list_definitions
 from sync.device import enrol
@@ -82,7 +83,9 @@ def _open_vault(args: argparse.Namespace) -> Vault:
 
 def _read_document_file(path: str) -> dict[str, Any]:
     try:
-        raw = Path(path).read_bytes()
+        with Path(path).open("rb") as handle:
+            # One byte past the bound is enough to refuse it: a huge file is never read whole.
+            raw = handle.read(MAX_DOCUMENT_BYTES + 1)
     except OSError as exc:
         raise InvalidInput(f"Cannot read {path}: {exc.strerror or 'unreadable'}.") from exc
     return parse_document(raw, path)
@@ -221,6 +224,13 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reason(exc: BaseException) -> str:
+    """Why a record could not be handled, in words (never a value from it)."""
+    if isinstance(exc, OneSendError | FormError):
+        return str(exc)
+    return "it is damaged or nested too deeply to be read."
+
+
 def cmd_finalise(args: argparse.Namespace) -> int:
     if bool(args.id) == bool(args.all_complete):
         raise InvalidInput("Name one assessment ID, or give --all-complete.")
@@ -236,6 +246,17 @@ def cmd_finalise(args: argparse.Namespace) -> int:
                 if not args.all_complete:
                     raise
                 skipped.append({"id": record_id, "reason": str(exc)})
+                continue
+            except (OneSendError, FormError, RecursionError, ValueError) as exc:
+                # One damaged or hostile record (too deep, out of bounds, unreadable) is
+                # skipped with a reason; it never stops the others from being finalised.
+                if not args.all_complete:
+                    if isinstance(exc, OneSendError | FormError):
+                        raise
+                    raise NotReady(f"Assessment {record_id} cannot be finalised: "
+                                   f"{_reason(exc)}") from exc
+                skipped.append({"id": record_id, "reason": f"Assessment {record_id} cannot be "
+                                f"finalised: {_reason(exc)}"})
                 continue
             finalised.append({"id": record_id, "revision": revision, "queued": new})
     if args.json:
