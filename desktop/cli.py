@@ -13,7 +13,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import forms.cli
 from desktop import __version__, ctf_cli
@@ -22,6 +22,7 @@ from desktop.crypto import FAST_KDF
 from desktop.errors import InvalidInput, NotReady, OneSendError, SyncError
 from desktop.paths import resolve_data_dir
 from desktop.profiles import Profiles
+from desktop.terminal import SafeStream, line_safe
 from desktop.vault import Vault
 from forms.bounds import MAX_DOCUMENT_BYTES
 from forms.errors import FormError
@@ -186,10 +187,20 @@ def cmd_show(args: argparse.Namespace) -> int:
         _out(f"{key}: {document[key]}")
     for section, answers in document["answers"].items():
         _out(f"\n[{section}]")
-        for question, value in answers.items():
-            shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-            _out(f"  {question}: {shown}")
+        # A repeating section (outcomes, provision) is a list of items: each is numbered.
+        items = answers if isinstance(answers, list) else [answers]
+        for number, item in enumerate(items, start=1):
+            indent = "  "
+            if isinstance(answers, list):
+                _out(f"  ({number})")
+                indent = "    "
+            for question, value in (item.items() if isinstance(item, dict) else []):
+                _out(f"{indent}{question}: {_shown(value)}")
     return 0
+
+
+def _shown(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -668,13 +679,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Whatever is printed (a file name, a folder, an answer) reaches the terminal with its
+    # control characters escaped (desktop/terminal.py).
+    saved = sys.stdout, sys.stderr
+    sys.stdout = cast(TextIO, SafeStream(saved[0]))
+    sys.stderr = cast(TextIO, SafeStream(saved[1]))
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
     try:
         return handler(args)
     except (OneSendError, FormError) as exc:
-        _out(f"onesend: {exc}", sys.stderr)
+        _out(f"onesend: {line_safe(str(exc))}", sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         _out("onesend: interrupted.", sys.stderr)

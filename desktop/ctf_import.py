@@ -34,6 +34,7 @@ from desktop.errors import (
     VaultBusy,
     VaultLocked,
 )
+from forms.bounds import OutOfBounds, answers_bound, check_value
 from forms.definition import FormDefinition
 from forms.registry import load_definition
 from forms.validators import (
@@ -363,6 +364,12 @@ class _Mapper:
         for key, (section, question) in TARGETS.items():
             if values[key] is not None:
                 answers.setdefault(section, {})[question] = values[key]
+        try:
+            # The same hard bounds as every save (forms/bounds.py), judged here so a pupil
+            # past them is shown as not importable instead of failing the run.
+            check_value(answers, answers_bound(self.definition))
+        except OutOfBounds as exc:
+            problem("Pupil", f"This pupil cannot be imported: {exc}.", "error")
         return PupilPreview(
             position=pupil.position,
             first_name=forename,
