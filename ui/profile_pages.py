@@ -33,8 +33,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import Shiboken
 from typing_extensions import override
 
-from desktop.errors import InvalidInput
-from desktop.profiles import MIN_PASSWORD_LENGTH, Profiles, check_password_strength
+from desktop.profiles import MIN_PASSWORD_LENGTH, Profiles, password_problem
 from desktop.vault import Vault
 from ui.crash import user_sentence
 from ui.tasks import TaskRunner, emit
@@ -285,6 +284,7 @@ class CreateProfilePage(Page):
         for edit in (self.name_edit, self.password_edit, self.confirm_edit):
             edit.returnPressed.connect(self.submit)
         self.password_edit.textChanged.connect(self._update_feedback)
+        self.name_edit.textChanged.connect(self._update_feedback)
         self.confirm_edit.textChanged.connect(self._update_feedback)
         self._update_feedback()
         self.setFocusProxy(self.name_edit)
@@ -294,25 +294,25 @@ class CreateProfilePage(Page):
         self.password_edit.setEchoMode(mode)
         self.confirm_edit.setEchoMode(mode)
 
-    @staticmethod
-    def strength_problem(password: str) -> str:
-        """The one sentence that says what is wrong with the password, or '' when it will do."""
-        try:
-            check_password_strength(password)
-        except InvalidInput as problem:
-            return str(problem)
-        return ""
+    def strength_problem(self, password: str) -> str:
+        """The one sentence that says what is wrong with the password, or '' when it will do.
+
+        The same rule as `onesend profile create` (desktop.profiles.password_problem).
+        """
+        return password_problem(password, (self.name_edit.text().strip(),))
 
     def _update_feedback(self) -> None:
         password = self.password_edit.text()
         problem = self.strength_problem(password)
         if not password:
             text = "Not typed yet."
-        elif problem:
+        elif len(password) < MIN_PASSWORD_LENGTH:
             text = (f"✗ Too short: {len(password)} characters so far, "
                     f"at least {MIN_PASSWORD_LENGTH} needed.")
+        elif problem:
+            text = f"✗ {problem}"
         else:
-            text = "✓ Long enough."
+            text = "✓ Strong enough."
         self.strength.setText(text)
         self.strength.setAccessibleDescription(text)
         self.strength.setProperty("ok", not problem)
