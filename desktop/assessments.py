@@ -235,7 +235,7 @@ class Assessments:
         if status not in FINALISABLE:
             raise NotReady(f"Assessment {record_id} cannot be finalised while it is {status}.")
         document = self.get(record_id, current)
-        body = self._body(document)
+        body = self._body(document, f"Assessment {record_id}")
         try:
             verdict = judge(body)
         except FormError as exc:
@@ -397,8 +397,8 @@ class Assessments:
         return bool(self.vault.read("SELECT 1 FROM assessments WHERE id = ?", (record_id,)))
 
     @staticmethod
-    def _body(document: dict[str, Any]) -> dict[str, Any]:
-        checked = check_document(document, "The assessment")
+    def _body(document: dict[str, Any], source: str = "The assessment") -> dict[str, Any]:
+        checked = check_document(document, source)
         body = {key: checked[key] for key in DOCUMENT_FIELDS}
         if checked.get("archive"):
             body["archive"] = checked["archive"]

@@ -235,11 +235,14 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
-def _reason(exc: BaseException) -> str:
-    """Why a record could not be handled, in words (never a value from it)."""
-    if isinstance(exc, OneSendError | FormError):
+def _reason(exc: BaseException, record_id: str) -> str:
+    """Why a record could not be finalised, in words (never a value from it)."""
+    if isinstance(exc, OneSendError | FormError) and record_id in str(exc):
         return str(exc)
-    return "it is damaged or nested too deeply to be read."
+    if isinstance(exc, OneSendError | FormError):
+        return f"Assessment {record_id} cannot be finalised: {exc}"
+    return (f"Assessment {record_id} cannot be finalised: it is damaged or nested too deeply "
+            "to be read.")
 
 
 def cmd_finalise(args: argparse.Namespace) -> int:
@@ -261,13 +264,10 @@ def cmd_finalise(args: argparse.Namespace) -> int:
             except (OneSendError, FormError, RecursionError, ValueError) as exc:
                 # One damaged or hostile record (too deep, out of bounds, unreadable) is
                 # skipped with a reason; it never stops the others from being finalised.
+                reason = _reason(exc, record_id)
                 if not args.all_complete:
-                    if isinstance(exc, OneSendError | FormError):
-                        raise
-                    raise NotReady(f"Assessment {record_id} cannot be finalised: "
-                                   f"{_reason(exc)}") from exc
-                skipped.append({"id": record_id, "reason": f"Assessment {record_id} cannot be "
-                                f"finalised: {_reason(exc)}"})
+                    raise NotReady(reason) from exc
+                skipped.append({"id": record_id, "reason": reason})
                 continue
             finalised.append({"id": record_id, "revision": revision, "queued": new})
     if args.json:
