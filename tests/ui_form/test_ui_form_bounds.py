@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QMimeData
+from PySide6.QtCore import QMimeData, Qt
 from pytestqt.qtbot import QtBot
 
 import desktop.assessments
@@ -88,6 +88,20 @@ def test_a_stored_name_far_past_its_bound_is_shown_cut_with_a_note_in_bounded_me
     assert "History" in note
     assert len(editor.title_label.text()) <= TITLE_CHARS
     assert editor.width() <= 1280  # a long name never widens the window
+
+    # History's viewer (a text layout) gets the revision cut to its bounds, with a note.
+    with qtbot.waitSignal(editor.history.loaded, timeout=10_000):
+        editor.show_history()
+    editor.history.table.selectRow(0)
+    with qtbot.waitSignal(editor.history.viewed, timeout=10_000):
+        qtbot.mouseClick(editor.history.view_button, Qt.MouseButton.LeftButton)
+    shown = editor.history.viewer.toPlainText()
+    note = shown.splitlines()[0]
+    assert note.startswith("Shown shortened to OneSEND's bounds:")
+    assert "child.first_name" in note
+    assert len(shown) < 3 * GENERIC_CHARS
+    grown = rss_mib() - before
+    assert grown < 200, f"viewing the revision grew the process by {grown:.0f} MiB"
 
     # The stored revision is untouched: it still holds the whole name.
     stored = Assessments(vault).get(record_id)
