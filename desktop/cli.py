@@ -523,7 +523,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"onesend {__version__}")
     parser.add_argument(
         "--data-dir", metavar="DIR",
-        help="folder holding the profiles (default: $ONESEND_DATA_DIR, else the user data folder)",
+        help="folder holding the profiles (default: $ONESEND_DATA_DIR, else the user data "
+        "folder); an existing folder's mode is never changed",
     )
     parser.add_argument(
         "--profile", metavar="NAME", help="profile to use (default: the only profile)"
