@@ -60,12 +60,26 @@ def read_secrets(args: argparse.Namespace, prompts: Sequence[str]) -> list[str]:
             )
         values = []
         for prompt in prompts:
-            line = sys.stdin.readline()
+            try:
+                line = sys.stdin.readline()
+            except UnicodeDecodeError:
+                raise InvalidInput(f"The {prompt.lower()} given is not valid UTF-8 text; "
+                                   "type it again.") from None
             if not line:
                 raise InvalidInput(f"Standard input ended before the {prompt.lower()} was given.")
-            values.append(line.rstrip("\r\n"))
+            values.append(_valid_text(line.rstrip("\r\n"), prompt))
         return values
-    return [getpass.getpass(f"{prompt}: ") for prompt in prompts]
+    return [_valid_text(getpass.getpass(f"{prompt}: "), prompt) for prompt in prompts]
+
+
+def _valid_text(value: str, prompt: str) -> str:
+    """Bytes that are not UTF-8 arrive as lone surrogates: refuse them in one sentence."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"The {prompt.lower()} given is not valid UTF-8 text; type it "
+                           "again.") from None
+    return value
 
 
 def _profiles(args: argparse.Namespace) -> Profiles:

@@ -227,3 +227,17 @@ def test_data_dir_on_an_existing_shared_folder_keeps_its_mode(
     result = onesend("--data-dir", str(fresh), "profile", "create", "alex", "--password-stdin")
     assert result.returncode == 0, result.stderr
     assert fresh.stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.parametrize("locale", ["C", "C.UTF-8"])
+def test_a_password_that_is_not_utf8_is_one_sentence(onesend: Onesend, locale: str) -> None:
+    onesend.profile()
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("onesend")), "assessments", "list",
+         "--password-stdin"],
+        input=b"pass\xffword\n", capture_output=True, timeout=120, check=False,
+        env={**onesend.env, "LC_ALL": locale, "PYTHONIOENCODING": ""},
+    )
+    assert result.returncode == 2
+    assert result.stderr.decode() == ("onesend: The password given is not valid UTF-8 text; "
+                                      "type it again.\n")
