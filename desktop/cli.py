@@ -700,15 +700,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.stdout = cast(TextIO, SafeStream(saved[0]))
     sys.stderr = cast(TextIO, SafeStream(saved[1]))
     try:
-        return _main(argv)
+        return _main(argv, saved)
     finally:
         sys.stdout, sys.stderr = saved
 
 
-def _main(argv: Sequence[str] | None) -> int:
+def _main(argv: Sequence[str] | None, real: tuple[TextIO, TextIO]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
+    if handler is cmd_reference_server:
+        # The development server's own log (uvicorn colours it at a terminal) passes as is.
+        sys.stdout, sys.stderr = real
     try:
         return handler(args)
     except (OneSendError, FormError) as exc:
