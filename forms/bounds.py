@@ -152,12 +152,21 @@ def section_bound(section: Section, definition: FormDefinition | None = None) ->
     return item
 
 
+_BY_DEFINITION: dict[int, tuple[FormDefinition, Bound]] = {}
+
+
 def answers_bound(definition: FormDefinition | None) -> Bound:
     """The bound of a whole `answers` object; with no definition, only the generic bounds."""
     if definition is None:
         return GENERIC
+    cached = _BY_DEFINITION.get(id(definition))
+    if cached is not None and cached[0] is definition:
+        return cached[1]
     fields = {section.id: section_bound(section, definition) for section in definition.sections}
-    return Bound(items=len(fields) + GENERIC_ITEMS, fields=fields)
+    bound = Bound(items=len(fields) + GENERIC_ITEMS, fields=fields)
+    # Definitions live as long as the process (the registry keeps them): a few entries.
+    _BY_DEFINITION[id(definition)] = (definition, bound)
+    return bound
 
 
 def _describe(path: str) -> str:
@@ -166,7 +175,7 @@ def _describe(path: str) -> str:
 
 def check_text(value: str, path: str, limit: int) -> None:
     """One string: valid Unicode and at most `limit` characters."""
-    if _SURROGATE.search(value):
+    if not value.isascii() and _SURROGATE.search(value):
         raise OutOfBounds(f"the answer at {_describe(path)} is not valid Unicode text "
                           "(it holds a lone surrogate)")
     if len(value) > limit:
@@ -188,49 +197,70 @@ def _child_path(path: str, key: str | int) -> str:
     return f"{path}.{key}" if path else key
 
 
+# A path is kept as a chain (parent, key) and written out only for an error message.
+_Path = tuple[Any, str | int] | None
+
+
+def _render(chain: _Path, root: str) -> str:
+    keys: list[str | int] = []
+    while chain is not None:
+        chain, key = chain
+        keys.append(key)
+    path = root
+    for key in reversed(keys):
+        path = _child_path(path, key)
+    return path
+
+
 def check_value(value: Any, bound: Bound = GENERIC, path: str = "") -> None:
     """Walk `value` (iteratively) and raise OutOfBounds at the first thing past its bound."""
-    stack: list[tuple[Any, Bound, str, int]] = [(value, bound, path, 0)]
+    stack: list[tuple[Any, Bound, _Path, int]] = [(value, bound, None, 0)]
     chars = 0
     values = 0
     while stack:
-        current, limit, where, depth = stack.pop()
+        current, limit, chain, depth = stack.pop()
         values += 1
         if values > MAX_VALUES:
             raise OutOfBounds(f"the answers hold more than the {MAX_VALUES:,} values OneSEND "
                               "accepts")
         if depth > MAX_DEPTH:
-            raise OutOfBounds(f"the answers at {_describe(where)} are nested more than "
-                              f"{MAX_DEPTH} levels deep")
-        if isinstance(current, str):
-            check_text(current, where, limit.chars)
+            raise OutOfBounds(f"the answers at {_describe(_render(chain, path))} are nested "
+                              f"more than {MAX_DEPTH} levels deep")
+        kind = type(current)
+        if kind is str:
+            if len(current) > limit.chars or not current.isascii():
+                check_text(current, _render(chain, path), limit.chars)
             chars += len(current)
-        elif isinstance(current, bool) or current is None:
+        elif current is None or kind is bool:
             continue
-        elif isinstance(current, int | float):
-            check_number(current, where)
-        elif isinstance(current, list):
+        elif kind is int or kind is float:
+            if (kind is float and not math.isfinite(current)) or abs(current) > MAX_NUMBER:
+                check_number(current, _render(chain, path))
+        elif kind is list:
             if len(current) > limit.items:
-                raise OutOfBounds(f"the answer at {_describe(where)} has {len(current):,} "
-                                  f"entries, more than the {limit.items:,} OneSEND accepts "
-                                  "there")
+                raise OutOfBounds(f"the answer at {_describe(_render(chain, path))} has "
+                                  f"{len(current):,} entries, more than the {limit.items:,} "
+                                  "OneSEND accepts there")
             entry = limit.item or _generic_below(limit)
-            stack.extend((item, entry, _child_path(where, index), depth + 1)
+            stack.extend((item, entry, (chain, index), depth + 1)
                          for index, item in enumerate(current))
-        elif isinstance(current, dict):
+        elif kind is dict:
             if len(current) > limit.items:
-                raise OutOfBounds(f"the answer at {_describe(where)} has {len(current):,} "
-                                  f"entries, more than the {limit.items:,} OneSEND accepts "
-                                  "there")
+                raise OutOfBounds(f"the answer at {_describe(_render(chain, path))} has "
+                                  f"{len(current):,} entries, more than the {limit.items:,} "
+                                  "OneSEND accepts there")
+            fields = limit.fields
+            below = _generic_below(limit)
             for key, item in current.items():
                 key_text = str(key)
-                check_text(key_text, where, CODE_CHARS)
+                if len(key_text) > CODE_CHARS or not key_text.isascii():
+                    check_text(key_text, _render(chain, path), CODE_CHARS)
                 chars += len(key_text)
-                field = (limit.fields or {}).get(key_text) if limit.fields else None
-                stack.append((item, field or _generic_below(limit),
-                              _child_path(where, key_text), depth + 1))
+                field = fields.get(key_text) if fields else None
+                stack.append((item, field or below, (chain, key_text), depth + 1))
         else:
-            raise OutOfBounds(f"the answer at {_describe(where)} is not a JSON value")
+            raise OutOfBounds(f"the answer at {_describe(_render(chain, path))} is not a JSON "
+                              "value")
         if chars > MAX_TOTAL_CHARS:
             raise OutOfBounds(f"the answers hold more than the {MAX_TOTAL_CHARS:,} characters "
                               "of text OneSEND accepts")
@@ -292,7 +322,8 @@ def clip_answers(answers: Any, definition: FormDefinition | None) -> tuple[Any, 
 
     def walk(value: Any, limit: Bound, path: str, depth: int) -> Any:
         # Recursion is bounded by MAX_DEPTH: deeper values are cut, not descended into.
-        if depth > MAX_DEPTH:
+        if depth > MAX_DEPTH or (depth == MAX_DEPTH and isinstance(value, list | dict)
+                                 and value):
             clipped.append(_describe(path))
             return None
         if isinstance(value, str):
