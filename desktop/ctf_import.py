@@ -443,7 +443,7 @@ class _Mapper:
                 if ended is not None and ended <= self.today:
                     continue  # a need that has ended is history, not the current picture
             rank_text = entry.rank or ""
-            if not rank_text.isdigit() or not 1 <= int(rank_text) <= 99:
+            if not (rank_text.isascii() and rank_text.isdigit()) or not 1 <= int(rank_text) <= 99:
                 problem(f"{where}/SENtypeRank", "SENtypeRank is not a rank from 1 to 99; the "
                         "need was left out.", "note")
                 continue

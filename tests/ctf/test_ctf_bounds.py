@@ -40,3 +40,20 @@ def test_a_pupil_past_the_bounds_is_shown_not_importable_and_the_others_import(
     assert len(report["created"]) == 2
     with profiles.unlock("alex", PASSWORD) as vault:
         assert Assessments(vault).count() == 2
+
+
+def test_a_rank_of_unicode_digits_is_a_note_not_a_crash(
+    onesend: Run, write_ctf: WriteCtf, profiles: Profiles,
+) -> None:
+    profiles.create("alex", PASSWORD)[0].close()
+    path, _ = write_ctf(6, seed=3)
+    xml = path.read_text(encoding="utf-8")
+    assert "<SENtypeRank>1</SENtypeRank>" in xml
+    # "²".isdigit() is true, but int("²") raises: the reader must not trust isdigit().
+    path.write_text(xml.replace("<SENtypeRank>1</SENtypeRank>", "<SENtypeRank>²</SENtypeRank>"),
+                    encoding="utf-8")
+    code, out, err = onesend("import-ctf", str(path), "--dry-run", "--json", "--password-stdin")
+    assert code == 0, err
+    notes = [problem for row in json.loads(out)["pupils"] for problem in row["problems"]
+             if "SENtypeRank" in str(problem)]
+    assert notes
