@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import hmac
 import json
 import os
@@ -40,6 +41,7 @@ from desktop.crypto import (
     wrap_key,
 )
 from desktop.errors import (
+    DiskFull,
     InvalidInput,
     ProfileError,
     TamperedData,
@@ -334,19 +336,16 @@ class Profiles:
         # Counted before it is tried, under a lock: concurrent guesses cannot share a window.
         failures = self._count_attempt(folder)
         kek = derive_password_key(password, record.password_salt, record.kdf)
+        data_key = unwrap_key(kek, record.wrapped_by_password, record.context("password"))
+        # The check value only explains a failure; it never refuses a key that opens.
         check = record.password_check
-        if check is not None and not hmac.compare_digest(password_check_value(kek), check):
-            if self._kdf_altered(record, password):
-                self._uncount(folder)
-                raise TamperedData(self._altered(record))
-            data_key = None
-        else:
-            data_key = unwrap_key(kek, record.wrapped_by_password, record.context("password"))
-            if data_key is None and check is not None:
-                # The password is right (its check matches) but the key it wraps does not
-                # open: the wrapped key or the profile id bound to it was altered.
-                self._uncount(folder)
-                raise TamperedData(self._altered(record))
+        if data_key is None and check is not None and (
+                hmac.compare_digest(password_check_value(kek), check)
+                or self._kdf_altered(record, password)):
+            # The password is right (its check matches) but the key it wraps does not open:
+            # the wrapped key, the profile id bound to it, or the parameters were altered.
+            self._uncount(folder)
+            raise TamperedData(self._altered(record))
         if data_key is None:
             delay = unlock_delay(failures)
             later = f" Wait {delay} seconds before trying again." if delay else ""
@@ -435,7 +434,15 @@ class Profiles:
                     "again."
                 )
             failures += 1
-            self._write_throttle(folder, failures, self._clock())
+            try:
+                self._write_throttle(folder, failures, self._clock())
+            except OSError as exc:
+                # Not counted, so not tried: a full disk must not lift the delay.
+                error = DiskFull if exc.errno in (errno.ENOSPC, errno.EDQUOT) else ProfileError
+                raise error(
+                    f"The attempt could not be counted ({exc.strerror or 'a disk error'} in "
+                    f"{folder}), so the password was not tried; free some space and try again."
+                ) from exc
         return failures
 
     def _uncount(self, folder: Path) -> None:

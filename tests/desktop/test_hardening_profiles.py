@@ -198,3 +198,13 @@ def test_the_command_says_the_profile_was_altered(
     assert "has been altered" in result.stderr
     assert "not counted as a wrong password" in result.stderr
     assert _failures(profiles) == 0
+
+
+def test_a_stale_check_value_never_refuses_the_right_password(profiles: Profiles) -> None:
+    """The check value only explains a failure: a key that opens is never refused by it."""
+    profiles.create("alex", PASSWORD)[0].close()
+    _edit_profile(profiles, "password_check", base64.b64encode(b"\x07" * 16).decode())
+    profiles.unlock("alex", PASSWORD).close()
+    with pytest.raises(WrongPassword):
+        profiles.unlock("alex", "not the password at all")
+    assert _failures(profiles) == 1
