@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import errno
 import hmac
 import json
 import os
@@ -41,7 +40,6 @@ from desktop.crypto import (
     wrap_key,
 )
 from desktop.errors import (
-    DiskFull,
     InvalidInput,
     ProfileError,
     TamperedData,
@@ -334,7 +332,7 @@ class Profiles:
 
     def _password_data_key(self, folder: Path, record: ProfileRecord, password: str) -> bytes:
         # Counted before it is tried, under a lock: concurrent guesses cannot share a window.
-        failures = self._count_attempt(folder)
+        failures, unwritten = self._count_attempt(folder)
         kek = derive_password_key(password, record.password_salt, record.kdf)
         data_key = unwrap_key(kek, record.wrapped_by_password, record.context("password"))
         # The check value only explains a failure; it never refuses a key that opens.
@@ -344,8 +342,13 @@ class Profiles:
                 or self._kdf_altered(record, password)):
             # The password is right (its check matches) but the key it wraps does not open:
             # the wrapped key, the profile id bound to it, or the parameters were altered.
-            self._uncount(folder)
+            if unwritten is None:
+                self._uncount(folder)
             raise TamperedData(self._altered(record))
+        if data_key is None and unwritten is not None:
+            raise WrongPassword(
+                f"That password does not unlock the profile {record.name!r} (and the disk "
+                f"holding it could not be written: {unwritten.strerror or 'a disk error'}).")
         if data_key is None:
             delay = unlock_delay(failures)
             later = f" Wait {delay} seconds before trying again." if delay else ""
@@ -418,11 +421,13 @@ class Profiles:
             # A damaged counter is treated as the worst case rather than as a reset.
             return FREE_ATTEMPTS + 8, self._clock()
 
-    def _count_attempt(self, folder: Path) -> int:
+    def _count_attempt(self, folder: Path) -> tuple[int, OSError | None]:
         """Wait out the delay or refuse; else count this attempt as a failure until it succeeds.
 
         Read, check and increment happen under one lock, so eight processes trying at once
-        are counted eight times and only those the delay allows are tried.
+        are counted eight times and only those the delay allows are tried. When the count
+        cannot be written (a full disk) the attempt is still tried, so the owner of a full
+        disk is not locked out of their records; the error is returned to be said.
         """
         with _throttle_lock(folder):
             failures, last = self._throttle(folder)
@@ -437,17 +442,12 @@ class Profiles:
             try:
                 self._write_throttle(folder, failures, self._clock())
             except OSError as exc:
-                # Not counted, so not tried: a full disk must not lift the delay.
-                error = DiskFull if exc.errno in (errno.ENOSPC, errno.EDQUOT) else ProfileError
-                raise error(
-                    f"The attempt could not be counted ({exc.strerror or 'a disk error'} in "
-                    f"{folder}), so the password was not tried; free some space and try again."
-                ) from exc
-        return failures
+                return failures, exc
+        return failures, None
 
     def _uncount(self, folder: Path) -> None:
         """Take back an attempt counted for a profile found altered (not a wrong password)."""
-        with _throttle_lock(folder):
+        with _throttle_lock(folder), contextlib.suppress(OSError):
             failures, last = self._throttle(folder)
             if failures <= 1:
                 (folder / THROTTLE_FILE).unlink(missing_ok=True)
@@ -468,7 +468,13 @@ class Profiles:
 @contextlib.contextmanager
 def _throttle_lock(folder: Path) -> Iterator[None]:
     """An exclusive lock on the profile's wrong-password counter, across processes."""
-    fd = os.open(folder / THROTTLE_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fd = os.open(folder / THROTTLE_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        # A full disk cannot hold the lock file either; the counter's own write then fails
+        # too, and the attempt is tried uncounted (see `_count_attempt`).
+        yield
+        return
     try:
         if sys.platform == "win32":
             import msvcrt  # noqa: PLC0415 - Windows only
