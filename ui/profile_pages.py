@@ -294,16 +294,20 @@ class CreateProfilePage(Page):
         self.password_edit.setEchoMode(mode)
         self.confirm_edit.setEchoMode(mode)
 
-    def strength_problem(self, password: str) -> str:
+    @staticmethod
+    def strength_problem(password: str, user_inputs: tuple[str, ...] = ()) -> str:
         """The one sentence that says what is wrong with the password, or '' when it will do.
 
         The same rule as `onesend profile create` (desktop.profiles.password_problem).
         """
-        return password_problem(password, (self.name_edit.text().strip(),))
+        return password_problem(password, user_inputs)
+
+    def _names(self) -> tuple[str, ...]:
+        return (self.name_edit.text().strip(),)
 
     def _update_feedback(self) -> None:
         password = self.password_edit.text()
-        problem = self.strength_problem(password)
+        problem = self.strength_problem(password, self._names())
         if not password:
             text = "Not typed yet."
         elif len(password) < MIN_PASSWORD_LENGTH:
@@ -330,7 +334,7 @@ class CreateProfilePage(Page):
     def _problem(self) -> tuple[str, QLineEdit] | None:
         if not self.name_edit.text().strip():
             return "Enter a name for the profile, usually your own name.", self.name_edit
-        problem = self.strength_problem(self.password_edit.text())
+        problem = self.strength_problem(self.password_edit.text(), self._names())
         if problem:
             return problem, self.password_edit
         if self.confirm_edit.text() != self.password_edit.text():
