@@ -36,9 +36,10 @@ def _store(args: argparse.Namespace, *, migrate: bool = True) -> Any:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     from national.migrations import LATEST, current_version, ddl, migrate  # noqa: PLC0415
-    from national.store import make_engine  # noqa: PLC0415
+    from national.store import make_engine, private_dir  # noqa: PLC0415
 
-    engine = make_engine(args.database, Path(args.data).absolute())
+    data = private_dir(Path(args.data).absolute())
+    engine = make_engine(args.database, data)
     try:
         if args.sql:
             sys.stdout.write(ddl(engine))

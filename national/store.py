@@ -126,10 +126,12 @@ def problem(name: str, title: str, status: int, **extra: Any) -> dict[str, Any]:
     return {"type": f"urn:onesend:problem:{name}", "title": title, "status": status, **extra}
 
 
-def _private_dir(path: Path) -> None:
+def private_dir(path: Path) -> Path:
+    """The data folder, made if need be, readable by its owner only."""
     path.mkdir(parents=True, exist_ok=True)
     if os.name == "posix":
         path.chmod(0o700)
+    return path
 
 
 def _load_or_create(path: Path, make: Callable[[], bytes]) -> bytes:
@@ -223,7 +225,7 @@ class ServerStore:
         pool_size: int = 8,
         auto_migrate: bool = True,
     ) -> None:
-        _private_dir(data_dir)
+        private_dir(data_dir)
         self.data_dir = data_dir
         self.token_ttl = token_ttl
         self.renew_after = renew_after
