@@ -24,6 +24,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -78,6 +79,7 @@ ROLES = ("device", "trust_officer", "la_officer", "analyst")
 OFFICER_ROLES = {"trust_officer": "trust", "la_officer": "la", "analyst": None}
 SQLITE_FILE = "server.db"
 _RACE_RETRIES = 5
+_VERDICT_CACHE = 4096  # outcomes by payload hash: a hash names the content exactly
 
 
 @dataclass(frozen=True)
@@ -240,6 +242,7 @@ class ServerStore:
         self.dialect = self.engine.dialect.name
         self._lock = threading.Lock()  # only around the definition cache
         self._definitions: dict[tuple[str, str], FormDefinition] = {}
+        self._verdicts: OrderedDict[str, ItemOutcome] = OrderedDict()
         if auto_migrate:
             migrate(self.engine)
         self.server_id = self._server_id()
@@ -625,6 +628,19 @@ class ServerStore:
             return ItemOutcome("rejected", 422, problem=problem(
                 "hash-mismatch", "The payload does not match its payload_hash.", 422))
         key = (payload["form"], payload["form_version"])
+        cached = self._verdicts.get(item["payload_hash"])
+        if cached is not None:
+            return cached  # the same content judged a moment ago (a retry, a racing worker)
+        outcome = self._judge(key, payload)
+        if self.definition(*key) is None:
+            return outcome  # not published yet: it may be by the next try
+        with self._lock:
+            self._verdicts[item["payload_hash"]] = outcome
+            while len(self._verdicts) > _VERDICT_CACHE:
+                self._verdicts.popitem(last=False)
+        return outcome
+
+    def _judge(self, key: tuple[str, str], payload: dict[str, Any]) -> ItemOutcome:
         definition = self.definition(*key)
         if definition is None:
             return ItemOutcome("rejected", 422, problem=problem(
