@@ -668,65 +668,101 @@ class ServerStore:
             now = now_iso()
             try:
                 with self._transaction() as conn:
-                    return [
-                        self._submit_one(conn, device, item, verdict, now)
-                        for item, verdict in zip(items, judged, strict=True)
-                    ]
+                    return self._submit_all(conn, device, items, judged, now)
             except IntegrityError:
                 if attempt == _RACE_RETRIES - 1:
                     raise
         raise AssertionError("unreachable")
 
-    def _submit_one(
-        self, conn: Connection, device: Principal, item: dict[str, Any],
-        verdict: ItemOutcome | None, now: str,
-    ) -> ItemOutcome:
-        subs = schema.submissions
-        sid, revision, base = item["submission_id"], item["revision"], item["base_revision"]
-        owner = conn.execute(select(subs.c.setting).where(subs.c.submission_id == sid)
-                             .limit(1)).first()
-        if owner is not None and owner[0] != device.setting:
-            # Another setting's record: refused, with nothing said about what it holds.
-            return ItemOutcome("rejected", 403, problem=problem(
-                "forbidden", "This device may not write this submission.", 403))
-        held = conn.execute(select(subs.c.payload_hash, subs.c.received_at, subs.c.signature)
-                            .where(subs.c.submission_id == sid, subs.c.revision == revision)
-                            ).first()
-        if held is not None:
-            if held[0] == item["payload_hash"]:
-                return ItemOutcome("duplicate", 200, receipt=self._receipt(
-                    sid, revision, held[0], held[1], held[2]))
-            return ItemOutcome("conflict", 409, problem=problem(
-                "conflict", "The server holds this revision with different content.", 409,
-                latest_revision=self._latest(conn, sid)))
-        if verdict is not None and verdict.status != "ok":
-            return verdict
-        latest = self._latest(conn, sid)
-        if base != latest or revision <= (latest or 0):
-            return ItemOutcome("conflict", 409, problem=problem(
-                "conflict", "The revision is based on one that is not the server's latest.",
-                409, latest_revision=latest))
-        receipt = sign_receipt(self.receipt_key, {
-            "submission_id": sid, "revision": revision, "payload_hash": item["payload_hash"],
-            "received_at": now, "server_id": self.server_id,
-        })
-        payload = item["payload"]
-        facts = verdict.facts if verdict is not None and verdict.facts else Facts()
-        row = facts.columns()
-        seq = conn.execute(subs.insert().values(
-            submission_id=sid, revision=revision, base_revision=base, form=payload["form"],
-            form_version=payload["form_version"], payload=canonical_json(payload),
-            payload_hash=item["payload_hash"], device_id=device.id, received_at=now,
-            signature=receipt["signature"], setting=device.setting, **row,
-        ).returning(subs.c.seq)).scalar_one()
-        cases = schema.cases
-        changed = conn.execute(update(cases).where(cases.c.submission_id == sid).values(
-            latest_seq=seq, revision=revision, updated_at=now, **row)).rowcount
-        if changed == 0:
-            conn.execute(cases.insert().values(
-                submission_id=sid, latest_seq=seq, revision=revision, setting=device.setting,
-                updated_at=now, **row))
-        return ItemOutcome("accepted", 201, receipt=receipt)
+    def _submit_all(
+        self, conn: Connection, device: Principal, items: Sequence[dict[str, Any]],
+        judged: Sequence[ItemOutcome | None], now: str,
+    ) -> list[ItemOutcome]:
+        """What the database holds of these submissions is read in one query; each item is
+        decided in order against it (so revisions 1 and 2 in one batch both go in); the new
+        rows are written together."""
+        subs, cases = schema.submissions, schema.cases
+        sids = sorted({str(item["submission_id"]) for item in items})
+        owners: dict[str, str] = {}
+        held: dict[tuple[str, int], tuple[str, str, str]] = {}
+        latest: dict[str, int] = {}
+        for sid, revision, digest, received_at, signature, setting in conn.execute(select(
+                subs.c.submission_id, subs.c.revision, subs.c.payload_hash,
+                subs.c.received_at, subs.c.signature, subs.c.setting).where(
+                subs.c.submission_id.in_(sids))):
+            owners.setdefault(sid, setting)
+            held[(sid, revision)] = (digest, received_at, signature)
+            latest[sid] = max(latest.get(sid, 0), revision)
+        outcomes: list[ItemOutcome] = []
+        rows: list[dict[str, Any]] = []
+        for item, verdict in zip(items, judged, strict=True):
+            sid, revision, base = item["submission_id"], item["revision"], item["base_revision"]
+            owner = owners.get(sid)
+            if owner is not None and owner != device.setting:
+                # Another setting's record: refused, with nothing said about what it holds.
+                outcomes.append(ItemOutcome("rejected", 403, problem=problem(
+                    "forbidden", "This device may not write this submission.", 403)))
+                continue
+            found = held.get((sid, revision))
+            if found is not None:
+                if found[0] == item["payload_hash"]:
+                    outcomes.append(ItemOutcome("duplicate", 200, receipt=self._receipt(
+                        sid, revision, *found)))
+                else:
+                    outcomes.append(ItemOutcome("conflict", 409, problem=problem(
+                        "conflict", "The server holds this revision with different content.",
+                        409, latest_revision=latest.get(sid))))
+                continue
+            if verdict is not None and verdict.status != "ok":
+                outcomes.append(verdict)
+                continue
+            now_latest = latest.get(sid)
+            if base != now_latest or revision <= (now_latest or 0):
+                outcomes.append(ItemOutcome("conflict", 409, problem=problem(
+                    "conflict", "The revision is based on one that is not the server's latest.",
+                    409, latest_revision=now_latest)))
+                continue
+            receipt = sign_receipt(self.receipt_key, {
+                "submission_id": sid, "revision": revision,
+                "payload_hash": item["payload_hash"], "received_at": now,
+                "server_id": self.server_id,
+            })
+            payload = item["payload"]
+            facts = verdict.facts if verdict is not None and verdict.facts else Facts()
+            rows.append(dict(
+                submission_id=sid, revision=revision, base_revision=base,
+                form=payload["form"], form_version=payload["form_version"],
+                payload=canonical_json(payload), payload_hash=item["payload_hash"],
+                device_id=device.id, received_at=now, signature=receipt["signature"],
+                setting=device.setting, **facts.columns()))
+            owners[sid] = device.setting
+            held[(sid, revision)] = (item["payload_hash"], now, receipt["signature"])
+            latest[sid] = revision
+            outcomes.append(ItemOutcome("accepted", 201, receipt=receipt))
+        if rows:
+            seqs = conn.execute(subs.insert().returning(
+                subs.c.seq, sort_by_parameter_order=True), rows).scalars().all()
+            newest: dict[str, dict[str, Any]] = {}
+            for row, seq in zip(rows, seqs, strict=True):
+                newest[row["submission_id"]] = {**row, "latest_seq": seq}
+            existing = set(conn.execute(select(cases.c.submission_id).where(
+                cases.c.submission_id.in_(list(newest)))).scalars())
+            fields = [c.name for c in cases.columns
+                      if c.name not in ("submission_id", "latest_seq", "revision", "setting",
+                                        "updated_at")]
+            case_rows = [{"submission_id": sid, "latest_seq": row["latest_seq"],
+                          "revision": row["revision"], "setting": row["setting"],
+                          "updated_at": now, **{f: row[f] for f in fields}}
+                         for sid, row in newest.items()]
+            fresh = [r for r in case_rows if r["submission_id"] not in existing]
+            if fresh:
+                conn.execute(cases.insert(), fresh)
+            for r in case_rows:
+                if r["submission_id"] in existing:
+                    conn.execute(update(cases).where(
+                        cases.c.submission_id == r["submission_id"]).values(
+                        {k: v for k, v in r.items() if k != "submission_id"}))
+        return outcomes
 
     @staticmethod
     def _latest(conn: Connection, sid: str) -> int | None:
