@@ -45,6 +45,7 @@ from contract.protocol import (
     PROTOCOL_VERSION,
 )
 from national.faults import FaultMiddleware, Faults
+from national.logs import log_event
 from national.reads import register_reads
 from national.store import (
     DEFAULT_RENEW_AFTER,
@@ -283,6 +284,18 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.state.store = store
     app.state.faults = config.faults
     app.add_middleware(FaultMiddleware, faults=config.faults)
+
+    @app.middleware("http")
+    async def log_requests(request: Request, call_next: Any) -> Response:
+        """One JSON line a request: method, route template (never the filled-in path, which
+        holds ids), status and duration. No header, query or body is logged."""
+        began = time.perf_counter()
+        response: Response = await call_next(request)
+        route = request.scope.get("route")
+        log_event(event="request", method=request.method,
+                  route=getattr(route, "path", "unmatched"), status=response.status_code,
+                  ms=round((time.perf_counter() - began) * 1000, 1))
+        return response
 
     @app.exception_handler(ProblemError)
     async def on_problem(_request: Request, exc: ProblemError) -> Response:

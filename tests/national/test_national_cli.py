@@ -3,6 +3,7 @@ and `serve` with two worker processes on one PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -120,6 +121,11 @@ def test_two_worker_processes_store_a_racing_revision_once(
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         _out, err = server.communicate(timeout=30)
-    # Structured logs, and nothing of a child in them.
+    # Structured logs, one JSON object a line, and nothing of a child (nor any id) in them.
+    lines = [json.loads(line) for line in err.decode().splitlines() if line.startswith("{")]
+    requests_logged = [e for e in lines if e.get("event") == "request"]
+    assert {e["route"] for e in requests_logged} >= {"/v1/submissions/batch", "/v1/enrol"}
+    assert all(e["status"] in (200, 201) for e in requests_logged)
     assert b"Kai" not in err
     assert b"Kai" not in _out
+    assert token.encode() not in err
