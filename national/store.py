@@ -45,7 +45,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from contract.canonical import canonical_json, now_iso, payload_hash
@@ -669,8 +669,12 @@ class ServerStore:
             try:
                 with self._transaction() as conn:
                     return self._submit_all(conn, device, items, judged, now)
-            except IntegrityError:
-                if attempt == _RACE_RETRIES - 1:
+            except DBAPIError as exc:
+                # Lost a race on the constraint, or (PostgreSQL) a deadlock or serialization
+                # failure: the whole batch was rolled back, so judging it again is safe.
+                raced = isinstance(exc, IntegrityError) or getattr(
+                    exc.orig, "sqlstate", None) in ("40P01", "40001")
+                if not raced or attempt == _RACE_RETRIES - 1:
                     raise
         raise AssertionError("unreachable")
 
@@ -740,6 +744,9 @@ class ServerStore:
             latest[sid] = revision
             outcomes.append(ItemOutcome("accepted", 201, receipt=receipt))
         if rows:
+            # Rows and cases in one order (by id), so two batches holding the same submissions
+            # in different orders wait for each other instead of deadlocking.
+            rows.sort(key=lambda row: (row["submission_id"], row["revision"]))
             seqs = conn.execute(subs.insert().returning(
                 subs.c.seq, sort_by_parameter_order=True), rows).scalars().all()
             newest: dict[str, dict[str, Any]] = {}
@@ -753,7 +760,7 @@ class ServerStore:
             case_rows = [{"submission_id": sid, "latest_seq": row["latest_seq"],
                           "revision": row["revision"], "setting": row["setting"],
                           "updated_at": now, **{f: row[f] for f in fields}}
-                         for sid, row in newest.items()]
+                         for sid, row in sorted(newest.items())]
             fresh = [r for r in case_rows if r["submission_id"] not in existing]
             if fresh:
                 conn.execute(cases.insert(), fresh)
