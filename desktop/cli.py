@@ -576,7 +576,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 def cmd_reference_server(args: argparse.Namespace) -> int:
     """Run the reference server in the foreground (pilots, demos, tests)."""
     try:
-        from sync.server import (  # noqa: PLC0415 - not in the bundle
+        from national import (  # noqa: PLC0415 - not in the bundle
             Faults,
             ServerConfig,
             administer,

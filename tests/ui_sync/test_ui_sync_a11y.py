@@ -14,9 +14,9 @@ from pytestqt.qtbot import QtBot
 from desktop.assessments import Assessments
 from desktop.profiles import Profiles
 from desktop.vault import Vault
+from national import ServerThread
 from sync.device import enrol
 from sync.engine import SyncEngine
-from sync.server import ServerThread
 from ui.conflict_view import ConflictView
 from ui.sync_panel import SyncPanel
 
