@@ -43,7 +43,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from shiboken6 import Shiboken
 from typing_extensions import override
 
 from desktop.assessments import Assessments, summarise
@@ -102,7 +101,6 @@ def editor_style(dark: bool) -> str:
             .replace("{edge}", "#ffff00" if dark else "#0b0c0c"))
 
 
-EDITOR_STYLE = editor_style(False)
 READ_ONLY_STATUSES = ("ready", "queued", "synced")
 STATUS_WORDS = {
     "draft": "Draft",
@@ -325,21 +323,6 @@ class _UndoStep:
     path: str
     section_id: str
     at: float
-
-
-class FocusOnShow(QObject):
-    """Runs a callback once the watched page is shown (focus needs a visible widget)."""
-
-    def __init__(self, callback: Callable[[], None], parent: QObject) -> None:
-        super().__init__(parent)
-        self.callback = callback
-
-    @override
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Show:
-            watched.removeEventFilter(self)
-            self.callback()
-        return False
 
 
 class AssessmentEditor(QWidget):
@@ -870,14 +853,8 @@ class AssessmentEditor(QWidget):
         self._dirty = False
         self._in_flight = True
         self.tasks.run_db(lambda vault: Assessments(vault).save(record_id, document),
-                          self._alive(self._saved), self._alive(self._save_failed))
+                          self._saved, self._save_failed, owner=self)
 
-    def _alive(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:
-        """A callback that does nothing if this editor was closed in the meantime."""
-        def guarded(value: Any) -> None:
-            if Shiboken.isValid(self):
-                callback(value)
-        return guarded
 
     def _saved(self, revision: int) -> None:
         self._in_flight = False
@@ -954,8 +931,8 @@ class AssessmentEditor(QWidget):
             return store.get(record_id)
 
         self.check_page.set_busy(True)
-        self.tasks.run_db(work, self._alive(self._finalised),
-                          self._alive(lambda e: self._action_failed(e, "finalising")))
+        self.tasks.run_db(work, self._finalised,
+                          lambda e: self._action_failed(e, "finalising"), owner=self)
 
     def _finalised(self, document: dict[str, Any]) -> None:
         self.check_page.set_busy(False)
@@ -977,8 +954,9 @@ class AssessmentEditor(QWidget):
             return store.get(record_id)
 
         self.amend_button.setEnabled(False)
-        self.tasks.run_db(work, self._alive(self._amended),
-                          self._alive(lambda e: self._action_failed(e, "starting an amendment")))
+        self.tasks.run_db(work, self._amended,
+                          lambda e: self._action_failed(e, "starting an amendment"),
+                          owner=self)
 
     def _amended(self, document: dict[str, Any]) -> None:
         self.amend_button.setEnabled(True)
@@ -1049,7 +1027,7 @@ class AssessmentEditor(QWidget):
             self._say(sentence)
             emit(self.failed, sentence)
 
-        self.tasks.run(lambda: write_pdf(html, path), self._alive(done), self._alive(failed))
+        self.tasks.run(lambda: write_pdf(html, path), done, failed, owner=self)
 
     def _open_pdf(self) -> None:
         if self.last_pdf is not None:
