@@ -177,6 +177,37 @@ class Session:
         """Everything entered, hidden answers included (a copy)."""
         return copy.deepcopy(self._answers)
 
+    def answer(self, path: str) -> Any:
+        """A copy of the raw answer stored at a question path, or None (no copy of the rest)."""
+        section, index, question, qindex, sub = self._locate(path)
+        container: Any = self._answers.get(section)
+        for key in (index, question, qindex, sub):
+            if key is None:
+                continue
+            if isinstance(key, int):
+                container = container[key] if isinstance(container, list) and \
+                    0 <= key < len(container) else None
+            else:
+                container = container.get(key) if isinstance(container, dict) else None
+        return copy.deepcopy(container)
+
+    def has_section_answers(self, section_id: str) -> bool:
+        """Whether the answers hold anything (even an empty object) for a section."""
+        return section_id in self._answers
+
+    def drop_empty_section(self, section_id: str) -> None:
+        """Forget a section's answers if they are an empty object or list (after an undo)."""
+        if self._answers.get(section_id, None) in ({}, []):
+            del self._answers[section_id]
+            self._judged = self._evaluate()
+
+    def first_answers(self, section_id: str, names: tuple[str, ...]) -> dict[str, Any]:
+        """Some answers of a non-repeating section, without copying the record (for titles)."""
+        raw = self._answers.get(section_id)
+        if not isinstance(raw, dict):
+            return {}
+        return {name: raw.get(name) for name in names}
+
     @property
     def values(self) -> dict[str, Any]:
         """Effective typed values by ``section.question`` (hidden or invalid are MISSING)."""

@@ -13,14 +13,11 @@ Nothing here knows a question by name: everything comes from the definition and 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QCloseEvent,
     QDesktopServices,
@@ -45,13 +42,14 @@ from PySide6.QtWidgets import (
 )
 from typing_extensions import override
 
-from desktop.assessments import Assessments, summarise
+from desktop.assessments import Assessments
 from desktop.family_copy import family_copy_html, family_copy_title, write_pdf
 from desktop.vault import Vault
 from forms.definition import Question, Section
-from forms.engine import MISSING_KIND, Problem, Session, document_session
+from forms.engine import MISSING_KIND, Problem, Session
 from ui.crash import user_sentence
 from ui.form.check_answers import CheckAnswersPage
+from ui.form.edit_session import EditSession
 from ui.form.history import HistoryView
 from ui.form.widgets import (
     FieldAdapter,
@@ -101,7 +99,6 @@ def editor_style(dark: bool) -> str:
             .replace("{edge}", "#ffff00" if dark else "#0b0c0c"))
 
 
-READ_ONLY_STATUSES = ("ready", "queued", "synced")
 STATUS_WORDS = {
     "draft": "Draft",
     "ready": "Finalised",
@@ -113,8 +110,6 @@ STATUS_WORDS = {
 CHECK_PAGE = "check-answers"
 SECTION_COMPLETE = "This section is complete."
 HISTORY_PAGE = "history"
-UNDO_LIMIT = 200
-COALESCE_SECONDS = 2.0
 
 
 # What a failed save, PDF or sign-off can promise: nothing typed is lost.
@@ -317,14 +312,6 @@ class SectionPage(QWidget):
         return adapter.focus(sub)
 
 
-@dataclass
-class _UndoStep:
-    answers: dict[str, Any]
-    path: str
-    section_id: str
-    at: float
-
-
 class AssessmentEditor(QWidget):
     """One open assessment: fill it in, check it, finalise it, print it, see its history.
 
@@ -348,19 +335,10 @@ class AssessmentEditor(QWidget):
         self.setObjectName("assessmentEditor")
         self._apply_style()
         self.tasks = tasks
+        # The state and the decisions (undo, autosave, sign-off): the widget only draws them.
+        self.edit = EditSession(document, today)
         self.today = today
-        self.record_id = str(document["id"])
-        self.revision = int(document.get("revision", 1))
-        self.status = str(document.get("status", "draft"))
-        self.session = document_session(document, today)
-        self.form_id = self.session.definition.id
-        self.form_version = self.session.definition.version
-        self.archive: list[dict[str, Any]] = list(document.get("archive") or [])
-        self._dirty = False
-        self._in_flight = False
-        self._again = False
-        self._checked: set[str] = set()
-        self._undo: list[_UndoStep] = []
+        self.record_id = self.edit.record_id
         self._page: SectionPage | None = None
         self._pages: dict[str, SectionPage] = {}  # built section pages, by section id
         self._scrollers: dict[str, QScrollArea] = {}  # each built page's own scroll area
@@ -483,7 +461,32 @@ class AssessmentEditor(QWidget):
 
     @property
     def read_only(self) -> bool:
-        return self.status in READ_ONLY_STATUSES
+        return self.edit.read_only
+
+    @property
+    def session(self) -> Session:
+        """The form session: the answers judged against the form (the edit session's)."""
+        return self.edit.session
+
+    @property
+    def status(self) -> str:
+        return self.edit.status
+
+    @property
+    def revision(self) -> int:
+        return self.edit.revision
+
+    @property
+    def form_id(self) -> str:
+        return self.edit.form_id
+
+    @property
+    def form_version(self) -> str:
+        return self.edit.form_version
+
+    @property
+    def archive(self) -> list[dict[str, Any]]:
+        return self.edit.archive
 
     @property
     def current_section(self) -> str:
@@ -495,16 +498,10 @@ class AssessmentEditor(QWidget):
 
     def document(self) -> dict[str, Any]:
         """What is saved: every answer typed, hidden ones included, so nothing is lost."""
-        document: dict[str, Any] = {"form": self.form_id, "form_version": self.form_version,
-                                    "answers": self.session.answers}
-        if self.archive:
-            # Answers an earlier form version asked, kept by its migration; never dropped.
-            document["archive"] = self.archive
-        return document
+        return self.edit.document()
 
     def child_name(self) -> str:
-        names = summarise(self.session.answers)
-        return " ".join(p for p in (names["first_name"], names["last_name"]) if p)
+        return self.edit.child_name()
 
     def _apply_status(self) -> None:
         self.status_label.setText(f"Status: {STATUS_WORDS.get(self.status, self.status)}")
@@ -655,7 +652,7 @@ class AssessmentEditor(QWidget):
         return None
 
     def next_section(self) -> None:
-        self._checked.add(self._current)
+        self.edit.checked.add(self._current)
         following = self._following(self._current)
         if following is None:
             self.show_check_answers()
@@ -666,7 +663,7 @@ class AssessmentEditor(QWidget):
 
     def check_section(self) -> None:
         """Show every missing and invalid answer of this section; focus the summary."""
-        self._checked.add(self._current)
+        self.edit.checked.add(self._current)
         self._show_problems()
         if self._page is not None:
             if self._page.summary.isVisible():
@@ -680,7 +677,7 @@ class AssessmentEditor(QWidget):
         if page is None:
             return
         problems = self.session.problems_at(page.section.id)
-        if page.section.id not in self._checked:
+        if page.section.id not in self.edit.checked:
             problems = [p for p in problems if p.kind != MISSING_KIND]
         page.show_problems(problems)
         if problems and self.message.text() == SECTION_COMPLETE:
@@ -702,7 +699,7 @@ class AssessmentEditor(QWidget):
 
     def show_check_answers(self) -> None:
         self._say("")
-        self._checked.update(s.id for s in self.session.visible_sections)
+        self.edit.checked.update(s.id for s in self.session.visible_sections)
         self.check_page.refresh(self.session, read_only=self.read_only, status=self.status,
                                  archive=self.archive)
         self.stack.setCurrentWidget(self.check_page)
@@ -717,38 +714,14 @@ class AssessmentEditor(QWidget):
 
     # -- editing ---------------------------------------------------------------------------------
 
-    def _remember(self, path: str, *, force: bool = False) -> None:
-        now = time.monotonic()
-        last = self._undo[-1] if self._undo else None
-        recent = last is not None and now - last.at < COALESCE_SECONDS
-        if not force and last is not None and last.path == path and recent:
-            last.at = now
-            return
-        section_id = path.split(".", maxsplit=1)[0].split("[", maxsplit=1)[0]
-        self._undo.append(_UndoStep(self.session.answers, path, section_id, now))
-        del self._undo[:-UNDO_LIMIT]
-        self.undo_button.setEnabled(True)
-
     def _on_changed(self, path: str, value: object) -> None:
-        if self.read_only:
-            return
-        self._remember(path)
-        self.session.set_answer(path, value)
-        self._after_edit()
+        if self.edit.set_answer(path, value):
+            self._after_edit()
 
     def _on_items(self, path: str, action: str, index: int, to: int) -> None:
-        if self.read_only:
+        focus = self.edit.change_items(path, action, index, to)
+        if focus is None:
             return
-        self._remember(path, force=True)
-        focus = path
-        if action == "add":
-            new = self.session.add_item(path)
-            focus = f"{path}[{new}]"
-        elif action == "remove":
-            self.session.remove_item(path, index)
-        elif action == "move":
-            self.session.move_item(path, index, to)
-            focus = f"{path}[{to}]"
         self._rebuild_and_focus(focus, action)
         if action == "remove":
             label = self._item_label(path)
@@ -799,7 +772,7 @@ class AssessmentEditor(QWidget):
         if self._page is not None:
             self._page.refresh(self.session)
         self._update_sidebar()
-        self._dirty = True
+        self.undo_button.setEnabled(self.edit.can_undo)
         self._set_save_label("saving", "Saving…")
         self._save_timer.start()
         self._errors_timer.start()
@@ -810,12 +783,10 @@ class AssessmentEditor(QWidget):
 
     def undo(self) -> None:
         """Put back the answers as they were before the last change."""
-        if not self._undo or self.read_only:
+        step = self.edit.undo()
+        if step is None:
             return
-        step = self._undo.pop()
-        self.session = Session(self.session.definition, step.answers, self.today)
         self._drop_pages()
-        self.undo_button.setEnabled(bool(self._undo))
         self._fill_sidebar()
         self._after_edit()
         if self.session.definition.sections_by_id.get(step.section_id) is not None:
@@ -843,50 +814,41 @@ class AssessmentEditor(QWidget):
     def _save_now(self) -> None:
         if self.tasks.closed:
             return  # the window is going away; flush() ran before the runner stopped
-        if self._in_flight:
-            self._again = True
+        document = self.edit.take_save()
+        if document is None:
             return
-        if not self._dirty:
-            return
-        document = self.document()
         record_id = self.record_id
-        self._dirty = False
-        self._in_flight = True
         self.tasks.run_db(lambda vault: Assessments(vault).save(record_id, document),
                           self._saved, self._save_failed, owner=self)
 
 
     def _saved(self, revision: int) -> None:
-        self._in_flight = False
-        self.revision = revision
+        again = self.edit.save_done(revision)
         emit(self.saved, self.record_id, revision)
-        if self._again or self._dirty:
-            self._again = False
+        if again:
             if not self._save_timer.isActive():
                 self._save_now()
             return
         self._set_save_label("saved", "✓ All changes saved")
 
     def _save_failed(self, error: BaseException) -> None:
-        self._in_flight = False
-        self._again = False
-        self._dirty = True
+        self.edit.save_failed()
         self._set_save_label("failed", "Not saved yet: " + user_sentence(error, "saving", ON_SCREEN)
                              + " Trying again.")
         self._retry_timer.start()
 
     def _retry_save(self) -> None:
-        if self._dirty:
+        if self.edit.dirty:
             self._save_now()
 
     def forget(self) -> None:
         """After the last flush (on close or lock): drop the undo history's copies of answers."""
-        self._undo.clear()
+        self.edit.forget()
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Write any unsaved change now and wait until the database thread has written it."""
         self._save_timer.stop()
-        if self._dirty:
+        if self.edit.dirty:
             self._save_now()
         return self.tasks.wait_for_writes(timeout)
 
@@ -913,15 +875,14 @@ class AssessmentEditor(QWidget):
         """Sign off: only when the engine says complete and valid; then read-only."""
         if self.read_only:
             return
-        if not self.session.is_complete:
-            self._checked.update(s.id for s in self.session.visible_sections)
+        if not self.edit.can_finalise():
             self.check_page.refresh(self.session, read_only=False, status=self.status,
                                      archive=self.archive)
             self.check_page.say("The assessment cannot be finalised yet: answer or fix "
                                 "everything listed first.")
             return
         self._save_timer.stop()
-        if self._dirty:
+        if self.edit.dirty:
             self._save_now()
         record_id = self.record_id
 
@@ -968,15 +929,9 @@ class AssessmentEditor(QWidget):
         self._say(f"Revision {self.revision} restores an earlier version; the history keeps all.")
 
     def _reload(self, document: dict[str, Any]) -> None:
-        self.revision = int(document["revision"])
-        self.status = str(document["status"])
-        self.session = document_session(document, self.today)
-        self.form_version = self.session.definition.version
-        self.archive = list(document.get("archive") or [])
+        self.edit.reload(document)
         self._drop_pages()
-        self._undo.clear()
         self.undo_button.setEnabled(False)
-        self._dirty = False
         self._apply_status()
         self._fill_sidebar()
         if self.stack.currentWidget() is self.check_page:
