@@ -219,8 +219,7 @@ class SectionPage(QWidget):
             layout.addWidget(help_label)
         self.item_list: ItemList | None = None
         if section.repeat:
-            raw = ctx.session().answers.get(section.id)
-            count = len(raw) if isinstance(raw, list) else 0
+            count = ctx.session().item_count(section.id)
             self.item_list = ItemList(section.id, section.item_label, section.questions,
                                       section_id=section.id, ctx=ctx, count=count,
                                       max_items=section.max_items, parent=self)
@@ -270,21 +269,28 @@ class SectionPage(QWidget):
     def refresh(self, session: Session) -> None:
         """Visibility and computed values, after every edit."""
         for path, adapter in self.adapters.items():
-            adapter.widget.setVisible(session.is_visible(path))
+            visible = session.is_visible(path)
+            if adapter.widget.isHidden() == visible:  # only a change costs a layout pass
+                adapter.widget.setVisible(visible)
             adapter.refresh(session)
 
     def adapter_for_path(self, path: str) -> tuple[FieldAdapter | None, str | None]:
         """The adapter showing a problem's path, and which part of it."""
-        best: FieldAdapter | None = None
-        sub: str | None = None
-        for own, adapter in self.adapters.items():
-            if path == own:
-                return adapter, None
-            if path == own + "_other":
+        # By lookup, not by a scan: showing n problems costs time linear in n.
+        adapter = self.adapters.get(path)
+        if adapter is not None:
+            return adapter, None
+        if path.endswith("_other"):
+            adapter = self.adapters.get(path.removesuffix("_other"))
+            if adapter is not None:
                 return adapter, "other"
-            if path.startswith(own + ".") and (best is None or len(own) > len(best.path)):
-                best, sub = adapter, path[len(own) + 1:]
-        return best, sub
+        probe = path
+        while "." in probe:  # the longest own path the problem's path goes inside
+            probe = probe.rsplit(".", 1)[0]
+            adapter = self.adapters.get(probe)
+            if adapter is not None:
+                return adapter, path[len(probe) + 1:]
+        return None, None
 
     def show_problems(self, problems: list[Problem]) -> None:
         by_adapter: dict[str, list[Problem]] = {path: [] for path in self.adapters}
@@ -591,6 +597,8 @@ class AssessmentEditor(QWidget):
         if page is None:
             page = SectionPage(section, self.ctx)
             page.load(self.session)
+            # Visibility set while the page is not yet on screen: no layout pass per field.
+            page.refresh(self.session)
             page.changed.connect(self._on_changed)
             page.items_requested.connect(self._on_items)
             page.summary.entry_activated.connect(self.focus_path)

@@ -1212,9 +1212,7 @@ class GroupAdapter(FieldAdapter):
     """``group``: a repeatable group of questions inside a section."""
 
     def build(self) -> None:
-        raw = self.ctx.session().answers.get(self.section_id, {})
-        items = raw.get(self.question.id) if isinstance(raw, dict) else None
-        count = len(items) if isinstance(items, list) else 0
+        count = self.ctx.session().item_count(self.path)
         self.items = ItemList(self.path, self.question.item_label, self.question.questions,
                               section_id=self.section_id, ctx=self.ctx, count=count,
                               max_items=self.question.max_items, parent=self.body)
