@@ -22,6 +22,7 @@ from datetime import date
 from typing import Any
 
 from desktop.assessments import summarise
+from forms.bounds import clip_answers, definition_for
 from forms.engine import Session, document_session
 
 # Statuses in which the record is signed off (or on its way out) and cannot be edited here.
@@ -58,7 +59,8 @@ class EditSession:
         self.record_id = str(document["id"])
         self.revision = int(document.get("revision", 1))
         self.status = str(document.get("status", "draft"))
-        self.session: Session = document_session(document, today)
+        self.clipped: list[str] = []
+        self.session: Session = self._open(document)
         self.form_id = self.session.definition.id
         self.form_version = self.session.definition.version
         self.archive: list[dict[str, Any]] = list(document.get("archive") or [])
@@ -67,6 +69,15 @@ class EditSession:
         self.dirty = False
         self.in_flight = False
         self.again = False
+
+    def _open(self, document: dict[str, Any]) -> Session:
+        """The engine's session on the answers cut to their bounds (forms/bounds.py).
+
+        A record saved before the bounds existed may hold more; no widget is ever given it.
+        The stored revision is not changed: History keeps it whole.
+        """
+        answers, self.clipped = clip_answers(document.get("answers"), definition_for(document))
+        return document_session({**document, "answers": answers}, self.today)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -214,7 +225,7 @@ class EditSession:
         """The record as stored after finalising, amending or restoring: start again from it."""
         self.revision = int(document["revision"])
         self.status = str(document["status"])
-        self.session = document_session(document, self.today)
+        self.session = self._open(document)
         self.form_version = self.session.definition.version
         self.archive = list(document.get("archive") or [])
         self._undo.clear()

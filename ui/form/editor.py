@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -318,6 +319,14 @@ class SectionPage(QWidget):
         return adapter.focus(sub)
 
 
+TITLE_CHARS = 80
+
+
+def title_text(name: str) -> str:
+    """A name as a title (the editor's heading, the window title): at most 80 characters."""
+    return name if len(name) <= TITLE_CHARS else name[: TITLE_CHARS - 1] + "…"
+
+
 class AssessmentEditor(QWidget):
     """One open assessment: fill it in, check it, finalise it, print it, see its history.
 
@@ -368,6 +377,7 @@ class AssessmentEditor(QWidget):
         self._retry_timer.timeout.connect(self._retry_save)
 
         self._build_ui()
+        self._show_clipped()
         self._fill_sidebar()
         self._apply_status()
         first = self.session.visible_sections[0].id if self.session.visible_sections else ""
@@ -383,6 +393,9 @@ class AssessmentEditor(QWidget):
         self.title_label = QLabel(self)
         self.title_label.setObjectName("editorTitle")
         relative_font(self.title_label, 1.3)
+        # A long name is cut with "…" by title_text(); the label never widens the window.
+        self.title_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.title_label.setMinimumWidth(120)
         self.status_label = QLabel(self)
         self.status_label.setObjectName("recordStatus")
         self.save_label = QLabel(self)
@@ -423,6 +436,12 @@ class AssessmentEditor(QWidget):
         self.message.setVisible(False)
         self.message.setTextFormat(Qt.TextFormat.PlainText)
         outer.addWidget(self.message)
+        self.bounds_note = QLabel(self)
+        self.bounds_note.setObjectName("boundsNote")
+        self.bounds_note.setWordWrap(True)
+        self.bounds_note.setVisible(False)
+        self.bounds_note.setTextFormat(Qt.TextFormat.PlainText)
+        outer.addWidget(self.bounds_note)
 
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.sections = QListWidget(splitter)
@@ -456,6 +475,22 @@ class AssessmentEditor(QWidget):
         self.undo_shortcut = QShortcut(QKeySequence("Ctrl+Shift+Z"), self)
         self.undo_shortcut.activated.connect(self.undo)
         self._set_save_label("saved", "All changes saved")
+
+    @property
+    def clipped(self) -> list[str]:
+        """Paths of answers shown shortened to their bounds (see `EditSession.clipped`)."""
+        return self.edit.clipped
+
+    def _show_clipped(self) -> None:
+        if not self.clipped:
+            self.bounds_note.setVisible(False)
+            return
+        paths = ", ".join(self.clipped[:5]) + (", …" if len(self.clipped) > 5 else "")
+        self.bounds_note.setText(
+            f"{len(self.clipped)} answer(s) in revision {self.revision} are longer than OneSEND "
+            f"accepts and are shown shortened ({paths}). Revision {self.revision} keeps them "
+            "whole in History; a change saved here stores the shortened text as a new revision.")
+        self.bounds_note.setVisible(True)
 
     def _build_adapter(self, question: Question, path: str, section_id: str,
                        parent: QWidget) -> FieldAdapter:
@@ -507,7 +542,7 @@ class AssessmentEditor(QWidget):
         return self.edit.document()
 
     def child_name(self) -> str:
-        return self.edit.child_name()
+        return title_text(self.edit.child_name())
 
     def _apply_status(self) -> None:
         self.status_label.setText(f"Status: {STATUS_WORDS.get(self.status, self.status)}")
@@ -938,6 +973,7 @@ class AssessmentEditor(QWidget):
 
     def _reload(self, document: dict[str, Any]) -> None:
         self.edit.reload(document)
+        self._show_clipped()
         self._drop_pages()
         self.undo_button.setEnabled(False)
         self._apply_status()
