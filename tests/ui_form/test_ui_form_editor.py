@@ -606,3 +606,32 @@ def test_a_provision_item_links_its_outcomes_in_one_list_ticked_by_keyboard(
     qtbot.keyClick(adapter.list, Qt.Key.Key_Space)
     assert editor.session.answers["provision"][0]["outcomes"] == linked
     wait_saved(qtbot, editor)
+
+
+def test_adding_an_item_builds_only_its_card_and_matches_a_rebuilt_page(
+    qtbot: QtBot, open_editor: Opener,
+) -> None:
+    editor = open_editor(example("primary"))
+    page = editor.show_section("outcomes")
+    assert page is not None
+    assert page.item_list is not None
+    before = dict(page.adapters)
+    count = len(page.item_list.cards)
+    qtbot.mouseClick(page.item_list.add_button, Qt.MouseButton.LeftButton)
+    assert editor.page is page  # not rebuilt
+    assert all(page.adapters[path] is adapter for path, adapter in before.items())
+    new = f"outcomes[{count}].outcome"
+    assert new in page.adapters
+    focused = QApplication.focusWidget()
+    assert focused is not None
+    assert page.item_list.cards[-1].isAncestorOf(focused)  # the focus is in the new item
+    qtbot.keyClicks(page.adapters[new].primary(), "Will read a page aloud")
+    assert editor.session.answers["outcomes"][count]["outcome"] == "Will read a page aloud"
+    # The same fields, in the same order and state, as a page built from scratch.
+    rebuilt = editor.show_section("outcomes", rebuild=True)
+    assert rebuilt is not None
+    assert rebuilt is not page
+    assert list(rebuilt.adapters) == list(page.adapters)
+    assert [a.get() for a in rebuilt.adapters.values()] == [
+        a.get() for a in page.adapters.values()]
+    wait_saved(qtbot, editor)

@@ -275,6 +275,23 @@ class SectionPage(QWidget):
                 adapter.widget.setVisible(visible)
             adapter.refresh(session)
 
+    def append_item(self, item_path: str, session: Session) -> bool:
+        """Build only the card of a repeating section's new last item (``provision[7]``).
+
+        False when the path is not this page's item list's next item: the caller rebuilds.
+        """
+        item_list = self.item_list
+        if item_list is None or item_path != f"{item_list.path}[{len(item_list.cards)}]":
+            return False
+        item = session.answer(item_path)
+        container = item if isinstance(item, dict) else {}
+        for adapter in item_list.append_item():
+            self._register(adapter)
+            for each in adapter.adapters():
+                value, own = value_at({"item": container}, "item" + each.path[len(item_path):])
+                each.set(value, own)
+        return True
+
     def adapter_for_path(self, path: str) -> tuple[FieldAdapter | None, str | None]:
         """The adapter showing a problem's path, and which part of it."""
         # By lookup, not by a scan: showing n problems costs time linear in n.
@@ -779,7 +796,11 @@ class AssessmentEditor(QWidget):
         return section.item_label
 
     def _rebuild_and_focus(self, focus: str, action: str) -> None:
-        page = self.show_section(self._current, rebuild=True)
+        page = self._page
+        if action == "add" and page is not None and page.append_item(focus, self.session):
+            page.refresh(self.session)  # a repeating section's new item: only its card built
+        else:
+            page = self.show_section(self._current, rebuild=True)
         if page is None:
             return
         if action == "remove":

@@ -1291,60 +1291,91 @@ class ItemList(QWidget):
         super().__init__(parent)
         self.path = path
         self.item_label = item_label
+        self.questions = questions
+        self.section_id = section_id
+        self.ctx = ctx
+        self.max_items = max_items
         self.adapters: list[FieldAdapter] = []
         self.cards: list[QFrame] = []
         self.item_buttons: list[dict[str, QPushButton]] = []
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
         for index in range(count):
-            card = QFrame(self)
-            card.setObjectName("itemCard")
-            card.setFrameShape(QFrame.Shape.StyledPanel)
-            card_layout = QVBoxLayout(card)
-            head = QHBoxLayout()
-            title = QLabel(f"{item_label} {index + 1}", card)
-            title.setObjectName("itemTitle")
-            font = title.font()
-            font.setBold(True)
-            font.setPointSizeF(font.pointSizeF() * 1.15)
-            title.setFont(font)
-            head.addWidget(title)
-            head.addStretch(1)
-            buttons = {}
-            for action, text in (("up", "Move up"), ("down", "Move down"), ("remove", "Remove")):
-                button = QPushButton(text, card)
-                describe(button, f"{text}: {item_label} {index + 1}")
-                button.setAutoDefault(False)
-                head.addWidget(button)
-                buttons[action] = button
-            buttons["up"].setEnabled(index > 0 and not ctx.read_only())
-            buttons["down"].setEnabled(index < count - 1 and not ctx.read_only())
-            buttons["remove"].setEnabled(not ctx.read_only())
-            buttons["up"].clicked.connect(
-                lambda _c=False, i=index: emit(self.requested, self.path, "move", i, i - 1))
-            buttons["down"].clicked.connect(
-                lambda _c=False, i=index: emit(self.requested, self.path, "move", i, i + 1))
-            buttons["remove"].clicked.connect(
-                lambda _c=False, i=index: emit(self.requested, self.path, "remove", i, i))
-            card_layout.addLayout(head)
-            for question in questions:
-                adapter = ctx.build(question, f"{path}[{index}].{question.id}", section_id, card)
-                card_layout.addWidget(adapter.widget)
-                self.adapters.append(adapter)
-            layout.addWidget(card)
-            self.cards.append(card)
-            self.item_buttons.append(buttons)
+            self._layout.addWidget(self._card(index))
+        self.empty: QLabel | None = None
         if not count:
-            empty = QLabel(f"No {item_label.lower()} added yet.", self)
-            layout.addWidget(empty)
-        self.add_button = QPushButton(f"Add {'another' if count else 'a'} {item_label.lower()}",
-                                      self)
+            self.empty = QLabel(f"No {item_label.lower()} added yet.", self)
+            self._layout.addWidget(self.empty)
+        self.add_button = QPushButton(self)
         self.add_button.setObjectName("addItem")
         self.add_button.setAutoDefault(False)
+        self.add_button.clicked.connect(
+            lambda: emit(self.requested, self.path, "add", len(self.cards), 0))
+        self._layout.addWidget(self.add_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self._update_add_button()
+
+    def _card(self, index: int) -> QFrame:
+        item_label, read_only = self.item_label, self.ctx.read_only()
+        card = QFrame(self)
+        card.setObjectName("itemCard")
+        card.setFrameShape(QFrame.Shape.StyledPanel)
+        card_layout = QVBoxLayout(card)
+        head = QHBoxLayout()
+        title = QLabel(f"{item_label} {index + 1}", card)
+        title.setObjectName("itemTitle")
+        font = title.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        title.setFont(font)
+        head.addWidget(title)
+        head.addStretch(1)
+        buttons = {}
+        for action, text in (("up", "Move up"), ("down", "Move down"), ("remove", "Remove")):
+            button = QPushButton(text, card)
+            describe(button, f"{text}: {item_label} {index + 1}")
+            button.setAutoDefault(False)
+            head.addWidget(button)
+            buttons[action] = button
+        buttons["up"].setEnabled(index > 0 and not read_only)
+        buttons["down"].setEnabled(False)  # set by `_update_moves` once the count is known
+        buttons["remove"].setEnabled(not read_only)
+        buttons["up"].clicked.connect(
+            lambda _c=False, i=index: emit(self.requested, self.path, "move", i, i - 1))
+        buttons["down"].clicked.connect(
+            lambda _c=False, i=index: emit(self.requested, self.path, "move", i, i + 1))
+        buttons["remove"].clicked.connect(
+            lambda _c=False, i=index: emit(self.requested, self.path, "remove", i, i))
+        card_layout.addLayout(head)
+        for question in self.questions:
+            adapter = self.ctx.build(question, f"{self.path}[{index}].{question.id}",
+                                     self.section_id, card)
+            card_layout.addWidget(adapter.widget)
+            self.adapters.append(adapter)
+        self.cards.append(card)
+        self.item_buttons.append(buttons)
+        return card
+
+    def _update_add_button(self) -> None:
+        count = len(self.cards)
+        self.add_button.setText(f"Add {'another' if count else 'a'} {self.item_label.lower()}")
         self.add_button.setEnabled(
-            not ctx.read_only() and (max_items is None or count < max_items))
-        self.add_button.clicked.connect(lambda: emit(self.requested, self.path, "add", count, 0))
-        layout.addWidget(self.add_button, 0, Qt.AlignmentFlag.AlignLeft)
+            not self.ctx.read_only() and (self.max_items is None or count < self.max_items))
+        read_only = self.ctx.read_only()
+        for index, buttons in enumerate(self.item_buttons):
+            buttons["down"].setEnabled(index < count - 1 and not read_only)
+
+    def append_item(self) -> list[FieldAdapter]:
+        """Add the card of a new last item (only that card is built); its adapters."""
+        before = len(self.adapters)
+        if self.empty is not None:
+            self.empty.setParent(None)
+            self.empty.deleteLater()
+            self.empty = None
+        card = self._card(len(self.cards))
+        self._layout.insertWidget(self._layout.indexOf(self.add_button), card)
+        card.show()  # now, not at the next event loop turn: the focus goes into it
+        self._update_add_button()
+        return self.adapters[before:]
 
 
 class GroupAdapter(FieldAdapter):
