@@ -315,6 +315,7 @@ class FieldAdapter(QObject):
         # question repeats ("Outcome 2: By when"), so no two inputs share a name.
         self.spoken = self._spoken_label()
         self._loading = False
+        self._shown_errors: list[str] = []
         self.widget = QFrame(parent)
         self.widget.setObjectName("question")
         self.widget.setProperty("questionType", question.type)
@@ -404,6 +405,9 @@ class FieldAdapter(QObject):
     def show_errors(self, problems: list[Problem]) -> None:
         """Inline errors: a message above the input, and the block marked (not by colour only)."""
         messages = list(dict.fromkeys(p.message for p in problems))
+        if messages == self._shown_errors:
+            return  # unchanged: no re-polish (showing errors costs what changed, not the page)
+        self._shown_errors = messages
         self.widget.setProperty("error", bool(messages))
         self.widget.style().unpolish(self.widget)
         self.widget.style().polish(self.widget)
