@@ -197,7 +197,6 @@ def national_scale(pg: Any) -> None:
                 'special_school', '5', 'primary', '2026/27', '2026-09', true, '2026-11-09'
             FROM generate_series(1, {SIZE_ROWS}) AS n"""), {"payload": blob})
     with engine.begin() as conn:
-        conn.execute(text("VACUUM ANALYZE submissions") if False else text("SELECT 1"))
         after = conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
     print(f"database size per {SIZE_ROWS:,} revisions ({len(blob):,}-byte payload): "
           f"{(after - before) / 1e6:.0f} MB", flush=True)

@@ -177,6 +177,47 @@ class Session:
         """Everything entered, hidden answers included (a copy)."""
         return copy.deepcopy(self._answers)
 
+    def answer(self, path: str) -> Any:
+        """A copy of the raw answer stored at a question path, or None (no copy of the rest)."""
+        section, index, question, qindex, sub = self._locate(path)
+        container: Any = self._answers.get(section)
+        for key in (index, question, qindex, sub):
+            if key is None:
+                continue
+            if isinstance(key, int):
+                container = container[key] if isinstance(container, list) and \
+                    0 <= key < len(container) else None
+            else:
+                container = container.get(key) if isinstance(container, dict) else None
+        return copy.deepcopy(container)
+
+    def item_count(self, path: str) -> int:
+        """How many items a repeating section or group holds (without copying them)."""
+        section, index, question, _qindex, _sub = self._locate(path)
+        raw: Any = self._answers.get(section)
+        if question is not None:
+            if index is not None:
+                raw = raw[index] if isinstance(raw, list) and 0 <= index < len(raw) else None
+            raw = raw.get(question) if isinstance(raw, dict) else None
+        return len(raw) if isinstance(raw, list) else 0
+
+    def has_section_answers(self, section_id: str) -> bool:
+        """Whether the answers hold anything (even an empty object) for a section."""
+        return section_id in self._answers
+
+    def drop_empty_section(self, section_id: str) -> None:
+        """Forget a section's answers if they are an empty object or list (after an undo)."""
+        if self._answers.get(section_id, None) in ({}, []):
+            del self._answers[section_id]
+            self._judged = self._evaluate()
+
+    def first_answers(self, section_id: str, names: tuple[str, ...]) -> dict[str, Any]:
+        """Some answers of a non-repeating section, without copying the record (for titles)."""
+        raw = self._answers.get(section_id)
+        if not isinstance(raw, dict):
+            return {}
+        return {name: raw.get(name) for name in names}
+
     @property
     def values(self) -> dict[str, Any]:
         """Effective typed values by ``section.question`` (hidden or invalid are MISSING)."""
@@ -260,6 +301,17 @@ class Session:
         question = self._question_for(section_id, question_id, sub_id)
         if question is None or question.type not in CHOICE_TYPES:
             raise FormError(f"'{section_id}.{question_id}' is not a choice question.")
+        if question.choices_from is not None:
+            # Every provision item asks for the same outcomes: work them out once per change.
+            key = (question.choices_from, question.code_list)
+            memo = self._choices_memo.get(key)
+            if memo is None:
+                memo = self._choices_memo[key] = self._item_choices(question)
+            return list(memo)
+        codes = self.definition.code_lists[question.code_list or ""]
+        return [(item.code, item.label) for item in codes.offered]
+
+    def _item_choices(self, question: Question) -> list[tuple[str, str]]:
         if question.code_list is not None:
             codes = self.definition.code_lists[question.code_list]
             return [(item.code, item.label) for item in codes.offered]
@@ -499,6 +551,7 @@ class Session:
     # --- evaluation -----------------------------------------------------------------------
 
     def _evaluate(self) -> _Judged:
+        self._choices_memo: dict[tuple[str, str | None], list[tuple[str, str]]] = {}
         return _Evaluation(self.definition, self._answers, self.today).run()
 
 

@@ -23,8 +23,6 @@ from national import schema
 
 THRESHOLD = 5
 SUPPRESSED = "c"
-SUFFICIENCY_DIMENSIONS = ("la", "primary_need", "current_setting_type",
-                          "recommended_setting_type", "phase", "academic_year")
 TIMELINE_DIMENSIONS = ("la", "month")
 
 

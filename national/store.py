@@ -120,10 +120,6 @@ class ItemOutcome:
         return out
 
 
-class Raced(Exception):
-    """Another worker stored the same revision first: judge the batch again."""
-
-
 def problem(name: str, title: str, status: int, **extra: Any) -> dict[str, Any]:
     return {"type": f"urn:onesend:problem:{name}", "title": title, "status": status, **extra}
 
@@ -771,12 +767,6 @@ class ServerStore:
                         {k: v for k, v in r.items() if k != "submission_id"}))
         return outcomes
 
-    @staticmethod
-    def _latest(conn: Connection, sid: str) -> int | None:
-        subs = schema.submissions
-        found = conn.execute(select(func.max(subs.c.revision)).where(
-            subs.c.submission_id == sid)).scalar()
-        return None if found is None else int(found)
 
     def _receipt(
         self, sid: str, revision: int, digest: str, received_at: str, signature: str

@@ -19,6 +19,32 @@ if TYPE_CHECKING:
 
 PASSWORD = "correct horse battery staple"
 
+# The full tier only (`make test`; `make test-fast` runs `-m "not slow"`): modules that start a
+# process per command, build the 10,000-record vault, kill processes or build the bundle.
+# Everything else is unit or in-process and runs in both tiers.
+FULL_TIER = (
+    "test_bundle.py",
+    "desktop/test_cli.py",
+    "desktop/test_cli_national_v2.py",
+    "desktop/test_crash.py",
+    "desktop/test_disk_full.py",
+    "sync/test_sync_cli.py",
+    "sync/test_sync_server_security.py",
+    "ctf/test_ctf_cli.py",
+    "forms/test_forms_cli.py",
+    "ui/test_ui_selftest.py",
+    "ui_list/",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the full tier's modules `slow`, so `make test-fast` leaves them out."""
+    root = Path(__file__).parent
+    for item in items:
+        where = item.path.relative_to(root).as_posix()
+        if where.startswith(FULL_TIER):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

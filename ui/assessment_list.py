@@ -39,7 +39,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from shiboken6 import Shiboken
 from typing_extensions import override
 
 from desktop.errors import OneSendError
@@ -497,7 +496,7 @@ class AssessmentListPage(QWidget):
         """Reload every row on the database thread; the model is reset once when they arrive."""
         today = self.today or datetime.date.today()  # noqa: DTZ011 - deadlines are local days
         self.tasks.run_db(lambda vault: load_rows(vault, today),
-                          self._alive(self._rows_loaded), self._alive(self._load_failed))
+                          self._rows_loaded, self._load_failed, owner=self)
 
     def forget(self) -> None:
         """On lock: drop every row (names, dates of birth) and the search typed."""
@@ -520,11 +519,6 @@ class AssessmentListPage(QWidget):
         self.count_label.setText(user_sentence(error, "loading the assessments",
                                                   "try again, or restart OneSEND"))
 
-    def _alive(self, callback: Any) -> Any:
-        def guarded(value: Any) -> None:
-            if Shiboken.isValid(self):
-                callback(value)
-        return guarded
 
     # -- searching and filtering --------------------------------------------------------------
 
@@ -544,8 +538,8 @@ class AssessmentListPage(QWidget):
                 self.proxy.set_upn_ids(ids)
                 self._update_count()
 
-        self.tasks.run_db(lambda vault: matching_upn(vault, text), self._alive(found),
-                          self._alive(self._load_failed))
+        self.tasks.run_db(lambda vault: matching_upn(vault, text), found,
+                          self._load_failed, owner=self)
 
     def _status_picked(self, _index: int) -> None:
         self.proxy.set_status(str(self.status_filter.currentData() or ""))

@@ -34,7 +34,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from shiboken6 import Shiboken
 
 from desktop.assessments import Assessments, summarise
 from desktop.errors import NotReady, OneSendError
@@ -251,7 +250,7 @@ class ConflictView(QDialog):
             with _own_vault(open_vault) as vault:
                 return load_conflict(vault, record_id, revision, settings_)
 
-        tasks.run(work, self._alive(self._loaded), self._alive(self._load_failed))
+        tasks.run(work, self._loaded, self._load_failed, owner=self)
 
     # -- loading --------------------------------------------------------------------------------
 
@@ -418,7 +417,7 @@ class ConflictView(QDialog):
                 return False  # saved, based on the server's revision; finish it in the form
             return True
 
-        self.tasks.run_db(work, self._alive(self._saved), self._alive(self._save_failed))
+        self.tasks.run_db(work, self._saved, self._save_failed, owner=self)
 
     def _saved(self, queued: bool) -> None:
         self._saving = False
@@ -431,8 +430,3 @@ class ConflictView(QDialog):
         self.progress_label.setText(str(error) if isinstance(error, OneSendError) else
                                     "The resolution could not be saved; nothing was changed.")
 
-    def _alive(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:
-        def guarded(value: Any) -> None:
-            if Shiboken.isValid(self):
-                callback(value)
-        return guarded

@@ -909,7 +909,7 @@ class CtfImportDialog(QDialog):
             self.state = "checking"
             self.busy_label.setText(f"Checking the pupils in {path.name} against OneSEND…")
             self.tasks.run_db(lambda vault: _check(vault, ctf, cancel=cancel, progress=progress),
-                              self._alive(checked), self._alive(failed))
+                              checked, failed, owner=self)
 
         def checked(loaded: LoadedFile) -> None:
             if generation == self._generation:
@@ -919,7 +919,7 @@ class CtfImportDialog(QDialog):
             if generation == self._generation:
                 self._load_failed(error)
 
-        self.tasks.run(read, self._alive(read_done), self._alive(failed))
+        self.tasks.run(read, read_done, failed, owner=self)
 
     def _previewed(self, loaded: LoadedFile) -> None:
         self.preview = loaded.preview
@@ -1021,7 +1021,7 @@ class CtfImportDialog(QDialog):
 
         self.tasks.run_db(lambda vault: _import(vault, preview, positions, choices,
                                                 cancel=cancel, progress=progress),
-                          self._alive(done), self._alive(failed))
+                          done, failed, owner=self)
 
     def cancel(self) -> None:
         """Stop reading (nothing is imported) or importing (after the current pupil)."""
@@ -1111,8 +1111,3 @@ class CtfImportDialog(QDialog):
             self.state = "idle"
         super().reject()
 
-    def _alive(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:
-        def guarded(value: Any) -> None:
-            if Shiboken.isValid(self):
-                callback(value)
-        return guarded

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from shiboken6 import Shiboken
 
 from desktop.assessments import Assessments
 from desktop.errors import OneSendError
@@ -213,14 +212,14 @@ class NewAssessmentDialog(QDialog):
         if upn:
             self._duplicate_sentence = DUPLICATE_SENTENCE
             self.tasks.run_db(lambda vault: Assessments(vault).find_by_upn(upn),
-                              self._alive(self._looked_up), self._alive(self._failed))
+                              self._looked_up, self._failed, owner=self)
             return
         # No UPN: the same name and date of birth is the same warning.
         self._duplicate_sentence = SAME_CHILD_SENTENCE
         first, last = self.first_name.text(), self.last_name.text()
         born = parse_date_text(self.date_of_birth.text().strip()) or ""
         self.tasks.run_db(lambda vault: same_name_and_birth(vault, first, last, born),
-                          self._alive(self._looked_up), self._alive(self._failed))
+                          self._looked_up, self._failed, owner=self)
 
     def _looked_up(self, ids: list[str]) -> None:
         self._busy(False)
@@ -252,7 +251,7 @@ class NewAssessmentDialog(QDialog):
         self._busy(True)
         self.tasks.run_db(
             lambda vault: create_draft(vault, new_document(first, last, born, upn)),
-            self._alive(self._created), self._alive(self._failed))
+            self._created, self._failed, owner=self)
 
     def _created(self, record_id: str) -> None:
         self._busy(False)
@@ -266,8 +265,3 @@ class NewAssessmentDialog(QDialog):
         self._say(sentence)
         emit(self.failed, sentence)
 
-    def _alive(self, callback: Any) -> Any:
-        def guarded(value: Any) -> None:
-            if Shiboken.isValid(self):
-                callback(value)
-        return guarded

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import html
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication, QTextDocument
@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from shiboken6 import Shiboken
 from typing_extensions import override
 
 from desktop.owner import create_as_owner, unlock_as_owner
@@ -191,13 +190,6 @@ class _Busy:
             self.page.setCursor(Qt.CursorShape.BusyCursor)
         else:
             self.page.unsetCursor()
-
-
-def _alive(widget: QWidget, callback: Callable[[object], None]) -> Callable[[object], None]:
-    def guarded(value: object) -> None:
-        if Shiboken.isValid(widget):
-            callback(value)
-    return guarded
 
 
 class CreateProfilePage(Page):
@@ -376,7 +368,7 @@ class CreateProfilePage(Page):
             return release_connection(vault), recovery_key
 
         self.busy.set(True)
-        self.tasks.run(work, _alive(self, self._created), _alive(self, self._failed))
+        self.tasks.run(work, self._created, self._failed, owner=self)
 
     def _created(self, result: object) -> None:
         self.busy.set(False)
@@ -637,7 +629,7 @@ class UnlockPage(Page):
         self.message.clear_message()
         # The window owns the profile for the session (a second window is refused).
         self.tasks.run(lambda: release_connection(unlock_as_owner(profiles, name, password)),
-                       _alive(self, self._unlocked), _alive(self, self._failed))
+                       self._unlocked, self._failed, owner=self)
 
     def _unlocked(self, vault: object) -> None:
         self.busy.set(False)
@@ -766,7 +758,7 @@ class RecoverPage(Page):
         self.message.clear_message()
         self.busy.set(True)
         self.tasks.run(lambda: profiles.recover(name, key, password),
-                       _alive(self, self._done), _alive(self, self._failed))
+                       self._done, self._failed, owner=self)
 
     def _done(self, _result: object) -> None:
         self.busy.set(False)

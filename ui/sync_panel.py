@@ -49,7 +49,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from shiboken6 import Shiboken
 
 from desktop.assessments import Assessments
 from desktop.errors import (
@@ -316,8 +315,8 @@ class SyncPanel(QWidget):
         self._build()
         if use_network_information:
             self._watch_network()
-        self.tasks.run_db(vault_opener, self._alive(self._got_opener),
-                          self._alive(self._failed_quietly))
+        self.tasks.run_db(vault_opener, self._got_opener,
+                          self._failed_quietly, owner=self)
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -344,8 +343,8 @@ class SyncPanel(QWidget):
             if then is not None:
                 then()
 
-        self.tasks.run_db(lambda db: _snapshot(db, settings), self._alive(done),
-                          self._alive(self._failed_quietly))
+        self.tasks.run_db(lambda db: _snapshot(db, settings), done,
+                          self._failed_quietly, owner=self)
 
     def sync_now(self) -> None:
         """Send what is queued now (the button; also the automatic sync)."""
@@ -357,6 +356,11 @@ class SyncPanel(QWidget):
         self._failures = 0
         if not self._closed:
             self._timer.start(0)
+
+    @property
+    def closed(self) -> bool:
+        """Shut down (on lock): tasks it started no longer call back (see `ui.tasks.owner_gone`)."""
+        return self._closed
 
     def shutdown(self) -> None:
         """Stop the timers and ask a running sync to stop at its next safe point (on lock)."""
@@ -545,7 +549,7 @@ class SyncPanel(QWidget):
             with _own_vault(opener) as vault:
                 return enrol(vault, url, code, settings).server_url
 
-        self.tasks.run(work, self._alive(self._enrolled), self._alive(self._enrol_failed))
+        self.tasks.run(work, self._enrolled, self._enrol_failed, owner=self)
 
     def _enrolled(self, server_url: str) -> None:
         self._enrolling = False
@@ -604,7 +608,7 @@ class SyncPanel(QWidget):
 
         self._forms_outcome = forms
 
-        self.tasks.run(work, self._alive(self._synced), self._alive(self._sync_failed))
+        self.tasks.run(work, self._synced, self._sync_failed, owner=self)
 
     def _on_item(self, record_id: str, revision: int, state: str) -> None:
         self.model.set_state(record_id, revision, state)
@@ -685,8 +689,8 @@ class SyncPanel(QWidget):
             return
         url, settings = endpoint
         self._checking = True
-        self.tasks.run(lambda: check_reachable(url, settings), self._alive(self._answered),
-                       self._alive(self._not_answered))
+        self.tasks.run(lambda: check_reachable(url, settings), self._answered,
+                       self._not_answered, owner=self)
 
     def _answered(self, _result: object) -> None:
         self._checking = False
@@ -781,12 +785,6 @@ class SyncPanel(QWidget):
 
     # -- helpers --------------------------------------------------------------------------------
 
-    def _alive(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:
-        """A callback that does nothing once this panel is gone or shut down."""
-        def guarded(value: Any) -> None:
-            if Shiboken.isValid(self) and not self._closed:
-                callback(value)
-        return guarded
 
     def _failed_quietly(self, error: BaseException) -> None:
         self._say(self._sentence(error), problem=True)

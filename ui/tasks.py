@@ -23,15 +23,37 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, SignalInstance, Slot
+from shiboken6 import Shiboken
 
 from desktop.vault import Vault
 
 T = TypeVar("T")
 Success = Callable[[Any], None]
 Failure = Callable[[BaseException], None]
+
+
+@runtime_checkable
+class Closable(Protocol):
+    """An owner that can be closed while its C++ object still exists (a panel shut down)."""
+
+    @property
+    def closed(self) -> bool: ...
+
+
+def owner_gone(owner: object) -> bool:
+    """Whether a task's owner can no longer take its result.
+
+    A deleted ``QObject`` (its C++ side destroyed, e.g. a closed editor) is gone, and so is any
+    owner whose ``closed`` property is true (a panel shut down on lock).
+    """
+    if owner is None:
+        return False
+    if isinstance(owner, QObject) and not Shiboken.isValid(owner):
+        return True
+    return isinstance(owner, Closable) and bool(owner.closed)
 
 
 class _Probe(QObject):
@@ -107,6 +129,7 @@ class _Job:
     future: Future[Any]
     on_success: Success | None
     on_failure: Failure | None
+    owner: object = None
     result: Any = None
     error: BaseException | None = None
 
@@ -117,6 +140,8 @@ class TaskRunner(QObject):
     ``run_db(work)`` calls ``work(vault)`` on the single database thread with that thread's
     own vault; ``run(work)`` calls ``work()`` on the background pool. Both return a
     ``Future``; ``on_success(result)`` or ``on_failure(error)`` is then called on the GUI thread.
+    Given an ``owner`` (a widget, or anything with a ``closed`` property), the callbacks are
+    dropped if the owner was deleted or closed before the result came back (see `owner_gone`).
     ``idle`` is emitted whenever the last outstanding task has been delivered.
     """
 
@@ -152,31 +177,38 @@ class TaskRunner(QObject):
         work: Callable[[Vault], T],
         on_success: Callable[[T], None] | None = None,
         on_failure: Failure | None = None,
+        *,
+        owner: object = None,
     ) -> Future[T]:
         """Run ``work(vault)`` on the database thread, after every task submitted before it."""
         if self._open_vault is None:
             raise RuntimeError("This task runner was made without a vault.")
-        return self._submit(self._db, lambda: work(self._thread_vault()), on_success, on_failure)
+        return self._submit(self._db, lambda: work(self._thread_vault()), on_success, on_failure,
+                            owner)
 
     def run(
         self,
         work: Callable[[], T],
         on_success: Callable[[T], None] | None = None,
         on_failure: Failure | None = None,
+        *,
+        owner: object = None,
     ) -> Future[T]:
         """Run ``work()`` on the background pool."""
-        return self._submit(self._pool, work, on_success, on_failure)
+        return self._submit(self._pool, work, on_success, on_failure, owner)
 
     def run_qt(
         self,
         work: Callable[[], T],
         on_success: Callable[[T], None] | None = None,
         on_failure: Failure | None = None,
+        *,
+        owner: object = None,
     ) -> Future[T]:
         """Run ``work()`` on the Qt worker thread (for QTextDocument, QPdfWriter, QImage)."""
         if self._closed:
             raise RuntimeError("The task runner has been shut down.")
-        key, future = self._hold(work, on_success, on_failure)
+        key, future = self._hold(work, on_success, on_failure, owner)
         emit(self._qt_lane.job, functools.partial(self._run_job, key))
         return future
 
@@ -222,10 +254,11 @@ class TaskRunner(QObject):
         work: Callable[[], T],
         on_success: Callable[[T], None] | None,
         on_failure: Failure | None,
+        owner: object,
     ) -> Future[T]:
         if self._closed:
             raise RuntimeError("The task runner has been shut down.")
-        key, future = self._hold(work, on_success, on_failure)
+        key, future = self._hold(work, on_success, on_failure, owner)
         executor.submit(self._run_job, key)
         return future
 
@@ -234,13 +267,14 @@ class TaskRunner(QObject):
         work: Callable[[], T],
         on_success: Callable[[T], None] | None,
         on_failure: Failure | None,
+        owner: object,
     ) -> tuple[int, Future[T]]:
         future: Future[T] = Future()
         with self._lock:
             self._pending += 1
             self._next_key += 1
             key = self._next_key
-            self._jobs[key] = _Job(work, future, on_success, on_failure)
+            self._jobs[key] = _Job(work, future, on_success, on_failure, owner)
         return key, future
 
     def _run_job(self, key: int) -> None:  # runs on a worker thread
@@ -278,7 +312,9 @@ class TaskRunner(QObject):
             job = self._jobs.pop(key)
             self._pending -= 1
             now_idle = self._pending == 0
-        if job.error is None:
+        if owner_gone(job.owner):
+            pass  # the owner was deleted or closed meanwhile: nobody is left to tell
+        elif job.error is None:
             if job.on_success is not None:
                 job.on_success(job.result)
         elif job.on_failure is not None:

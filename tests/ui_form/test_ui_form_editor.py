@@ -29,6 +29,7 @@ from ui.form.widgets import (
     DateAdapter,
     FieldAdapter,
     GroupAdapter,
+    ItemChoiceAdapter,
     LongTextAdapter,
     MultiChoiceAdapter,
     NumberAdapter,
@@ -169,6 +170,13 @@ class Filler:
             label = adapter.combo.itemText(adapter.combo.findData(value))
             assert label, value
             bot.keyClicks(adapter.combo.lineEdit(), label)
+        elif isinstance(adapter, ItemChoiceAdapter):
+            for code in value:
+                # A row of the list: made current, then ticked with Space, as by keyboard.
+                row = adapter.rows()[self.keys.get(code, code)]
+                adapter.list.setCurrentItem(row)
+                bot.keyClick(adapter.list, Qt.Key.Key_Space)
+                assert row.checkState() == Qt.CheckState.Checked
         elif isinstance(adapter, MultiChoiceAdapter):
             for code in value:
                 box = adapter.boxes[self.keys.get(code, code)]
@@ -575,3 +583,55 @@ def test_history_marks_a_revision_altered_outside_onesend(
     assert table.item(oldest, 3).text() == "Damaged: altered outside OneSEND (Started)"
     assert table.item(0, 3).text() != table.item(oldest, 3).text()
     assert "1 of them altered outside OneSEND: not trusted." in editor.history.status.text()
+
+
+def test_a_provision_item_links_its_outcomes_in_one_list_ticked_by_keyboard(
+    qtbot: QtBot, open_editor: Opener,
+) -> None:
+    editor = open_editor(example("primary"))
+    page = editor.show_section("provision")
+    assert page is not None
+    adapter = page.adapters["provision[0].outcomes"]
+    assert isinstance(adapter, ItemChoiceAdapter)
+    outcomes = editor.session.answers["outcomes"]
+    rows = adapter.rows()
+    # One row per outcome, named by number and text, in one list (not a widget per outcome).
+    assert list(rows) == [o[KEY_FIELD] for o in outcomes]
+    assert next(iter(rows.values())).text().startswith("Outcome 1: ")
+    linked = editor.session.answers["provision"][0]["outcomes"]
+    target = next(code for code in rows if code not in linked)
+    adapter.list.setCurrentItem(rows[target])
+    qtbot.keyClick(adapter.list, Qt.Key.Key_Space)
+    assert target in editor.session.answers["provision"][0]["outcomes"]
+    qtbot.keyClick(adapter.list, Qt.Key.Key_Space)
+    assert editor.session.answers["provision"][0]["outcomes"] == linked
+    wait_saved(qtbot, editor)
+
+
+def test_adding_an_item_builds_only_its_card_and_matches_a_rebuilt_page(
+    qtbot: QtBot, open_editor: Opener,
+) -> None:
+    editor = open_editor(example("primary"))
+    page = editor.show_section("outcomes")
+    assert page is not None
+    assert page.item_list is not None
+    before = dict(page.adapters)
+    count = len(page.item_list.cards)
+    qtbot.mouseClick(page.item_list.add_button, Qt.MouseButton.LeftButton)
+    assert editor.page is page  # not rebuilt
+    assert all(page.adapters[path] is adapter for path, adapter in before.items())
+    new = f"outcomes[{count}].outcome"
+    assert new in page.adapters
+    focused = QApplication.focusWidget()
+    assert focused is not None
+    assert page.item_list.cards[-1].isAncestorOf(focused)  # the focus is in the new item
+    qtbot.keyClicks(page.adapters[new].primary(), "Will read a page aloud")
+    assert editor.session.answers["outcomes"][count]["outcome"] == "Will read a page aloud"
+    # The same fields, in the same order and state, as a page built from scratch.
+    rebuilt = editor.show_section("outcomes", rebuild=True)
+    assert rebuilt is not None
+    assert rebuilt is not page
+    assert list(rebuilt.adapters) == list(page.adapters)
+    assert [a.get() for a in rebuilt.adapters.values()] == [
+        a.get() for a in page.adapters.values()]
+    wait_saved(qtbot, editor)

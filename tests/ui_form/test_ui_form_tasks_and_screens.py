@@ -21,7 +21,7 @@ from desktop.assessments import Assessments
 from desktop.errors import NotFound
 from desktop.vault import Vault
 from ui.form.editor import AssessmentEditor
-from ui.tasks import TaskRunner, emit
+from ui.tasks import TaskRunner, emit, owner_gone
 
 pytestmark = pytest.mark.qt_log_ignore(
     r"This plugin does not support (propagateSizeHints|raise|grabbing the keyboard)",
@@ -69,6 +69,56 @@ def test_failures_reach_the_failure_callback_or_the_failed_signal(
     with qtbot.waitSignal(tasks.failed, timeout=10_000) as blocker:
         tasks.run(lambda: 1 / 0)
     assert isinstance(blocker.args[0], ZeroDivisionError)
+
+
+@pytest.mark.parametrize("lane", ["run", "run_db", "run_qt"])
+@pytest.mark.parametrize("fails", [False, True])
+def test_a_task_whose_owner_is_deleted_before_it_finishes_never_calls_back(
+    qtbot: QtBot, tasks: TaskRunner, lane: str, fails: bool,
+) -> None:
+    owner = QObject()
+    release = threading.Event()
+    called: list[object] = []
+
+    def work(*_vault: object) -> str:
+        release.wait(5)
+        if fails:
+            raise ValueError("too late")
+        return "result"
+
+    with qtbot.waitSignal(tasks.idle, timeout=10_000):
+        getattr(tasks, lane)(work, called.append, called.append, owner=owner)
+        with qtbot.waitSignal(owner.destroyed, timeout=5_000):
+            owner.deleteLater()
+        release.set()
+    assert called == []
+    # The same task with a living owner does call back (the test can fail).
+    living = QObject()
+    with qtbot.waitSignal(tasks.idle, timeout=10_000):
+        release.set()
+        getattr(tasks, lane)(work, called.append, called.append, owner=living)
+    assert len(called) == 1
+
+
+class _ClosableOwner:
+    def __init__(self) -> None:
+        self.closed = False
+
+
+def test_a_task_whose_owner_was_closed_never_calls_back(
+    qtbot: QtBot, tasks: TaskRunner,
+) -> None:
+    owner = _ClosableOwner()
+    release = threading.Event()
+    called: list[object] = []
+    with qtbot.waitSignal(tasks.idle, timeout=10_000):
+        tasks.run(lambda: release.wait(5), called.append, called.append, owner=owner)
+        owner.closed = True
+        release.set()
+    assert called == []
+    assert owner_gone(owner)
+    assert not owner_gone(_ClosableOwner())
+    assert not owner_gone(None)
 
 
 class _Owner:

@@ -1,4 +1,4 @@
-"""The assessment list's fixtures: one vault of 10,000 fictional assessments per module."""
+"""The assessment list's fixtures: one vault of 10,000 fictional assessments per test session."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from fictional_children import (
 
 PASSWORD = "correct horse battery staple"
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BigVault]:
     """10,000 drafts (a few given other statuses) and one record with a damaged summary."""
     folder = tmp_path_factory.mktemp("big-vault")

@@ -1,6 +1,5 @@
-"""Filling in an assessment: the editor, check your answers, the family's PDF, history."""
+"""Filling in an assessment: the editor, check your answers, the family's PDF, history.
 
-from ui.form.editor import AssessmentEditor, ErrorSummary, SectionPage
-from ui.form.history import HistoryView
-
-__all__ = ["AssessmentEditor", "ErrorSummary", "HistoryView", "SectionPage"]
+`ui.form.edit_session` holds the editing state and decisions without Qt (importing this package
+loads no Qt); `ui.form.editor` draws them.
+"""

@@ -13,14 +13,11 @@ Nothing here knows a question by name: everything comes from the definition and 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QCloseEvent,
     QDesktopServices,
@@ -44,17 +41,16 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from shiboken6 import Shiboken
 from typing_extensions import override
 
-from desktop.assessments import Assessments, summarise
+from desktop.assessments import Assessments
 from desktop.family_copy import family_copy_html, family_copy_title, write_pdf
 from desktop.vault import Vault
-from forms.bounds import clip_answers, definition_for
 from forms.definition import Question, Section
-from forms.engine import MISSING_KIND, Problem, Session, document_session
+from forms.engine import MISSING_KIND, Problem, Session
 from ui.crash import user_sentence
 from ui.form.check_answers import CheckAnswersPage
+from ui.form.edit_session import EditSession
 from ui.form.history import HistoryView
 from ui.form.widgets import (
     FieldAdapter,
@@ -104,8 +100,6 @@ def editor_style(dark: bool) -> str:
             .replace("{edge}", "#ffff00" if dark else "#0b0c0c"))
 
 
-EDITOR_STYLE = editor_style(False)
-READ_ONLY_STATUSES = ("ready", "queued", "synced")
 STATUS_WORDS = {
     "draft": "Draft",
     "ready": "Finalised",
@@ -117,8 +111,6 @@ STATUS_WORDS = {
 CHECK_PAGE = "check-answers"
 SECTION_COMPLETE = "This section is complete."
 HISTORY_PAGE = "history"
-UNDO_LIMIT = 200
-COALESCE_SECONDS = 2.0
 
 
 # What a failed save, PDF or sign-off can promise: nothing typed is lost.
@@ -228,8 +220,7 @@ class SectionPage(QWidget):
             layout.addWidget(help_label)
         self.item_list: ItemList | None = None
         if section.repeat:
-            raw = ctx.session().answers.get(section.id)
-            count = len(raw) if isinstance(raw, list) else 0
+            count = ctx.session().item_count(section.id)
             self.item_list = ItemList(section.id, section.item_label, section.questions,
                                       section_id=section.id, ctx=ctx, count=count,
                                       max_items=section.max_items, parent=self)
@@ -279,21 +270,45 @@ class SectionPage(QWidget):
     def refresh(self, session: Session) -> None:
         """Visibility and computed values, after every edit."""
         for path, adapter in self.adapters.items():
-            adapter.widget.setVisible(session.is_visible(path))
+            visible = session.is_visible(path)
+            if adapter.widget.isHidden() == visible:  # only a change costs a layout pass
+                adapter.widget.setVisible(visible)
             adapter.refresh(session)
+
+    def append_item(self, item_path: str, session: Session) -> bool:
+        """Build only the card of a repeating section's new last item (``provision[7]``).
+
+        False when the path is not this page's item list's next item: the caller rebuilds.
+        """
+        item_list = self.item_list
+        if item_list is None or item_path != f"{item_list.path}[{len(item_list.cards)}]":
+            return False
+        item = session.answer(item_path)
+        container = item if isinstance(item, dict) else {}
+        for adapter in item_list.append_item():
+            self._register(adapter)
+            for each in adapter.adapters():
+                value, own = value_at({"item": container}, "item" + each.path[len(item_path):])
+                each.set(value, own)
+        return True
 
     def adapter_for_path(self, path: str) -> tuple[FieldAdapter | None, str | None]:
         """The adapter showing a problem's path, and which part of it."""
-        best: FieldAdapter | None = None
-        sub: str | None = None
-        for own, adapter in self.adapters.items():
-            if path == own:
-                return adapter, None
-            if path == own + "_other":
+        # By lookup, not by a scan: showing n problems costs time linear in n.
+        adapter = self.adapters.get(path)
+        if adapter is not None:
+            return adapter, None
+        if path.endswith("_other"):
+            adapter = self.adapters.get(path.removesuffix("_other"))
+            if adapter is not None:
                 return adapter, "other"
-            if path.startswith(own + ".") and (best is None or len(own) > len(best.path)):
-                best, sub = adapter, path[len(own) + 1:]
-        return best, sub
+        probe = path
+        while "." in probe:  # the longest own path the problem's path goes inside
+            probe = probe.rsplit(".", 1)[0]
+            adapter = self.adapters.get(probe)
+            if adapter is not None:
+                return adapter, path[len(probe) + 1:]
+        return None, None
 
     def show_problems(self, problems: list[Problem]) -> None:
         by_adapter: dict[str, list[Problem]] = {path: [] for path in self.adapters}
@@ -319,29 +334,6 @@ class SectionPage(QWidget):
             self.heading.setFocus(Qt.FocusReason.OtherFocusReason)
             return self.heading
         return adapter.focus(sub)
-
-
-@dataclass
-class _UndoStep:
-    answers: dict[str, Any]
-    path: str
-    section_id: str
-    at: float
-
-
-class FocusOnShow(QObject):
-    """Runs a callback once the watched page is shown (focus needs a visible widget)."""
-
-    def __init__(self, callback: Callable[[], None], parent: QObject) -> None:
-        super().__init__(parent)
-        self.callback = callback
-
-    @override
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Show:
-            watched.removeEventFilter(self)
-            self.callback()
-        return False
 
 
 TITLE_CHARS = 80
@@ -375,20 +367,10 @@ class AssessmentEditor(QWidget):
         self.setObjectName("assessmentEditor")
         self._apply_style()
         self.tasks = tasks
+        # The state and the decisions (undo, autosave, sign-off): the widget only draws them.
+        self.edit = EditSession(document, today)
         self.today = today
-        self.record_id = str(document["id"])
-        self.revision = int(document.get("revision", 1))
-        self.status = str(document.get("status", "draft"))
-        self.clipped: list[str] = []
-        self.session = self._open_session(document)
-        self.form_id = self.session.definition.id
-        self.form_version = self.session.definition.version
-        self.archive: list[dict[str, Any]] = list(document.get("archive") or [])
-        self._dirty = False
-        self._in_flight = False
-        self._again = False
-        self._checked: set[str] = set()
-        self._undo: list[_UndoStep] = []
+        self.record_id = self.edit.record_id
         self._page: SectionPage | None = None
         self._pages: dict[str, SectionPage] = {}  # built section pages, by section id
         self._scrollers: dict[str, QScrollArea] = {}  # each built page's own scroll area
@@ -511,14 +493,10 @@ class AssessmentEditor(QWidget):
         self.undo_shortcut.activated.connect(self.undo)
         self._set_save_label("saved", "All changes saved")
 
-    def _open_session(self, document: dict[str, Any]) -> Session:
-        """The engine's session on the answers cut to their bounds (forms/bounds.py).
-
-        A record saved before the bounds existed may hold more; no widget is ever given it.
-        The stored revision is not changed: History keeps it whole.
-        """
-        answers, self.clipped = clip_answers(document.get("answers"), definition_for(document))
-        return document_session({**document, "answers": answers}, self.today)
+    @property
+    def clipped(self) -> list[str]:
+        """Paths of answers shown shortened to their bounds (see `EditSession.clipped`)."""
+        return self.edit.clipped
 
     def _show_clipped(self) -> None:
         if not self.clipped:
@@ -541,7 +519,32 @@ class AssessmentEditor(QWidget):
 
     @property
     def read_only(self) -> bool:
-        return self.status in READ_ONLY_STATUSES
+        return self.edit.read_only
+
+    @property
+    def session(self) -> Session:
+        """The form session: the answers judged against the form (the edit session's)."""
+        return self.edit.session
+
+    @property
+    def status(self) -> str:
+        return self.edit.status
+
+    @property
+    def revision(self) -> int:
+        return self.edit.revision
+
+    @property
+    def form_id(self) -> str:
+        return self.edit.form_id
+
+    @property
+    def form_version(self) -> str:
+        return self.edit.form_version
+
+    @property
+    def archive(self) -> list[dict[str, Any]]:
+        return self.edit.archive
 
     @property
     def current_section(self) -> str:
@@ -553,16 +556,10 @@ class AssessmentEditor(QWidget):
 
     def document(self) -> dict[str, Any]:
         """What is saved: every answer typed, hidden ones included, so nothing is lost."""
-        document: dict[str, Any] = {"form": self.form_id, "form_version": self.form_version,
-                                    "answers": self.session.answers}
-        if self.archive:
-            # Answers an earlier form version asked, kept by its migration; never dropped.
-            document["archive"] = self.archive
-        return document
+        return self.edit.document()
 
     def child_name(self) -> str:
-        names = summarise(self.session.answers)
-        return title_text(" ".join(p for p in (names["first_name"], names["last_name"]) if p))
+        return title_text(self.edit.child_name())
 
     def _apply_status(self) -> None:
         self.status_label.setText(f"Status: {STATUS_WORDS.get(self.status, self.status)}")
@@ -652,6 +649,8 @@ class AssessmentEditor(QWidget):
         if page is None:
             page = SectionPage(section, self.ctx)
             page.load(self.session)
+            # Visibility set while the page is not yet on screen: no layout pass per field.
+            page.refresh(self.session)
             page.changed.connect(self._on_changed)
             page.items_requested.connect(self._on_items)
             page.summary.entry_activated.connect(self.focus_path)
@@ -713,7 +712,7 @@ class AssessmentEditor(QWidget):
         return None
 
     def next_section(self) -> None:
-        self._checked.add(self._current)
+        self.edit.checked.add(self._current)
         following = self._following(self._current)
         if following is None:
             self.show_check_answers()
@@ -724,7 +723,7 @@ class AssessmentEditor(QWidget):
 
     def check_section(self) -> None:
         """Show every missing and invalid answer of this section; focus the summary."""
-        self._checked.add(self._current)
+        self.edit.checked.add(self._current)
         self._show_problems()
         if self._page is not None:
             if self._page.summary.isVisible():
@@ -738,7 +737,7 @@ class AssessmentEditor(QWidget):
         if page is None:
             return
         problems = self.session.problems_at(page.section.id)
-        if page.section.id not in self._checked:
+        if page.section.id not in self.edit.checked:
             problems = [p for p in problems if p.kind != MISSING_KIND]
         page.show_problems(problems)
         if problems and self.message.text() == SECTION_COMPLETE:
@@ -760,7 +759,7 @@ class AssessmentEditor(QWidget):
 
     def show_check_answers(self) -> None:
         self._say("")
-        self._checked.update(s.id for s in self.session.visible_sections)
+        self.edit.checked.update(s.id for s in self.session.visible_sections)
         self.check_page.refresh(self.session, read_only=self.read_only, status=self.status,
                                  archive=self.archive)
         self.stack.setCurrentWidget(self.check_page)
@@ -775,38 +774,14 @@ class AssessmentEditor(QWidget):
 
     # -- editing ---------------------------------------------------------------------------------
 
-    def _remember(self, path: str, *, force: bool = False) -> None:
-        now = time.monotonic()
-        last = self._undo[-1] if self._undo else None
-        recent = last is not None and now - last.at < COALESCE_SECONDS
-        if not force and last is not None and last.path == path and recent:
-            last.at = now
-            return
-        section_id = path.split(".", maxsplit=1)[0].split("[", maxsplit=1)[0]
-        self._undo.append(_UndoStep(self.session.answers, path, section_id, now))
-        del self._undo[:-UNDO_LIMIT]
-        self.undo_button.setEnabled(True)
-
     def _on_changed(self, path: str, value: object) -> None:
-        if self.read_only:
-            return
-        self._remember(path)
-        self.session.set_answer(path, value)
-        self._after_edit()
+        if self.edit.set_answer(path, value):
+            self._after_edit()
 
     def _on_items(self, path: str, action: str, index: int, to: int) -> None:
-        if self.read_only:
+        focus = self.edit.change_items(path, action, index, to)
+        if focus is None:
             return
-        self._remember(path, force=True)
-        focus = path
-        if action == "add":
-            new = self.session.add_item(path)
-            focus = f"{path}[{new}]"
-        elif action == "remove":
-            self.session.remove_item(path, index)
-        elif action == "move":
-            self.session.move_item(path, index, to)
-            focus = f"{path}[{to}]"
         self._rebuild_and_focus(focus, action)
         if action == "remove":
             label = self._item_label(path)
@@ -821,7 +796,11 @@ class AssessmentEditor(QWidget):
         return section.item_label
 
     def _rebuild_and_focus(self, focus: str, action: str) -> None:
-        page = self.show_section(self._current, rebuild=True)
+        page = self._page
+        if action == "add" and page is not None and page.append_item(focus, self.session):
+            page.refresh(self.session)  # a repeating section's new item: only its card built
+        else:
+            page = self.show_section(self._current, rebuild=True)
         if page is None:
             return
         if action == "remove":
@@ -857,7 +836,7 @@ class AssessmentEditor(QWidget):
         if self._page is not None:
             self._page.refresh(self.session)
         self._update_sidebar()
-        self._dirty = True
+        self.undo_button.setEnabled(self.edit.can_undo)
         self._set_save_label("saving", "Saving…")
         self._save_timer.start()
         self._errors_timer.start()
@@ -868,12 +847,10 @@ class AssessmentEditor(QWidget):
 
     def undo(self) -> None:
         """Put back the answers as they were before the last change."""
-        if not self._undo or self.read_only:
+        step = self.edit.undo()
+        if step is None:
             return
-        step = self._undo.pop()
-        self.session = Session(self.session.definition, step.answers, self.today)
         self._drop_pages()
-        self.undo_button.setEnabled(bool(self._undo))
         self._fill_sidebar()
         self._after_edit()
         if self.session.definition.sections_by_id.get(step.section_id) is not None:
@@ -901,56 +878,41 @@ class AssessmentEditor(QWidget):
     def _save_now(self) -> None:
         if self.tasks.closed:
             return  # the window is going away; flush() ran before the runner stopped
-        if self._in_flight:
-            self._again = True
+        document = self.edit.take_save()
+        if document is None:
             return
-        if not self._dirty:
-            return
-        document = self.document()
         record_id = self.record_id
-        self._dirty = False
-        self._in_flight = True
         self.tasks.run_db(lambda vault: Assessments(vault).save(record_id, document),
-                          self._alive(self._saved), self._alive(self._save_failed))
+                          self._saved, self._save_failed, owner=self)
 
-    def _alive(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:
-        """A callback that does nothing if this editor was closed in the meantime."""
-        def guarded(value: Any) -> None:
-            if Shiboken.isValid(self):
-                callback(value)
-        return guarded
 
     def _saved(self, revision: int) -> None:
-        self._in_flight = False
-        self.revision = revision
+        again = self.edit.save_done(revision)
         emit(self.saved, self.record_id, revision)
-        if self._again or self._dirty:
-            self._again = False
+        if again:
             if not self._save_timer.isActive():
                 self._save_now()
             return
         self._set_save_label("saved", "✓ All changes saved")
 
     def _save_failed(self, error: BaseException) -> None:
-        self._in_flight = False
-        self._again = False
-        self._dirty = True
+        self.edit.save_failed()
         self._set_save_label("failed", "Not saved yet: " + user_sentence(error, "saving", ON_SCREEN)
                              + " Trying again.")
         self._retry_timer.start()
 
     def _retry_save(self) -> None:
-        if self._dirty:
+        if self.edit.dirty:
             self._save_now()
 
     def forget(self) -> None:
         """After the last flush (on close or lock): drop the undo history's copies of answers."""
-        self._undo.clear()
+        self.edit.forget()
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Write any unsaved change now and wait until the database thread has written it."""
         self._save_timer.stop()
-        if self._dirty:
+        if self.edit.dirty:
             self._save_now()
         return self.tasks.wait_for_writes(timeout)
 
@@ -977,15 +939,14 @@ class AssessmentEditor(QWidget):
         """Sign off: only when the engine says complete and valid; then read-only."""
         if self.read_only:
             return
-        if not self.session.is_complete:
-            self._checked.update(s.id for s in self.session.visible_sections)
+        if not self.edit.can_finalise():
             self.check_page.refresh(self.session, read_only=False, status=self.status,
                                      archive=self.archive)
             self.check_page.say("The assessment cannot be finalised yet: answer or fix "
                                 "everything listed first.")
             return
         self._save_timer.stop()
-        if self._dirty:
+        if self.edit.dirty:
             self._save_now()
         record_id = self.record_id
 
@@ -995,8 +956,8 @@ class AssessmentEditor(QWidget):
             return store.get(record_id)
 
         self.check_page.set_busy(True)
-        self.tasks.run_db(work, self._alive(self._finalised),
-                          self._alive(lambda e: self._action_failed(e, "finalising")))
+        self.tasks.run_db(work, self._finalised,
+                          lambda e: self._action_failed(e, "finalising"), owner=self)
 
     def _finalised(self, document: dict[str, Any]) -> None:
         self.check_page.set_busy(False)
@@ -1018,8 +979,9 @@ class AssessmentEditor(QWidget):
             return store.get(record_id)
 
         self.amend_button.setEnabled(False)
-        self.tasks.run_db(work, self._alive(self._amended),
-                          self._alive(lambda e: self._action_failed(e, "starting an amendment")))
+        self.tasks.run_db(work, self._amended,
+                          lambda e: self._action_failed(e, "starting an amendment"),
+                          owner=self)
 
     def _amended(self, document: dict[str, Any]) -> None:
         self.amend_button.setEnabled(True)
@@ -1031,16 +993,10 @@ class AssessmentEditor(QWidget):
         self._say(f"Revision {self.revision} restores an earlier version; the history keeps all.")
 
     def _reload(self, document: dict[str, Any]) -> None:
-        self.revision = int(document["revision"])
-        self.status = str(document["status"])
-        self.session = self._open_session(document)
+        self.edit.reload(document)
         self._show_clipped()
-        self.form_version = self.session.definition.version
-        self.archive = list(document.get("archive") or [])
         self._drop_pages()
-        self._undo.clear()
         self.undo_button.setEnabled(False)
-        self._dirty = False
         self._apply_status()
         self._fill_sidebar()
         if self.stack.currentWidget() is self.check_page:
@@ -1091,7 +1047,7 @@ class AssessmentEditor(QWidget):
             self._say(sentence)
             emit(self.failed, sentence)
 
-        self.tasks.run(lambda: write_pdf(html, path), self._alive(done), self._alive(failed))
+        self.tasks.run(lambda: write_pdf(html, path), done, failed, owner=self)
 
     def _open_pdf(self) -> None:
         if self.last_pdf is not None:

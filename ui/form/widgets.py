@@ -34,6 +34,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QMenu,
     QPlainTextEdit,
     QPushButton,
@@ -313,6 +315,7 @@ class FieldAdapter(QObject):
         # question repeats ("Outcome 2: By when"), so no two inputs share a name.
         self.spoken = self._spoken_label()
         self._loading = False
+        self._shown_errors: list[str] = []
         self.widget = QFrame(parent)
         self.widget.setObjectName("question")
         self.widget.setProperty("questionType", question.type)
@@ -402,6 +405,9 @@ class FieldAdapter(QObject):
     def show_errors(self, problems: list[Problem]) -> None:
         """Inline errors: a message above the input, and the block marked (not by colour only)."""
         messages = list(dict.fromkeys(p.message for p in problems))
+        if messages == self._shown_errors:
+            return  # unchanged: no re-polish (showing errors costs what changed, not the page)
+        self._shown_errors = messages
         self.widget.setProperty("error", bool(messages))
         self.widget.style().unpolish(self.widget)
         self.widget.style().polish(self.widget)
@@ -921,6 +927,109 @@ class MultiChoiceAdapter(FieldAdapter):
         self.other.setReadOnly(read_only)
 
 
+class ItemChoiceAdapter(FieldAdapter):
+    """``multi_choice`` over another section's items (a provision item's outcomes): one list.
+
+    Each item offered is a row with a tick (Space or a click on the box ticks it), in one list
+    widget, not a check box widget per row: at the form's limits (60 outcomes, 200 provision
+    items) that is 200 widgets on the provision page instead of 12,000. A search box narrows a
+    long list, as for `MultiChoiceAdapter`.
+    """
+
+    SEARCH_FROM = 9
+    VISIBLE_ROWS = 8
+
+    def build(self) -> None:
+        self.search = QLineEdit(self.body)
+        self.search.setPlaceholderText("Type to narrow the list")
+        self.search.textChanged.connect(self._filter)
+        self.body_layout.addWidget(self.search)
+        self.list = QListWidget(self.body)
+        self.list.setObjectName("itemChoices")
+        self.list.itemChanged.connect(lambda _item: self.report(self.get()))
+        self.body_layout.addWidget(self.list)
+        self.none_label = QLabel("Nothing to choose from yet.", self.body)
+        self.body_layout.addWidget(self.none_label)
+        self._options: list[tuple[str, str]] | None = None
+        self._set_options(self.options(self.ctx.session()))
+
+    def options(self, session: Session) -> list[tuple[str, str]]:
+        section, question, sub = split_path(self.path)
+        if sub is not None:
+            return session.choices(section, question, sub)
+        return session.choices(section, question)
+
+    def rows(self) -> dict[str, QListWidgetItem]:
+        """The row of each code offered, in order."""
+        found = {}
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            found[str(item.data(Qt.ItemDataRole.UserRole))] = item
+        return found
+
+    def _set_options(self, options: list[tuple[str, str]]) -> None:
+        if options == self._options:
+            return
+        chosen = self.get() or []
+        self._options = options
+        self.list.blockSignals(True)
+        self.list.clear()
+        for code, label in options:
+            item = QListWidgetItem(label, self.list)
+            item.setData(Qt.ItemDataRole.UserRole, code)
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+                          | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if code in chosen
+                               else Qt.CheckState.Unchecked)
+        self.list.blockSignals(False)
+        rows = max(1, min(len(options), self.VISIBLE_ROWS))
+        self.list.setFixedHeight(rows * max(self.list.sizeHintForRow(0), 1)
+                                 + 2 * self.list.frameWidth() + 4)
+        self.search.setVisible(len(options) >= self.SEARCH_FROM)
+        self.list.setVisible(bool(options))
+        self.none_label.setVisible(not options)
+
+    def _filter(self, text: str) -> None:
+        wanted = text.strip().casefold()
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            item.setHidden(bool(wanted) and wanted not in item.text().casefold())
+
+    def primary(self) -> QWidget:
+        return self.list
+
+    def inputs(self) -> list[QWidget]:
+        return [self.search, self.list] if hasattr(self, "list") else []
+
+    def _describe_all(self, error: str) -> None:
+        description = " ".join(part for part in (error, self.question.help) if part)
+        describe(self.search, f"Search: {self.spoken}", description)
+        describe(self.list, self.spoken, description)
+
+    def get(self) -> Any:
+        if not hasattr(self, "list"):
+            return None
+        chosen = [code for code, item in self.rows().items()
+                  if item.checkState() == Qt.CheckState.Checked]
+        return chosen or None
+
+    def load(self, value: Any, container: dict[str, Any]) -> None:
+        del container
+        chosen = value if isinstance(value, list) else []
+        self.list.blockSignals(True)
+        for code, item in self.rows().items():
+            item.setCheckState(Qt.CheckState.Checked if code in chosen
+                               else Qt.CheckState.Unchecked)
+        self.list.blockSignals(False)
+
+    def refresh(self, session: Session) -> None:
+        self._set_options(self.options(session))
+
+    def set_read_only(self, read_only: bool) -> None:
+        self.list.setEnabled(not read_only)
+        self.search.setReadOnly(read_only)
+
+
 class RadioRow(QWidget):
     """Exclusive options as radio buttons that can also show "nothing chosen yet"."""
 
@@ -1186,69 +1295,98 @@ class ItemList(QWidget):
         super().__init__(parent)
         self.path = path
         self.item_label = item_label
+        self.questions = questions
+        self.section_id = section_id
+        self.ctx = ctx
+        self.max_items = max_items
         self.adapters: list[FieldAdapter] = []
         self.cards: list[QFrame] = []
         self.item_buttons: list[dict[str, QPushButton]] = []
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
         for index in range(count):
-            card = QFrame(self)
-            card.setObjectName("itemCard")
-            card.setFrameShape(QFrame.Shape.StyledPanel)
-            card_layout = QVBoxLayout(card)
-            head = QHBoxLayout()
-            title = QLabel(f"{item_label} {index + 1}", card)
-            title.setObjectName("itemTitle")
-            font = title.font()
-            font.setBold(True)
-            font.setPointSizeF(font.pointSizeF() * 1.15)
-            title.setFont(font)
-            head.addWidget(title)
-            head.addStretch(1)
-            buttons = {}
-            for action, text in (("up", "Move up"), ("down", "Move down"), ("remove", "Remove")):
-                button = QPushButton(text, card)
-                describe(button, f"{text}: {item_label} {index + 1}")
-                button.setAutoDefault(False)
-                head.addWidget(button)
-                buttons[action] = button
-            buttons["up"].setEnabled(index > 0 and not ctx.read_only())
-            buttons["down"].setEnabled(index < count - 1 and not ctx.read_only())
-            buttons["remove"].setEnabled(not ctx.read_only())
-            buttons["up"].clicked.connect(
-                lambda _c=False, i=index: emit(self.requested, self.path, "move", i, i - 1))
-            buttons["down"].clicked.connect(
-                lambda _c=False, i=index: emit(self.requested, self.path, "move", i, i + 1))
-            buttons["remove"].clicked.connect(
-                lambda _c=False, i=index: emit(self.requested, self.path, "remove", i, i))
-            card_layout.addLayout(head)
-            for question in questions:
-                adapter = ctx.build(question, f"{path}[{index}].{question.id}", section_id, card)
-                card_layout.addWidget(adapter.widget)
-                self.adapters.append(adapter)
-            layout.addWidget(card)
-            self.cards.append(card)
-            self.item_buttons.append(buttons)
+            self._layout.addWidget(self._card(index))
+        self.empty: QLabel | None = None
         if not count:
-            empty = QLabel(f"No {item_label.lower()} added yet.", self)
-            layout.addWidget(empty)
-        self.add_button = QPushButton(f"Add {'another' if count else 'a'} {item_label.lower()}",
-                                      self)
+            self.empty = QLabel(f"No {item_label.lower()} added yet.", self)
+            self._layout.addWidget(self.empty)
+        self.add_button = QPushButton(self)
         self.add_button.setObjectName("addItem")
         self.add_button.setAutoDefault(False)
+        self.add_button.clicked.connect(
+            lambda: emit(self.requested, self.path, "add", len(self.cards), 0))
+        self._layout.addWidget(self.add_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self._update_add_button()
+
+    def _card(self, index: int) -> QFrame:
+        item_label, read_only = self.item_label, self.ctx.read_only()
+        card = QFrame(self)
+        card.setObjectName("itemCard")
+        card.setFrameShape(QFrame.Shape.StyledPanel)
+        card_layout = QVBoxLayout(card)
+        head = QHBoxLayout()
+        title = QLabel(f"{item_label} {index + 1}", card)
+        title.setObjectName("itemTitle")
+        font = title.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        title.setFont(font)
+        head.addWidget(title)
+        head.addStretch(1)
+        buttons = {}
+        for action, text in (("up", "Move up"), ("down", "Move down"), ("remove", "Remove")):
+            button = QPushButton(text, card)
+            describe(button, f"{text}: {item_label} {index + 1}")
+            button.setAutoDefault(False)
+            head.addWidget(button)
+            buttons[action] = button
+        buttons["up"].setEnabled(index > 0 and not read_only)
+        buttons["down"].setEnabled(False)  # set by `_update_moves` once the count is known
+        buttons["remove"].setEnabled(not read_only)
+        buttons["up"].clicked.connect(
+            lambda _c=False, i=index: emit(self.requested, self.path, "move", i, i - 1))
+        buttons["down"].clicked.connect(
+            lambda _c=False, i=index: emit(self.requested, self.path, "move", i, i + 1))
+        buttons["remove"].clicked.connect(
+            lambda _c=False, i=index: emit(self.requested, self.path, "remove", i, i))
+        card_layout.addLayout(head)
+        for question in self.questions:
+            adapter = self.ctx.build(question, f"{self.path}[{index}].{question.id}",
+                                     self.section_id, card)
+            card_layout.addWidget(adapter.widget)
+            self.adapters.append(adapter)
+        self.cards.append(card)
+        self.item_buttons.append(buttons)
+        return card
+
+    def _update_add_button(self) -> None:
+        count = len(self.cards)
+        self.add_button.setText(f"Add {'another' if count else 'a'} {self.item_label.lower()}")
         self.add_button.setEnabled(
-            not ctx.read_only() and (max_items is None or count < max_items))
-        self.add_button.clicked.connect(lambda: emit(self.requested, self.path, "add", count, 0))
-        layout.addWidget(self.add_button, 0, Qt.AlignmentFlag.AlignLeft)
+            not self.ctx.read_only() and (self.max_items is None or count < self.max_items))
+        read_only = self.ctx.read_only()
+        for index, buttons in enumerate(self.item_buttons):
+            buttons["down"].setEnabled(index < count - 1 and not read_only)
+
+    def append_item(self) -> list[FieldAdapter]:
+        """Add the card of a new last item (only that card is built); its adapters."""
+        before = len(self.adapters)
+        if self.empty is not None:
+            self.empty.setParent(None)
+            self.empty.deleteLater()
+            self.empty = None
+        card = self._card(len(self.cards))
+        self._layout.insertWidget(self._layout.indexOf(self.add_button), card)
+        card.show()  # now, not at the next event loop turn: the focus goes into it
+        self._update_add_button()
+        return self.adapters[before:]
 
 
 class GroupAdapter(FieldAdapter):
     """``group``: a repeatable group of questions inside a section."""
 
     def build(self) -> None:
-        raw = self.ctx.session().answers.get(self.section_id, {})
-        items = raw.get(self.question.id) if isinstance(raw, dict) else None
-        count = len(items) if isinstance(items, list) else 0
+        count = self.ctx.session().item_count(self.path)
         self.items = ItemList(self.path, self.question.item_label, self.question.questions,
                               section_id=self.section_id, ctx=self.ctx, count=count,
                               max_items=self.question.max_items, parent=self.body)
@@ -1303,6 +1441,8 @@ ADAPTERS: dict[str, type[FieldAdapter]] = {
 
 def adapter_for(question: Question) -> type[FieldAdapter]:
     """The adapter class for a question's type; plain text for a type this version lacks."""
+    if question.type == "multi_choice" and question.choices_from is not None:
+        return ItemChoiceAdapter
     return ADAPTERS.get(question.type, TextAdapter)
 
 
