@@ -19,7 +19,9 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMenu, QStackedWidget, QToolBar, QVBoxLayout, QWidget
 
 from desktop.assessments import Assessments
+from desktop.vault import Vault
 from forms.errors import FormError
+from forms.reviews import start_review as review_from
 from sync.form_updates import register_stored_definitions
 from ui.assessment_list import AssessmentListPage
 from ui.crash import user_sentence
@@ -82,6 +84,14 @@ class Workspace(QWidget):
         self.new_action.setShortcut(QKeySequence(QKeySequence.StandardKey.New))
         self.new_action.setStatusTip("Start a new assessment")
         self.new_action.triggered.connect(self.new_assessment)
+        # A review (annual or phase transfer) starts from the open record: the child, the plan
+        # and each outcome copied, not retyped (CFA 2014 s44; SEND Regulations 2014 reg 20).
+        self.review_action = QAction("Start a &review from this assessment", self)
+        self.review_action.setObjectName("startReviewAction")
+        self.review_action.setStatusTip("A new annual review draft with this assessment's "
+                                        "outcomes copied into it, to record progress against")
+        self.review_action.triggered.connect(self.start_review)
+        self.review_action.setVisible(False)
         self.lock_action = QAction("&Lock", self)
         self.lock_action.setObjectName("lockAction")
         self.lock_action.setShortcut(QKeySequence(LOCK_SHORTCUT))
@@ -105,9 +115,10 @@ class Workspace(QWidget):
         self.profile_label.setTextFormat(Qt.TextFormat.PlainText)
         self.toolbar.addWidget(self.profile_label)
         self.toolbar.addAction(self.lock_action)
+        self.menu.addAction(self.review_action)
         self._menu_tail = self.menu.addSeparator()
         self.menu.addAction(self.lock_action)
-        for action in (self.back_action, self.new_action, self.lock_action):
+        for action in (self.back_action, self.new_action, self.review_action, self.lock_action):
             self.addAction(action)  # shortcuts work wherever the focus is in the workspace
 
         self.stack = QStackedWidget(self)
@@ -150,6 +161,22 @@ class Workspace(QWidget):
             self.show_list()
         self.list_page.new_assessment()
 
+    def start_review(self) -> None:
+        """A new review draft from the open assessment (written off the GUI thread), opened."""
+        if self._closed or self.tasks.closed or self.editor is None:
+            return
+        previous_id = self.editor.record_id
+        self.editor.flush()
+
+        def work(vault: Vault) -> str:
+            store = Assessments(vault)
+            return store.create(review_from(store.get(previous_id)))[0]
+
+        def failed(error: BaseException) -> None:
+            emit(self.failed, user_sentence(error, "starting the review"))
+
+        self.tasks.run_db(work, self.open_assessment, failed, owner=self)
+
     def open_assessment(self, record_id: str, section: str = "") -> None:
         """Load the assessment off the GUI thread, then show it in the editor."""
         if self._closed or self.tasks.closed or self._opening == record_id:
@@ -186,6 +213,7 @@ class Workspace(QWidget):
         self.stack.addWidget(editor)
         self.stack.setCurrentWidget(editor)
         self.back_action.setVisible(True)
+        self.review_action.setVisible(True)
         if section and section in editor.session.definition.sections_by_id:
             editor.show_section(section)
         emit(self.title_changed, editor.child_name() or "New assessment")
@@ -200,6 +228,7 @@ class Workspace(QWidget):
             self._close_editor()
         self.stack.setCurrentWidget(self.list_page)
         self.back_action.setVisible(False)
+        self.review_action.setVisible(False)
         emit(self.title_changed, "")
         self.refresh()
         self.list_page.setFocus(Qt.FocusReason.OtherFocusReason)

@@ -229,3 +229,36 @@ def test_auto_lock_closes_an_open_dialog_first(
         pass
     assert not dialog.isVisible()
     assert window.current_page is window.unlock_page
+
+
+def test_a_review_starts_from_the_open_assessment_with_its_outcomes_copied(
+    qtbot: QtBot, make_window: MakeWindow, make_profile: Callable[[], None], unlock: Unlock,
+) -> None:
+    """Assessments → Start a review: a new draft, the previous outcomes copied (not retyped)."""
+    make_profile()
+    window = make_window()
+    unlock(window)
+    workspace = window.workspace
+    assert workspace is not None
+    assert not workspace.review_action.isVisible()  # nothing open: nothing to review from
+    previous = example("2.0.0/secondary")
+    previous_id = store(workspace, previous)
+    opened(qtbot, workspace, previous_id)
+    assert workspace.review_action.isVisible()
+    workspace.review_action.trigger()
+    qtbot.waitUntil(lambda: workspace.editor is not None
+                    and workspace.editor.record_id != previous_id, timeout=10_000)
+    editor = workspace.editor
+    assert editor is not None
+    review = workspace.tasks.run_db(
+        lambda vault: Assessments(vault).get(editor.record_id)).result(10)
+    answers = review["answers"]
+    assert review["form_version"] == "2.0.0"
+    assert answers["assessment"]["kind"] == "annual_review"
+    assert answers["child"] == previous["answers"]["child"]
+    old_outcomes = [item["outcome"] for item in previous["answers"]["outcomes"]]
+    assert old_outcomes  # the example has outcomes to carry forward
+    assert [item["previous_outcome"] for item in answers["outcomes"]] == old_outcomes
+    # The previous record is untouched.
+    kept = workspace.tasks.run_db(lambda vault: Assessments(vault).get(previous_id)).result(10)
+    assert kept["answers"] == previous["answers"]
