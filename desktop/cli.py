@@ -38,6 +38,7 @@ from desktop.errors import (
 from desktop.hardening import disable_core_dumps
 from desktop.paths import resolve_data_dir
 from desktop.profiles import Profiles
+from desktop.record_status import SET_ASIDE
 from desktop.vault import Vault
 from forms.errors import FormError
 from forms.registry import list_definitions
@@ -356,12 +357,14 @@ def cmd_finalise(args: argparse.Namespace) -> int:
                     raise
                 skipped.append({"id": record_id, "reason": str(exc)})
                 continue
-            finalised.append({"id": record_id, "revision": revision, "queued": new})
+            finalised.append({"id": record_id, "revision": revision,
+                              "queued": new})  # output field
     if args.json:
         _json_out({"finalised": finalised, "skipped": skipped})
         return 0
     for entry in finalised:
-        verb = "Finalised and queued" if entry["queued"] else "Already finalised:"
+        verb = ("Finalised and queued" if entry["queued"]  # output field
+                else "Already finalised:")
         _out(f"{verb} assessment {entry['id']} (revision {entry['revision']}).")
     for entry in skipped:
         _out(f"Skipped: {entry['reason']}")
@@ -449,7 +452,7 @@ def _print_status(args: argparse.Namespace) -> int:
         hours = status.oldest_unsynced_age_seconds / 3600
         _out(f"The oldest unsynced assessment was finalised {hours:.1f} hours ago.")
     for item in status.items:
-        if item["state"] in ("quarantined", "conflict"):
+        if item["state"] in SET_ASIDE:
             reasons = item.get("reasons") or {}
             paths = ", ".join(str(e.get("path")) for e in reasons.get("errors", [])[:5])
             _out(f"  {item['state']}: {item['id']} revision {item['revision']}: "

@@ -30,6 +30,7 @@ from desktop.errors import (
     VaultLocked,
     VaultTooNew,
 )
+from desktop.record_status import OutboxState, sql_list
 
 if TYPE_CHECKING:
     from desktop.owner import OwnerLock
@@ -100,7 +101,7 @@ def _schema_v2_sync(conn: sqlite3.Connection) -> None:
     # One row per finalised revision: its identity (assessment id + revision) and payload hash
     # are fixed here, so every retry is recognisably the same delivery.
     db.execute(
-        """CREATE TABLE outbox (
+        f"""CREATE TABLE outbox (
             assessment_id TEXT NOT NULL REFERENCES assessments(id),
             revision INTEGER NOT NULL,
             base_revision INTEGER,
@@ -109,7 +110,7 @@ def _schema_v2_sync(conn: sqlite3.Connection) -> None:
             payload_hash TEXT NOT NULL,
             sign_off BLOB NOT NULL,
             state TEXT NOT NULL CHECK (state IN
-                ('queued', 'in_flight', 'acknowledged', 'quarantined', 'conflict', 'superseded')),
+                {sql_list(OutboxState)}),
             queued_at TEXT NOT NULL,
             updated_at TEXT NOT NULL,
             attempts INTEGER NOT NULL DEFAULT 0,
@@ -431,10 +432,6 @@ class Vault:
         return self._conn
 
     @property
-    def db(self) -> sqlite_utils.Database:
-        return sqlite_utils.Database(self.conn)
-
-    @property
     def is_open(self) -> bool:
         return self._conn is not None
 
@@ -541,6 +538,29 @@ class Vault:
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self.errors():
             return list(self.conn.execute(sql, params).fetchall())
+
+    # -- the meta table (small named values of the vault) ------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        rows = self.read("SELECT value FROM meta WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else None
+
+    @staticmethod
+    def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    @staticmethod
+    def delete_meta(conn: sqlite3.Connection, key: str) -> None:
+        conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+
+    def first_audit_at(self) -> str | None:
+        """When the first entry of the audit log was written (the profile's creation)."""
+        rows = self.read("SELECT MIN(at) FROM audit")
+        return None if not rows or rows[0][0] is None else str(rows[0][0])
 
     def check_integrity(self) -> None:
         """SQLite's quick_check over every page; CorruptVault names the file when it fails."""

@@ -22,6 +22,7 @@ from contract.canonical import now_iso
 from contract.protocol import canonical_json, form_message, verify
 from desktop.assessments import Assessments
 from desktop.errors import OneSendError, TamperedData, UntrustedServer
+from desktop.record_status import EDITABLE_DRAFTS
 from desktop.vault import Vault
 from forms.definition import FormDefinition, build_definition
 from forms.errors import FormError
@@ -31,7 +32,7 @@ from sync.device import Credentials, load_credentials
 from sync.http import Api, ApiSettings
 
 MAX_FORMS = 500
-MIGRATABLE = ("draft", "amended")
+MIGRATABLE = EDITABLE_DRAFTS
 
 
 @dataclass(frozen=True)
@@ -185,12 +186,8 @@ def _path(
 def migrate_drafts(vault: Vault) -> tuple[list[MigratedDraft], list[tuple[str, str]]]:
     """Carry every draft on an older form version to the newest one, a revision each."""
     definitions = known_definitions(vault)
-    marks = ", ".join("?" for _ in MIGRATABLE)
-    # The record's row carries its current form and version (MAC'd): no join of revisions.
-    rows = vault.read(
-        "SELECT id, current_revision, form, form_version FROM assessments "  # noqa: S608
-        f"WHERE status IN ({marks}) ORDER BY id", MIGRATABLE)
     store = Assessments(vault)
+    rows = store.heads_with_status(MIGRATABLE)
     migrated: list[MigratedDraft] = []
     stranded: list[tuple[str, str]] = []
     for record_id, revision, form, version in rows:
@@ -220,8 +217,7 @@ def migrate_drafts(vault: Vault) -> tuple[list[MigratedDraft], list[tuple[str, s
         except FormError as exc:
             stranded.append((record_id, f"its answers could not be migrated ({exc})"))
             continue
-        head = vault.read("SELECT current_revision FROM assessments WHERE id = ?", (record_id,))
-        if not head or head[0][0] != revision:
+        if store.current_revision_of(record_id) != revision:
             continue  # edited meanwhile: the next update migrates the newer revision
         new_revision = store.save(record_id, body, action="migrate-form")
         migrated.append(MigratedDraft(record_id, version, source.version, new_revision,

@@ -55,6 +55,7 @@ from desktop.listing import (
     matching_upn,
     parse_iso_date,
 )
+from desktop.record_status import SET_ASIDE
 from desktop.vault import Vault
 from ui.crash import user_sentence
 from ui.table_model import TitledTableModel
@@ -77,7 +78,7 @@ DAMAGED_SENTENCE = (
     "to recover it, restore your last backup (File → Restore a backup…)."
 )
 DAMAGED_STATUS = "Damaged"
-_ATTENTION = frozenset({"conflict", "quarantined"})
+_ATTENTION = frozenset(SET_ASIDE)
 
 
 def uk_date(iso: str) -> str:

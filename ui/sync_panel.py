@@ -63,6 +63,7 @@ from desktop.errors import (
     UpdateRequired,
 )
 from desktop.outbox import OutboxItem
+from desktop.record_status import SET_ASIDE, OutboxState
 from desktop.vault import Vault
 from forms.definition import FormDefinition
 from forms.errors import FormError
@@ -86,21 +87,23 @@ from ui.tasks import TaskRunner, emit, vault_opener
 log = logging.getLogger("onesend.ui.sync")
 
 # Words a SENCO uses, never the outbox's own ("in flight", "quarantined", "acknowledged").
-STATE_WORDS = {
-    "queued": "Waiting to send",
-    "in_flight": "Sending now",
-    "acknowledged": "Sent and confirmed",
-    "quarantined": "Needs your attention: not accepted",
-    "conflict": "Needs your attention: changed elsewhere",
+STATE_WORDS: dict[str, str] = {
+    OutboxState.QUEUED: "Waiting to send",
+    OutboxState.IN_FLIGHT: "Sending now",
+    OutboxState.ACKNOWLEDGED: "Sent and confirmed",
+    OutboxState.QUARANTINED: "Needs your attention: not accepted",
+    OutboxState.CONFLICT: "Needs your attention: changed elsewhere",
 }
 COUNT_WORDS = (
-    ("queued", "Waiting to send"),
-    ("in_flight", "Sending now"),
-    ("quarantined", "Not accepted"),
-    ("conflict", "Changed elsewhere"),
-    ("acknowledged", "Sent and confirmed"),
+    (OutboxState.QUEUED, "Waiting to send"),
+    (OutboxState.IN_FLIGHT, "Sending now"),
+    (OutboxState.QUARANTINED, "Not accepted"),
+    (OutboxState.CONFLICT, "Changed elsewhere"),
+    (OutboxState.ACKNOWLEDGED, "Sent and confirmed"),
 )
-_ORDER = {"conflict": 0, "quarantined": 1, "in_flight": 2, "queued": 3, "acknowledged": 4}
+_ORDER: dict[str, int] = {OutboxState.CONFLICT: 0, OutboxState.QUARANTINED: 1,
+                          OutboxState.IN_FLIGHT: 2, OutboxState.QUEUED: 3,
+                          OutboxState.ACKNOWLEDGED: 4}
 UNREACHABLE = ("The national service cannot be reached at the moment; what is waiting stays "
                "waiting and is sent automatically when it can be reached.")
 
@@ -146,7 +149,7 @@ def plain_reason(reasons: dict[str, Any] | None, definition: FormDefinition | No
     if paths:
         more = f" and {len(paths) - 3} more" if len(paths) > 3 else ""
         where = ": " + "; ".join(paths[:3]) + more
-    if kind == "conflict":
+    if kind == "conflict":  # wire word: the problem's type
         return ("The national service has a newer version of this assessment from another "
                 "computer: choose which answers to keep.")
     if kind == "invalid-payload":
@@ -212,7 +215,7 @@ class RecordsModel(TitledTableModel):
         if n is None:
             return
         self.rows[n].state = state
-        if state not in ("quarantined", "conflict"):
+        if state not in SET_ASIDE:
             self.rows[n].reason = ""
         emit(self.dataChanged, self.index(n, 1), self.index(n, 2))
 
@@ -226,7 +229,7 @@ class RecordsModel(TitledTableModel):
         row = self.rows[index.row()]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             return (row.name, STATE_WORDS.get(row.state, row.state), row.reason)[index.column()]
-        if role == Qt.ItemDataRole.FontRole and row.state in ("conflict", "quarantined"):
+        if role == Qt.ItemDataRole.FontRole and row.state in SET_ASIDE:
             font = QFont()
             font.setBold(True)
             return font
@@ -505,8 +508,9 @@ class SyncPanel(QWidget):
                 for item in status.items]
         rows.sort(key=lambda r: (_ORDER.get(r.state, 9), r.name.lower(), r.id, r.revision))
         self.model.set_rows(rows)
-        self.hint.setVisible(status.counts.get("conflict", 0) > 0)
-        if rows and rows[0].state == "conflict" and not self.table.selectionModel().hasSelection():
+        self.hint.setVisible(status.counts.get(OutboxState.CONFLICT, 0) > 0)
+        if (rows and rows[0].state == OutboxState.CONFLICT
+                and not self.table.selectionModel().hasSelection()):
             self.table.selectRow(0)
         self.sync_button.setEnabled(not self._syncing)
         self._selection_changed()
@@ -702,7 +706,7 @@ class SyncPanel(QWidget):
         if self._snapshot is None or self._auto_blocked or self._syncing:
             return
         counts = self._snapshot.status.counts
-        if counts.get("queued", 0) + counts.get("in_flight", 0) > 0:
+        if counts.get(OutboxState.QUEUED, 0) + counts.get(OutboxState.IN_FLIGHT, 0) > 0:
             self._start_sync()
 
     def _not_answered(self, error: BaseException) -> None:
@@ -747,15 +751,15 @@ class SyncPanel(QWidget):
 
     def _selection_changed(self, *_args: object) -> None:
         row = self._selected_row()
-        self.resolve_button.setEnabled(row is not None and row.state == "conflict")
+        self.resolve_button.setEnabled(row is not None and row.state == OutboxState.CONFLICT)
 
     def _row_activated(self, index: QModelIndex) -> None:
-        if index.isValid() and self.model.rows[index.row()].state == "conflict":
+        if index.isValid() and self.model.rows[index.row()].state == OutboxState.CONFLICT:
             self.resolve(self.model.rows[index.row()].id, self.model.rows[index.row()].revision)
 
     def _resolve_selected(self) -> None:
         row = self._selected_row()
-        if row is not None and row.state == "conflict":
+        if row is not None and row.state == OutboxState.CONFLICT:
             self.resolve(row.id, row.revision)
 
     def resolve(self, record_id: str, revision: int) -> Any:

@@ -48,6 +48,7 @@ from typing_extensions import override
 
 from desktop.assessments import Assessments, summarise
 from desktop.family_copy import family_copy_html, family_copy_title, write_pdf
+from desktop.record_status import FINALISED, RecordStatus
 from desktop.vault import Vault
 from forms.definition import Question, Section
 from forms.engine import MISSING_KIND, Problem, Session, document_session
@@ -103,14 +104,14 @@ def editor_style(dark: bool) -> str:
 
 
 EDITOR_STYLE = editor_style(False)
-READ_ONLY_STATUSES = ("ready", "queued", "synced")
-STATUS_WORDS = {
-    "draft": "Draft",
-    "ready": "Finalised",
-    "queued": "Finalised, waiting to send",
-    "synced": "Finalised and sent",
-    "amended": "Amendment (draft)",
-    "conflict": "Needs attention: changed elsewhere",
+READ_ONLY_STATUSES = FINALISED
+STATUS_WORDS: dict[str, str] = {
+    RecordStatus.DRAFT: "Draft",
+    RecordStatus.READY: "Finalised",
+    RecordStatus.QUEUED: "Finalised, waiting to send",
+    RecordStatus.SYNCED: "Finalised and sent",
+    RecordStatus.AMENDED: "Amendment (draft)",
+    RecordStatus.CONFLICT: "Needs attention: changed elsewhere",
 }
 CHECK_PAGE = "check-answers"
 SECTION_COMPLETE = "This section is complete."
@@ -368,7 +369,7 @@ class AssessmentEditor(QWidget):
         self.today = today
         self.record_id = str(document["id"])
         self.revision = int(document.get("revision", 1))
-        self.status = str(document.get("status", "draft"))
+        self.status = str(document.get("status", RecordStatus.DRAFT))
         self.session = document_session(document, today)
         self.form_id = self.session.definition.id
         self.form_version = self.session.definition.version
