@@ -24,6 +24,7 @@ from desktop.integrity import DAMAGED_RECORD, Head, revision_mac
 from desktop.paths import write_private_file
 from desktop.record_status import FINALISABLE, Event, RecordStatus, next_status
 from desktop.vault import Vault, now_iso
+from forms.bounds import MAX_DOCUMENT_BYTES, OutOfBounds, check_document_bounds
 from forms.errors import FormError
 from forms.validators import normalise_identifier
 
@@ -41,6 +42,9 @@ def _reject_constant(name: str) -> Any:
 
 def parse_document(raw: bytes | str, source: str) -> dict[str, Any]:
     """Parse and check an assessment document; one sentence naming `source` when it is wrong."""
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        raise BadDocument(f"{source} is larger than the {MAX_DOCUMENT_BYTES // 2**20} MiB "
+                          "OneSEND accepts for one assessment.")
     try:
         data = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
@@ -73,6 +77,11 @@ def check_document(data: Any, source: str) -> dict[str, Any]:
     record_id = data.get("id")
     if record_id is not None and (not isinstance(record_id, str) or not _ID.match(record_id)):
         raise BadDocument(f"{source}: /id must be 1 to 64 letters, digits, dashes or underscores.")
+    try:
+        # Every answer within its type's hard bound (forms/bounds.py): on import and every save.
+        check_document_bounds(data)
+    except OutOfBounds as exc:
+        raise BadDocument(f"{source} was not accepted: {exc}.") from exc
     return data
 
 
@@ -215,7 +224,7 @@ class Assessments:
         if status not in FINALISABLE:
             raise NotReady(f"Assessment {record_id} cannot be finalised while it is {status}.")
         document = self.get(record_id, current)
-        body = self._body(document)
+        body = self._body(document, f"Assessment {record_id}")
         try:
             verdict = judge(body)
         except FormError as exc:
@@ -426,8 +435,8 @@ class Assessments:
         return bool(self.vault.read("SELECT 1 FROM assessments WHERE id = ?", (record_id,)))
 
     @staticmethod
-    def _body(document: dict[str, Any]) -> dict[str, Any]:
-        checked = check_document(document, "The assessment")
+    def _body(document: dict[str, Any], source: str = "The assessment") -> dict[str, Any]:
+        checked = check_document(document, source)
         body = {key: checked[key] for key in DOCUMENT_FIELDS}
         if checked.get("archive"):
             body["archive"] = checked["archive"]
