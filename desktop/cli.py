@@ -6,13 +6,14 @@ Errors a user can cause print one line on stderr (`onesend: …`) and exit 2; no
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import getpass
 import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO, cast
 
@@ -47,9 +48,11 @@ from forms.registry import list_definitions
 from forms.reviews import start_review
 from sync.device import enrol
 from sync.engine import DEFAULT_RUN_DEADLINE, SyncEngine, SyncProgress, sync_status
-from sync.form_updates import register_stored_definitions, update_forms
+from sync.form_updates import update_forms
 from sync.http import ApiSettings, network_settings
 from sync.reconcile import reconcile
+from sync.session import Session
+from sync.usecase import run_sync
 
 EXIT_USER_ERROR = 2
 Handler = Callable[[argparse.Namespace], int]
@@ -104,14 +107,15 @@ def _profiles(args: argparse.Namespace) -> Profiles:
     return Profiles(resolve_data_dir(args.data_dir))
 
 
-def _open_vault(args: argparse.Namespace) -> Vault:
+@contextlib.contextmanager
+def _open_vault(args: argparse.Namespace) -> Iterator[Vault]:
+    """The command's session of the chosen profile (closed, keys forgotten, at the end)."""
     profiles = _profiles(args)
     name = profiles.choose(args.profile)
     (password,) = read_secrets(args, ["Password"])
-    vault = profiles.unlock(name, password)
     # Form versions published after this release, fetched by `forms update`, become usable.
-    register_stored_definitions(vault)
-    return vault
+    with Session.open(profiles.unlock(name, password)) as session:
+        yield session.vault
 
 
 def _read_document_file(path: str) -> dict[str, Any]:
@@ -518,7 +522,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
                             progress=_ProgressBar(), deadline=args.deadline,
                             retry_quarantined=args.retry_quarantined)
         try:
-            report = engine.run()
+            # The window's use case; `onesend sync` only sends (`forms update` fetches forms).
+            report = run_sync(engine, fetch_forms=False).report
         except SyncBusy:
             raise
         except SyncError:

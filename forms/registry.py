@@ -128,7 +128,7 @@ def load_definition(
     Fetched definitions come from `catalogue`, or the open session's when none is given.
     """
     shipped = _available().get(form_id, {})
-    catalogue = catalogue or _open_catalogue
+    catalogue = catalogue if catalogue is not None else _open_catalogue
     registered = catalogue.fetched(form_id) if catalogue is not None else {}
     if not shipped and not registered:
         raise FormError(f"There is no form called '{form_id}'.")

@@ -140,7 +140,7 @@ def register_stored_definitions(vault: Vault, catalogue: Catalogue | None = None
     Each is checked against its signature again; one that fails is left out, so a damaged
     row can never stop the profile from opening. Returns how many were registered.
     """
-    catalogue = catalogue or open_catalogue()
+    catalogue = catalogue if catalogue is not None else open_catalogue()
     if catalogue is None or not FormStore(vault).any():
         return 0
     try:

@@ -78,8 +78,9 @@ from sync.engine import (
     check_reachable,
     sync_status,
 )
-from sync.form_updates import FormsUpdate, update_forms
+from sync.form_updates import FormsUpdate
 from sync.http import ApiSettings
+from sync.usecase import run_sync
 from ui.scaling import relative_font
 from ui.table_model import TitledTableModel
 from ui.tasks import TaskRunner, emit, vault_opener
@@ -597,14 +598,14 @@ class SyncPanel(QWidget):
             with _own_vault(opener) as vault:
                 engine = SyncEngine(vault, settings=settings, progress=on_progress,
                                     on_item=on_item, cancel=cancel, deadline=deadline)
-                report = engine.run()
-                if not cancel.is_set():
-                    # New form versions, signature-checked; drafts carried to them.
-                    try:
-                        forms.append(update_forms(vault, settings, migrate=migrate))
-                    except OneSendError as exc:
-                        forms.append(str(exc))
-                return report
+                # The same use case as `onesend sync`: send, then new form versions
+                # (signature-checked) and drafts carried to them.
+                outcome = run_sync(engine, settings=settings, migrate=migrate, cancel=cancel)
+                if outcome.forms_problem is not None:
+                    forms.append(outcome.forms_problem)
+                elif outcome.forms is not None:
+                    forms.append(outcome.forms)
+                return outcome.report
 
         self._forms_outcome = forms
 
