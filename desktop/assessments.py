@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from contract.canonical import canonical_json as canonical_json  # noqa: PLC0414 - re-exported
+from desktop import heads
 from desktop.crypto import RecordCipher
 from desktop.errors import BadDocument, CorruptVault, NotFound, NotReady, TamperedData
 from desktop.integrity import DAMAGED_RECORD, Head, revision_mac
+from desktop.outbox import Outbox
 from desktop.paths import write_private_file
 from desktop.record_status import FINALISABLE, Event, RecordStatus, next_status
 from desktop.vault import Vault, now_iso
@@ -213,7 +215,6 @@ class Assessments:
         every delivery of it will carry. Returns (revision, newly_finalised): finalising what
         is already queued or synced changes nothing.
         """
-        from desktop.outbox import Outbox  # noqa: PLC0415 - the outbox builds on this module
         from forms.engine import check_document as judge  # noqa: PLC0415 - loads definitions
 
         with self.vault.errors():
@@ -271,8 +272,6 @@ class Assessments:
         The next finalisation of this assessment is sent with `server_revision` as its base;
         nothing on either side is overwritten. Returns the new local revision.
         """
-        from desktop.outbox import Outbox  # noqa: PLC0415 - the outbox builds on this module
-
         body = self._body(document)
         now = now_iso()
         with self.vault.write() as conn:
@@ -487,36 +486,11 @@ class Assessments:
 
     def put_head(self, conn: Any, head: Head) -> None:
         """Write the record's row with a fresh MAC (the caller verified the row it read)."""
-        mac = head.compute_mac(self.vault.cipher)
-        self.vault.move_state(conn, head=(head.mac, mac))
-        conn.execute(
-            "UPDATE assessments SET updated_at = ?, current_revision = ?, revision_count = ?, "
-            "status = ?, upn_index = ?, form = ?, form_version = ?, summary = ?, tip = ?, "
-            "mac = ? WHERE id = ?",
-            (head.updated_at, head.current_revision, head.revision_count, head.status,
-             head.upn_index, head.form, head.form_version, head.summary, head.tip, mac,
-             head.id),
-        )
+        heads.put_head(self.vault, conn, head)
 
     def verified_head(self, conn: Any, record_id: str, *, check: bool = True) -> Head:
         """The record's row; NotFound, or TamperedData when its MAC or revisions fail."""
-        row = conn.execute(f"SELECT {Head.COLUMNS} FROM assessments "  # noqa: S608 - constant
-                           "WHERE id = ?", (record_id,)).fetchone()
-        if row is None:
-            raise NotFound(f"There is no assessment with id {record_id}.")
-        head = Head.from_row(row)
-        if not check:
-            return head
-        if not head.ok(self.vault.cipher):
-            raise TamperedData(DAMAGED_RECORD.format(
-                id=record_id, what="its status, revision or index does not verify"))
-        tip = conn.execute(
-            "SELECT count(*), max(revision), CAST(mac AS BLOB) FROM revisions "
-            "INDEXED BY revisions_chain WHERE assessment_id = ?", (record_id,)).fetchone()
-        if tuple(tip) != (head.revision_count, head.current_revision, head.tip):
-            raise TamperedData(DAMAGED_RECORD.format(
-                id=record_id, what="a revision is missing, added or rolled back"))
-        return head
+        return heads.verified_head(self.vault, conn, record_id, check=check)
 
     def verified_revision(self, head: Head, revision: int) -> tuple[bytes, str, str]:
         """One revision of a verified record, its MAC checked against the previous one's:

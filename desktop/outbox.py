@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from contract.canonical import canonical_json, payload_hash
-from desktop.assessments import Assessments
+from desktop import heads
 from desktop.errors import TamperedData
 from desktop.integrity import OUTBOX_MAC_COLUMNS, outbox_mac, sync_head_mac
 from desktop.record_status import (
@@ -182,14 +182,13 @@ class Outbox:
     ) -> None:
         """Move the record's own status on, if its current revision is this one and its row
         verifies (a record altered outside OneSEND stays as found, shown damaged)."""
-        store = Assessments(self.vault)
         try:
-            head = store.verified_head(conn, assessment_id)
+            head = heads.verified_head(self.vault, conn, assessment_id)
         except (TamperedData, LookupError):
             return
         if head.current_revision != revision or (only_from and head.status != only_from):
             return
-        store.put_head(conn, replace(head, status=next_status(head.status, event)))
+        heads.put_head(self.vault, conn, replace(head, status=next_status(head.status, event)))
 
     def adopt_server_revision(
         self, conn: sqlite3.Connection, assessment_id: str, server_revision: int
@@ -229,12 +228,11 @@ class Outbox:
     def payload(self, item: OutboxItem) -> dict[str, Any]:
         """The payload exactly as finalised (its hash is checked before it is sent)."""
         rows = self.vault.read(
-            "SELECT CAST(r.body AS BLOB), CAST(o.sign_off AS BLOB) FROM outbox o JOIN revisions r "
-            "ON r.assessment_id = o.assessment_id AND r.revision = o.revision "
-            "WHERE o.assessment_id = ? AND o.revision = ?",
+            "SELECT CAST(sign_off AS BLOB) FROM outbox WHERE assessment_id = ? AND revision = ?",
             (item.assessment_id, item.revision),
         )
-        body_blob, sign_off_blob = rows[0]
+        sign_off_blob = rows[0][0]
+        body_blob = heads.sealed_body(self.vault, item.assessment_id, item.revision)
         cipher = self.vault.cipher
         body = json.loads(cipher.open(body_blob, "answers", item.assessment_id, item.revision))
         sign_off = json.loads(

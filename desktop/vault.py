@@ -253,6 +253,31 @@ MIGRATIONS: tuple[Migration, ...] = (
 )
 
 
+# The vault's own tables: one of them missing means the file was altered (the environment's
+# fault); any other missing table is a mistake in our own SQL.
+VAULT_TABLES = frozenset({"assessments", "revisions", "audit", "meta", "outbox", "sync_heads",
+                          "form_definitions", "secrets"})
+# What SQLite says of a statement that could never have run: a bug in OneSEND, not the file.
+_BUG_WORDS = ("syntax error", "incomplete input", "unrecognized token", "no such function",
+              "wrong number of arguments", "ambiguous column name", "has no column named")
+
+
+def is_our_bug(exc: sqlite3.Error) -> bool:
+    """Whether a SQLite error comes from our own code (a crash to report, never a damaged
+    vault): misuse of the API, a statement that cannot parse, a table we never made."""
+    if isinstance(exc, (sqlite3.ProgrammingError, sqlite3.InterfaceError)):
+        return True
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    text = str(exc).lower()
+    if any(word in text for word in _BUG_WORDS):
+        return True
+    if text.startswith("no such table:"):
+        table = text.removeprefix("no such table:").strip().rsplit(".", 1)[-1]
+        return table not in VAULT_TABLES
+    return False
+
+
 def classify(exc: sqlite3.Error, path: Path) -> OneSendError:
     """Turn a SQLite error into the one sentence a user can act on."""
     code = getattr(exc, "sqlite_errorcode", None)
@@ -515,10 +540,13 @@ class Vault:
 
     @contextmanager
     def errors(self) -> Iterator[None]:
-        """Classify SQLite errors raised inside the block."""
+        """Classify SQLite errors raised inside the block: the disk's or the file's fault as
+        one sentence (OneSendError); our own bug raised as it is, for the crash report."""
         try:
             yield
         except sqlite3.Error as exc:
+            if is_our_bug(exc):
+                raise
             raise classify(exc, self.path) from exc
 
     @contextmanager
@@ -556,6 +584,21 @@ class Vault:
     @staticmethod
     def delete_meta(conn: sqlite3.Connection, key: str) -> None:
         conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+
+    def key_matches(self) -> bool:
+        """Whether this data key is the vault's: its state row verifies under it, or (if that
+        row was altered) its first audit entry or one of its records does."""
+        cipher = self.cipher
+        state = self.meta(integrity.STATE_KEY)
+        if state is not None and integrity.VaultState.from_text(state, cipher) is not None:
+            return True
+        first = self.read("SELECT id, at, profile, action, assessment_id, CAST(mac AS BLOB) "
+                          "FROM audit ORDER BY id LIMIT 1")
+        if first and cipher.mac_ok(first[0][5], "audit", *first[0][:5], None):
+            return True
+        heads = self.read(f"SELECT {integrity.Head.COLUMNS} FROM assessments "  # noqa: S608
+                          "LIMIT 20")
+        return any(integrity.Head.from_row(row).ok(cipher) for row in heads)
 
     def first_audit_at(self) -> str | None:
         """When the first entry of the audit log was written (the profile's creation)."""

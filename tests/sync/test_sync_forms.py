@@ -138,7 +138,7 @@ def test_forms_update_command_prints_counts_and_refuses_a_tampered_definition(
     device: Any, server: Any, data_dir: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from desktop.cli import main  # noqa: PLC0415
+    from app.cli import main  # noqa: PLC0415
 
     def onesend(*argv: str) -> int:
         monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
