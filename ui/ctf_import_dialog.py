@@ -67,10 +67,10 @@ from desktop.record_status import OutboxState, RecordStatus
 from desktop.vault import Vault
 from forms.registry import load_definition
 from ui.crash import user_sentence
+from ui.dates import MONTHS
 from ui.table_model import TitledTableModel
 from ui.tasks import TaskRunner, emit
 
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 FILE_FILTER = "Common Transfer File (*.xml *.XML);;All files (*)"
 SKIP = "Skip"
 UPDATE = "Update the existing draft's details"

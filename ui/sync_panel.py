@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
-import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -67,6 +66,7 @@ from desktop.record_status import SET_ASIDE, OutboxState
 from desktop.vault import Vault
 from forms.definition import FormDefinition
 from forms.errors import FormError
+from forms.paths import parse_answer_path
 from forms.registry import load_definition
 from sync.device import enrol, load_credentials
 from sync.engine import (
@@ -109,23 +109,20 @@ UNREACHABLE = ("The national service cannot be reached at the moment; what is wa
                "waiting and is sent automatically when it can be reached.")
 
 
-_PATH = re.compile(r"^([a-z][a-z0-9_]*)(?:\[(\d+)\])?(?:\.([a-z][a-z0-9_]*))?")
-
-
 def path_label(definition: FormDefinition | None, path: str) -> str:
     """`outcomes[1].by_when` as a person reads it: "Outcomes, item 2: By when"."""
-    found = _PATH.match(path)
-    section = definition.sections_by_id.get(found.group(1)) if definition and found else None
+    found = parse_answer_path(path, whole=False)
+    section = definition.sections_by_id.get(found.section) if definition and found else None
     if found is None or section is None:
         return path
     words = section.title
-    if found.group(2) is not None:
-        words += f", {section.item_label.lower()} {int(found.group(2)) + 1}"
-    question = section.by_id.get(found.group(3) or "")
+    if found.item is not None:
+        words += f", {section.item_label.lower()} {found.item + 1}"
+    question = section.by_id.get(found.question or "")
     if question is not None:
         words += f": {question.label}"
-    elif found.group(3):
-        words += f": {found.group(3)}"
+    elif found.question:
+        words += f": {found.question}"
     return words
 
 

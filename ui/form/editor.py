@@ -20,7 +20,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QCloseEvent,
     QDesktopServices,
@@ -328,21 +328,6 @@ class _UndoStep:
     path: str
     section_id: str
     at: float
-
-
-class FocusOnShow(QObject):
-    """Runs a callback once the watched page is shown (focus needs a visible widget)."""
-
-    def __init__(self, callback: Callable[[], None], parent: QObject) -> None:
-        super().__init__(parent)
-        self.callback = callback
-
-    @override
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Show:
-            watched.removeEventFilter(self)
-            self.callback()
-        return False
 
 
 TITLE_CHARS = 80
