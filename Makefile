@@ -28,6 +28,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 test: lint
+	@sh build_scripts/test-deps.sh
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest
 
 # The packaged executable (PyInstaller, onedir) in dist/onesend/, then its self-test.

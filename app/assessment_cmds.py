@@ -11,12 +11,7 @@ from typing import Any
 
 from app.common import add_vault_options, json_out, open_vault, out, read_document_file
 from desktop.assessments import Assessments, write_export
-from desktop.errors import (
-    InvalidInput,
-    NotReady,
-    OneSendError,
-    TamperedData,
-)
+from desktop.errors import InvalidInput, NotReady, OneSendError, TamperedData
 from desktop.vault import Vault
 from forms.errors import FormError
 from forms.reviews import start_review

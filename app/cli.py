@@ -23,11 +23,7 @@ from app import (
     server_cmd,
     sync_cmds,
 )
-from app.common import (
-    EXIT_USER_ERROR,
-    Handler,
-    out,
-)
+from app.common import EXIT_USER_ERROR, Handler, out
 from app.server_cmd import cmd_reference_server
 from app.window import open_window
 from desktop import __version__, paths

@@ -13,9 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from desktop.assessments import parse_document
-from desktop.errors import (
-    InvalidInput,
-)
+from desktop.errors import InvalidInput
 from desktop.paths import resolve_data_dir
 from desktop.profiles import Profiles
 from desktop.vault import Vault

@@ -12,9 +12,7 @@ from typing import Any
 from app.common import out
 from desktop.assessments import Assessments
 from desktop.crypto import FAST_KDF
-from desktop.errors import (
-    OneSendError,
-)
+from desktop.errors import OneSendError
 from desktop.profiles import Profiles
 from forms.registry import list_definitions
 

@@ -9,15 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from app.common import out
-from desktop.errors import (
-    InvalidInput,
-)
+from desktop.errors import InvalidInput
 
 
 def cmd_reference_server(args: argparse.Namespace) -> int:
     """Run the reference server in the foreground (pilots, demos, tests)."""
     try:
-        from sync.server import (  # noqa: PLC0415 - not in the bundle
+        from national import (  # noqa: PLC0415 - not in the bundle
             Faults,
             ServerConfig,
             administer,

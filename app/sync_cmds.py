@@ -15,11 +15,7 @@ from app.common import (
     open_vault,
     out,
 )
-from desktop.errors import (
-    InvalidInput,
-    SyncBusy,
-    SyncError,
-)
+from desktop.errors import InvalidInput, SyncBusy, SyncError
 from desktop.record_status import SET_ASIDE
 from sync.device import enrol
 from sync.engine import DEFAULT_RUN_DEADLINE, SyncEngine, SyncProgress, sync_status

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from desktop.errors import (
-    OneSendError,
-)
+from desktop.errors import OneSendError
 from desktop.paths import resolve_data_dir
 from desktop.profiles import Profiles
 

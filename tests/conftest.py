@@ -94,3 +94,12 @@ def delete_what_qt_was_told_to_delete() -> Iterator[None]:
         # not at some allocation in the middle of a later test's re-polish.
         gc.collect()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[object]:
+    """A PostgreSQL cluster for the session (tests/pg.py); each test makes its own database."""
+    from tests.pg import cluster  # noqa: PLC0415 - only the tests that need it start one
+
+    with cluster() as running:
+        yield running

@@ -106,3 +106,18 @@ def test_bundle_holds_the_assets_and_leaves_out_what_it_does_not_use(bundle: Pat
     # No dangling links to Qt libraries that were left out.
     broken = [p for p in internal.rglob("*") if p.is_symlink() and not p.exists()]
     assert not broken
+
+
+def test_the_national_service_is_not_in_the_bundle(bundle: Path) -> None:
+    """The service and its database drivers are a deployable of their own (onesend.spec)."""
+    names = {p.name.lower() for p in bundle.rglob("*")}
+    for unwanted in ("national", "sqlalchemy", "psycopg", "psycopg_binary", "fastapi",
+                     "uvicorn"):
+        assert unwanted not in names, unwanted
+    archive = subprocess.run(
+        [sys.executable, "-m", "PyInstaller.utils.cliutils.archive_viewer", "-r", "-b",
+         str(EXECUTABLE)], capture_output=True, text=True, check=False, timeout=120)
+    modules = {line.strip() for line in archive.stdout.splitlines()}
+    assert "contract.canonical" in modules  # the listing is of the bundle's modules
+    for module in modules:
+        assert module.split(".")[0] not in ("national", "sqlalchemy", "psycopg"), module

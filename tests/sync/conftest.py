@@ -19,10 +19,10 @@ from desktop.crypto import FAST_KDF
 from desktop.outbox import Outbox
 from desktop.profiles import Profiles
 from desktop.vault import Vault
+from national import Faults, ServerConfig, ServerThread
 from sync.device import enrol
 from sync.engine import SyncEngine, SyncReport
 from sync.http import ApiSettings, Backoff
-from sync.server import Faults, ServerConfig, ServerThread
 
 PASSWORD = "correct horse battery staple"
 CHILD_NAMES = ("Quillonyx", "Farthingdale")

@@ -26,11 +26,11 @@ from desktop.assessments import Assessments
 from desktop.crypto import FAST_KDF
 from desktop.errors import DeadlinePassed, ServerRejected, SyncBusy, UntrustedServer
 from desktop.profiles import Profiles
+from national import ServerThread
 from sync.device import enrol
 from sync.engine import SyncProgress
 from sync.http import Api, ApiSettings, Retryable
 from sync.lock import SyncLock
-from sync.server import ServerThread
 
 PASSWORD = "correct horse battery staple"
 Check = Callable[..., None]

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.parameters import ParameterLocation
 
-from sync.server import ServerConfig, ServerThread
+from national import ServerConfig, ServerThread
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from desktop.errors import AuthExpired, Cancelled, UntrustedServer, UpdateRequired
+from national import ServerConfig, ServerThread
 from sync.device import DEVICE_SECRET, load_credentials
 from sync.engine import SyncProgress, sync_status
 from sync.http import ApiSettings
-from sync.server import ServerConfig, ServerThread
 
 Check = Callable[..., None]
 

@@ -27,9 +27,9 @@ from desktop.errors import (
     UntrustedServer,
 )
 from desktop.outbox import Outbox, payload_hash
+from national import ServerConfig, ServerThread
 from sync.device import enrol, load_credentials
 from sync.http import ApiSettings
-from sync.server import ServerConfig, ServerThread
 
 PASSWORD = "correct horse battery staple"
 FAST = ApiSettings(connect_timeout=2.0, read_timeout=5.0, deadline=10.0, max_attempts=6,

@@ -21,9 +21,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from desktop.errors import InvalidInput, UntrustedServer
+from national import Faults, ServerConfig, ServerThread
 from sync.device import enrol, load_credentials
 from sync.http import Api, ApiSettings, Retryable, network_settings
-from sync.server import Faults, ServerConfig, ServerThread
 
 
 def _name(common: str) -> x509.Name:

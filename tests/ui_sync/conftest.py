@@ -16,8 +16,8 @@ from pytestqt.qtbot import QtBot
 from desktop.assessments import Assessments
 from desktop.outbox import Outbox
 from desktop.vault import Vault
+from national import Faults, ServerConfig, ServerThread
 from sync.http import ApiSettings
-from sync.server import Faults, ServerConfig, ServerThread
 from ui.sync_panel import SyncPanel
 from ui.tasks import TaskRunner
 

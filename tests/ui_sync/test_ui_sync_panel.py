@@ -17,9 +17,9 @@ from desktop.assessments import Assessments
 from desktop.outbox import Outbox
 from desktop.profiles import Profiles
 from desktop.vault import Vault
+from national import ServerThread
 from sync.device import enrol
 from sync.engine import DEFAULT_RUN_DEADLINE, SyncEngine
-from sync.server import ServerThread
 from ui.conflict_view import ConflictView
 from ui.sync_panel import UNREACHABLE, SyncPanel
 

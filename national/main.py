@@ -1,4 +1,4 @@
-"""Running the reference server: in the foreground (the CLI) or in a thread (tests, bench)."""
+"""Running the service: in the foreground (the CLI) or in a thread (tests, bench)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import Any
 
 import uvicorn
 
-from sync.server.app import ServerConfig, create_app
-from sync.server.faults import quiet_injected_faults
-from sync.server.store import DEFAULT_SETTING, ServerStore
+from national.app import ServerConfig, create_app
+from national.faults import quiet_injected_faults
+from national.store import DEFAULT_SETTING, ServerStore
 
 LOOPBACK = "127.0.0.1"
 
@@ -40,12 +40,13 @@ def _uvicorn_config(
 
 
 def administer(
-    data_dir: Path, *, issue: Sequence[str] = (), revoke: Sequence[str] = ()
+    data_dir: Path, *, issue: Sequence[str] = (), revoke: Sequence[str] = (),
+    database: str | None = None,
 ) -> tuple[list[tuple[str, str]], list[str]]:
     """Issue enrolment codes (one per setting named) and revoke devices, on a data folder
     that a running server may be serving. Returns the (setting, code) pairs and the device
     ids that were not found."""
-    store = ServerStore(data_dir)
+    store = ServerStore(data_dir, database=database)
     try:
         codes = [(setting, store.issue_code(setting)) for setting in issue]
         unknown = [device for device in revoke if not store.revoke(device)]

@@ -1,4 +1,4 @@
-"""The reference server's HTTP application (FastAPI), enforcing `contract/openapi.yaml`.
+"""The national service's HTTP application (FastAPI), enforcing `contract/openapi.yaml`.
 
 Request bodies are checked against the contract's own schemas (jsonschema), so the document
 and the server cannot drift apart; each batch item is checked on its own, so one malformed
@@ -13,6 +13,7 @@ enrolment also by its failures.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import math
@@ -34,6 +35,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from starlette.concurrency import run_in_threadpool
 
+from contract.canonical import now_iso
 from contract.protocol import (
     IDEMPOTENCY_HEADER,
     MAX_BATCH_ITEMS,
@@ -42,18 +44,20 @@ from contract.protocol import (
     PROTOCOL_HEADER,
     PROTOCOL_VERSION,
 )
-from desktop.vault import now_iso
-from sync.server.faults import FaultMiddleware, Faults
-from sync.server.store import (
+from national.faults import FaultMiddleware, Faults
+from national.logs import log_event
+from national.reads import register_reads
+from national.store import (
     DEFAULT_RENEW_AFTER,
     DEFAULT_TOKEN_GRACE,
     DEFAULT_TOKEN_TTL,
-    Device,
+    Principal,
     ServerStore,
     problem,
 )
 
 _CONTRACT_URI = "urn:onesend:openapi"
+SETTING_HEADER = "OneSEND-Setting"
 ENROL_BODY_BYTES = 16 * 1024
 QUERY_BODY_BYTES = 512 * 1024
 MAX_JSON_VALUES = 1_000_000  # commas and brackets: an upper bound on the values to build
@@ -77,8 +81,24 @@ def _validator(schema_name: str) -> Draft202012Validator:
     return Draft202012Validator(ref, registry=registry)
 
 
+@functools.cache
+def _fast_validator(schema_name: str) -> Any:
+    """The same schema compiled by jsonschema-rs (Rust): a yes/no in microseconds, so only a
+    value that breaks the contract pays for the Python validator's messages."""
+    try:
+        import jsonschema_rs  # noqa: PLC0415 - optional: without it every check is in Python
+    except ImportError:
+        return None
+    document = {"$ref": f"#/components/schemas/{schema_name}",
+                "components": contract()["components"]}
+    return jsonschema_rs.Draft202012Validator(document)
+
+
 def schema_errors(schema_name: str, value: Any) -> list[dict[str, str]]:
     """Where `value` breaks the contract; messages name the rule, never quote the value."""
+    fast = _fast_validator(schema_name)
+    if fast is not None and fast.is_valid(value):
+        return []
     found = []
     for error in _validator(schema_name).iter_errors(value):
         path = "/" + "/".join(str(p) for p in error.absolute_path)
@@ -91,10 +111,14 @@ def schema_errors(schema_name: str, value: Any) -> list[dict[str, str]]:
 
 @dataclass
 class ServerConfig:
-    """How to run one reference server. Enrolment codes are issued by its store
-    (`ServerStore.issue_code`, or `onesend reference-server --issue-code SETTING`)."""
+    """How to run one service. Enrolment codes are issued by its store
+    (`ServerStore.issue_code`, `onesend-server issue-code`, or `onesend reference-server
+    --issue-code SETTING`)."""
 
     data_dir: Path
+    # A postgresql:// URL (the national service), or None for SQLite in the data folder.
+    database: str | None = None
+    pool_size: int = 8
     min_protocol: int = PROTOCOL_VERSION
     token_ttl: float | None = DEFAULT_TOKEN_TTL
     token_renew_after: float | None = DEFAULT_RENEW_AFTER
@@ -247,18 +271,31 @@ def _problem_response(body: dict[str, Any], headers: dict[str, str] | None = Non
 
 def create_app(config: ServerConfig) -> FastAPI:
     """The application; `app.state.store` and `app.state.faults` are there for tests."""
-    store = ServerStore(config.data_dir, token_ttl=config.token_ttl,
-                        renew_after=config.token_renew_after, token_grace=config.token_grace)
+    store = ServerStore(config.data_dir, database=config.database, token_ttl=config.token_ttl,
+                        renew_after=config.token_renew_after, token_grace=config.token_grace,
+                        pool_size=config.pool_size)
     open_requests = RateWindow(config.open_requests_per_minute, 60.0)
     client_failures = RateWindow(config.enrol_failures_per_client, config.enrol_failure_window)
     all_failures = RateWindow(config.enrol_failures_overall, config.enrol_failure_window)
-    app = FastAPI(title="OneSEND reference server", openapi_url=None, docs_url=None,
+    app = FastAPI(title="OneSEND national service", openapi_url=None, docs_url=None,
                   redoc_url=None)
     for definition in config.publish:
         store.publish(definition)
     app.state.store = store
     app.state.faults = config.faults
     app.add_middleware(FaultMiddleware, faults=config.faults)
+
+    @app.middleware("http")
+    async def log_requests(request: Request, call_next: Any) -> Response:
+        """One JSON line a request: method, route template (never the filled-in path, which
+        holds ids), status and duration. No header, query or body is logged."""
+        began = time.perf_counter()
+        response: Response = await call_next(request)
+        route = request.scope.get("route")
+        log_event(event="request", method=request.method,
+                  route=getattr(route, "path", "unmatched"), status=response.status_code,
+                  ms=round((time.perf_counter() - began) * 1000, 1))
+        return response
 
     @app.exception_handler(ProblemError)
     async def on_problem(_request: Request, exc: ProblemError) -> Response:
@@ -288,18 +325,33 @@ def create_app(config: ServerConfig) -> FastAPI:
                 "update-required", "This version of OneSEND is too old for the server.", 426,
                 min_protocol=config.min_protocol))
 
-    def authenticate(request: Request) -> Device:
+    def principal(request: Request) -> Principal:
+        """Whoever the bearer token speaks for, of any role."""
         check_protocol(request)
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise ProblemError(problem("token-missing", "A device token is needed.", 401))
-        device, expired = store.device_for(token.strip())
-        if device is None:
+        found, expired = store.principal_for(token.strip())
+        if found is None:
             name = "token-expired" if expired else "token-invalid"
             title = "The device token has expired." if expired else "The device token is unknown."
             raise ProblemError(problem(name, title, 401))
-        return device
+        return found
+
+    def authenticate(request: Request) -> Principal:
+        """A setting's device, or a trust officer writing for one of the trust's settings
+        (named in the OneSEND-Setting header): the only ones that submit and hold manifests."""
+        found = principal(request)
+        if found.role == "device":
+            return found
+        if found.role == "trust_officer":
+            setting = request.headers.get(SETTING_HEADER, "")
+            if not store.trust_setting(found.organisation, setting):
+                raise ProblemError(problem(
+                    "forbidden", f"Name one of the trust's settings in {SETTING_HEADER}.", 403))
+            return dataclasses.replace(found, setting=setting)
+        raise ProblemError(problem("forbidden", "This token may not submit or sync.", 403))
 
     def client_of(request: Request) -> str:
         return request.client.host if request.client else "unknown"
@@ -326,6 +378,18 @@ def create_app(config: ServerConfig) -> FastAPI:
         if errors:
             raise ProblemError(problem("bad-request", "The request breaks the contract.", 400,
                                        errors=errors))
+
+    @app.get("/health")
+    def liveness() -> dict[str, str]:
+        """The process answers (no database, no rate limit): for a load balancer."""
+        return {"status": "ok"}
+
+    @app.get("/ready")
+    def readiness() -> Response:
+        """The database answers: 200, else 503 (take this worker out of service)."""
+        if store.ping():
+            return JSONResponse({"status": "ready"})
+        return _problem_response(problem("not-ready", "The database does not answer.", 503))
 
     @app.get("/v1/health")
     async def health(request: Request) -> dict[str, Any]:
@@ -387,7 +451,7 @@ def create_app(config: ServerConfig) -> FastAPI:
             return None
         return problem("bad-request", "The item breaks the contract.", 400, errors=errors)
 
-    def submit_batch(device: Device, body: Any) -> dict[str, Any]:
+    def submit_batch(device: Principal, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict) or not isinstance(body.get("items"), list):
             raise ProblemError(problem("bad-request", "Send an object with a list of items.",
                                        400))
@@ -398,7 +462,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         items = body["items"]
         malformed = [check_item(item) for item in items]
         good = [item for item, bad in zip(items, malformed, strict=True) if bad is None]
-        judged = [store.judge(item) for item in good]
+        judged = [store.judge_with_facts(item) for item in good]
         outcomes = iter(store.submit(device, good, judged))
         results = []
         for item, bad in zip(items, malformed, strict=True):
@@ -420,12 +484,12 @@ def create_app(config: ServerConfig) -> FastAPI:
         body = await read_json(request)
         return await run_in_threadpool(submit_batch, device, body)
 
-    def submit_single(device: Device, sid: str, revision: int, body: Any) -> Response:
+    def submit_single(device: Principal, sid: str, revision: int, body: Any) -> Response:
         require("Submission", body)
         if body["submission_id"] != sid or body["revision"] != revision:
             raise ProblemError(problem("bad-request",
                                        "The body names another submission or revision.", 400))
-        (outcome,) = store.submit(device, [body], [store.judge(body)])
+        (outcome,) = store.submit(device, [body], [store.judge_with_facts(body)])
         if outcome.problem is not None:
             return _problem_response(outcome.problem)
         return JSONResponse(outcome.result(body), status_code=outcome.http_status)
@@ -455,7 +519,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         body = await read_json(request, QUERY_BODY_BYTES)
         return await run_in_threadpool(query_manifest, device, body)
 
-    def query_manifest(device: Device, body: Any) -> dict[str, Any]:
+    def query_manifest(device: Principal, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict) or not isinstance(body.get("items"), list):
             raise ProblemError(problem("bad-request", "Send an object with a list of items.",
                                        400))
@@ -477,6 +541,7 @@ def create_app(config: ServerConfig) -> FastAPI:
             raise ProblemError(problem("bad-request", "after >= 0 and 1 <= limit <= 5000.", 400))
         return store.manifest_page(device, start, size)
 
+    register_reads(app, store, principal, ProblemError)
     return app
 
 

@@ -1,0 +1,178 @@
+"""Sufficiency and place-planning figures, with small numbers suppressed.
+
+Counts are of cases (each submission's latest revision). A cell from 1 to THRESHOLD - 1 is
+shown as `c` ("confidential", the Government Statistical Service's symbol that DfE's official
+statistics use), and so that a published total cannot give it back, secondary suppression:
+where a group (one LA's cells, or the LAs of the national total) would have exactly one
+suppressed cell, the next smallest non-zero cell of the group is suppressed too. Zeros are
+shown: they identify nobody.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, case, func, select
+
+from national import schema
+
+THRESHOLD = 5
+SUPPRESSED = "c"
+SUFFICIENCY_DIMENSIONS = ("la", "primary_need", "current_setting_type",
+                          "recommended_setting_type", "phase", "academic_year")
+TIMELINE_DIMENSIONS = ("la", "month")
+
+
+def suppress(
+    rows: Sequence[dict[str, Any]], measures: Sequence[str], group: str = "la",
+    threshold: int = THRESHOLD,
+) -> list[dict[str, Any]]:
+    """Rows with small counts replaced by `c`, primary and secondary, per group and measure."""
+    out = [dict(row) for row in rows]
+    groups: dict[Any, list[int]] = defaultdict(list)
+    for index, row in enumerate(out):
+        groups[row.get(group)].append(index)
+    for measure in measures:
+        for members in groups.values():
+            hidden = []
+            for index in members:
+                value = out[index][measure]
+                if 0 < value < threshold:
+                    hidden.append(index)
+            if len(hidden) == 1:
+                shown = sorted((out[i][measure], i) for i in members
+                               if i not in hidden and out[i][measure] > 0)
+                if shown:
+                    hidden.append(shown[0][1])
+            for index in hidden:
+                out[index][measure] = SUPPRESSED
+    return out
+
+
+def totals(
+    rows: Sequence[dict[str, Any]], measures: Sequence[str], threshold: int = THRESHOLD
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Each LA's totals and the overall total, suppressed the same way (an LA total below the
+    threshold is `c`, and then one more LA's, so the overall total cannot give it back)."""
+    by_la: dict[Any, dict[str, int]] = defaultdict(lambda: dict.fromkeys(measures, 0))
+    for row in rows:
+        for measure in measures:
+            by_la[row["la"]][measure] += int(row[measure])
+    la_rows = [{"la": la, **values} for la, values in sorted(by_la.items(), key=str)]
+    overall = {m: sum(int(r[m]) for r in rows) for m in measures}
+    shown = suppress([{**row, "_all": 0} for row in la_rows], measures, group="_all",
+                     threshold=threshold)
+    for row in shown:
+        row.pop("_all", None)
+    overall_shown: dict[str, Any] = {
+        m: (SUPPRESSED if 0 < overall[m] < threshold else overall[m]) for m in measures}
+    return shown, overall_shown
+
+
+def _scope(conn_query: Any, la: str | None) -> Any:
+    cases = schema.cases
+    if la is not None:
+        return conn_query.where(cases.c.home_la == la)
+    return conn_query
+
+
+def sufficiency(conn: Connection, la: str | None, year_by: str = "phase") -> dict[str, Any]:
+    """Counts by LA by primary need by current and recommended setting type by phase (or NC
+    year) by academic year a place is needed."""
+    cases = schema.cases
+    year_col = cases.c.nc_year if year_by == "nc_year" else cases.c.phase
+    columns = [cases.c.home_la.label("la"), cases.c.primary_need,
+               cases.c.current_setting_type, cases.c.recommended_setting_type,
+               year_col.label(year_by), cases.c.academic_year]
+    query = _scope(select(*columns, func.count().label("count")), la).group_by(
+        *columns).order_by(*columns)
+    rows = [dict(row._mapping) for row in conn.execute(query)]
+    measures = ("count",)
+    la_totals, overall = totals(rows, measures)
+    return {"dimensions": ["la", "primary_need", "current_setting_type",
+                           "recommended_setting_type", year_by, "academic_year"],
+            "threshold": THRESHOLD, "suppressed_as": SUPPRESSED, "scope": la or "england",
+            "rows": suppress(rows, measures), "la_totals": la_totals,
+            "total": overall["count"]}
+
+
+def timeline(conn: Connection, la: str | None) -> dict[str, Any]:
+    """EHC needs assessment requests and plans recommended, by LA and month."""
+    cases = schema.cases
+    requests = func.sum(case((cases.c.kind == "ehc_request", 1), else_=0))
+    plans = func.sum(case((cases.c.plan_needed.is_(True), 1), else_=0))
+    query = _scope(select(cases.c.home_la.label("la"), cases.c.event_month.label("month"),
+                          func.coalesce(requests, 0).label("requests"),
+                          func.coalesce(plans, 0).label("plans")), la).where(
+        cases.c.event_month.is_not(None)).group_by(cases.c.home_la, cases.c.event_month
+                                                   ).order_by(cases.c.home_la,
+                                                              cases.c.event_month)
+    rows = [{**dict(row._mapping), "requests": int(row.requests), "plans": int(row.plans)}
+            for row in conn.execute(query)]
+    measures = ("requests", "plans")
+    la_totals, overall = totals(rows, measures)
+    return {"dimensions": list(TIMELINE_DIMENSIONS), "threshold": THRESHOLD,
+            "suppressed_as": SUPPRESSED, "scope": la or "england",
+            "rows": suppress(rows, measures), "la_totals": la_totals, "total": overall}
+
+
+def to_csv(figures: dict[str, Any]) -> str:
+    rows = figures["rows"]
+    out = io.StringIO()
+    if not rows:
+        return ""
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+    return out.getvalue()
+
+
+def _bars(pairs: Sequence[tuple[str, Any]], title: str) -> str:
+    """A plain SVG bar chart; a suppressed bar is drawn empty and labelled c."""
+    numbers = [v for _, v in pairs if isinstance(v, int)]
+    top = max(numbers, default=1) or 1
+    height = 22 * len(pairs) + 30
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="640" height="{height}" '
+             f'role="img" aria-label="{html.escape(title)}">']
+    for n, (label, value) in enumerate(pairs):
+        y = 20 + 22 * n
+        width = int(400 * value / top) if isinstance(value, int) else 0
+        parts.append(f'<text x="0" y="{y + 14}" font-size="13">{html.escape(str(label))}'
+                     "</text>")
+        parts.append(f'<rect x="200" y="{y}" width="{width}" height="16" fill="#1d70b8"/>')
+        parts.append(f'<text x="{206 + width}" y="{y + 14}" font-size="13">'
+                     f"{html.escape(str(value))}</text>")
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def page(suff: dict[str, Any], time_: dict[str, Any]) -> str:
+    """A short page a person can read: totals by LA and by need, requests over time."""
+    by_need: dict[str, int] = defaultdict(int)
+    for row in suff["rows"]:
+        if isinstance(row["count"], int):
+            by_need[str(row["primary_need"] or "not recorded")] += row["count"]
+    months = [(str(r["month"]), r["requests"]) for r in time_["rows"]][-24:]
+    scope = html.escape(str(suff["scope"]))
+    rows = "".join(f"<tr><td>{html.escape(str(r['la']))}</td><td>{html.escape(str(r['count']))}"
+                   "</td></tr>" for r in suff["la_totals"])
+    return (
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<title>OneSEND sufficiency: {scope}</title></head><body>"
+        f"<h1>Children with assessments: {scope}</h1>"
+        f"<p>Total: {html.escape(str(suff['total']))}. Counts from 1 to {THRESHOLD - 1} are "
+        f"shown as <strong>{SUPPRESSED}</strong>, and so is one more where a total would "
+        "give them away.</p>"
+        "<h2>By home local authority</h2><table><tr><th>LA</th><th>Children</th></tr>"
+        f"{rows}</table>"
+        "<h2>By primary need (published cells only)</h2>"
+        f"{_bars(sorted(by_need.items()), 'Children by primary need')}"
+        "<h2>EHC needs assessment requests by month</h2>"
+        f"{_bars(months, 'Requests by month')}"
+        "</body></html>")
