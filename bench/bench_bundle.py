@@ -46,10 +46,10 @@ def main() -> int:
         return 0
     print(f"bundle dist/onesend: {_size(BUNDLE.parent) / 1e6:.1f} MB on disk", flush=True)
     bundle = _self_test_seconds([str(BUNDLE), "self-test"])
-    source = _self_test_seconds([sys.executable, "-m", "desktop", "self-test"])
+    source = _self_test_seconds([sys.executable, "-m", "app", "self-test"])
     print(f"start to self-test OK, median of {ROUNDS}:")
     print(f"  bundle   {bundle:6.2f} s")
-    print(f"  source   {source:6.2f} s   (baseline: python -m desktop self-test)")
+    print(f"  source   {source:6.2f} s   (baseline: python -m app self-test)")
     print(f"  ratio    {bundle / source:6.2f}x")
     return 0
 

@@ -67,7 +67,7 @@ def populate(root: Path, count: int) -> Path:
 def start_server(data: Path) -> tuple[subprocess.Popen[str], str, str]:
     """The server, its address, and the enrolment code it issued."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "desktop", "reference-server", "--port", "0", "--data",
+        [sys.executable, "-m", "app", "reference-server", "--port", "0", "--data",
          str(data), "--issue-code"],
         stdout=subprocess.PIPE, text=True,
     )

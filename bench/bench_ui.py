@@ -355,14 +355,14 @@ def bench_start() -> None:
             return statistics.median(times)
 
         baseline = median_of([sys.executable, "-c", "import PySide6.QtWidgets"], None)
-        source = median_of([sys.executable, "-m", "desktop"], PROBE_LINE)
+        source = median_of([sys.executable, "-m", "app"], PROBE_LINE)
         assert baseline is not None
         print(f"(e) cold start to the first window shown (offscreen), median of {rounds}:")
         print(f"    python -c 'import PySide6.QtWidgets' (baseline) {ms(baseline)}")
         if source is None:
             print("    from source: no 'startup-probe: shown' line (ui/app.py has no probe?)")
         else:
-            print(f"    from source (python -m desktop)              {ms(source)}"
+            print(f"    from source (python -m app)                  {ms(source)}"
                   f"   x{source / baseline:.1f}")
         if not BUNDLE.exists():
             print("    from the bundle: no dist/onesend; run `make dist` first (skipped)")

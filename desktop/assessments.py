@@ -18,17 +18,18 @@ from pathlib import Path
 from typing import Any
 
 from contract.canonical import canonical_json as canonical_json  # noqa: PLC0414 - re-exported
+from desktop import heads
 from desktop.crypto import RecordCipher
 from desktop.errors import BadDocument, CorruptVault, NotFound, NotReady, TamperedData
 from desktop.integrity import DAMAGED_RECORD, Head, revision_mac
+from desktop.outbox import Outbox
 from desktop.paths import write_private_file
+from desktop.record_status import FINALISABLE, Event, RecordStatus, next_status
 from desktop.vault import Vault, now_iso
 from forms.bounds import MAX_DOCUMENT_BYTES, OutOfBounds, check_document_bounds
 from forms.errors import FormError
 from forms.validators import normalise_identifier
 
-STATUSES = ("draft", "ready", "queued", "synced", "amended", "conflict")
-FINALISABLE = ("draft", "amended", "conflict", "ready")
 EXPORT_FIELDS = ("id", "revision", "status", "created_at", "updated_at")
 DOCUMENT_FIELDS = ("form", "form_version", "answers")
 # Answers a form migration moved out of the form (forms/migrations.py): kept, never sent.
@@ -178,15 +179,15 @@ class Assessments:
             # The row first (the revision refers to it), then its MAC once the tip is known.
             conn.execute(
                 "INSERT INTO assessments (id, created_at, updated_at, current_revision, "
-                "revision_count, status, summary) VALUES (?, ?, ?, 0, 0, 'draft', x'')",
-                (record_id, now, now),
+                "revision_count, status, summary) VALUES (?, ?, ?, 0, 0, ?, x'')",
+                (record_id, now, now, RecordStatus.DRAFT),
             )
             tip = self._insert_revision(
-                conn, record_id, 1, now=now, action=action, status="draft", body=body,
+                conn, record_id, 1, now=now, action=action, status=RecordStatus.DRAFT, body=body,
                 previous=None,
             )
             self.put_head(conn, Head(
-                record_id, now, now, 1, 1, "draft", self._upn_index(body["answers"]),
+                record_id, now, now, 1, 1, RecordStatus.DRAFT, self._upn_index(body["answers"]),
                 body["form"], body["form_version"], self._seal_summary(body, record_id, 1), tip,
                 None))
             self.vault.audit(conn, f"assessment.{action}", record_id, new_record=True)
@@ -199,7 +200,8 @@ class Assessments:
         with self.vault.write() as conn:
             head = self.verified_head(conn, record_id)
             revision = head.current_revision + 1
-            status = "amended" if head.status in ("synced", "queued", "amended") else "draft"
+            # An amendment stays one while it is edited (until it is finalised again).
+            status = next_status(head.status, Event.EDIT)
             self._append(conn, head, revision, now=now, action=action, status=status,
                          head_status=status, body=body, upn=True)
             self.vault.audit(conn, f"assessment.{action}", record_id)
@@ -213,13 +215,12 @@ class Assessments:
         every delivery of it will carry. Returns (revision, newly_finalised): finalising what
         is already queued or synced changes nothing.
         """
-        from desktop.outbox import Outbox  # noqa: PLC0415 - the outbox builds on this module
         from forms.engine import check_document as judge  # noqa: PLC0415 - loads definitions
 
         with self.vault.errors():
             head = self.verified_head(self.vault.conn, record_id)
         current, status = head.current_revision, head.status
-        if status in ("queued", "synced"):
+        if status in (RecordStatus.QUEUED, RecordStatus.SYNCED):
             return current, False
         if status not in FINALISABLE:
             raise NotReady(f"Assessment {record_id} cannot be finalised while it is {status}.")
@@ -245,8 +246,10 @@ class Assessments:
                     f"Assessment {record_id} changed while it was being finalised; try again."
                 )
             revision = current + 1
-            self._append(conn, head, revision, now=now, action="finalise", status="ready",
-                         head_status="queued", body=body, upn=False)
+            self._append(conn, head, revision, now=now, action="finalise",
+                         status=RecordStatus.READY,
+                         head_status=next_status(head.status, Event.FINALISE), body=body,
+                         upn=False)
             Outbox(self.vault).enqueue(conn, record_id, revision, body=body, sign_off=sign_off)
             self.vault.audit(conn, "assessment.finalise", record_id)
         return revision, True
@@ -269,8 +272,6 @@ class Assessments:
         The next finalisation of this assessment is sent with `server_revision` as its base;
         nothing on either side is overwritten. Returns the new local revision.
         """
-        from desktop.outbox import Outbox  # noqa: PLC0415 - the outbox builds on this module
-
         body = self._body(document)
         now = now_iso()
         with self.vault.write() as conn:
@@ -279,7 +280,9 @@ class Assessments:
             # revisions' MAC chain, not their numbering, shows that none is missing.
             revision = max(head.current_revision, server_revision) + 1
             self._append(conn, head, revision, now=now, action="resolve-conflict",
-                         status="amended", head_status="amended", body=body, upn=True)
+                         status=RecordStatus.AMENDED,
+                         head_status=next_status(head.status, Event.RESOLVE), body=body,
+                         upn=True)
             Outbox(self.vault).adopt_server_revision(conn, record_id, server_revision)
             self.vault.audit(conn, "assessment.resolve-conflict", record_id)
         return revision
@@ -402,6 +405,29 @@ class Assessments:
     def count(self) -> int:
         return int(self.vault.read("SELECT count(*) FROM assessments")[0][0])
 
+    def status_of(self, record_id: str) -> RecordStatus | None:
+        """The record's own status (queued, synced…), not its latest revision's."""
+        rows = self.vault.read("SELECT status FROM assessments WHERE id = ?", (record_id,))
+        return RecordStatus(str(rows[0][0])) if rows else None
+
+    def current_revision_of(self, record_id: str) -> int | None:
+        rows = self.vault.read("SELECT current_revision FROM assessments WHERE id = ?",
+                               (record_id,))
+        return int(rows[0][0]) if rows else None
+
+    def heads_with_status(
+        self, statuses: tuple[RecordStatus, ...]
+    ) -> list[tuple[str, int, str, str]]:
+        """(id, current revision, form, form version) of each record in one of `statuses`.
+
+        The record's row carries its current form and version (MAC'd): no join of revisions.
+        """
+        marks = ", ".join("?" for _ in statuses)
+        rows = self.vault.read(
+            "SELECT id, current_revision, form, form_version FROM assessments "  # noqa: S608
+            f"WHERE status IN ({marks}) ORDER BY id", statuses)
+        return [(str(i), int(r), str(f), str(v)) for i, r, f, v in rows]
+
     # -- internals ---------------------------------------------------------------------------
 
     def _exists(self, record_id: str) -> bool:
@@ -460,36 +486,11 @@ class Assessments:
 
     def put_head(self, conn: Any, head: Head) -> None:
         """Write the record's row with a fresh MAC (the caller verified the row it read)."""
-        mac = head.compute_mac(self.vault.cipher)
-        self.vault.move_state(conn, head=(head.mac, mac))
-        conn.execute(
-            "UPDATE assessments SET updated_at = ?, current_revision = ?, revision_count = ?, "
-            "status = ?, upn_index = ?, form = ?, form_version = ?, summary = ?, tip = ?, "
-            "mac = ? WHERE id = ?",
-            (head.updated_at, head.current_revision, head.revision_count, head.status,
-             head.upn_index, head.form, head.form_version, head.summary, head.tip, mac,
-             head.id),
-        )
+        heads.put_head(self.vault, conn, head)
 
     def verified_head(self, conn: Any, record_id: str, *, check: bool = True) -> Head:
         """The record's row; NotFound, or TamperedData when its MAC or revisions fail."""
-        row = conn.execute(f"SELECT {Head.COLUMNS} FROM assessments "  # noqa: S608 - constant
-                           "WHERE id = ?", (record_id,)).fetchone()
-        if row is None:
-            raise NotFound(f"There is no assessment with id {record_id}.")
-        head = Head.from_row(row)
-        if not check:
-            return head
-        if not head.ok(self.vault.cipher):
-            raise TamperedData(DAMAGED_RECORD.format(
-                id=record_id, what="its status, revision or index does not verify"))
-        tip = conn.execute(
-            "SELECT count(*), max(revision), CAST(mac AS BLOB) FROM revisions "
-            "INDEXED BY revisions_chain WHERE assessment_id = ?", (record_id,)).fetchone()
-        if tuple(tip) != (head.revision_count, head.current_revision, head.tip):
-            raise TamperedData(DAMAGED_RECORD.format(
-                id=record_id, what="a revision is missing, added or rolled back"))
-        return head
+        return heads.verified_head(self.vault, conn, record_id, check=check)
 
     def verified_revision(self, head: Head, revision: int) -> tuple[bytes, str, str]:
         """One revision of a verified record, its MAC checked against the previous one's:

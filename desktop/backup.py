@@ -143,16 +143,14 @@ def create_backup(vault: Vault, folder: Path, out: Path) -> BackupInfo:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     with vault.write() as conn:
-        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                     (LAST_BACKUP_KEY, created_at))
+        vault.set_meta(conn, LAST_BACKUP_KEY, created_at)
         vault.audit(conn, "profile.backup", None)
     return BackupInfo(out, record.name, created_at, *counts)
 
 
 def last_backup_at(vault: Vault) -> str | None:
     """When this profile was last backed up (UTC, ISO 8601), or None if never."""
-    rows = vault.read("SELECT value FROM meta WHERE key = ?", (LAST_BACKUP_KEY,))
-    return str(rows[0][0]) if rows else None
+    return vault.meta(LAST_BACKUP_KEY)
 
 
 def backup_is_due(last: str | None, created_at: str, now: datetime | None = None) -> bool:

@@ -35,6 +35,7 @@ from desktop.errors import (
     VaultBusy,
     VaultLocked,
 )
+from desktop.record_status import EDITABLE_DRAFTS
 from forms.bounds import OutOfBounds, answers_bound, check_value
 from forms.definition import FormDefinition
 from forms.registry import load_definition
@@ -57,7 +58,7 @@ from forms.validators import (
 FORM_ID = "national-send-assessment"
 IMPORT_ACTION = "import-ctf"
 MAX_TEXT = 200  # the form's default limit for a short text answer
-UPDATABLE_STATUSES = ("draft", "amended")
+UPDATABLE_STATUSES = EDITABLE_DRAFTS
 # Errors after which no further pupil can be written (with stop_on_error, `run` stops).
 VAULT_FAILURES = (VaultLocked, DiskFull, VaultBusy, CorruptVault)
 
@@ -626,10 +627,8 @@ class CtfImport:
             row.reason = (f"{len(row.existing)} assessments already hold this UPN; update them "
                           "in OneSEND.")
             return
-        # The record's own status (queued, synced…), not its latest revision's.
-        status = self.store.vault.read("SELECT status FROM assessments WHERE id = ?",
-                                       (row.existing[0],))
-        row.existing_status = str(status[0][0]) if status else None
+        status = self.store.status_of(row.existing[0])
+        row.existing_status = None if status is None else str(status)
         if on_existing == "skip":
             row.action = "skip"
             row.reason = "Already in OneSEND; skipped (choose update to refresh its details)."

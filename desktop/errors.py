@@ -3,9 +3,17 @@
 Messages never contain a child's data: they name files, profiles, record ids and actions only.
 """
 
+from forms.errors import UserError
 
-class OneSendError(Exception):
+
+class OneSendError(UserError):
     """Base of every error the CLI and the window turn into one sentence (no traceback)."""
+
+
+class EnvironmentFault(OneSendError):
+    """The environment's fault, not the user's input nor a bug in OneSEND: the disk (full,
+    failing, read-only), the network or the server, or a file altered or damaged outside
+    OneSEND. Told as one sentence; never a crash report."""
 
 
 class ProfileError(OneSendError):
@@ -24,11 +32,11 @@ class TooManyAttempts(OneSendError):
     """Unlocking is paused after repeated wrong passwords."""
 
 
-class TamperedData(OneSendError):
+class TamperedData(EnvironmentFault):
     """A stored blob failed authentication: altered, damaged or moved to another row."""
 
 
-class CorruptVault(OneSendError):
+class CorruptVault(EnvironmentFault):
     """The vault's database file is damaged or is not a OneSEND database."""
 
 
@@ -36,15 +44,15 @@ class VaultTooNew(OneSendError):
     """The vault was written by a newer version of OneSEND."""
 
 
-class DiskFull(OneSendError):
+class DiskFull(EnvironmentFault):
     """The disk is full; nothing was saved by the failed operation."""
 
 
-class VaultBusy(OneSendError):
+class VaultBusy(EnvironmentFault):
     """Another OneSEND process held the vault for longer than we wait."""
 
 
-class VaultFilesChanged(OneSendError):
+class VaultFilesChanged(EnvironmentFault):
     """Another program deleted or replaced the vault's files while OneSEND had them open."""
 
 
@@ -52,7 +60,7 @@ class ProfileInUse(OneSendError):
     """The profile is open in another OneSEND window."""
 
 
-class BadBackup(OneSendError):
+class BadBackup(EnvironmentFault):
     """A backup file is damaged, altered, incomplete or not a OneSEND backup; nothing changed."""
 
 
@@ -84,7 +92,7 @@ class SyncError(OneSendError):
     """Base of the errors met while talking to the national API."""
 
 
-class Offline(SyncError):
+class Offline(SyncError, EnvironmentFault):
     """The server could not be reached, or kept failing, within the retries allowed."""
 
 
@@ -96,15 +104,15 @@ class AuthExpired(SyncError):
     """The device token was refused (unknown, revoked or expired), or an enrolment code was."""
 
 
-class UpdateRequired(SyncError):
+class UpdateRequired(SyncError, EnvironmentFault):
     """The server no longer speaks this version of the protocol."""
 
 
-class UntrustedServer(SyncError):
+class UntrustedServer(SyncError, EnvironmentFault):
     """The server's certificate, receipt or form signature failed verification."""
 
 
-class ServerRejected(SyncError):
+class ServerRejected(SyncError, EnvironmentFault):
     """The server refused a request for a reason a retry will not fix."""
 
     def __init__(
@@ -115,10 +123,6 @@ class ServerRejected(SyncError):
         self.status = status
         self.kind = kind
         self.problem = problem or {}
-
-
-class Conflict(SyncError):
-    """The server holds a revision the client did not base its change on."""
 
 
 class SyncBusy(SyncError):

@@ -15,6 +15,7 @@ from functools import cache
 
 from desktop.assessments import Assessments, Summary
 from desktop.outbox import Outbox
+from desktop.record_status import SET_ASIDE, OutboxState, RecordStatus
 from desktop.vault import Vault
 from forms.errors import FormError
 from forms.registry import load_definition
@@ -23,15 +24,17 @@ from forms.validators import normalise_identifier
 # What the list shows as a record's status. `ready` (finalised, not yet queued) exists in the
 # record's lifecycle, but today finalising queues in the same transaction, so it is rarely
 # seen; `quarantined` is the outbox's word for a delivery the server refused (reasons kept).
-LIST_STATUSES = ("draft", "amended", "ready", "queued", "quarantined", "synced", "conflict")
-STATUS_LABELS = {
-    "draft": "Draft",
-    "amended": "Amended (draft)",
-    "ready": "Ready to send",
-    "queued": "Queued to send",
-    "quarantined": "Not accepted by server",
-    "synced": "Sent",
-    "conflict": "Conflict",
+S = RecordStatus
+LIST_STATUSES = (S.DRAFT, S.AMENDED, S.READY, S.QUEUED, OutboxState.QUARANTINED, S.SYNCED,
+                 S.CONFLICT)
+STATUS_LABELS: dict[str, str] = {
+    S.DRAFT: "Draft",
+    S.AMENDED: "Amended (draft)",
+    S.READY: "Ready to send",
+    S.QUEUED: "Queued to send",
+    OutboxState.QUARANTINED: "Not accepted by server",
+    S.SYNCED: "Sent",
+    S.CONFLICT: "Conflict",
 }
 DAMAGED_TEXT = "This record is damaged and cannot be opened"
 
@@ -45,7 +48,7 @@ TIMESCALES: tuple[tuple[int, str], ...] = (
 OVERDUE_LABEL = "Final plan was due"
 # Once the server holds the request the local authority runs the clock; a deadline already
 # passed is then history. Until it is sent, a passed final-plan date is shown as overdue.
-_UNSENT = frozenset({"draft", "amended", "ready", "queued", "quarantined", "conflict"})
+_UNSENT = frozenset(set(LIST_STATUSES) - {S.SYNCED})
 _KIND_LABELS = {
     "ehc_request": "EHC assessment request",
     "ehc_advice": "Advice for EHC assessment",
@@ -115,7 +118,7 @@ def next_statutory(
     kind: str, request_date: str, status: str, today: datetime.date
 ) -> tuple[str, str, bool]:
     """(ISO date, what is due, overdue) of the next statutory deadline, or ("", "", False)."""
-    if kind != STATUTORY_KIND or status not in (*_UNSENT, "synced"):
+    if kind != STATUTORY_KIND or status not in (*_UNSENT, S.SYNCED):
         return "", "", False
     requested = parse_iso_date(request_date)
     if requested is None:
@@ -178,17 +181,15 @@ def _row(summary: Summary, status: str, today: datetime.date) -> ListRow:
 
 def outbox_states(vault: Vault) -> dict[tuple[str, int], str]:
     """The outbox state of each delivery that changes what the list says (not the queued ones)."""
-    items = Outbox(vault).items(["quarantined", "conflict"])
+    items = Outbox(vault).items(SET_ASIDE)
     return {item.key: item.state for item in items if not item.damaged}
 
 
 def list_status(summary: Summary, outbox: dict[tuple[str, int], str]) -> str:
     """The record's own status, made honest by the outbox: a refused delivery is quarantined."""
     state = outbox.get((summary.id, summary.revision))
-    if summary.status == "queued" and state == "quarantined":
-        return "quarantined"
-    if summary.status == "queued" and state == "conflict":
-        return "conflict"
+    if summary.status == S.QUEUED and state in SET_ASIDE:
+        return str(state)
     return summary.status
 
 

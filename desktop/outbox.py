@@ -5,8 +5,8 @@ when the assessment is finalised, so every retry, after any crash, is the same d
 states are `queued` -> `in_flight` -> `acknowledged` (a verified receipt is stored), or
 `quarantined` (the server's reasons are stored), or `conflict`; a queued revision replaced by
 a later finalisation of the same assessment is `superseded`. Receipts, reasons and sign-offs
-are sealed with the vault's cipher, bound to their row; the sealed secrets (device token,
-server keys) live in `secrets`, each bound to its name.
+are sealed with the vault's cipher, bound to their row (the sealed secrets, device token
+and server keys, live in `desktop.secrets`).
 """
 
 from __future__ import annotations
@@ -20,12 +20,22 @@ from datetime import datetime
 from typing import Any
 
 from contract.canonical import canonical_json, payload_hash
-from desktop.assessments import Assessments
+from desktop import heads
 from desktop.errors import TamperedData
 from desktop.integrity import OUTBOX_MAC_COLUMNS, outbox_mac, sync_head_mac
+from desktop.record_status import (
+    SET_ASIDE,
+    UNSENT_STATES,
+    Event,
+    OutboxState,
+    RecordStatus,
+    next_status,
+    sql_list,
+)
 from desktop.vault import Vault, now_iso
 
-STATES = ("queued", "in_flight", "acknowledged", "quarantined", "conflict", "superseded")
+STATES = tuple(OutboxState)
+Q, IN_FLIGHT = OutboxState.QUEUED, OutboxState.IN_FLIGHT
 _COLUMNS = (
     "assessment_id, revision, base_revision, form, form_version, payload_hash, state, "
     "queued_at, updated_at, attempts, acknowledged_at"
@@ -70,43 +80,6 @@ class OutboxItem:
         return asdict(self)
 
 
-class Secrets:
-    """Small secrets (the device token, the server's keys), each sealed and bound to its name."""
-
-    _KIND = "secret"
-
-    def __init__(self, vault: Vault) -> None:
-        self.vault = vault
-
-    def put(self, conn: sqlite3.Connection, name: str, value: bytes) -> None:
-        sealed = self.vault.cipher.seal(value, self._KIND, name, 0)
-        conn.execute(
-            "INSERT INTO secrets (name, value, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT(name) DO UPDATE SET value = excluded.value, "
-            "updated_at = excluded.updated_at",
-            (name, sealed, now_iso()),
-        )
-
-    def get(self, name: str) -> bytes | None:
-        rows = self.vault.read("SELECT CAST(value AS BLOB) FROM secrets WHERE name = ?", (name,))
-        if not rows:
-            return None
-        try:
-            return self.vault.cipher.open(rows[0][0], self._KIND, name, 0)
-        except TamperedData as exc:
-            raise TamperedData(
-                f"The stored {name.replace('_', ' ')} has been altered or damaged; enrol this "
-                "device again."
-            ) from exc
-
-    def get_json(self, name: str) -> Any:
-        raw = self.get(name)
-        return None if raw is None else json.loads(raw)
-
-    def put_json(self, conn: sqlite3.Connection, name: str, value: Any) -> None:
-        self.put(conn, name, canonical_json(value))
-
-
 class Outbox:
     """The outbox of one open vault."""
 
@@ -121,30 +94,30 @@ class Outbox:
     ) -> OutboxItem:
         """Queue a finalised revision; an earlier one still waiting is superseded by it."""
         now = now_iso()
-        self._move(conn, "assessment_id = ? AND state = 'queued'", (assessment_id,), now=now,
-                   state="superseded")
+        self._move(conn, f"assessment_id = ? AND state = '{Q}'", (assessment_id,), now=now,
+                   state=OutboxState.SUPERSEDED)
         base = self._base_revision(conn, assessment_id)
         digest = payload_hash(make_payload(body, sign_off))
         sealed = self.vault.cipher.seal(
             canonical_json(sign_off), "sign-off", assessment_id, revision
         )
         mac = outbox_mac(self.vault.cipher, (
-            assessment_id, revision, base, body["form"], body["form_version"], digest, "queued",
+            assessment_id, revision, base, body["form"], body["form_version"], digest, Q,
             now, None, sealed, None, None))
         conn.execute(
             "INSERT INTO outbox (assessment_id, revision, base_revision, form, form_version, "
             "payload_hash, sign_off, state, queued_at, updated_at, mac) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (assessment_id, revision, base, body["form"], body["form_version"], digest, sealed,
-             now, now, mac),
+             Q, now, now, mac),
         )
         return OutboxItem(assessment_id, revision, base, body["form"], body["form_version"],
-                          digest, "queued", now, now, 0, None)
+                          digest, Q, now, now, 0, None)
 
     def _base_revision(self, conn: sqlite3.Connection, assessment_id: str) -> int | None:
         row = conn.execute(
-            "SELECT max(revision) FROM outbox "
-            "WHERE assessment_id = ? AND state IN ('acknowledged', 'in_flight')",
+            "SELECT max(revision) FROM outbox WHERE assessment_id = ? "  # noqa: S608 - constant
+            f"AND state IN ('{OutboxState.ACKNOWLEDGED}', '{IN_FLIGHT}')",
             (assessment_id,),
         ).fetchone()
         candidates = [] if row[0] is None else [int(row[0])]
@@ -204,27 +177,26 @@ class Outbox:
         return moved
 
     def _set_record_status(
-        self, conn: sqlite3.Connection, assessment_id: str, revision: int, status: str,
-        *, only_from: str | None = None,
+        self, conn: sqlite3.Connection, assessment_id: str, revision: int, event: Event,
+        *, only_from: RecordStatus | None = None,
     ) -> None:
         """Move the record's own status on, if its current revision is this one and its row
         verifies (a record altered outside OneSEND stays as found, shown damaged)."""
-        store = Assessments(self.vault)
         try:
-            head = store.verified_head(conn, assessment_id)
+            head = heads.verified_head(self.vault, conn, assessment_id)
         except (TamperedData, LookupError):
             return
         if head.current_revision != revision or (only_from and head.status != only_from):
             return
-        store.put_head(conn, replace(head, status=status))
+        heads.put_head(self.vault, conn, replace(head, status=next_status(head.status, event)))
 
     def adopt_server_revision(
         self, conn: sqlite3.Connection, assessment_id: str, server_revision: int
     ) -> None:
         """After a conflict is resolved: the next revision is based on the server's one."""
         self._raise_server_revision(conn, assessment_id, server_revision)
-        self._move(conn, "assessment_id = ? AND state IN ('conflict', 'queued')",
-                   (assessment_id,), now=now_iso(), state="superseded")
+        self._move(conn, f"assessment_id = ? AND state IN ('{OutboxState.CONFLICT}', '{Q}')",
+                   (assessment_id,), now=now_iso(), state=OutboxState.SUPERSEDED)
 
     # -- the sync engine's steps (each its own durable transaction) ---------------------------
 
@@ -232,7 +204,7 @@ class Outbox:
         """Mark up to `limit` queued items in flight, oldest first, before anything is sent."""
         with self.vault.write() as conn:
             rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM outbox WHERE state = 'queued' "  # noqa: S608 - constant
+                f"SELECT {_COLUMNS} FROM outbox WHERE state = '{Q}' "  # noqa: S608 - constant
                 "ORDER BY queued_at, assessment_id, revision LIMIT ?",
                 (limit,),
             ).fetchall()
@@ -241,8 +213,8 @@ class Outbox:
             for row in rows:
                 moved.update(self._move(conn, "assessment_id = ? AND revision = ?",
                                         (row[0], row[1]), now=now, attempt=True,
-                                        state="in_flight"))
-        return [self._item(row, state="in_flight", attempts=int(row[9]) + 1) for row in rows
+                                        state=IN_FLIGHT))
+        return [self._item(row, state=IN_FLIGHT, attempts=int(row[9]) + 1) for row in rows
                 if (str(row[0]), int(row[1])) in moved]
 
     def retake(self, keys: Iterable[tuple[str, int]]) -> None:
@@ -250,18 +222,17 @@ class Outbox:
         with self.vault.write() as conn:
             now = now_iso()
             for key in keys:
-                self._move(conn, "assessment_id = ? AND revision = ? AND state = 'queued'",
-                           key, now=now, attempt=True, state="in_flight")
+                self._move(conn, f"assessment_id = ? AND revision = ? AND state = '{Q}'",
+                           key, now=now, attempt=True, state=IN_FLIGHT)
 
     def payload(self, item: OutboxItem) -> dict[str, Any]:
         """The payload exactly as finalised (its hash is checked before it is sent)."""
         rows = self.vault.read(
-            "SELECT CAST(r.body AS BLOB), CAST(o.sign_off AS BLOB) FROM outbox o JOIN revisions r "
-            "ON r.assessment_id = o.assessment_id AND r.revision = o.revision "
-            "WHERE o.assessment_id = ? AND o.revision = ?",
+            "SELECT CAST(sign_off AS BLOB) FROM outbox WHERE assessment_id = ? AND revision = ?",
             (item.assessment_id, item.revision),
         )
-        body_blob, sign_off_blob = rows[0]
+        sign_off_blob = rows[0][0]
+        body_blob = heads.sealed_body(self.vault, item.assessment_id, item.revision)
         cipher = self.vault.cipher
         body = json.loads(cipher.open(body_blob, "answers", item.assessment_id, item.revision))
         sign_off = json.loads(
@@ -286,17 +257,13 @@ class Outbox:
                 sealed = cipher.seal(canonical_json(receipt), "receipt", item.assessment_id,
                                      item.revision)
                 self._move(conn, "assessment_id = ? AND revision = ?", item.key, now=now,
-                           state="acknowledged", receipt=sealed, reasons=None,
+                           state=OutboxState.ACKNOWLEDGED, receipt=sealed, reasons=None,
                            acknowledged_at=now)
                 self._raise_server_revision(conn, item.assessment_id, item.revision)
-                self._set_record_status(conn, item.assessment_id, item.revision, "synced",
-                                        only_from="queued")
+                self._set_record_status(conn, item.assessment_id, item.revision,
+                                        Event.ACKNOWLEDGE, only_from=RecordStatus.QUEUED)
                 self.vault.audit(conn, "assessment.synced", item.assessment_id)
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('last_acknowledged_at', ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                (now,),
-            )
+            self.vault.set_meta(conn, "last_acknowledged_at", now)
 
     def requeue(self, items: Iterable[OutboxItem]) -> None:
         """In flight, but the server does not hold them: back to the queue, same identity."""
@@ -306,27 +273,27 @@ class Outbox:
         with self.vault.write() as conn:
             now = now_iso()
             for key in keys:
-                self._move(conn, "assessment_id = ? AND revision = ? AND state = 'in_flight'",
-                           key, now=now, state="queued")
+                self._move(conn, f"assessment_id = ? AND revision = ? AND state = '{IN_FLIGHT}'",
+                           key, now=now, state=Q)
 
     def set_aside(self, item: OutboxItem, state: str, reasons: dict[str, Any]) -> None:
         """Quarantine an item (or mark a conflict) with the server's reasons; others go on."""
-        if state not in ("quarantined", "conflict"):
+        if state not in SET_ASIDE:
             raise ValueError(state)
         sealed = self.vault.cipher.seal(canonical_json(reasons), "reasons", item.assessment_id,
                                         item.revision)
         with self.vault.write() as conn:
             self._move(conn, "assessment_id = ? AND revision = ?", item.key, now=now_iso(),
                        state=state, reasons=sealed)
-            if state == "conflict":
-                self._set_record_status(conn, item.assessment_id, item.revision, "conflict")
+            if state == OutboxState.CONFLICT:
+                self._set_record_status(conn, item.assessment_id, item.revision, Event.CONFLICT)
             self.vault.audit(conn, f"assessment.sync-{state}", item.assessment_id)
 
     def retry_quarantined(self) -> int:
         """Put every quarantined item back in the queue (after the cause was fixed)."""
         with self.vault.write() as conn:
-            return len(self._move(conn, "state = 'quarantined'", (), now=now_iso(),
-                                  state="queued"))
+            return len(self._move(conn, f"state = '{OutboxState.QUARANTINED}'", (), now=now_iso(),
+                                  state=Q))
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -349,7 +316,7 @@ class Outbox:
         return self._checked(rows[0]) if rows else None
 
     def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(STATES, 0)
+        counts = {str(state): 0 for state in STATES}
         for state, count in self.vault.read("SELECT state, count(*) FROM outbox GROUP BY state"):
             counts[str(state)] = int(count)
         return counts
@@ -361,14 +328,13 @@ class Outbox:
         return self._sealed_json("reasons", item)
 
     def last_acknowledged_at(self) -> str | None:
-        rows = self.vault.read("SELECT value FROM meta WHERE key = 'last_acknowledged_at'")
-        return str(rows[0][0]) if rows else None
+        return self.vault.meta("last_acknowledged_at")
 
     def oldest_unsynced_age_seconds(self, now: datetime) -> float | None:
         """Age of the oldest finalised revision not yet acknowledged (quarantine included)."""
         rows = self.vault.read(
-            "SELECT min(queued_at) FROM outbox WHERE state IN "
-            "('queued', 'in_flight', 'quarantined', 'conflict')"
+            "SELECT min(queued_at) FROM outbox WHERE state IN "  # noqa: S608 - constant
+            + sql_list(UNSENT_STATES)
         )
         if not rows or rows[0][0] is None:
             return None

@@ -311,8 +311,7 @@ class Profiles:
             try:
                 (staging / VAULT_FILE).chmod(0o600)
                 with vault.write() as conn:
-                    conn.execute("INSERT INTO meta (key, value) VALUES ('profile_id', ?)",
-                                 (profile_id,))
+                    vault.set_meta(conn, "profile_id", profile_id)
                     vault.audit(conn, "profile.create", None)
             finally:
                 vault.close()  # the last connection: the WAL is folded into vault.db
@@ -560,7 +559,7 @@ class Profiles:
     def _open(self, folder: Path, record: ProfileRecord, data_key: bytes) -> Vault:
         data_key = self._finish_rekey(folder, record, data_key)
         vault = Vault(folder / VAULT_FILE, RecordCipher(data_key), record.name)
-        if not _key_matches(vault):
+        if not vault.key_matches():
             vault.close()
             raise ProfileError(
                 f"The profile file of {record.name!r} does not match its vault: it is an older "
@@ -669,26 +668,11 @@ def _vault_is_under(path: Path, data_key: bytes, profile: str) -> bool:
     """Whether the vault's rows verify under this data key."""
     try:
         with Vault(path, RecordCipher(data_key), profile) as vault:
-            return _key_matches(vault)
+            return vault.key_matches()
     except OneSendError:
         return False
 
 
-def _key_matches(vault: Vault) -> bool:
-    """Whether this data key is the vault's: its state row verifies under it, or (if that row
-    was altered) its first audit entry or one of its records does."""
-    from desktop.integrity import STATE_KEY, Head, VaultState  # noqa: PLC0415
-
-    cipher = vault.cipher
-    rows = vault.read("SELECT value FROM meta WHERE key = ?", (STATE_KEY,))
-    if rows and VaultState.from_text(str(rows[0][0]), cipher) is not None:
-        return True
-    first = vault.read("SELECT id, at, profile, action, assessment_id, CAST(mac AS BLOB) "
-                       "FROM audit ORDER BY id LIMIT 1")
-    if first and cipher.mac_ok(first[0][5], "audit", *first[0][:5], None):
-        return True
-    heads = vault.read(f"SELECT {Head.COLUMNS} FROM assessments LIMIT 20")  # noqa: S608
-    return any(Head.from_row(row).ok(cipher) for row in heads)
 def glob_escape(text: str) -> str:
     """`text` matched literally by Path.glob."""
     return re.sub(r"([*?\[])", r"[\1]", text)

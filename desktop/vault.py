@@ -30,6 +30,7 @@ from desktop.errors import (
     VaultLocked,
     VaultTooNew,
 )
+from desktop.record_status import OutboxState, sql_list
 
 if TYPE_CHECKING:
     from desktop.owner import OwnerLock
@@ -100,7 +101,7 @@ def _schema_v2_sync(conn: sqlite3.Connection) -> None:
     # One row per finalised revision: its identity (assessment id + revision) and payload hash
     # are fixed here, so every retry is recognisably the same delivery.
     db.execute(
-        """CREATE TABLE outbox (
+        f"""CREATE TABLE outbox (
             assessment_id TEXT NOT NULL REFERENCES assessments(id),
             revision INTEGER NOT NULL,
             base_revision INTEGER,
@@ -109,7 +110,7 @@ def _schema_v2_sync(conn: sqlite3.Connection) -> None:
             payload_hash TEXT NOT NULL,
             sign_off BLOB NOT NULL,
             state TEXT NOT NULL CHECK (state IN
-                ('queued', 'in_flight', 'acknowledged', 'quarantined', 'conflict', 'superseded')),
+                {sql_list(OutboxState)}),
             queued_at TEXT NOT NULL,
             updated_at TEXT NOT NULL,
             attempts INTEGER NOT NULL DEFAULT 0,
@@ -250,6 +251,31 @@ Migration = Callable[[sqlite3.Connection], None] | KeyedMigration
 MIGRATIONS: tuple[Migration, ...] = (
     _schema_v1, _schema_v2_sync, KeyedMigration(_schema_v3_columns, _schema_v3_macs),
 )
+
+
+# The vault's own tables: one of them missing means the file was altered (the environment's
+# fault); any other missing table is a mistake in our own SQL.
+VAULT_TABLES = frozenset({"assessments", "revisions", "audit", "meta", "outbox", "sync_heads",
+                          "form_definitions", "secrets"})
+# What SQLite says of a statement that could never have run: a bug in OneSEND, not the file.
+_BUG_WORDS = ("syntax error", "incomplete input", "unrecognized token", "no such function",
+              "wrong number of arguments", "ambiguous column name", "has no column named")
+
+
+def is_our_bug(exc: sqlite3.Error) -> bool:
+    """Whether a SQLite error comes from our own code (a crash to report, never a damaged
+    vault): misuse of the API, a statement that cannot parse, a table we never made."""
+    if isinstance(exc, (sqlite3.ProgrammingError, sqlite3.InterfaceError)):
+        return True
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    text = str(exc).lower()
+    if any(word in text for word in _BUG_WORDS):
+        return True
+    if text.startswith("no such table:"):
+        table = text.removeprefix("no such table:").strip().rsplit(".", 1)[-1]
+        return table not in VAULT_TABLES
+    return False
 
 
 def classify(exc: sqlite3.Error, path: Path) -> OneSendError:
@@ -431,10 +457,6 @@ class Vault:
         return self._conn
 
     @property
-    def db(self) -> sqlite_utils.Database:
-        return sqlite_utils.Database(self.conn)
-
-    @property
     def is_open(self) -> bool:
         return self._conn is not None
 
@@ -518,10 +540,13 @@ class Vault:
 
     @contextmanager
     def errors(self) -> Iterator[None]:
-        """Classify SQLite errors raised inside the block."""
+        """Classify SQLite errors raised inside the block: the disk's or the file's fault as
+        one sentence (OneSendError); our own bug raised as it is, for the crash report."""
         try:
             yield
         except sqlite3.Error as exc:
+            if is_our_bug(exc):
+                raise
             raise classify(exc, self.path) from exc
 
     @contextmanager
@@ -541,6 +566,44 @@ class Vault:
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self.errors():
             return list(self.conn.execute(sql, params).fetchall())
+
+    # -- the meta table (small named values of the vault) ------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        rows = self.read("SELECT value FROM meta WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else None
+
+    @staticmethod
+    def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    @staticmethod
+    def delete_meta(conn: sqlite3.Connection, key: str) -> None:
+        conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+
+    def key_matches(self) -> bool:
+        """Whether this data key is the vault's: its state row verifies under it, or (if that
+        row was altered) its first audit entry or one of its records does."""
+        cipher = self.cipher
+        state = self.meta(integrity.STATE_KEY)
+        if state is not None and integrity.VaultState.from_text(state, cipher) is not None:
+            return True
+        first = self.read("SELECT id, at, profile, action, assessment_id, CAST(mac AS BLOB) "
+                          "FROM audit ORDER BY id LIMIT 1")
+        if first and cipher.mac_ok(first[0][5], "audit", *first[0][:5], None):
+            return True
+        heads = self.read(f"SELECT {integrity.Head.COLUMNS} FROM assessments "  # noqa: S608
+                          "LIMIT 20")
+        return any(integrity.Head.from_row(row).ok(cipher) for row in heads)
+
+    def first_audit_at(self) -> str | None:
+        """When the first entry of the audit log was written (the profile's creation)."""
+        rows = self.read("SELECT MIN(at) FROM audit")
+        return None if not rows or rows[0][0] is None else str(rows[0][0])
 
     def check_integrity(self) -> None:
         """SQLite's quick_check over every page; CorruptVault names the file when it fails."""

@@ -7,7 +7,17 @@ quotes an answer, because answers are a child's personal data.
 from __future__ import annotations
 
 
-class FormError(Exception):
+class UserError(Exception):
+    """The root of every error that is told to the user as one sentence (its message), with
+    no traceback: a fault of the input or of the environment, never a bug in OneSEND.
+
+    The forms package's errors (FormError) and the application's (desktop.errors.OneSendError)
+    both descend from it, so the window and the command catch one class. Anything else that
+    escapes is a bug: a crash report, not a sentence.
+    """
+
+
+class FormError(UserError):
     """Base of every user-facing error raised by the forms package."""
 
 

@@ -70,14 +70,47 @@ def list_definitions() -> list[tuple[str, str, str]]:
     return listed
 
 
-# Definitions published after this release, fetched and signature-checked by sync and
-# registered for this process (shipped definitions always win for the same version).
-_registered: dict[str, dict[str, FormDefinition]] = {}
+class Catalogue:
+    """Definitions published after this release, fetched and signature-checked by sync, for
+    one open profile (shipped definitions always win for the same version).
+
+    The profile's session owns it: it is filled when the profile is opened or forms are
+    fetched, and cleared when the profile is locked or closed, so nothing of one profile's
+    fetched forms outlives its session.
+    """
+
+    def __init__(self) -> None:
+        self._fetched: dict[str, dict[str, FormDefinition]] = {}
+
+    def register(self, definition: FormDefinition) -> None:
+        """Make a checked definition loadable by id and version."""
+        versions = dict(self._fetched.get(definition.id, {}))
+        versions[definition.version] = definition
+        self._fetched = {**self._fetched, definition.id: versions}  # readers see whole dicts
+
+    def fetched(self, form_id: str) -> dict[str, FormDefinition]:
+        return self._fetched.get(form_id, {})
+
+    def clear(self) -> None:
+        self._fetched = {}
+
+    def __len__(self) -> int:
+        return sum(len(versions) for versions in self._fetched.values())
 
 
-def register_definition(definition: FormDefinition) -> None:
-    """Make a checked definition (e.g. a newer published version) loadable by id and version."""
-    _registered.setdefault(definition.id, {})[definition.version] = definition
+# The catalogue of the session now open, lent by it while it is open (forms code that loads a
+# definition by id, such as the engine's Session.open, looks there); None when none is open.
+_open_catalogue: Catalogue | None = None
+
+
+def lend_catalogue(catalogue: Catalogue | None) -> None:
+    """The open session's catalogue, or None when the session ends (lock, close)."""
+    global _open_catalogue  # noqa: PLW0603 - one session open per process at a time
+    _open_catalogue = catalogue
+
+
+def open_catalogue() -> Catalogue | None:
+    return _open_catalogue
 
 
 def _safe_version(version: str) -> tuple[int, ...]:
@@ -87,10 +120,16 @@ def _safe_version(version: str) -> tuple[int, ...]:
         return (-1,)
 
 
-def load_definition(form_id: str, version: str | None = None) -> FormDefinition:
-    """A shipped (or registered) definition by id, at a version or (when None) the latest."""
+def load_definition(
+    form_id: str, version: str | None = None, catalogue: Catalogue | None = None
+) -> FormDefinition:
+    """A shipped (or fetched) definition by id, at a version or (when None) the latest.
+
+    Fetched definitions come from `catalogue`, or the open session's when none is given.
+    """
     shipped = _available().get(form_id, {})
-    registered = _registered.get(form_id, {})
+    catalogue = catalogue if catalogue is not None else _open_catalogue
+    registered = catalogue.fetched(form_id) if catalogue is not None else {}
     if not shipped and not registered:
         raise FormError(f"There is no form called '{form_id}'.")
     if version is None:

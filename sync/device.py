@@ -30,7 +30,7 @@ from contract.protocol import (
     unb64,
 )
 from desktop.errors import InvalidInput, NotEnrolled, ServerRejected, TamperedData, UntrustedServer
-from desktop.outbox import Secrets
+from desktop.secrets import Secrets
 from desktop.vault import Vault
 from sync.http import Api, ApiSettings, Reply, Retryable, check_server_url
 

@@ -38,6 +38,7 @@ from desktop.errors import (
     UpdateRequired,
 )
 from desktop.outbox import Outbox, OutboxItem
+from desktop.record_status import SET_ASIDE, UNSENT_STATES, OutboxState
 from desktop.vault import Vault
 from sync.device import Credentials, load_credentials, renew_token_if_due
 from sync.http import Api, ApiSettings, Backoff, Retryable, rejected_reason
@@ -154,7 +155,8 @@ class SyncEngine:
                 self._check_protocol(api)
                 credentials = renew_token_if_due(self.vault, api, credentials)
                 self._recover(api, credentials)
-                self._state = SyncProgress("sending", total=self.outbox.counts()["queued"])
+                self._state = SyncProgress("sending",
+                                           total=self.outbox.counts()[OutboxState.QUEUED])
                 self._emit()
                 self._send_all(api, credentials)
             finally:
@@ -163,7 +165,8 @@ class SyncEngine:
                 self.report.retries = api.traffic.retries
                 self.report.waits = list(api.traffic.waits)
                 self.report.still_queued = sum(
-                    self.outbox.counts()[state] for state in ("queued", "in_flight"))
+                    self.outbox.counts()[state] for state in (OutboxState.QUEUED,
+                                                              OutboxState.IN_FLIGHT))
                 api.close()
         self._state.phase = "done"
         self._emit()
@@ -192,7 +195,8 @@ class SyncEngine:
     def _recover(self, api: Api, credentials: Credentials) -> None:
         """Everything in flight: ask the manifest what the server holds before re-sending."""
         # A row altered outside OneSEND (its MAC fails) is never sent or moved on.
-        in_flight = [item for item in self.outbox.items(["in_flight"]) if not item.damaged]
+        in_flight = [item for item in self.outbox.items([OutboxState.IN_FLIGHT])
+                     if not item.damaged]
         for start in range(0, len(in_flight), MAX_BATCH_ITEMS):
             chunk = in_flight[start:start + MAX_BATCH_ITEMS]
             reply = api.call("POST", "/v1/manifest/query", {"items": [
@@ -211,8 +215,8 @@ class SyncEngine:
                     assert isinstance(receipt, dict)
                     acks.append((item, receipt))
                 elif held == "different":
-                    self._set_aside(item, "conflict", {
-                        "status": 409, "type": "conflict",
+                    self._set_aside(item, OutboxState.CONFLICT, {
+                        "status": 409, "type": "conflict",  # wire word: the problem's type
                         "title": "The server holds this revision with different content.",
                         "errors": []})
                 else:
@@ -220,7 +224,7 @@ class SyncEngine:
             self.outbox.acknowledge(acks)
             self.report.recovered += len(acks)
             for item, _ in acks:
-                self._item(item, "acknowledged")
+                self._item(item, OutboxState.ACKNOWLEDGED)
             self.outbox.requeue(absent)
             log.info("recovered %d in-flight item(s): %d held, %d re-queued",
                      len(chunk), len(acks), len(absent))
@@ -238,7 +242,7 @@ class SyncEngine:
                 failures = 0
             except (AuthExpired, UpdateRequired):
                 # Refused before the server looked at the items: nothing of them was stored.
-                self.outbox.requeue(self.outbox.items(["in_flight"]))
+                self.outbox.requeue(self.outbox.items([OutboxState.IN_FLIGHT]))
                 raise
             except Retryable as exc:
                 failures += 1
@@ -256,7 +260,7 @@ class SyncEngine:
             try:
                 payload = self.outbox.payload(item)
             except TamperedData as exc:
-                self._set_aside(item, "quarantined", {
+                self._set_aside(item, OutboxState.QUARANTINED, {
                     "status": 0, "type": "local-damage", "title": str(exc), "errors": []})
                 continue
             sendable.append((item, {
@@ -285,7 +289,7 @@ class SyncEngine:
             reply = api.once("PUT", f"/v1/submissions/{item.assessment_id}/revisions/"
                              f"{item.revision}", body)
         except ServerRejected as exc:
-            state = "conflict" if exc.status == 409 else "quarantined"
+            state = OutboxState.CONFLICT if exc.status == 409 else OutboxState.QUARANTINED
             self._set_aside(item, state, rejected_reason(exc))
             return
         self._apply_results(credentials, [item], [reply.body])
@@ -296,7 +300,7 @@ class SyncEngine:
         """A whole batch refused (malformed or too large): halve it, so one bad item is found
         and quarantined while the rest go through."""
         if len(items) == 1:
-            self._set_aside(items[0], "quarantined", rejected_reason(exc))
+            self._set_aside(items[0], OutboxState.QUARANTINED, rejected_reason(exc))
             return
         middle = len(items) // 2
         self.outbox.requeue(items[middle:])
@@ -309,7 +313,7 @@ class SyncEngine:
     def _retake(self, items: Sequence[OutboxItem]) -> list[OutboxItem]:
         keys = {item.key for item in items}
         self.outbox.retake(keys)
-        return [item for item in self.outbox.items(["in_flight"])
+        return [item for item in self.outbox.items([OutboxState.IN_FLIGHT])
                 if item.key in keys and not item.damaged]
 
     def _apply_results(
@@ -339,15 +343,15 @@ class SyncEngine:
                 else:
                     self.report.duplicates += 1
                     self._state.duplicates += 1
-            elif status == "conflict":
-                self._set_aside(item, "conflict", _reason(result))
+            elif status == "conflict":  # wire word: the server's answer
+                self._set_aside(item, OutboxState.CONFLICT, _reason(result))
             elif status == "rejected":
-                self._set_aside(item, "quarantined", _reason(result))
+                self._set_aside(item, OutboxState.QUARANTINED, _reason(result))
             else:
                 unanswered.append(item)
         self.outbox.acknowledge(acks)
         for item, _ in acks:
-            self._item(item, "acknowledged")
+            self._item(item, OutboxState.ACKNOWLEDGED)
         self._state.done += len(items)
         self._emit()
         if unanswered:
@@ -356,7 +360,7 @@ class SyncEngine:
 
     def _set_aside(self, item: OutboxItem, state: str, reasons: dict[str, Any]) -> None:
         self.outbox.set_aside(item, state, reasons)
-        if state == "conflict":
+        if state == OutboxState.CONFLICT:
             self.report.conflicts += 1
             self._state.conflicts += 1
         else:
@@ -393,9 +397,9 @@ class SyncEngine:
 
     def _forget_old_lease(self) -> None:
         """Earlier versions kept a wall-clock lease in the vault; the OS lock replaced it."""
-        if self.vault.read("SELECT 1 FROM meta WHERE key = ?", (_OLD_LEASE_KEY,)):
+        if self.vault.meta(_OLD_LEASE_KEY) is not None:
             with self.vault.write() as conn:
-                conn.execute("DELETE FROM meta WHERE key = ?", (_OLD_LEASE_KEY,))
+                self.vault.delete_meta(conn, _OLD_LEASE_KEY)
 
 
 def check_reachable(server_url: str, settings: ApiSettings | None = None) -> None:
@@ -441,15 +445,14 @@ def sync_status(vault: Vault, *, with_items: bool = True) -> SyncStatus:
         credentials = None
     items = []
     if with_items:
-        for item in outbox.items(["queued", "in_flight", "quarantined", "conflict",
-                                  "acknowledged"]):
+        for item in outbox.items([*UNSENT_STATES, OutboxState.ACKNOWLEDGED]):
             entry = {"id": item.assessment_id, "revision": item.revision, "state": item.state,
                      "form": item.form, "form_version": item.form_version,
                      "queued_at": item.queued_at, "acknowledged_at": item.acknowledged_at,
                      "attempts": item.attempts}
             if item.damaged:
                 entry["damaged"] = True
-            if item.state in ("quarantined", "conflict"):
+            if item.state in SET_ASIDE:
                 entry["reasons"] = outbox.reasons(item)
             items.append(entry)
     return SyncStatus(

@@ -18,20 +18,21 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from contract.canonical import now_iso
 from contract.protocol import canonical_json, form_message, verify
 from desktop.assessments import Assessments
 from desktop.errors import OneSendError, TamperedData, UntrustedServer
+from desktop.form_store import FormStore
+from desktop.record_status import EDITABLE_DRAFTS
 from desktop.vault import Vault
 from forms.definition import FormDefinition, build_definition
 from forms.errors import FormError
 from forms.migrations import migrate_document
-from forms.registry import list_definitions, load_definition, register_definition
+from forms.registry import Catalogue, list_definitions, load_definition, open_catalogue
 from sync.device import Credentials, load_credentials
 from sync.http import Api, ApiSettings
 
 MAX_FORMS = 500
-MIGRATABLE = ("draft", "amended")
+MIGRATABLE = EDITABLE_DRAFTS
 
 
 @dataclass(frozen=True)
@@ -91,17 +92,19 @@ def checked_definition(
 
 
 def update_forms(
-    vault: Vault, settings: ApiSettings | None = None, *, migrate: bool = True
+    vault: Vault, settings: ApiSettings | None = None, *, migrate: bool = True,
+    catalogue: Catalogue | None = None,
 ) -> FormsUpdate:
     """Fetch every published definition this device does not have yet, then migrate drafts.
 
     All new definitions are fetched and checked first and stored in one transaction, so a
-    refused one (UntrustedServer) leaves the vault exactly as it was.
+    refused one (UntrustedServer) leaves the vault exactly as it was. They are registered in
+    `catalogue` (the open session's when None).
     """
     credentials = load_credentials(vault)
     shipped = {(form, version) for form, version, _ in list_definitions()}
-    stored = {(str(f), str(v)) for f, v in vault.read(
-        "SELECT form, version FROM form_definitions")}
+    store = FormStore(vault)
+    stored = store.keys()
     result = FormsUpdate()
     checked: list[tuple[str, str, dict[str, Any], str]] = []
     api = Api(credentials.server_url, credentials.settings(settings), token=credentials.token)
@@ -121,35 +124,31 @@ def update_forms(
     finally:
         api.close()
     if checked:
-        with vault.write() as conn:
-            for form, version, raw, signature in checked:
-                conn.execute(
-                    "INSERT OR REPLACE INTO form_definitions (form, version, definition, "
-                    "signature, fetched_at) VALUES (?, ?, ?, ?, ?)",
-                    (form, version, canonical_json(raw).decode(), signature, now_iso()),
-                )
-                vault.audit(conn, "forms.fetch", None)
-                result.fetched.append((form, version))
-    register_stored_definitions(vault)
+        store.put_all([(form, version, canonical_json(raw).decode(), signature)
+                       for form, version, raw, signature in checked])
+        result.fetched.extend((form, version) for form, version, _, _ in checked)
+    register_stored_definitions(vault, catalogue)
     if migrate:
         result.migrated, result.not_migrated = migrate_drafts(vault)
     return result
 
 
-def register_stored_definitions(vault: Vault) -> int:
-    """Let the forms engine in this process load the fetched definitions (after unlock).
+def register_stored_definitions(vault: Vault, catalogue: Catalogue | None = None) -> int:
+    """Let the forms engine load the fetched definitions (after unlock): each is registered in
+    `catalogue` (the open session's when None; with neither, nothing is registered).
 
     Each is checked against its signature again; one that fails is left out, so a damaged
     row can never stop the profile from opening. Returns how many were registered.
     """
-    if not vault.read("SELECT 1 FROM form_definitions LIMIT 1"):
+    catalogue = catalogue if catalogue is not None else open_catalogue()
+    if catalogue is None or not FormStore(vault).any():
         return 0
     try:
         found = stored_definitions(vault)
     except (OneSendError, FormError):
         return 0
     for definition in found:
-        register_definition(definition)
+        catalogue.register(definition)
     return len(found)
 
 
@@ -157,7 +156,7 @@ def known_definitions(vault: Vault) -> dict[tuple[str, str], FormDefinition]:
     """Every definition this profile can use: shipped with the app, or fetched and verified."""
     known = {(form, version): load_definition(form, version)
              for form, version, _ in list_definitions()}
-    if vault.read("SELECT 1 FROM form_definitions LIMIT 1"):
+    if FormStore(vault).any():
         for definition in stored_definitions(vault):
             known.setdefault((definition.id, definition.version), definition)
     return known
@@ -185,12 +184,8 @@ def _path(
 def migrate_drafts(vault: Vault) -> tuple[list[MigratedDraft], list[tuple[str, str]]]:
     """Carry every draft on an older form version to the newest one, a revision each."""
     definitions = known_definitions(vault)
-    marks = ", ".join("?" for _ in MIGRATABLE)
-    # The record's row carries its current form and version (MAC'd): no join of revisions.
-    rows = vault.read(
-        "SELECT id, current_revision, form, form_version FROM assessments "  # noqa: S608
-        f"WHERE status IN ({marks}) ORDER BY id", MIGRATABLE)
     store = Assessments(vault)
+    rows = store.heads_with_status(MIGRATABLE)
     migrated: list[MigratedDraft] = []
     stranded: list[tuple[str, str]] = []
     for record_id, revision, form, version in rows:
@@ -220,8 +215,7 @@ def migrate_drafts(vault: Vault) -> tuple[list[MigratedDraft], list[tuple[str, s
         except FormError as exc:
             stranded.append((record_id, f"its answers could not be migrated ({exc})"))
             continue
-        head = vault.read("SELECT current_revision FROM assessments WHERE id = ?", (record_id,))
-        if not head or head[0][0] != revision:
+        if store.current_revision_of(record_id) != revision:
             continue  # edited meanwhile: the next update migrates the newer revision
         new_revision = store.save(record_id, body, action="migrate-form")
         migrated.append(MigratedDraft(record_id, version, source.version, new_revision,
@@ -233,10 +227,8 @@ def stored_definitions(vault: Vault) -> list[FormDefinition]:
     """The fetched definitions, each re-checked against its signature before use."""
     credentials = load_credentials(vault)
     found = []
-    for form, version, text, signature in vault.read(
-            "SELECT form, version, definition, signature FROM form_definitions "
-            "ORDER BY form, version"):
-        raw, _ = checked_definition(credentials, str(form), str(version),
+    for form, version, text, signature in FormStore(vault).rows():
+        raw, _ = checked_definition(credentials, form, version,
                                     {"definition": json.loads(text), "signature": signature})
         found.append(build_definition(raw, f"{form}@{version} (stored)"))
     return found

@@ -9,6 +9,7 @@ from typing import Any
 from contract.protocol import MAX_BATCH_ITEMS, receipt_matches
 from desktop.errors import TamperedData
 from desktop.outbox import Outbox, OutboxItem
+from desktop.record_status import OutboxState
 from desktop.vault import Vault
 from sync.device import Credentials, load_credentials
 from sync.http import Api, ApiSettings
@@ -58,7 +59,7 @@ def stored_receipt_verifies(outbox: Outbox, credentials: Credentials, item: Outb
 def reconcile(vault: Vault, settings: ApiSettings | None = None) -> Reconciliation:
     credentials = load_credentials(vault)
     outbox = Outbox(vault)
-    acknowledged = outbox.items(["acknowledged"])
+    acknowledged = outbox.items([OutboxState.ACKNOWLEDGED])
     unverified = {item.assessment_id for item in acknowledged
                   if not stored_receipt_verifies(outbox, credentials, item)}
     ledger = {item.key: item.payload_hash for item in acknowledged}

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,9 +53,11 @@ from desktop.listing import (
     matching_upn,
     parse_iso_date,
 )
+from desktop.record_status import SET_ASIDE
 from desktop.vault import Vault
 from forms.bounds import SHORT_CHARS, clip_text
 from ui.crash import user_sentence
+from ui.dates import MONTHS
 from ui.table_model import TitledTableModel
 from ui.tasks import TaskRunner, emit
 
@@ -71,13 +72,12 @@ STATUS_ROLE = Qt.ItemDataRole.UserRole + 3
 DAMAGED_FILTER = "damaged"
 ALL_FILTER = ""
 SEARCH_DEBOUNCE_MS = 250
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 DAMAGED_SENTENCE = (
     "This record is damaged and cannot be opened. The other assessments are not affected; "
     "to recover it, restore your last backup (File → Restore a backup…)."
 )
 DAMAGED_STATUS = "Damaged"
-_ATTENTION = frozenset({"conflict", "quarantined"})
+_ATTENTION = frozenset(SET_ASIDE)
 
 
 def uk_date(iso: str) -> str:
@@ -202,9 +202,6 @@ class AssessmentTableModel(TitledTableModel):
         if self._sort is not None:
             self._apply_sort(*self._sort)
         self.endResetModel()
-
-    def row_id(self, row: int) -> str:
-        return self.rows[row].id
 
     titles = COLUMNS
 
@@ -577,10 +574,6 @@ class AssessmentListPage(QWidget):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.message = box
         box.open()
-
-    def selected_ids(self) -> Sequence[str]:
-        rows = self.view.selectionModel().selectedRows()
-        return [str(self.proxy.data(index, ID_ROLE)) for index in rows]
 
     # -- a new assessment -------------------------------------------------------------------
 

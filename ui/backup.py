@@ -166,14 +166,13 @@ class BackupController(QObject):
 
         def work(vault: Vault) -> tuple[bool, str | None, str, str]:
             quick_ok = check_vault(vault, decrypt=False).quick_check_ok
-            rows = vault.read("SELECT value FROM meta WHERE key = 'profile_id'")
-            profile_id = str(rows[0][0]) if rows else ""
+            profile_id = vault.meta("profile_id") or ""
             try:
-                created = vault.read("SELECT MIN(at) FROM audit")
+                created = vault.first_audit_at()
                 last = last_backup_at(vault)
             except CorruptVault:  # the page holding them is damaged: so is the vault
                 return False, None, "", profile_id
-            return quick_ok, last, str(created[0][0] or ""), profile_id
+            return quick_ok, last, created or "", profile_id
 
         def failed(_error: BaseException) -> None:  # damage too deep even to read the meta
             self._checked((False, None, "", self.profile_id))

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 from desktop import __version__
 from desktop.errors import OneSendError
 from desktop.paths import ensure_private_dir, write_private_file
+from forms.errors import UserError
 from ui.tasks import emit
 
 REPORTS_FOLDER = "crash-reports"
@@ -63,7 +64,19 @@ def user_sentence(error: BaseException, doing: str, reassurance: str = "") -> st
     """
     if isinstance(error, OneSendError):
         return str(error)
+    if not isinstance(error, (UserError, OSError)):
+        report_bug(error)  # our bug, not the user's nor the disk's: the support team hears
     return f"Something went wrong while {doing}{'; ' + reassurance if reassurance else ''}."
+
+
+def report_bug(error: BaseException) -> Path | None:
+    """Write a crash report (no message, no values) for a bug that a failure callback caught,
+    through the window's installed reporter; None when none is installed."""
+    reporter = getattr(sys.excepthook, "__self__", None)
+    if not isinstance(reporter, CrashReporter):
+        return None
+    return reporter.write_report(type(error), error, error.__traceback__,
+                                 origin="a task's failure")
 
 
 def show_problem(parent: QWidget | None, sentence: str, title: str = "OneSEND") -> QMessageBox:
@@ -211,12 +224,18 @@ class CrashReporter(QObject):
 
     # -- reports -----------------------------------------------------------------------------
 
+    def write_report(self, error_type: type[BaseException], error: BaseException | None,
+                     tb: TracebackType | None, *, origin: str,
+                     thread: str | None = None) -> Path | None:
+        """Write a report for this exception (no message, no values); its path, or None."""
+        text = report_text(origin, _exception_lines(error_type, tb, error),
+                           thread=thread or _thread_name())
+        return self._write(text)
+
     def record(self, error_type: type[BaseException], error: BaseException | None,
                tb: TracebackType | None, *, origin: str, thread: str | None = None) -> Path | None:
         """Write a report for this exception and tell the user (from any thread)."""
-        text = report_text(origin, _exception_lines(error_type, tb, error),
-                           thread=thread or _thread_name())
-        path = self._write(text)
+        path = self.write_report(error_type, error, tb, origin=origin, thread=thread)
         sys.stderr.write(f"OneSEND: an unexpected {error_type.__name__}; "
                          f"a crash report was saved{' as ' + str(path) if path else ''}.\n")
         if path is not None:

@@ -63,13 +63,14 @@ from desktop.ctf_import import (
 )
 from desktop.ctf_reader import CtfFile, read_ctf
 from desktop.errors import ImportCancelled
+from desktop.record_status import OutboxState, RecordStatus
 from desktop.vault import Vault
 from forms.registry import load_definition
 from ui.crash import user_sentence
+from ui.dates import MONTHS
 from ui.table_model import TitledTableModel
 from ui.tasks import TaskRunner, emit
 
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 FILE_FILTER = "Common Transfer File (*.xml *.XML);;All files (*)"
 SKIP = "Skip"
 UPDATE = "Update the existing draft's details"
@@ -81,8 +82,9 @@ COLUMNS = (
 (TICK, NAME, DATE_OF_BIRTH, YEAR, UPN, UPN_VALID, SEN, EXISTING, CHOICE,
  NOTES) = range(len(COLUMNS))
 _FLAG_SUFFIX = " Imported as it is, marked for checking."
-STATUS_WORDS = {"queued": "waiting to be sent", "synced": "sent", "conflict": "in conflict",
-                "quarantined": "refused by the server"}
+STATUS_WORDS: dict[str, str] = {
+    RecordStatus.QUEUED: "waiting to be sent", RecordStatus.SYNCED: "sent",
+    RecordStatus.CONFLICT: "in conflict", OutboxState.QUARANTINED: "refused by the server"}
 PAGE_START, PAGE_BUSY, PAGE_PREVIEW, PAGE_SUMMARY = range(4)
 
 

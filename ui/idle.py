@@ -71,10 +71,6 @@ class IdleWatcher(QObject):
         self._running = False
         self._timer.stop()
 
-    def poke(self) -> None:
-        """Count as user activity (e.g. work the user started is still going on)."""
-        self._last_input.restart()
-
     def _remaining(self) -> int:
         return max(0, self._timeout_ms - int(self._last_input.elapsed()))
 

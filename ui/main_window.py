@@ -56,6 +56,7 @@ from ui.theme import (
 )
 
 if TYPE_CHECKING:
+    from sync.session import Session
     from ui.ctf_import_dialog import CtfImportDialog
     from ui.rekey_dialog import RekeyDialog
     from ui.sync_panel import SyncPanel
@@ -112,6 +113,7 @@ class MainWindow(QMainWindow):
         self._offered_reports = False
 
         self.vault: Vault | None = None
+        self.session: Session | None = None
         self.workspace: Workspace | None = None
         self._pending_vault: Vault | None = None  # created, recovery key not yet confirmed
         self._workspace_actions: list[QAction] = []
@@ -264,15 +266,9 @@ class MainWindow(QMainWindow):
 
     def _start_sync(self, workspace: Workspace) -> None:
         """The sync area of this session: it checks for the server and sends on its own."""
-        from sync.http import network_settings  # noqa: PLC0415 - after unlock, like the rest
-        from ui.sync_panel import SyncPanel  # noqa: PLC0415
+        from ui.sync_panel import SyncPanel  # noqa: PLC0415 - after unlock, like the rest
 
-        settings = None
-        if self.data_dir is not None:
-            try:  # the administrator's CA bundle and proxy (DATA_DIR/network.json)
-                settings = network_settings(self.data_dir)
-            except OneSendError as exc:
-                self._problem(str(exc))
+        settings = self.session.settings if self.session is not None else None
         panel = SyncPanel(workspace.tasks, settings=settings)
         panel.may_migrate_drafts = lambda: workspace.editor is None
         panel.changed.connect(workspace.refresh)
@@ -457,8 +453,19 @@ class MainWindow(QMainWindow):
             return
         # Imported on first unlock: the editor and the form engine are not needed to show the
         # unlock page, and leaving them out keeps the cold start short.
+        from sync.http import network_settings  # noqa: PLC0415
+        from sync.session import Session  # noqa: PLC0415
         from ui.workspace import Workspace  # noqa: PLC0415
 
+        settings = None
+        if self.data_dir is not None:
+            try:  # the administrator's CA bundle and proxy (DATA_DIR/network.json)
+                settings = network_settings(self.data_dir)
+            except OneSendError as exc:
+                self._problem(str(exc))
+        # The session the command builds too; its fetched forms are registered on the
+        # database thread (the workspace's first task), not here on the GUI thread.
+        self.session = Session.open(vault, settings, register_forms=False)
         self.vault = vault
         self.rekey_action.setEnabled(True)
         tasks = TaskRunner(vault_opener(vault))
@@ -496,9 +503,12 @@ class MainWindow(QMainWindow):
             self.pages.removeWidget(workspace)
             workspace.hide()
             workspace.deleteLater()
-        vault, self.vault = self.vault, None
-        if vault is not None:
-            vault.close()  # the cipher forgets the keys; the connection was closed on its thread
+        session, self.session = self.session, None
+        self.vault = None
+        if session is not None:
+            # The catalogue is dropped; the cipher forgets the keys (the connection was closed
+            # on its thread).
+            session.close()
         self.clipboard_guard.clear_ours()
         self._set_title("")
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
-import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -62,9 +61,11 @@ from desktop.errors import (
     UpdateRequired,
 )
 from desktop.outbox import OutboxItem
+from desktop.record_status import SET_ASIDE, OutboxState
 from desktop.vault import Vault
 from forms.definition import FormDefinition
 from forms.errors import FormError
+from forms.paths import parse_answer_path
 from forms.registry import load_definition
 from sync.device import enrol, load_credentials
 from sync.engine import (
@@ -76,8 +77,9 @@ from sync.engine import (
     check_reachable,
     sync_status,
 )
-from sync.form_updates import FormsUpdate, update_forms
+from sync.form_updates import FormsUpdate
 from sync.http import ApiSettings
+from sync.usecase import run_sync
 from ui.scaling import relative_font
 from ui.table_model import TitledTableModel
 from ui.tasks import TaskRunner, emit, vault_opener
@@ -85,42 +87,41 @@ from ui.tasks import TaskRunner, emit, vault_opener
 log = logging.getLogger("onesend.ui.sync")
 
 # Words a SENCO uses, never the outbox's own ("in flight", "quarantined", "acknowledged").
-STATE_WORDS = {
-    "queued": "Waiting to send",
-    "in_flight": "Sending now",
-    "acknowledged": "Sent and confirmed",
-    "quarantined": "Needs your attention: not accepted",
-    "conflict": "Needs your attention: changed elsewhere",
+STATE_WORDS: dict[str, str] = {
+    OutboxState.QUEUED: "Waiting to send",
+    OutboxState.IN_FLIGHT: "Sending now",
+    OutboxState.ACKNOWLEDGED: "Sent and confirmed",
+    OutboxState.QUARANTINED: "Needs your attention: not accepted",
+    OutboxState.CONFLICT: "Needs your attention: changed elsewhere",
 }
 COUNT_WORDS = (
-    ("queued", "Waiting to send"),
-    ("in_flight", "Sending now"),
-    ("quarantined", "Not accepted"),
-    ("conflict", "Changed elsewhere"),
-    ("acknowledged", "Sent and confirmed"),
+    (OutboxState.QUEUED, "Waiting to send"),
+    (OutboxState.IN_FLIGHT, "Sending now"),
+    (OutboxState.QUARANTINED, "Not accepted"),
+    (OutboxState.CONFLICT, "Changed elsewhere"),
+    (OutboxState.ACKNOWLEDGED, "Sent and confirmed"),
 )
-_ORDER = {"conflict": 0, "quarantined": 1, "in_flight": 2, "queued": 3, "acknowledged": 4}
+_ORDER: dict[str, int] = {OutboxState.CONFLICT: 0, OutboxState.QUARANTINED: 1,
+                          OutboxState.IN_FLIGHT: 2, OutboxState.QUEUED: 3,
+                          OutboxState.ACKNOWLEDGED: 4}
 UNREACHABLE = ("The national service cannot be reached at the moment; what is waiting stays "
                "waiting and is sent automatically when it can be reached.")
 
 
-_PATH = re.compile(r"^([a-z][a-z0-9_]*)(?:\[(\d+)\])?(?:\.([a-z][a-z0-9_]*))?")
-
-
 def path_label(definition: FormDefinition | None, path: str) -> str:
     """`outcomes[1].by_when` as a person reads it: "Outcomes, item 2: By when"."""
-    found = _PATH.match(path)
-    section = definition.sections_by_id.get(found.group(1)) if definition and found else None
+    found = parse_answer_path(path, whole=False)
+    section = definition.sections_by_id.get(found.section) if definition and found else None
     if found is None or section is None:
         return path
     words = section.title
-    if found.group(2) is not None:
-        words += f", {section.item_label.lower()} {int(found.group(2)) + 1}"
-    question = section.by_id.get(found.group(3) or "")
+    if found.item is not None:
+        words += f", {section.item_label.lower()} {found.item + 1}"
+    question = section.by_id.get(found.question or "")
     if question is not None:
         words += f": {question.label}"
-    elif found.group(3):
-        words += f": {found.group(3)}"
+    elif found.question:
+        words += f": {found.question}"
     return words
 
 
@@ -145,7 +146,7 @@ def plain_reason(reasons: dict[str, Any] | None, definition: FormDefinition | No
     if paths:
         more = f" and {len(paths) - 3} more" if len(paths) > 3 else ""
         where = ": " + "; ".join(paths[:3]) + more
-    if kind == "conflict":
+    if kind == "conflict":  # wire word: the problem's type
         return ("The national service has a newer version of this assessment from another "
                 "computer: choose which answers to keep.")
     if kind == "invalid-payload":
@@ -211,7 +212,7 @@ class RecordsModel(TitledTableModel):
         if n is None:
             return
         self.rows[n].state = state
-        if state not in ("quarantined", "conflict"):
+        if state not in SET_ASIDE:
             self.rows[n].reason = ""
         emit(self.dataChanged, self.index(n, 1), self.index(n, 2))
 
@@ -225,7 +226,7 @@ class RecordsModel(TitledTableModel):
         row = self.rows[index.row()]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             return (row.name, STATE_WORDS.get(row.state, row.state), row.reason)[index.column()]
-        if role == Qt.ItemDataRole.FontRole and row.state in ("conflict", "quarantined"):
+        if role == Qt.ItemDataRole.FontRole and row.state in SET_ASIDE:
             font = QFont()
             font.setBold(True)
             return font
@@ -509,8 +510,9 @@ class SyncPanel(QWidget):
                 for item in status.items]
         rows.sort(key=lambda r: (_ORDER.get(r.state, 9), r.name.lower(), r.id, r.revision))
         self.model.set_rows(rows)
-        self.hint.setVisible(status.counts.get("conflict", 0) > 0)
-        if rows and rows[0].state == "conflict" and not self.table.selectionModel().hasSelection():
+        self.hint.setVisible(status.counts.get(OutboxState.CONFLICT, 0) > 0)
+        if (rows and rows[0].state == OutboxState.CONFLICT
+                and not self.table.selectionModel().hasSelection()):
             self.table.selectRow(0)
         self.sync_button.setEnabled(not self._syncing)
         self._selection_changed()
@@ -597,14 +599,14 @@ class SyncPanel(QWidget):
             with _own_vault(opener) as vault:
                 engine = SyncEngine(vault, settings=settings, progress=on_progress,
                                     on_item=on_item, cancel=cancel, deadline=deadline)
-                report = engine.run()
-                if not cancel.is_set():
-                    # New form versions, signature-checked; drafts carried to them.
-                    try:
-                        forms.append(update_forms(vault, settings, migrate=migrate))
-                    except OneSendError as exc:
-                        forms.append(str(exc))
-                return report
+                # The same use case as `onesend sync`: send, then new form versions
+                # (signature-checked) and drafts carried to them.
+                outcome = run_sync(engine, settings=settings, migrate=migrate, cancel=cancel)
+                if outcome.forms_problem is not None:
+                    forms.append(outcome.forms_problem)
+                elif outcome.forms is not None:
+                    forms.append(outcome.forms)
+                return outcome.report
 
         self._forms_outcome = forms
 
@@ -706,7 +708,7 @@ class SyncPanel(QWidget):
         if self._snapshot is None or self._auto_blocked or self._syncing:
             return
         counts = self._snapshot.status.counts
-        if counts.get("queued", 0) + counts.get("in_flight", 0) > 0:
+        if counts.get(OutboxState.QUEUED, 0) + counts.get(OutboxState.IN_FLIGHT, 0) > 0:
             self._start_sync()
 
     def _not_answered(self, error: BaseException) -> None:
@@ -751,15 +753,15 @@ class SyncPanel(QWidget):
 
     def _selection_changed(self, *_args: object) -> None:
         row = self._selected_row()
-        self.resolve_button.setEnabled(row is not None and row.state == "conflict")
+        self.resolve_button.setEnabled(row is not None and row.state == OutboxState.CONFLICT)
 
     def _row_activated(self, index: QModelIndex) -> None:
-        if index.isValid() and self.model.rows[index.row()].state == "conflict":
+        if index.isValid() and self.model.rows[index.row()].state == OutboxState.CONFLICT:
             self.resolve(self.model.rows[index.row()].id, self.model.rows[index.row()].revision)
 
     def _resolve_selected(self) -> None:
         row = self._selected_row()
-        if row is not None and row.state == "conflict":
+        if row is not None and row.state == OutboxState.CONFLICT:
             self.resolve(row.id, row.revision)
 
     def resolve(self, record_id: str, revision: int) -> Any:

@@ -16,9 +16,7 @@ runs on the GUI thread. Nothing here touches a widget from a worker, and nothing
 
 from __future__ import annotations
 
-import ctypes
 import functools
-import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -56,39 +54,11 @@ def owner_gone(owner: object) -> bool:
     return isinstance(owner, Closable) and bool(owner.closed)
 
 
-class _Probe(QObject):
-    ping = Signal()
-
-
-def _emit_drops_a_bool_reference() -> bool:
-    """Whether ``SignalInstance.emit`` returns its bool without a reference of its own.
-
-    PySide6 6.12 does on Python 3.11 (bools are not immortal before 3.12): every Python
-    ``emit`` then takes one reference from ``True``, and after a few hundred emits the
-    interpreter aborts with "bool_dealloc: deallocating True or False". Measured, not assumed,
-    so a fixed PySide6 (or Python 3.12+) needs no compensation.
-    """
-    probe = _Probe()
-    before = sys.getrefcount(True)
-    probe.ping.emit()
-    leaked = sys.getrefcount(True) < before
-    if leaked:
-        ctypes.pythonapi.Py_IncRef(ctypes.py_object(True))  # give back the probe's one
-    return leaked
-
-
-_COMPENSATE_EMIT = _emit_drops_a_bool_reference()
-
-
 def emit(signal: SignalInstance, *args: object) -> None:
-    """Emit a Qt signal from Python; use this instead of ``signal.emit(...)`` everywhere.
-
-    It works around the PySide6 reference bug described in ``_emit_drops_a_bool_reference``.
-    """
-    # The stubs say None; at run time it is the bool that needs its reference back.
-    result: object = signal.emit(*args)  # type: ignore[func-returns-value]
-    if _COMPENSATE_EMIT and isinstance(result, bool):
-        ctypes.pythonapi.Py_IncRef(ctypes.py_object(result))
+    """Emit a Qt signal from Python (the one place the project emits, kept so every emit reads
+    the same; the reference workaround for PySide6 6.12.0 went with that version's exclusion in
+    pyproject.toml)."""
+    signal.emit(*args)
 
 
 def vault_opener(vault: Vault) -> Callable[[], Vault]:

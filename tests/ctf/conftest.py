@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-import desktop.cli
-from desktop import ctf_cli
+import app.cli
+from app import ctf_cmds as ctf_cli
 from desktop.assessments import Assessments
 from desktop.profiles import Profiles
 from desktop.vault import Vault
@@ -58,7 +58,7 @@ def _parser_with_import_ctf() -> argparse.ArgumentParser:
     return parser
 
 
-build_parser = desktop.cli.build_parser
+build_parser = app.cli.build_parser
 
 
 @pytest.fixture
@@ -66,11 +66,11 @@ def onesend(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], data_dir: Path,
 ) -> Callable[..., tuple[int, str, str]]:
     """Run `onesend ARGS` in-process with the password on stdin: (exit code, stdout, stderr)."""
-    monkeypatch.setattr(desktop.cli, "build_parser", _parser_with_import_ctf)
+    monkeypatch.setattr(app.cli, "build_parser", _parser_with_import_ctf)
 
     def run(*argv: str, stdin: str = PASSWORD + "\n") -> tuple[int, str, str]:
         monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        code = desktop.cli.main(["--data-dir", str(data_dir), *argv])
+        code = app.cli.main(["--data-dir", str(data_dir), *argv])
         captured = capsys.readouterr()
         return code, captured.out, captured.err
 

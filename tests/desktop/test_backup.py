@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop import cli
+from app import cli
 from desktop.assessments import Assessments
 from desktop.backup import MANIFEST, backup_is_due, last_backup_at
 from desktop.crypto import FAST_KDF

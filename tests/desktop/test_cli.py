@@ -34,7 +34,7 @@ class Onesend:
 
     def __call__(self, *args: str, stdin: str = "", env: dict[str, str] | None = None,
                  module: bool = False) -> subprocess.CompletedProcess[str]:
-        entry = [sys.executable, "-m", "desktop"] if module else [_onesend_script()]
+        entry = [sys.executable, "-m", "app"] if module else [_onesend_script()]
         return subprocess.run(
             [*entry, *args], input=stdin, capture_output=True, text=True, timeout=120,
             env=env or self.env, check=False,

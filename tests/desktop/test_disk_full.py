@@ -66,7 +66,7 @@ def disk(tmp_path: Path) -> Iterator[SmallDisk]:
 
 def onesend(data_dir: Path, *args: str, stdin: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "desktop", "--data-dir", str(data_dir), *args],
+        [sys.executable, "-m", "app", "--data-dir", str(data_dir), *args],
         input=stdin, capture_output=True, text=True, cwd=REPO, timeout=120, check=False,
     )
 

@@ -72,7 +72,7 @@ def _digest(answers: object) -> str:
 def onesend(data_dir: Path, *args: str, stdin: str = PASSWORD + "\n",
             check: bool = True) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [sys.executable, "-m", "desktop", "--data-dir", str(data_dir), *args],
+        [sys.executable, "-m", "app", "--data-dir", str(data_dir), *args],
         input=stdin, capture_output=True, text=True, cwd=REPO, timeout=120, check=False,
     )
     if check:

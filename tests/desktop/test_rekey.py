@@ -16,8 +16,9 @@ import pytest
 
 from desktop.assessments import Assessments
 from desktop.errors import ProfileError, TamperedData, WrongPassword, WrongRecoveryKey
-from desktop.outbox import Outbox, Secrets
+from desktop.outbox import Outbox
 from desktop.profiles import Profiles
+from desktop.secrets import Secrets
 
 OLD = "correct horse battery staple"
 NEW = "a brand new passphrase here"

@@ -319,7 +319,7 @@ def test_finalise_all_complete_skips_an_altered_record_and_finalises_the_rest(
 ) -> None:
     import io  # noqa: PLC0415
 
-    from desktop import cli  # noqa: PLC0415
+    from app import cli  # noqa: PLC0415
 
     vault, _ = profiles.create("alex", PASSWORD)
     with vault:
@@ -343,7 +343,7 @@ def test_the_command_says_what_is_damaged(
 ) -> None:
     import io  # noqa: PLC0415
 
-    from desktop import cli  # noqa: PLC0415
+    from app import cli  # noqa: PLC0415
 
     def run(*args: str) -> tuple[int, str, str]:
         monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))

@@ -34,7 +34,7 @@ class Server:
 
     def start(self) -> Server:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "desktop", "reference-server", "--port", str(self.port),
+            [sys.executable, "-m", "app", "reference-server", "--port", str(self.port),
              "--data", str(self.data), "--issue-code", "--issue-code", *self.extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
@@ -99,7 +99,7 @@ def onesend(data_dir: Path, *args: str, stdin: str = PASSWORD + "\n",
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONESEND_")}
     env.update(ONESEND_DATA_DIR=str(data_dir), HOME=str(home or data_dir / "home"))
     return subprocess.run(
-        [sys.executable, "-m", "desktop", *args, "--password-stdin"], input=stdin,
+        [sys.executable, "-m", "app", *args, "--password-stdin"], input=stdin,
         capture_output=True, text=True, timeout=120, env=env, check=False,
     )
 
@@ -195,7 +195,7 @@ def test_server_killed_mid_batch_and_restarted_loses_and_duplicates_nothing(
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONESEND_")}
     env.update(ONESEND_DATA_DIR=str(laptop), HOME=str(laptop / "home"))
     client = subprocess.Popen(
-        [sys.executable, "-m", "desktop", "sync", "--batch-size", "1", "--password-stdin"],
+        [sys.executable, "-m", "app", "sync", "--batch-size", "1", "--password-stdin"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env=env,
     )

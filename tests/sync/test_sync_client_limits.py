@@ -219,13 +219,13 @@ def cli_env(data_dir: Path) -> dict[str, str]:
 
 def onesend(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "desktop", *args, "--password-stdin"], input=PASSWORD + "\n",
+        [sys.executable, "-m", "app", *args, "--password-stdin"], input=PASSWORD + "\n",
         capture_output=True, text=True, timeout=120, env=cli_env(data_dir), check=False)
 
 
 def start_onesend(data_dir: Path, *args: str) -> subprocess.Popen[str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "desktop", *args, "--password-stdin"],
+        [sys.executable, "-m", "app", *args, "--password-stdin"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env=cli_env(data_dir))
     assert process.stdin is not None

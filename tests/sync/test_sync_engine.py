@@ -189,7 +189,7 @@ def test_a_bad_token_is_one_clear_sentence_and_changes_nothing(
     credentials = load_credentials(device.vault)
     from dataclasses import asdict  # noqa: PLC0415
 
-    from desktop.outbox import Secrets  # noqa: PLC0415
+    from desktop.secrets import Secrets  # noqa: PLC0415
 
     with device.vault.write() as conn:
         Secrets(device.vault).put_json(conn, DEVICE_SECRET,
@@ -218,7 +218,7 @@ def test_a_receipt_that_does_not_verify_is_not_an_acknowledgement(
     credentials = load_credentials(device.vault)
     from dataclasses import asdict  # noqa: PLC0415
 
-    from desktop.outbox import Secrets  # noqa: PLC0415
+    from desktop.secrets import Secrets  # noqa: PLC0415
 
     def store_receipt_key(key: str) -> None:
         with device.vault.write() as conn:

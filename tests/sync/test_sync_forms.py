@@ -66,7 +66,8 @@ def _draft(device: Any, record_id: str, answers: dict[str, Any]) -> None:
 def test_an_update_migrates_drafts_as_new_revisions_and_leaves_finalised_ones(
     device: Any, server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(registry, "_registered", {})  # this process has fetched nothing yet
+    # The open session's catalogue (restored afterwards): nothing fetched yet.
+    monkeypatch.setattr(registry, "_open_catalogue", registry.Catalogue())
     server.store.publish(demo("1.0.0"))
     _draft(device, "draft-1", {"about": {"name": "Ada", "colour": "R", "hobby": "Chess",
                                          "nickname": "A"},
@@ -108,19 +109,36 @@ def test_fetched_definitions_are_registered_when_a_profile_opens(
     device: Any, server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server.store.publish(demo("1.0.0"))
-    update_forms(device.vault, device.settings)
-    monkeypatch.setattr(registry, "_registered", {})  # a new process: nothing registered
+    update_forms(device.vault, device.settings, catalogue=registry.Catalogue())
+    catalogue = registry.Catalogue()  # a new session: nothing registered
     with pytest.raises(FormError):
-        registry.load_definition("demo", "1.0.0")
-    assert register_stored_definitions(device.vault) == 1
-    assert registry.load_definition("demo", "1.0.0").version == "1.0.0"
+        registry.load_definition("demo", "1.0.0", catalogue)
+    assert register_stored_definitions(device.vault, catalogue) == 1
+    assert registry.load_definition("demo", "1.0.0", catalogue).version == "1.0.0"
+
+
+def test_the_catalogue_belongs_to_the_session_and_is_dropped_when_it_closes(
+    device: Any, server: Any,
+) -> None:
+    from sync.session import Session  # noqa: PLC0415
+
+    server.store.publish(demo("1.0.0"))
+    update_forms(device.vault, device.settings, catalogue=registry.Catalogue())
+    session = Session.open(device.vault)
+    assert len(session.catalogue) == 1
+    assert registry.load_definition("demo", "1.0.0").version == "1.0.0"  # the open session's
+    session.close()
+    assert len(session.catalogue) == 0
+    assert registry.open_catalogue() is None
+    with pytest.raises(FormError):
+        registry.load_definition("demo", "1.0.0")  # nothing of it outlives the session
 
 
 def test_forms_update_command_prints_counts_and_refuses_a_tampered_definition(
     device: Any, server: Any, data_dir: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from desktop.cli import main  # noqa: PLC0415
+    from app.cli import main  # noqa: PLC0415
 
     def onesend(*argv: str) -> int:
         monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))

@@ -326,7 +326,7 @@ def test_a_device_revoked_at_the_server_stops_at_once(
     device.sync(batch_size=1)
     device_id = load_credentials(device.vault).device_id
     result = subprocess.run(
-        [sys.executable, "-m", "desktop", "reference-server", "--data",
+        [sys.executable, "-m", "app", "reference-server", "--data",
          str(server.config.data_dir), "--revoke-device", device_id, "--no-serve"],
         capture_output=True, text=True, timeout=120, env=env(), check=False)
     assert result.returncode == 0, result.stderr
@@ -338,7 +338,7 @@ def test_a_device_revoked_at_the_server_stops_at_once(
     assert device.outbox.counts()["queued"] == 1
 
     again = subprocess.run(
-        [sys.executable, "-m", "desktop", "reference-server", "--data",
+        [sys.executable, "-m", "app", "reference-server", "--data",
          str(server.config.data_dir), "--revoke-device", device_id, "--no-serve"],
         capture_output=True, text=True, timeout=120, env=env(), check=False)
     assert again.returncode == 2
@@ -353,7 +353,7 @@ def test_a_device_revoked_at_the_server_stops_at_once(
 def server_process(tmp_path: Path) -> Iterator[SimpleNamespace]:
     """`onesend reference-server` as a child process, so its memory can be read from /proc."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "desktop", "reference-server", "--port", "0", "--data",
+        [sys.executable, "-m", "app", "reference-server", "--port", "0", "--data",
          str(tmp_path / "server"), "--issue-code"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env())
     assert process.stdout is not None
@@ -474,7 +474,7 @@ def test_the_enrolment_code_is_read_from_stdin_never_from_arguments(
     data_dir: Path, profiles: Any, server: ServerThread
 ) -> None:
     profiles.create("alex", PASSWORD)[0].close()
-    base = [sys.executable, "-m", "desktop", "enrol", "--server", server.url,
+    base = [sys.executable, "-m", "app", "enrol", "--server", server.url,
             "--password-stdin"]
     run_env = {**env(), "ONESEND_DATA_DIR": str(data_dir), "HOME": str(data_dir / "home")}
     code = server.issue_code()
@@ -493,7 +493,7 @@ def test_the_enrolment_code_is_read_from_stdin_never_from_arguments(
     assert enrolled.returncode == 0, enrolled.stderr
     assert enrolled.stdout.startswith(f"Enrolled this profile with {server.url}")
 
-    shown = subprocess.run([sys.executable, "-m", "desktop", "reference-server", "--help"],
+    shown = subprocess.run([sys.executable, "-m", "app", "reference-server", "--help"],
                            capture_output=True, text=True, timeout=60, env=env(), check=True)
     assert "keeps payloads in the clear" in " ".join(shown.stdout.split())
 

@@ -191,7 +191,7 @@ def test_restore_on_a_new_laptop_from_the_window_with_the_password(
 ) -> None:
     from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: PLC0415
 
-    from desktop import cli  # noqa: PLC0415
+    from app import cli  # noqa: PLC0415
     from desktop.crypto import FAST_KDF  # noqa: PLC0415
     from ui.main_window import MainWindow  # noqa: PLC0415
 

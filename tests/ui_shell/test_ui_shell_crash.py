@@ -190,3 +190,26 @@ def test_user_errors_are_one_sentence_and_unknown_errors_say_nothing_of_their_te
     qtbot.addWidget(box)
     assert box.isVisible()
     assert box.text() == "The disk is full: nothing was saved."
+
+
+def test_a_bug_caught_by_a_failure_callback_is_reported_as_a_crash(
+    reporter: CrashReporter, tmp_path: Path,
+) -> None:
+    """Our own SQL error reaches the crash report, not the user as "the vault is damaged"."""
+    import sqlite3  # noqa: PLC0415
+
+    reporter.install()
+    error: BaseException | None = None
+    try:
+        sqlite3.connect(":memory:").execute("SELECT FROM WHERE")
+    except sqlite3.OperationalError as exc:
+        error = exc
+    assert error is not None
+    sentence = user_sentence(error, "opening the assessment")
+    assert sentence == "Something went wrong while opening the assessment."
+    assert len(reporter.pending()) == 1
+    assert "sqlite3.OperationalError" in reporter.pending()[0].read_text("utf-8")
+    # The user's own mistake is a sentence and no report.
+    assert user_sentence(WrongPassword("That password is wrong."), "unlocking") == \
+        "That password is wrong."
+    assert len(reporter.pending()) == 1

@@ -71,7 +71,7 @@ def test_the_app_process_cannot_dump_core(tmp_path: Path) -> None:
     """The real entry point (the `onesend` command, which also opens the window)."""
     code = (
         "import resource, sys\n"
-        "from desktop import cli, hardening\n"
+        "from app import cli\nfrom desktop import hardening\n"
         "sys.argv = ['onesend', 'profile', 'list']\n"
         "cli.main()\n"
         "print(resource.getrlimit(resource.RLIMIT_CORE), hardening.dumpable())\n"

@@ -22,11 +22,12 @@ from datetime import date
 from typing import Any
 
 from desktop.assessments import summarise
+from desktop.record_status import FINALISED, RecordStatus
 from forms.bounds import clip_answers, definition_for
 from forms.engine import Session, document_session
 
 # Statuses in which the record is signed off (or on its way out) and cannot be edited here.
-READ_ONLY_STATUSES = ("ready", "queued", "synced")
+READ_ONLY_STATUSES = FINALISED
 UNDO_LIMIT = 200
 COALESCE_SECONDS = 2.0  # typing in one field within this counts as one change to undo
 ITEM_ACTIONS = ("add", "remove", "move")
@@ -58,7 +59,7 @@ class EditSession:
         self._clock = clock
         self.record_id = str(document["id"])
         self.revision = int(document.get("revision", 1))
-        self.status = str(document.get("status", "draft"))
+        self.status = str(document.get("status", RecordStatus.DRAFT))
         self.clipped: list[str] = []
         self.session: Session = self._open(document)
         self.form_id = self.session.definition.id

@@ -45,6 +45,7 @@ from typing_extensions import override
 
 from desktop.assessments import Assessments
 from desktop.family_copy import family_copy_html, family_copy_title, write_pdf
+from desktop.record_status import RecordStatus
 from desktop.vault import Vault
 from forms.definition import Question, Section
 from forms.engine import MISSING_KIND, Problem, Session
@@ -100,13 +101,13 @@ def editor_style(dark: bool) -> str:
             .replace("{edge}", "#ffff00" if dark else "#0b0c0c"))
 
 
-STATUS_WORDS = {
-    "draft": "Draft",
-    "ready": "Finalised",
-    "queued": "Finalised, waiting to send",
-    "synced": "Finalised and sent",
-    "amended": "Amendment (draft)",
-    "conflict": "Needs attention: changed elsewhere",
+STATUS_WORDS: dict[str, str] = {
+    RecordStatus.DRAFT: "Draft",
+    RecordStatus.READY: "Finalised",
+    RecordStatus.QUEUED: "Finalised, waiting to send",
+    RecordStatus.SYNCED: "Finalised and sent",
+    RecordStatus.AMENDED: "Amendment (draft)",
+    RecordStatus.CONFLICT: "Needs attention: changed elsewhere",
 }
 CHECK_PAGE = "check-answers"
 SECTION_COMPLETE = "This section is complete."

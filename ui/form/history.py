@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from desktop.assessments import Assessments, RevisionInfo
 from desktop.errors import OneSendError
+from desktop.record_status import RecordStatus
 from desktop.vault import Vault
 from forms.bounds import clip_answers, definition_for
 from forms.engine import document_session
@@ -51,13 +52,13 @@ DAMAGED_REVISION = "Damaged: altered outside OneSEND"
 
 
 # A revision's status in the words the editor uses, never the stored code.
-STATUS_WORDS = {
-    "draft": "Draft",
-    "ready": "Finalised (signed off)",
-    "queued": "Finalised, waiting to send",
-    "synced": "Finalised and sent",
-    "amended": "Amendment (draft)",
-    "conflict": "Needs your attention: changed elsewhere",
+STATUS_WORDS: dict[str, str] = {
+    RecordStatus.DRAFT: "Draft",
+    RecordStatus.READY: "Finalised (signed off)",
+    RecordStatus.QUEUED: "Finalised, waiting to send",
+    RecordStatus.SYNCED: "Finalised and sent",
+    RecordStatus.AMENDED: "Amendment (draft)",
+    RecordStatus.CONFLICT: "Needs your attention: changed elsewhere",
 }
 
 

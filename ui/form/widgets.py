@@ -59,22 +59,13 @@ from forms.bounds import (
 from forms.definition import IDENTIFIER_TYPES, OTHER_SUFFIX, Question
 from forms.engine import AGREEMENT_DECISIONS, Problem, Session
 from forms.expressions import MISSING
+from forms.paths import parse_answer_path
+from ui.dates import MONTH_NUMBERS
 from ui.form.answers_text import format_answer
 from ui.keys import ArrowsSelect
 from ui.scaling import follow_font, width_in_characters
 from ui.tasks import emit
 
-MONTHS = {
-    name: number
-    for number, names in enumerate(
-        [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
-         ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
-         ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
-         ("dec", "december")],
-        start=1,
-    )
-    for name in names
-}
 _ISO = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$")
 _DMY = re.compile(r"^\s*(\d{1,2})[\s/.\-]+(\d{1,2})[\s/.\-]+(\d{4})\s*$")
 _D_MONTH_Y = re.compile(r"^\s*(\d{1,2})\s+([A-Za-z]+)\.?\s+(\d{4})\s*$")
@@ -89,7 +80,7 @@ def parse_date_text(text: str) -> str | None:
             continue
         parts = dict(zip(order, match.groups(), strict=True))
         month_text = parts.get("M")
-        month = MONTHS.get(month_text.lower()) if month_text else int(parts["m"])
+        month = MONTH_NUMBERS.get(month_text.lower()) if month_text else int(parts["m"])
         if month is None:
             return None
         try:
@@ -1448,8 +1439,8 @@ def adapter_for(question: Question) -> type[FieldAdapter]:
 
 def split_path(path: str) -> tuple[str, str, str | None]:
     """``section.q`` / ``section[i].q`` / ``section.group[j].sub`` → (section, q-or-group, sub)."""
-    match = re.match(r"^([a-z0-9_]+)(?:\[\d+\])?\.([a-z0-9_]+)(?:\[\d+\]\.([a-z0-9_]+))?$", path)
-    if not match:
+    parsed = parse_answer_path(path)
+    if parsed is None or parsed.question is None:
         raise ValueError(f"Not a question path: {path}")
-    return match.group(1), match.group(2), match.group(3)
+    return parsed.section, parsed.question, parsed.field
 

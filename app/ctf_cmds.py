@@ -12,6 +12,7 @@ import json
 import sys
 from typing import Any
 
+from app.common import open_vault
 from desktop.assessments import Assessments
 from desktop.ctf_import import CtfImport, ImportPreview, ImportProgress, ImportReport
 from desktop.ctf_reader import read_ctf
@@ -69,14 +70,12 @@ class _Progress:
 
 
 def cmd_import_ctf(args: argparse.Namespace) -> int:
-    from desktop.cli import _open_vault  # noqa: PLC0415 - desktop.cli imports this module
-
     progress = _Progress()
     try:
         ctf = read_ctf(args.file,
                        progress=lambda done, total: progress(ImportProgress("reading", done,
                                                                             total)))
-        with _open_vault(args) as vault:
+        with open_vault(args) as vault:
             importer = CtfImport(Assessments(vault), progress=progress)
             preview = importer.preview_file(
                 ctf, upns=args.upn, on_existing="update" if args.update_existing else "skip")
