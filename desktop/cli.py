@@ -29,11 +29,9 @@ from desktop.backup import (
 from desktop.crypto import FAST_KDF
 from desktop.errors import (
     InvalidInput,
-    NotReady,
     OneSendError,
     SyncBusy,
     SyncError,
-    TamperedData,
 )
 from desktop.hardening import disable_core_dumps
 from desktop.paths import resolve_data_dir
@@ -346,17 +344,17 @@ def cmd_finalise(args: argparse.Namespace) -> int:
     skipped: list[dict[str, str]] = []
     with _open_vault(args) as vault:
         store = Assessments(vault)
-        ids = store.finalisable() if args.all_complete else [args.id]
-        for record_id in ids:
-            try:
-                revision, new = store.finalise(record_id)
-            except (NotReady, TamperedData) as exc:
-                # One record altered outside OneSEND is skipped, said, and stops no other.
-                if not args.all_complete:
-                    raise
-                skipped.append({"id": record_id, "reason": str(exc)})
-                continue
-            finalised.append({"id": record_id, "revision": revision, "queued": new})
+        if args.all_complete:
+            # In batches, one savepoint per record: one record altered outside OneSEND (or not
+            # complete) is skipped, said, and stops no other.
+            for record_id, revision, new, reason in store.finalise_many(store.finalisable()):
+                if reason is not None:
+                    skipped.append({"id": record_id, "reason": reason})
+                else:
+                    finalised.append({"id": record_id, "revision": revision, "queued": new})
+        else:
+            revision, new = store.finalise(args.id)
+            finalised.append({"id": args.id, "revision": revision, "queued": new})
     if args.json:
         _json_out({"finalised": finalised, "skipped": skipped})
         return 0

@@ -121,7 +121,9 @@ class Outbox:
     ) -> OutboxItem:
         """Queue a finalised revision; an earlier one still waiting is superseded by it."""
         now = now_iso()
-        self._move(conn, "assessment_id = ? AND state = 'queued'", (assessment_id,), now=now,
+        # `+state`: look the assessment's rows up by primary key, never through the index on
+        # state (which would scan every queued row, making a bulk finalise quadratic).
+        self._move(conn, "assessment_id = ? AND +state = 'queued'", (assessment_id,), now=now,
                    state="superseded")
         base = self._base_revision(conn, assessment_id)
         digest = payload_hash(make_payload(body, sign_off))
@@ -144,7 +146,7 @@ class Outbox:
     def _base_revision(self, conn: sqlite3.Connection, assessment_id: str) -> int | None:
         row = conn.execute(
             "SELECT max(revision) FROM outbox "
-            "WHERE assessment_id = ? AND state IN ('acknowledged', 'in_flight')",
+            "WHERE assessment_id = ? AND +state IN ('acknowledged', 'in_flight')",
             (assessment_id,),
         ).fetchone()
         candidates = [] if row[0] is None else [int(row[0])]
@@ -223,7 +225,7 @@ class Outbox:
     ) -> None:
         """After a conflict is resolved: the next revision is based on the server's one."""
         self._raise_server_revision(conn, assessment_id, server_revision)
-        self._move(conn, "assessment_id = ? AND state IN ('conflict', 'queued')",
+        self._move(conn, "assessment_id = ? AND +state IN ('conflict', 'queued')",
                    (assessment_id,), now=now_iso(), state="superseded")
 
     # -- the sync engine's steps (each its own durable transaction) ---------------------------
