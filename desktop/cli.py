@@ -215,7 +215,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    document = _read_document_file(args.file)
+    if args.ndjson or len(args.files) != 1 or args.files == ["-"] or Path(args.files[0]).is_dir():
+        from desktop.bulk_import_cli import run_bulk_import  # noqa: PLC0415 - bulk only
+
+        return run_bulk_import(args, _open_vault)
+    document = _read_document_file(args.files[0])
     with _open_vault(args) as vault:
         record_id, revision = Assessments(vault).import_document(document)
     if args.json:
@@ -698,9 +702,16 @@ def build_parser() -> argparse.ArgumentParser:
     acts = assessments.add_subparsers(title="assessment commands", metavar="ACTION",
                                       required=True)
     imp = acts.add_parser(
-        "import", help="import FILE.json: a new assessment, or a new revision of its id"
+        "import", help="import FILE.json: a new assessment, or a new revision of its id; "
+        "many files, folders or NDJSON on stdin in one go"
     )
-    imp.add_argument("file", metavar="FILE.json")
+    imp.add_argument("files", metavar="FILE.json", nargs="*",
+                     help="files, folders (their *.json files), or - for NDJSON on stdin")
+    imp.add_argument("--ndjson", action="store_true",
+                     help="read one document per line from stdin (after the password line "
+                     "with --password-stdin)")
+    imp.add_argument("--progress", action="store_true",
+                     help="draw the progress bar on stderr even when it is not a terminal")
     _add_vault_options(imp, json_flag=True)
     imp.set_defaults(handler=cmd_import)
     lst = acts.add_parser("list", help="list the assessments")
