@@ -13,6 +13,7 @@ import json
 import math
 import re
 import uuid
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -29,6 +30,10 @@ from forms.validators import normalise_identifier
 
 STATUSES = ("draft", "ready", "queued", "synced", "amended", "conflict")
 FINALISABLE = ("draft", "amended", "conflict", "ready")
+# Per open vault: record id -> (editing session, the revision that session is writing).
+# In memory only: after a restart (or a kill) the next save starts a new revision.
+_SESSIONS: weakref.WeakKeyDictionary[Vault, dict[str, tuple[str, int]]] = (
+    weakref.WeakKeyDictionary())
 EXPORT_FIELDS = ("id", "revision", "status", "created_at", "updated_at")
 DOCUMENT_FIELDS = ("form", "form_version", "answers")
 # Answers a form migration moved out of the form (forms/migrations.py): kept, never sent.
@@ -184,18 +189,68 @@ class Assessments:
             self.vault.audit(conn, f"assessment.{action}", record_id, new_record=True)
         return record_id, 1
 
-    def save(self, record_id: str, document: dict[str, Any], *, action: str = "edit") -> int:
-        """Append a revision with these answers; the new revision's number is returned."""
+    def save(
+        self, record_id: str, document: dict[str, Any], *, action: str = "edit",
+        session: str | None = None,
+    ) -> int:
+        """Save these answers; the revision's number is returned.
+
+        Without `session` (import, amend, restore, migration…) a new revision is appended.
+        An editing session (the editor passes one token per record it opens) appends one
+        revision at its first save, and each later autosave of the same session replaces that
+        revision in place, re-MAC'd and chained to the revision before it, in one durable
+        transaction: the vault grows per editing session, not per keystroke, and a kill keeps
+        the last completed save. Earlier revisions are never touched, so a damaged working
+        revision cannot hide the last one of the previous session.
+        """
         body = self._body(document)
         now = now_iso()
+        sessions = _SESSIONS.setdefault(self.vault, {})
         with self.vault.write() as conn:
             head = self.verified_head(conn, record_id)
-            revision = head.current_revision + 1
             status = "amended" if head.status in ("synced", "queued", "amended") else "draft"
+            if (session is not None and action == "edit"
+                    and sessions.get(record_id) == (session, head.current_revision)):
+                self._replace_tip(conn, head, now=now, status=status, body=body)
+                return head.current_revision
+            revision = head.current_revision + 1
             self._append(conn, head, revision, now=now, action=action, status=status,
                          head_status=status, body=body, upn=True)
             self.vault.audit(conn, f"assessment.{action}", record_id)
+        if session is not None and action == "edit":
+            sessions[record_id] = (session, revision)
+        else:
+            sessions.pop(record_id, None)
         return revision
+
+    def _replace_tip(
+        self, conn: Any, head: Head, *, now: str, status: str, body: dict[str, Any],
+    ) -> None:
+        """The current revision (this session's working revision) replaced by these answers,
+        its MAC recomputed over the same chain link; the record's row moved on with it."""
+        revision = head.current_revision
+        _, _, _ = self.verified_revision(head, revision)  # raises TamperedData if damaged
+        before = conn.execute(
+            "SELECT CAST(mac AS BLOB) FROM revisions INDEXED BY revisions_chain "
+            "WHERE assessment_id = ? AND revision < ? ORDER BY revision DESC LIMIT 1",
+            (head.id, revision)).fetchone()
+        previous = before[0] if before else None
+        plaintext = json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        sealed = self.vault.cipher.seal(plaintext, "answers", head.id, revision)
+        tip = revision_mac(self.vault.cipher, head.id, revision, now, self.vault.profile,
+                           "edit", status, body["form"], body["form_version"], sealed, previous)
+        conn.execute(
+            "UPDATE revisions SET created_at = ?, author = ?, action = 'edit', status = ?, "
+            "form = ?, form_version = ?, body = ?, mac = ? WHERE assessment_id = ? AND "
+            "revision = ?",
+            (now, self.vault.profile, status, body["form"], body["form_version"], sealed, tip,
+             head.id, revision),
+        )
+        self.put_head(conn, replace(
+            head, updated_at=now, status=status, upn_index=self._upn_index(body["answers"]),
+            form=body["form"], form_version=body["form_version"],
+            summary=self._seal_summary(body, head.id, revision), tip=tip,
+        ))
 
     def finalise(self, record_id: str) -> tuple[int, bool]:
         """Sign off the current revision and queue it for the server, in one transaction.

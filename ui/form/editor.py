@@ -14,6 +14,7 @@ Nothing here knows a question by name: everything comes from the definition and 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -367,6 +368,8 @@ class AssessmentEditor(QWidget):
         self.tasks = tasks
         self.today = today
         self.record_id = str(document["id"])
+        # One editing session: its autosaves replace one working revision (desktop/assessments).
+        self._session = uuid.uuid4().hex
         self.revision = int(document.get("revision", 1))
         self.status = str(document.get("status", "draft"))
         self.session = document_session(document, today)
@@ -869,7 +872,9 @@ class AssessmentEditor(QWidget):
         record_id = self.record_id
         self._dirty = False
         self._in_flight = True
-        self.tasks.run_db(lambda vault: Assessments(vault).save(record_id, document),
+        session = self._session
+        self.tasks.run_db(lambda vault: Assessments(vault).save(record_id, document,
+                                                                session=session),
                           self._alive(self._saved), self._alive(self._save_failed))
 
     def _alive(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:
