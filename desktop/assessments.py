@@ -21,15 +21,29 @@ from typing import Any
 
 from contract.canonical import canonical_json as canonical_json  # noqa: PLC0414 - re-exported
 from desktop.crypto import RecordCipher
-from desktop.errors import BadDocument, CorruptVault, NotFound, NotReady, TamperedData
+from desktop.errors import (
+    BadDocument,
+    CorruptVault,
+    DiskFull,
+    NotFound,
+    NotReady,
+    OneSendError,
+    TamperedData,
+    VaultBusy,
+    VaultFilesChanged,
+    VaultLocked,
+)
 from desktop.integrity import DAMAGED_RECORD, Head, revision_mac
 from desktop.paths import write_private_file
 from desktop.vault import Vault, now_iso
+from forms.bounds import MAX_DOCUMENT_BYTES, OutOfBounds, check_document_bounds
 from forms.errors import FormError
 from forms.validators import normalise_identifier
 
 STATUSES = ("draft", "ready", "queued", "synced", "amended", "conflict")
 FINALISABLE = ("draft", "amended", "conflict", "ready")
+# Failures of the vault itself, which no single record causes.
+_VAULT_FAILURES = (CorruptVault, DiskFull, VaultBusy, VaultFilesChanged, VaultLocked)
 # Per open vault: record id -> (editing session, the revision that session is writing).
 # In memory only: after a restart (or a kill) the next save starts a new revision.
 _SESSIONS: weakref.WeakKeyDictionary[Vault, dict[str, tuple[str, int]]] = (
@@ -48,6 +62,9 @@ def _reject_constant(name: str) -> Any:
 
 def parse_document(raw: bytes | str, source: str) -> dict[str, Any]:
     """Parse and check an assessment document; one sentence naming `source` when it is wrong."""
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        raise BadDocument(f"{source} is larger than the {MAX_DOCUMENT_BYTES // 2**20} MiB "
+                          "OneSEND accepts for one assessment.")
     try:
         data = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
@@ -80,6 +97,11 @@ def check_document(data: Any, source: str) -> dict[str, Any]:
     record_id = data.get("id")
     if record_id is not None and (not isinstance(record_id, str) or not _ID.match(record_id)):
         raise BadDocument(f"{source}: /id must be 1 to 64 letters, digits, dashes or underscores.")
+    try:
+        # Every answer within its type's hard bound (forms/bounds.py): on import and every save.
+        check_document_bounds(data)
+    except OutOfBounds as exc:
+        raise BadDocument(f"{source} was not accepted: {exc}.") from exc
     return data
 
 
@@ -269,8 +291,8 @@ class Assessments:
 
     def finalise_many(
         self, record_ids: Sequence[str], *, batch: int = 250,
-    ) -> Iterator[tuple[str, int | None, bool, str | None]]:
-        """Finalise many assessments in one process: (id, revision, newly, reason-if-skipped).
+    ) -> Iterator[tuple[str, int | None, bool, Exception | None]]:
+        """Finalise many assessments in one process: (id, revision, newly, why-if-skipped).
 
         Records are taken `batch` at a time in one durable transaction (one commit, one fsync
         per batch), each inside its own savepoint: a record that is not ready, or was altered
@@ -278,7 +300,7 @@ class Assessments:
         record is judged and written exactly as `finalise` does, through the same MAC'd paths.
         """
         for start in range(0, len(record_ids), max(1, batch)):
-            done: list[tuple[str, int | None, bool, str | None]] = []
+            done: list[tuple[str, int | None, bool, Exception | None]] = []
             with self.vault.write() as conn:
                 for record_id in record_ids[start:start + batch]:
                     conn.execute("SAVEPOINT finalise_one")
@@ -289,9 +311,12 @@ class Assessments:
                         else:
                             revision = self._finalise_in(conn, record_id, *judged)
                             done.append((record_id, revision, True, None))
-                    except (NotReady, TamperedData, NotFound) as exc:
+                    except _VAULT_FAILURES:
+                        raise  # the vault itself: the batch rolls back, earlier ones stay
+                    except (OneSendError, FormError, RecursionError, ValueError) as exc:
+                        # This record only (not ready, altered, too deep, out of bounds).
                         conn.execute("ROLLBACK TO finalise_one")
-                        done.append((record_id, None, False, str(exc)))
+                        done.append((record_id, None, False, exc))
                     conn.execute("RELEASE finalise_one")
             yield from done
 
@@ -309,7 +334,7 @@ class Assessments:
         if status not in FINALISABLE:
             raise NotReady(f"Assessment {record_id} cannot be finalised while it is {status}.")
         document = self.get(record_id, current)
-        body = self._body(document)
+        body = self._body(document, f"Assessment {record_id}")
         try:
             verdict = judge(body)
         except FormError as exc:
@@ -500,8 +525,8 @@ class Assessments:
         return bool(self.vault.read("SELECT 1 FROM assessments WHERE id = ?", (record_id,)))
 
     @staticmethod
-    def _body(document: dict[str, Any]) -> dict[str, Any]:
-        checked = check_document(document, "The assessment")
+    def _body(document: dict[str, Any], source: str = "The assessment") -> dict[str, Any]:
+        checked = check_document(document, source)
         body = {key: checked[key] for key in DOCUMENT_FIELDS}
         if checked.get("archive"):
             body["archive"] = checked["archive"]

@@ -14,7 +14,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import forms.cli
 from desktop import __version__, ctf_cli, paths
@@ -29,14 +29,18 @@ from desktop.backup import (
 from desktop.crypto import FAST_KDF
 from desktop.errors import (
     InvalidInput,
+    NotReady,
     OneSendError,
     SyncBusy,
     SyncError,
+    TamperedData,
 )
 from desktop.hardening import disable_core_dumps
 from desktop.paths import resolve_data_dir
 from desktop.profiles import Profiles
+from desktop.terminal import SafeStream, line_safe
 from desktop.vault import Vault
+from forms.bounds import MAX_DOCUMENT_BYTES
 from forms.errors import FormError
 from forms.registry import list_definitions
 from forms.reviews import start_review
@@ -73,12 +77,26 @@ def read_secrets(args: argparse.Namespace, prompts: Sequence[str]) -> list[str]:
             )
         values = []
         for prompt in prompts:
-            line = sys.stdin.readline()
+            try:
+                line = sys.stdin.readline()
+            except UnicodeDecodeError:
+                raise InvalidInput(f"The {prompt.lower()} given is not valid UTF-8 text; "
+                                   "type it again.") from None
             if not line:
                 raise InvalidInput(f"Standard input ended before the {prompt.lower()} was given.")
-            values.append(line.rstrip("\r\n"))
+            values.append(_valid_text(line.rstrip("\r\n"), prompt))
         return values
-    return [getpass.getpass(f"{prompt}: ") for prompt in prompts]
+    return [_valid_text(getpass.getpass(f"{prompt}: "), prompt) for prompt in prompts]
+
+
+def _valid_text(value: str, prompt: str) -> str:
+    """Bytes that are not UTF-8 arrive as lone surrogates: refuse them in one sentence."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"The {prompt.lower()} given is not valid UTF-8 text; type it "
+                           "again.") from None
+    return value
 
 
 def _profiles(args: argparse.Namespace) -> Profiles:
@@ -97,7 +115,9 @@ def _open_vault(args: argparse.Namespace) -> Vault:
 
 def _read_document_file(path: str) -> dict[str, Any]:
     try:
-        raw = Path(path).read_bytes()
+        with Path(path).open("rb") as handle:
+            # One byte past the bound is enough to refuse it: a huge file is never read whole.
+            raw = handle.read(MAX_DOCUMENT_BYTES + 1)
     except OSError as exc:
         raise InvalidInput(f"Cannot read {path}: {exc.strerror or 'unreadable'}.") from exc
     return parse_document(raw, path)
@@ -277,10 +297,20 @@ def cmd_show(args: argparse.Namespace) -> int:
         _out(f"{key}: {document[key]}")
     for section, answers in document["answers"].items():
         _out(f"\n[{section}]")
-        for question, value in answers.items():
-            shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-            _out(f"  {question}: {shown}")
+        # A repeating section (outcomes, provision) is a list of items: each is numbered.
+        items = answers if isinstance(answers, list) else [answers]
+        for number, item in enumerate(items, start=1):
+            indent = "  "
+            if isinstance(answers, list):
+                _out(f"  ({number})")
+                indent = "    "
+            for question, value in (item.items() if isinstance(item, dict) else []):
+                _out(f"{indent}{question}: {_shown(value)}")
     return 0
+
+
+def _shown(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -341,6 +371,16 @@ def cmd_start_review(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reason(exc: BaseException, record_id: str) -> str:
+    """Why a record could not be finalised, in words (never a value from it)."""
+    if isinstance(exc, OneSendError | FormError) and record_id in str(exc):
+        return str(exc)
+    if isinstance(exc, OneSendError | FormError):
+        return f"Assessment {record_id} cannot be finalised: {exc}"
+    return (f"Assessment {record_id} cannot be finalised: it is damaged or nested too deeply "
+            "to be read.")
+
+
 def cmd_finalise(args: argparse.Namespace) -> int:
     if bool(args.id) == bool(args.all_complete):
         raise InvalidInput("Name one assessment ID, or give --all-complete.")
@@ -349,15 +389,21 @@ def cmd_finalise(args: argparse.Namespace) -> int:
     with _open_vault(args) as vault:
         store = Assessments(vault)
         if args.all_complete:
-            # In batches, one savepoint per record: one record altered outside OneSEND (or not
-            # complete) is skipped, said, and stops no other.
-            for record_id, revision, new, reason in store.finalise_many(store.finalisable()):
-                if reason is not None:
-                    skipped.append({"id": record_id, "reason": reason})
+            # In batches, one savepoint per record: one damaged, hostile or incomplete record
+            # (altered outside OneSEND, too deep, out of bounds) is skipped with a reason; it
+            # never stops the others from being finalised.
+            for record_id, revision, new, error in store.finalise_many(store.finalisable()):
+                if error is not None:
+                    skipped.append({"id": record_id, "reason": _reason(error, record_id)})
                 else:
                     finalised.append({"id": record_id, "revision": revision, "queued": new})
         else:
-            revision, new = store.finalise(args.id)
+            try:
+                revision, new = store.finalise(args.id)
+            except (NotReady, TamperedData):
+                raise
+            except (OneSendError, FormError, RecursionError, ValueError) as exc:
+                raise NotReady(_reason(exc, args.id)) from exc
             finalised.append({"id": args.id, "revision": revision, "queued": new})
     if args.json:
         _json_out({"finalised": finalised, "skipped": skipped})
@@ -657,7 +703,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"onesend {__version__}")
     parser.add_argument(
         "--data-dir", metavar="DIR",
-        help="folder holding the profiles (default: $ONESEND_DATA_DIR, else the user data folder)",
+        help="folder holding the profiles (default: $ONESEND_DATA_DIR, else the user data "
+        "folder); an existing folder's mode is never changed",
     )
     parser.add_argument(
         "--profile", metavar="NAME", help="profile to use (default: the only profile)"
@@ -885,13 +932,28 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:  # the real command (and the window it opens), not a test calling main()
         disable_core_dumps()
+    # Whatever is printed (a file name, a folder, an answer) reaches the terminal with its
+    # control characters escaped (desktop/terminal.py).
+    saved = sys.stdout, sys.stderr
+    sys.stdout = cast(TextIO, SafeStream(saved[0]))
+    sys.stderr = cast(TextIO, SafeStream(saved[1]))
+    try:
+        return _main(argv, saved)
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def _main(argv: Sequence[str] | None, real: tuple[TextIO, TextIO]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
+    if handler is cmd_reference_server:
+        # The development server's own log (uvicorn colours it at a terminal) passes as is.
+        sys.stdout, sys.stderr = real
     try:
         return handler(args)
     except (OneSendError, FormError) as exc:
-        _out(f"onesend: {exc}", sys.stderr)
+        _out(f"onesend: {line_safe(str(exc))}", sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         _out("onesend: interrupted.", sys.stderr)

@@ -35,6 +35,7 @@ from desktop.errors import (
     VaultBusy,
     VaultLocked,
 )
+from forms.bounds import OutOfBounds, answers_bound, check_value
 from forms.definition import FormDefinition
 from forms.registry import load_definition
 from forms.validators import (
@@ -395,6 +396,12 @@ class _Mapper:
         for key, (section, question) in TARGETS.items():
             if values[key] is not None:
                 answers.setdefault(section, {})[question] = values[key]
+        try:
+            # The same hard bounds as every save (forms/bounds.py), judged here so a pupil
+            # past them is shown as not importable instead of failing the run.
+            check_value(answers, answers_bound(self.definition))
+        except OutOfBounds as exc:
+            problem("Pupil", f"This pupil cannot be imported: {exc}.", "error")
         return PupilPreview(
             position=pupil.position,
             first_name=forename,
@@ -468,7 +475,7 @@ class _Mapper:
                 if ended is not None and ended <= self.today:
                     continue  # a need that has ended is history, not the current picture
             rank_text = entry.rank or ""
-            if not rank_text.isdigit() or not 1 <= int(rank_text) <= 99:
+            if not (rank_text.isascii() and rank_text.isdigit()) or not 1 <= int(rank_text) <= 99:
                 problem(f"{where}/SENtypeRank", "SENtypeRank is not a rank from 1 to 99; the "
                         "need was left out.", "note")
                 continue

@@ -31,10 +31,21 @@ def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create `path` (and parents) and make it readable by its owner only."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """Create `path` (and parents) readable by its owner only; an existing folder is left as is.
+
+    `--data-dir` may name a folder that already exists and is shared (a team drive, /tmp):
+    its mode is never changed. What OneSEND keeps there lives in folders it creates itself
+    (`profiles/`, `profiles/NAME/`, `crash-reports/`), each made owner-only (0700) when made,
+    and in owner-only files (0600).
+    """
+    try:
+        path.mkdir(parents=True, exist_ok=False, mode=0o700)
+    except FileExistsError:
+        if not path.is_dir():
+            raise
+        return path
     if sys.platform != "win32":
-        path.chmod(0o700)
+        path.chmod(0o700)  # we made it: whatever the umask, only its owner may enter
     return path
 
 

@@ -8,24 +8,32 @@ passwords, so the growing delay survives a restart.
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import errno
+import hmac
 import json
 import os
 import re
 import secrets
 import shutil
+import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from zxcvbn import zxcvbn
+
 from desktop.crypto import (
     DEFAULT_KDF,
     KEY_BYTES,
+    NONCE_BYTES,
     KdfParams,
     RecordCipher,
     derive_password_key,
@@ -51,6 +59,7 @@ from desktop.vault import Vault, now_iso
 PROFILE_FILE = "profile.json"
 THROTTLE_FILE = "throttle.json"
 REKEY_FILE = "profile.json.rekey"
+THROTTLE_LOCK = "throttle.lock"
 VAULT_FILE = "vault.db"
 PROFILE_FORMAT = 1
 MIN_PASSWORD_LENGTH = 10
@@ -59,13 +68,39 @@ FREE_ATTEMPTS = 3
 MAX_DELAY_SECONDS = 300
 
 
-def check_password_strength(password: str) -> None:
-    """Refuse a password too short to protect children's health data."""
+# zxcvbn's score 3 is "safely unguessable: moderate protection from an offline slow-hash
+# scenario" (under 10^10 guesses); with Argon2id at ~0.5 s a guess, lower scores fall in days.
+MIN_STRENGTH_SCORE = 3
+ZXCVBN_MAX_LENGTH = 72  # what zxcvbn judges; a longer password is judged by its first 72
+# The National Cyber Security Centre's advice: "use three random words" (NCSC, "Three
+# random words", and the Cyber Aware guidance on passwords).
+THREE_WORDS_ADVICE = ("three random words, such as 'orange piano lighthouse', are easy to "
+                      "remember and hard to guess (the NCSC's advice)")
+
+
+def password_problem(password: str, user_inputs: tuple[str, ...] = ()) -> str:
+    """The one sentence saying why a new password will not do, or '' when it will.
+
+    The rule: at least 10 characters, and a zxcvbn strength score of at least 3 (so no
+    repeats, sequences, keyboard walks, common passwords or the profile's own name).
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(
-            f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters; a short phrase "
-            "of several words is easy to remember and hard to guess."
-        )
+        return (f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters: "
+                f"{THREE_WORDS_ADVICE}.")
+    result = zxcvbn(password[:ZXCVBN_MAX_LENGTH],
+                    user_inputs=[*user_inputs, "onesend", "send", "senco"])
+    if int(result["score"]) >= MIN_STRENGTH_SCORE:
+        return ""
+    warning = str(result["feedback"].get("warning") or "").strip().rstrip(".")
+    why = f" ({warning[0].lower()}{warning[1:]})" if warning else ""
+    return f"That password is too easy to guess{why}: {THREE_WORDS_ADVICE}."
+
+
+def check_password_strength(password: str, user_inputs: tuple[str, ...] = ()) -> None:
+    """Refuse a password too weak to protect children's health data (`password_problem`)."""
+    problem = password_problem(password, user_inputs)
+    if problem:
+        raise InvalidInput(problem)
 
 
 def unlock_delay(failures: int) -> int:
@@ -73,6 +108,25 @@ def unlock_delay(failures: int) -> int:
     if failures < FREE_ATTEMPTS:
         return 0
     return int(min(2 ** (failures - FREE_ATTEMPTS + 1), MAX_DELAY_SECONDS))
+
+
+SALT_BYTES = 16
+WRAPPED_BYTES = NONCE_BYTES + KEY_BYTES + 16  # nonce, the data key, the GCM tag
+CHECK_BYTES = 16
+_PROFILE_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def password_check_value(kek: bytes) -> bytes:
+    """What tells a right password from an altered profile: 16 bytes derived from the
+    password's key, stored beside the wrapped key.
+
+    It reveals nothing the wrapped key does not (both only confirm a guess, at the same
+    Argon2id cost). With it, a password whose check matches but whose wrapped key does not
+    open proves the wrapped key or its binding (profile id) was altered.
+    """
+    derived = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None,
+                   info=b"onesend/v1/password-check").derive(kek)
+    return derived[:CHECK_BYTES]
 
 
 def key_context(profile_id: str, wrapper: str) -> bytes:
@@ -92,11 +146,15 @@ class ProfileRecord:
     wrapped_by_password: bytes
     recovery_salt: bytes
     wrapped_by_recovery: bytes
+    # Absent in profiles made before it existed: they cannot tell "altered" from "wrong".
+    password_check: bytes | None = None
 
     def to_json(self) -> dict[str, Any]:
         def b64(data: bytes) -> str:
             return base64.b64encode(data).decode("ascii")
 
+        extra = {} if self.password_check is None else {
+            "password_check": b64(self.password_check)}
         return {
             "format": PROFILE_FORMAT,
             "name": self.name,
@@ -107,6 +165,7 @@ class ProfileRecord:
             "wrapped_by_password": b64(self.wrapped_by_password),
             "recovery_salt": b64(self.recovery_salt),
             "wrapped_by_recovery": b64(self.wrapped_by_recovery),
+            **extra,
         }
 
     @classmethod
@@ -127,10 +186,19 @@ class ProfileRecord:
                 wrapped_by_password=base64.b64decode(data["wrapped_by_password"], validate=True),
                 recovery_salt=base64.b64decode(data["recovery_salt"], validate=True),
                 wrapped_by_recovery=base64.b64decode(data["wrapped_by_recovery"], validate=True),
+                password_check=(base64.b64decode(data["password_check"], validate=True)
+                                if "password_check" in data else None),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise TamperedData(damaged) from exc
-        if len(record.password_salt) < 16 or len(record.recovery_salt) < 16:
+        # What OneSEND writes has exact shapes: anything else was altered (and is said so
+        # before a password is tried, so it never counts as a wrong one).
+        if (len(record.password_salt) != SALT_BYTES or len(record.recovery_salt) != SALT_BYTES
+                or len(record.wrapped_by_password) != WRAPPED_BYTES
+                or len(record.wrapped_by_recovery) != WRAPPED_BYTES
+                or not _PROFILE_ID.match(record.profile_id)
+                or (record.password_check is not None
+                    and len(record.password_check) != CHECK_BYTES)):
             raise TamperedData(damaged)
         return record
 
@@ -198,7 +266,7 @@ class Profiles:
                 "A profile name is 1 to 64 letters, digits, spaces, dots, dashes or "
                 "underscores, starting with a letter or digit."
             )
-        check_password_strength(password)
+        check_password_strength(password, (name,))
         folder = self.folder(name)
         if (folder / PROFILE_FILE).exists():
             raise ProfileError(f"A profile called {name!r} already exists in {self.data_dir}.")
@@ -213,6 +281,7 @@ class Profiles:
         recovery_key = new_recovery_key()
         password_salt, recovery_salt = os.urandom(16), os.urandom(16)
         profile_id = uuid.uuid4().hex
+        password_kek = derive_password_key(password, password_salt, self._kdf)
         record = ProfileRecord(
             name=name,
             profile_id=profile_id,
@@ -220,7 +289,7 @@ class Profiles:
             kdf=self._kdf,
             password_salt=password_salt,
             wrapped_by_password=wrap_key(
-                derive_password_key(password, password_salt, self._kdf),
+                password_kek,
                 data_key,
                 key_context(profile_id, "password"),
             ),
@@ -230,6 +299,7 @@ class Profiles:
                 data_key,
                 key_context(profile_id, "recovery"),
             ),
+            password_check=password_check_value(password_kek),
         )
         # All or nothing: the profile is built in a hidden folder beside the others and
         # renamed into place whole, so a full disk or a crash never leaves a name half-used.
@@ -295,16 +365,16 @@ class Profiles:
 
     def change_password(self, name: str, old_password: str, new_password: str) -> None:
         """Re-wrap the data key under a new password; no record is touched."""
-        check_password_strength(new_password)
         folder = self.folder(self.choose(name))
+        check_password_strength(new_password, (folder.name,))
         record = self._read_record(folder)
         data_key = self._password_data_key(folder, record, old_password)
         self._rewrap_password(folder, record, data_key, new_password, "profile.change-password")
 
     def recover(self, name: str, recovery_key: str, new_password: str) -> None:
         """Set a new password using the recovery key shown when the profile was created."""
-        check_password_strength(new_password)
         folder = self.folder(self.choose(name))
+        check_password_strength(new_password, (folder.name,))
         record = self._read_record(folder)
         raw = normalise_recovery_key(recovery_key)
         kek = derive_recovery_key(raw, record.recovery_salt)
@@ -383,10 +453,11 @@ class Profiles:
         if password is not None:
             salt = os.urandom(16)
             kdf = self._kdf if _stronger(self._kdf, record.kdf) else record.kdf
+            kek = derive_password_key(password, salt, kdf)
             updated = dataclasses.replace(
                 updated, kdf=kdf, password_salt=salt, wrapped_by_password=wrap_key(
-                    derive_password_key(password, salt, kdf), data_key,
-                    record.context("password")))
+                    kek, data_key, record.context("password")),
+                password_check=password_check_value(kek))
         if recovery_key is not None:
             salt = os.urandom(16)
             updated = dataclasses.replace(
@@ -424,17 +495,26 @@ class Profiles:
     # -- internals ---------------------------------------------------------------------------
 
     def _password_data_key(self, folder: Path, record: ProfileRecord, password: str) -> bytes:
-        self._wait_for_throttle(folder)
+        # Counted before it is tried, under a lock: concurrent guesses cannot share a window.
+        failures, unwritten = self._count_attempt(folder)
         kek = derive_password_key(password, record.password_salt, record.kdf)
         data_key = unwrap_key(kek, record.wrapped_by_password, record.context("password"))
+        # The check value only explains a failure; it never refuses a key that opens.
+        check = record.password_check
+        if data_key is None and check is not None and (
+                hmac.compare_digest(password_check_value(kek), check)
+                or self._kdf_altered(record, password)):
+            # The password is right (its check matches) but the key it wraps does not open:
+            # the wrapped key, the profile id bound to it, or the parameters were altered.
+            if unwritten is None:
+                self._uncount(folder)
+            raise TamperedData(self._altered(record))
+        if data_key is None and unwritten is not None:
+            raise WrongPassword(
+                f"That password does not unlock the profile {record.name!r} (and the disk "
+                f"holding it could not be written: {unwritten.strerror or 'a disk error'}).")
         if data_key is None:
-            try:
-                delay = unlock_delay(self._record_failure(folder))
-            except OSError as exc:  # a full disk: say so, in the same sentence
-                raise WrongPassword(
-                    f"That password does not unlock the profile {record.name!r} (and the disk "
-                    f"holding it could not be written: {exc.strerror or 'a disk error'})."
-                ) from exc
+            delay = unlock_delay(failures)
             later = f" Wait {delay} seconds before trying again." if delay else ""
             raise WrongPassword(
                 f"That password does not unlock the profile {record.name!r}.{later}"
@@ -442,15 +522,33 @@ class Profiles:
         self._clear_failures(folder)
         return data_key
 
+    def _kdf_altered(self, record: ProfileRecord, password: str) -> bool:
+        """Whether the password's check matches under this build's own Argon2id parameters.
+
+        The profile's parameters are read from the file; when they differ from the ones this
+        build writes and the check then matches, it is the parameters that were altered.
+        """
+        if record.password_check is None or record.kdf == self._kdf:
+            return False
+        kek = derive_password_key(password, record.password_salt, self._kdf)
+        return hmac.compare_digest(password_check_value(kek), record.password_check)
+
+    @staticmethod
+    def _altered(record: ProfileRecord) -> str:
+        return (f"The profile {record.name!r} has been altered: its profile.json no longer "
+                "matches its password, so it cannot be opened (this was not counted as a wrong "
+                "password); restore the profile's folder from a backup.")
+
     def _rewrap_password(
         self, folder: Path, record: ProfileRecord, data_key: bytes, password: str, action: str
     ) -> None:
         salt = os.urandom(16)
         kdf = self._kdf if _stronger(self._kdf, record.kdf) else record.kdf
-        wrapped = wrap_key(derive_password_key(password, salt, kdf), data_key,
-                           record.context("password"))
+        kek = derive_password_key(password, salt, kdf)
+        wrapped = wrap_key(kek, data_key, record.context("password"))
         updated = ProfileRecord(record.name, record.profile_id, record.created_at, kdf, salt,
-                                wrapped, record.recovery_salt, record.wrapped_by_recovery)
+                                wrapped, record.recovery_salt, record.wrapped_by_recovery,
+                                password_check_value(kek))
         vault = self._open(folder, record, data_key)
         try:
             self._write_record(folder, updated)
@@ -494,25 +592,77 @@ class Profiles:
             # A damaged counter is treated as the worst case rather than as a reset.
             return FREE_ATTEMPTS + 8, self._clock()
 
-    def _wait_for_throttle(self, folder: Path) -> None:
-        failures, last = self._throttle(folder)
-        delay = unlock_delay(failures)
-        remaining = delay - max(0.0, self._clock() - last)
-        if delay and remaining > 0:
-            raise TooManyAttempts(
-                f"Too many wrong passwords: wait {int(remaining) + 1} seconds before trying again."
-            )
+    def _count_attempt(self, folder: Path) -> tuple[int, OSError | None]:
+        """Wait out the delay or refuse; else count this attempt as a failure until it succeeds.
 
-    def _record_failure(self, folder: Path) -> int:
-        failures, _ = self._throttle(folder)
-        failures += 1
-        payload = json.dumps({"failures": failures, "last_failure": self._clock()}).encode()
+        Read, check and increment happen under one lock, so eight processes trying at once
+        are counted eight times and only those the delay allows are tried. When the count
+        cannot be written (a full disk) the attempt is still tried, so the owner of a full
+        disk is not locked out of their records; the error is returned to be said.
+        """
+        with _throttle_lock(folder):
+            failures, last = self._throttle(folder)
+            delay = unlock_delay(failures)
+            remaining = delay - max(0.0, self._clock() - last)
+            if delay and remaining > 0:
+                raise TooManyAttempts(
+                    f"Too many wrong passwords: wait {int(remaining) + 1} seconds before trying "
+                    "again."
+                )
+            failures += 1
+            try:
+                self._write_throttle(folder, failures, self._clock())
+            except OSError as exc:
+                return failures, exc
+        return failures, None
+
+    def _uncount(self, folder: Path) -> None:
+        """Take back an attempt counted for a profile found altered (not a wrong password)."""
+        with _throttle_lock(folder), contextlib.suppress(OSError):
+            failures, last = self._throttle(folder)
+            if failures <= 1:
+                (folder / THROTTLE_FILE).unlink(missing_ok=True)
+            else:
+                self._write_throttle(folder, failures - 1, last)
+
+    @staticmethod
+    def _write_throttle(folder: Path, failures: int, last: float) -> None:
+        payload = json.dumps({"failures": failures, "last_failure": last}).encode()
         write_private_file(folder / THROTTLE_FILE, payload)
-        return failures
 
     @staticmethod
     def _clear_failures(folder: Path) -> None:
-        (folder / THROTTLE_FILE).unlink(missing_ok=True)
+        with _throttle_lock(folder):
+            (folder / THROTTLE_FILE).unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _throttle_lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock on the profile's wrong-password counter, across processes."""
+    try:
+        fd = os.open(folder / THROTTLE_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        # A full disk cannot hold the lock file either; the counter's own write then fails
+        # too, and the attempt is tried uncounted (see `_count_attempt`).
+        yield
+        return
+    try:
+        if sys.platform == "win32":
+            import msvcrt  # noqa: PLC0415 - Windows only
+
+            while True:
+                try:
+                    msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+                    break
+                except OSError:
+                    continue  # LK_LOCK gives up after ten seconds; the counter must not
+        else:
+            import fcntl  # noqa: PLC0415 - POSIX only
+
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 def _vault_is_under(path: Path, data_key: bytes, profile: str) -> bool:

@@ -56,6 +56,7 @@ from desktop.listing import (
     parse_iso_date,
 )
 from desktop.vault import Vault
+from forms.bounds import SHORT_CHARS, clip_text
 from ui.crash import user_sentence
 from ui.table_model import TitledTableModel
 from ui.tasks import TaskRunner, emit
@@ -114,6 +115,12 @@ def _date_key(iso: str) -> tuple[int, str]:
     return (1, fold(iso)) if iso else (2, "")
 
 
+def _bounded(text: str) -> str:
+    """A cell never holds more than a name's bound (a record saved before the bounds may)."""
+    clipped, cut = clip_text(text, SHORT_CHARS)
+    return clipped + "…" if cut else clipped
+
+
 def prepare(rows: list[ListRow]) -> PreparedRows:
     """Display text (UK dates) and sort keys (ISO dates, folded names) for each row."""
     display: list[tuple[str, ...]] = []
@@ -144,7 +151,8 @@ def prepare(rows: list[ListRow]) -> PreparedRows:
                             uk_time(row.last_edited), ""))
         else:
             display.append((
-                row.child, shown(row.date_of_birth), row.setting, row.kind_label,
+                _bounded(row.child), shown(row.date_of_birth), _bounded(row.setting),
+                row.kind_label,
                 row.status_label, uk_time(row.last_edited), due,
             ))
         keys.append((

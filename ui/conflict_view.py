@@ -39,6 +39,7 @@ from shiboken6 import Shiboken
 from desktop.assessments import Assessments, summarise
 from desktop.errors import NotReady, OneSendError
 from desktop.vault import Vault
+from forms.bounds import GENERIC_CHARS, clip_text
 from forms.definition import FormDefinition
 from forms.engine import Session
 from forms.errors import FormError
@@ -123,6 +124,11 @@ class _Labeller:
         return question_id.replace("_", " ").capitalize()
 
     def text(self, answers: dict[str, Any], key: AnswerKey, held: bool) -> str:
+        """An answer in words, never longer than a long answer's bound (forms/bounds.py)."""
+        shown, cut = clip_text(self._text(answers, key, held), GENERIC_CHARS)
+        return shown + " […]" if cut else shown
+
+    def _text(self, answers: dict[str, Any], key: AnswerKey, held: bool) -> str:
         if not held:
             return NOT_HELD
         value = value_of(answers, key)

@@ -34,9 +34,8 @@ from PySide6.QtWidgets import (
 from shiboken6 import Shiboken
 from typing_extensions import override
 
-from desktop.errors import InvalidInput
 from desktop.owner import create_as_owner, unlock_as_owner
-from desktop.profiles import MIN_PASSWORD_LENGTH, Profiles, check_password_strength
+from desktop.profiles import MIN_PASSWORD_LENGTH, Profiles, password_problem
 from desktop.vault import Vault
 from ui.crash import user_sentence
 from ui.tasks import TaskRunner, emit
@@ -295,6 +294,7 @@ class CreateProfilePage(Page):
         for edit in (self.name_edit, self.password_edit, self.confirm_edit):
             edit.returnPressed.connect(self.submit)
         self.password_edit.textChanged.connect(self._update_feedback)
+        self.name_edit.textChanged.connect(self._update_feedback)
         self.confirm_edit.textChanged.connect(self._update_feedback)
         self._update_feedback()
         self.first = self.name_edit
@@ -305,24 +305,28 @@ class CreateProfilePage(Page):
         self.confirm_edit.setEchoMode(mode)
 
     @staticmethod
-    def strength_problem(password: str) -> str:
-        """The one sentence that says what is wrong with the password, or '' when it will do."""
-        try:
-            check_password_strength(password)
-        except InvalidInput as problem:
-            return str(problem)
-        return ""
+    def strength_problem(password: str, user_inputs: tuple[str, ...] = ()) -> str:
+        """The one sentence that says what is wrong with the password, or '' when it will do.
+
+        The same rule as `onesend profile create` (desktop.profiles.password_problem).
+        """
+        return password_problem(password, user_inputs)
+
+    def _names(self) -> tuple[str, ...]:
+        return (self.name_edit.text().strip(),)
 
     def _update_feedback(self) -> None:
         password = self.password_edit.text()
-        problem = self.strength_problem(password)
+        problem = self.strength_problem(password, self._names())
         if not password:
             text = "Not typed yet."
-        elif problem:
+        elif len(password) < MIN_PASSWORD_LENGTH:
             text = (f"✗ Too short: {len(password)} characters so far, "
                     f"at least {MIN_PASSWORD_LENGTH} needed.")
+        elif problem:
+            text = f"✗ {problem}"
         else:
-            text = "✓ Long enough."
+            text = "✓ Strong enough."
         self.strength.setText(text)
         self.strength.setAccessibleDescription(text)
         self.strength.setProperty("ok", not problem)
@@ -340,7 +344,7 @@ class CreateProfilePage(Page):
     def _problem(self) -> tuple[str, QLineEdit] | None:
         if not self.name_edit.text().strip():
             return "Enter a name for the profile, usually your own name.", self.name_edit
-        problem = self.strength_problem(self.password_edit.text())
+        problem = self.strength_problem(self.password_edit.text(), self._names())
         if problem:
             return problem, self.password_edit
         if self.confirm_edit.text() != self.password_edit.text():

@@ -19,6 +19,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMenu, QStackedWidget, QToolBar, QVBoxLayout, QWidget
 
 from desktop.assessments import Assessments
+from forms.errors import FormError
 from sync.form_updates import register_stored_definitions
 from ui.assessment_list import AssessmentListPage
 from ui.crash import user_sentence
@@ -26,6 +27,15 @@ from ui.form.editor import AssessmentEditor
 from ui.tasks import TaskRunner, emit
 
 LOCK_SHORTCUT = "Ctrl+L"
+
+
+def unknown_form_sentence(document: dict[str, Any]) -> str:
+    """Why an assessment cannot be opened when its form is not known here (never its answers)."""
+    form = str(document.get("form", ""))[:100]
+    version = str(document.get("form_version", ""))[:100]
+    return (f"This assessment uses the form '{form}' version '{version}', which this copy of "
+            "OneSEND does not have: sync to fetch it, or update OneSEND. The assessment is kept "
+            "unchanged.")
 
 
 class Workspace(QWidget):
@@ -163,8 +173,13 @@ class Workspace(QWidget):
         self.tasks.run_db(lambda vault: Assessments(vault).get(record_id), opened, failed)
 
     def _show_editor(self, document: dict[str, Any], section: str) -> None:
-        editor = AssessmentEditor(self.tasks, document, today=self.today,
-                                  autosave_ms=self.autosave_ms, parent=self.stack)
+        try:
+            editor = AssessmentEditor(self.tasks, document, today=self.today,
+                                      autosave_ms=self.autosave_ms, parent=self.stack)
+        except FormError:
+            # A draft on a form (or version) this build does not know: say so, keep it as is.
+            emit(self.failed, unknown_form_sentence(document))
+            return
         editor.title_changed.connect(self.title_changed)
         editor.failed.connect(self.failed)
         self.editor = editor

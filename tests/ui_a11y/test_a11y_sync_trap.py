@@ -61,13 +61,15 @@ def test_tab_and_shift_tab_leave_the_records_table(
 def test_a_wrong_enrolment_code_leaves_the_focus_on_the_code(
     qtbot: QtBot, panel: SyncPanel, tmp_path: Path,
 ) -> None:
-    config = ServerConfig(tmp_path / "server", enrol_codes=["RIGHT-1"], faults=Faults(seed=1))
+    config = ServerConfig(tmp_path / "server", faults=Faults(seed=1))
     with ServerThread(config) as server:
+        right = server.issue_code()
+        wrong = ("B" if right[0] == "A" else "A") + right[1:]  # well formed, never issued
         qtbot.keyClicks(panel.server_edit, server.url)
-        qtbot.keyClicks(panel.code_edit, "WRONG-9")
+        qtbot.keyClicks(panel.code_edit, wrong)
         panel.enrol_button.setFocus(Qt.FocusReason.TabFocusReason)
         qtbot.keyClick(panel.enrol_button, Qt.Key.Key_Space)
         qtbot.waitUntil(lambda: panel.enrol_button.isEnabled() and panel.message.isVisible()
                         and "Enrolling" not in panel.message.text(), timeout=10_000)
     assert QApplication.focusWidget() is panel.code_edit
-    assert panel.code_edit.selectedText() == "WRONG-9"
+    assert panel.code_edit.selectedText() == wrong

@@ -64,7 +64,7 @@ def test_create_profile_with_feedback_then_the_recovery_key_once_then_the_worksp
 
     page.password_edit.clear()
     qtbot.keyClicks(page.password_edit, PASSWORD)
-    assert page.strength.text() == "✓ Long enough."
+    assert page.strength.text() == "✓ Strong enough."
     qtbot.keyClicks(page.confirm_edit, PASSWORD + "!")
     assert "not the same" in page.match.text()
     qtbot.mouseClick(page.create_button, Qt.MouseButton.LeftButton)

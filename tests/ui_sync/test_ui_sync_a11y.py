@@ -33,11 +33,11 @@ def test_the_conflict_view_has_names_roles_and_a_tab_round(
 ) -> None:
     school, _ = profiles.create("school", kit.PASSWORD)
     try:
-        enrol(school, server.url, "CODE-1", kit.FAST)
+        enrol(school, server.url, server.issue_code(), kit.FAST)
         Assessments(school).create(kit.complete_document(1), record_id="shared-1")
         Assessments(school).finalise("shared-1")
         assert SyncEngine(school, settings=kit.FAST).run().accepted == 1
-        enrol(vault, server.url, "CODE-0", kit.FAST)
+        enrol(vault, server.url, server.issue_code(), kit.FAST)
         mine = kit.complete_document(1)
         mine["answers"]["about_me"]["interests"] = "Edited on this laptop."
         mine["answers"]["about_me"]["how_to_help"] = "Short sentences and pictures."

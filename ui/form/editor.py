@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -50,6 +51,7 @@ from typing_extensions import override
 from desktop.assessments import Assessments, summarise
 from desktop.family_copy import family_copy_html, family_copy_title, write_pdf
 from desktop.vault import Vault
+from forms.bounds import clip_answers, definition_for
 from forms.definition import Question, Section
 from forms.engine import MISSING_KIND, Problem, Session, document_session
 from ui.crash import user_sentence
@@ -343,6 +345,14 @@ class FocusOnShow(QObject):
         return False
 
 
+TITLE_CHARS = 80
+
+
+def title_text(name: str) -> str:
+    """A name as a title (the editor's heading, the window title): at most 80 characters."""
+    return name if len(name) <= TITLE_CHARS else name[: TITLE_CHARS - 1] + "…"
+
+
 class AssessmentEditor(QWidget):
     """One open assessment: fill it in, check it, finalise it, print it, see its history.
 
@@ -372,7 +382,8 @@ class AssessmentEditor(QWidget):
         self._session = uuid.uuid4().hex
         self.revision = int(document.get("revision", 1))
         self.status = str(document.get("status", "draft"))
-        self.session = document_session(document, today)
+        self.clipped: list[str] = []
+        self.session = self._open_session(document)
         self.form_id = self.session.definition.id
         self.form_version = self.session.definition.version
         self.archive: list[dict[str, Any]] = list(document.get("archive") or [])
@@ -404,6 +415,7 @@ class AssessmentEditor(QWidget):
         self._retry_timer.timeout.connect(self._retry_save)
 
         self._build_ui()
+        self._show_clipped()
         self._fill_sidebar()
         self._apply_status()
         first = self.session.visible_sections[0].id if self.session.visible_sections else ""
@@ -419,6 +431,9 @@ class AssessmentEditor(QWidget):
         self.title_label = QLabel(self)
         self.title_label.setObjectName("editorTitle")
         relative_font(self.title_label, 1.3)
+        # A long name is cut with "…" by title_text(); the label never widens the window.
+        self.title_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.title_label.setMinimumWidth(120)
         self.status_label = QLabel(self)
         self.status_label.setObjectName("recordStatus")
         self.save_label = QLabel(self)
@@ -459,6 +474,12 @@ class AssessmentEditor(QWidget):
         self.message.setVisible(False)
         self.message.setTextFormat(Qt.TextFormat.PlainText)
         outer.addWidget(self.message)
+        self.bounds_note = QLabel(self)
+        self.bounds_note.setObjectName("boundsNote")
+        self.bounds_note.setWordWrap(True)
+        self.bounds_note.setVisible(False)
+        self.bounds_note.setTextFormat(Qt.TextFormat.PlainText)
+        outer.addWidget(self.bounds_note)
 
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.sections = QListWidget(splitter)
@@ -493,6 +514,26 @@ class AssessmentEditor(QWidget):
         self.undo_shortcut.activated.connect(self.undo)
         self._set_save_label("saved", "All changes saved")
 
+    def _open_session(self, document: dict[str, Any]) -> Session:
+        """The engine's session on the answers cut to their bounds (forms/bounds.py).
+
+        A record saved before the bounds existed may hold more; no widget is ever given it.
+        The stored revision is not changed: History keeps it whole.
+        """
+        answers, self.clipped = clip_answers(document.get("answers"), definition_for(document))
+        return document_session({**document, "answers": answers}, self.today)
+
+    def _show_clipped(self) -> None:
+        if not self.clipped:
+            self.bounds_note.setVisible(False)
+            return
+        paths = ", ".join(self.clipped[:5]) + (", …" if len(self.clipped) > 5 else "")
+        self.bounds_note.setText(
+            f"{len(self.clipped)} answer(s) in revision {self.revision} are longer than OneSEND "
+            f"accepts and are shown shortened ({paths}). Revision {self.revision} keeps them "
+            "whole in History; a change saved here stores the shortened text as a new revision.")
+        self.bounds_note.setVisible(True)
+
     def _build_adapter(self, question: Question, path: str, section_id: str,
                        parent: QWidget) -> FieldAdapter:
         adapter = adapter_for(question)(question, path, section_id, self.ctx, parent)
@@ -524,7 +565,7 @@ class AssessmentEditor(QWidget):
 
     def child_name(self) -> str:
         names = summarise(self.session.answers)
-        return " ".join(p for p in (names["first_name"], names["last_name"]) if p)
+        return title_text(" ".join(p for p in (names["first_name"], names["last_name"]) if p))
 
     def _apply_status(self) -> None:
         self.status_label.setText(f"Status: {STATUS_WORDS.get(self.status, self.status)}")
@@ -997,7 +1038,8 @@ class AssessmentEditor(QWidget):
     def _reload(self, document: dict[str, Any]) -> None:
         self.revision = int(document["revision"])
         self.status = str(document["status"])
-        self.session = document_session(document, self.today)
+        self.session = self._open_session(document)
+        self._show_clipped()
         self.form_version = self.session.definition.version
         self.archive = list(document.get("archive") or [])
         self._drop_pages()

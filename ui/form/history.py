@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from desktop.assessments import Assessments, RevisionInfo
 from desktop.errors import OneSendError
 from desktop.vault import Vault
+from forms.bounds import clip_answers, definition_for
 from forms.engine import document_session
 from forms.errors import FormError
 from ui.form.answers_text import summary_blocks
@@ -80,12 +81,21 @@ def local_time(stamp: str) -> str:
 
 
 def revision_text(document: dict[str, Any]) -> str:
-    """A revision's answers as plain text, for reading (never edited here)."""
+    """A revision's answers as plain text, for reading (never edited here).
+
+    Answers past their bounds (a record saved before the bounds existed) are cut to them, so
+    the viewer's layout never holds more; a note at the top says so.
+    """
+    answers, clipped = clip_answers(document.get("answers"), definition_for(document))
     try:
-        session = document_session(document)
+        session = document_session({**document, "answers": answers})
     except FormError as error:
         return str(error)
     lines = []
+    if clipped:
+        lines += [f"Shown shortened to OneSEND's bounds: {', '.join(clipped[:5])}"
+                  f"{', …' if len(clipped) > 5 else ''} (export the assessment to read them "
+                  "whole).", ""]
     for block in summary_blocks(session, include_unanswered=False):
         lines.append(block.title.upper())
         for row in block.rows:

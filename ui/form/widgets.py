@@ -13,14 +13,15 @@ mnemonic is given, and errors are written as text ("Error: …"), never shown by
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar
 
-from PySide6.QtCore import QDate, QObject, QPoint, QSize, Qt, Signal
-from PySide6.QtGui import QFocusEvent, QResizeEvent, QTextCursor
+from PySide6.QtCore import QDate, QMimeData, QObject, QPoint, QSize, Qt, Signal
+from PySide6.QtGui import QFocusEvent, QKeyEvent, QResizeEvent, QTextCursor
 from PySide6.QtWidgets import (
     QAbstractButton,
     QButtonGroup,
@@ -45,6 +46,14 @@ from PySide6.QtWidgets import (
 )
 from typing_extensions import override
 
+from forms.bounds import (
+    CODE_CHARS,
+    DATE_CHARS,
+    GENERIC_CHARS,
+    MAX_NUMBER,
+    SHORT_CHARS,
+    question_bound,
+)
 from forms.definition import IDENTIFIER_TYPES, OTHER_SUFFIX, Question
 from forms.engine import AGREEMENT_DECISIONS, Problem, Session
 from forms.expressions import MISSING
@@ -107,8 +116,10 @@ def describe(widget: QWidget, name: str, description: str = "") -> None:
 class LongTextEdit(QPlainTextEdit):
     """Multi-line text where Tab moves on (as everywhere else) and the box grows with its text."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, limit: int = GENERIC_CHARS) -> None:
         super().__init__(parent)
+        # The answer's hard bound (forms/bounds.py): the box never holds more than this.
+        self.limit = limit
         self.setTabChangesFocus(True)
         # Lines wrap at the box's width, so there is never a sideways scroll bar in it.
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
@@ -116,6 +127,22 @@ class LongTextEdit(QPlainTextEdit):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.document().contentsChanged.connect(self._fit)
         self._fit()
+
+    def insertFromMimeData(self, source: QMimeData) -> None:  # noqa: N802 - Qt's name
+        """Paste at most what the bound leaves room for; the rest never reaches the layout."""
+        if not source.hasText():
+            return
+        selected = len(self.textCursor().selectedText())
+        room = max(0, self.limit - (self.document().characterCount() - 1 - selected))
+        self.textCursor().insertText(source.text()[:room])
+        self.ensureCursorVisible()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        full = self.document().characterCount() - 1 >= self.limit
+        if full and event.text() and not self.textCursor().hasSelection() and (
+                event.text().isprintable() or event.text() in "\r\n"):
+            return  # at the bound: typing adds nothing (deleting and moving still work)
+        super().keyPressEvent(event)
 
     def _fit(self) -> None:
         """As tall as its wrapped lines (3 to 14 of them), so the answer can be read back."""
@@ -433,8 +460,7 @@ class TextAdapter(FieldAdapter):
     def build(self) -> None:
         self.edit = QLineEdit(self.body)
         limit = self.question.max_length
-        if limit:
-            self.edit.setMaxLength(int(limit))
+        self.edit.setMaxLength(int(limit) if limit else question_bound(self.question).chars)
         if self.question.type in IDENTIFIER_TYPES:
             width_in_characters(self.edit, 24)
         self.edit.textEdited.connect(self._edited)
@@ -458,7 +484,7 @@ class LongTextAdapter(FieldAdapter):
     """``long_text``: several lines, in the person's own words."""
 
     def build(self) -> None:
-        self.edit = LongTextEdit(self.body)
+        self.edit = LongTextEdit(self.body, question_bound(self.question).chars)
         self.edit.textChanged.connect(self._edited)
         self.body_layout.addWidget(self.edit)
 
@@ -485,6 +511,7 @@ class NumberAdapter(FieldAdapter):
     def build(self) -> None:
         self.edit = QLineEdit(self.body)
         width_in_characters(self.edit, 14)
+        self.edit.setMaxLength(CODE_CHARS)
         self.edit.textEdited.connect(lambda _text: self.report(self.get()))
         self.body_layout.addWidget(self.edit)
 
@@ -496,9 +523,12 @@ class NumberAdapter(FieldAdapter):
         if not text:
             return None
         try:
-            return int(text) if self.question.type == "integer" else float(text)
+            number = int(text) if self.question.type == "integer" else float(text)
         except ValueError:
             return self.edit.text()
+        if not math.isfinite(number) or abs(number) > MAX_NUMBER:
+            return self.edit.text()  # kept as typed (1e400 is no number); the engine says so
+        return number
 
     def load(self, value: Any, container: dict[str, Any]) -> None:
         if isinstance(value, float) and value.is_integer():
@@ -519,6 +549,7 @@ class DateInput(QWidget):
         row = QHBoxLayout()
         column.addLayout(row)
         self.edit = QLineEdit(self)
+        self.edit.setMaxLength(DATE_CHARS)
         self.edit.setPlaceholderText("DD/MM/YYYY")
         # Room for the whole placeholder and a typed date, however large the text (and again
         # after Larger text: it showed "DD/…" at the largest size).
@@ -708,6 +739,7 @@ class ChoiceAdapter(FieldAdapter):
         self.body_layout.addWidget(self.combo, 0, Qt.AlignmentFlag.AlignLeft)
         self.other_label = QLabel("Please say what you mean", self.body)
         self.other = QLineEdit(self.body)
+        self.other.setMaxLength(SHORT_CHARS)
         self.other_label.setBuddy(self.other)
         self.other.textEdited.connect(
             lambda text: self.report(text if text.strip() else None, self.path + OTHER_SUFFIX)
@@ -785,6 +817,7 @@ class MultiChoiceAdapter(FieldAdapter):
         self.body_layout.addWidget(self.box)
         self.other_label = QLabel("Please say what you mean", self.body)
         self.other = QLineEdit(self.body)
+        self.other.setMaxLength(SHORT_CHARS)
         self.other_label.setBuddy(self.other)
         describe(self.other, f"{self.spoken}: please say what you mean")
         self.other.textEdited.connect(
@@ -988,6 +1021,7 @@ class _PartsAdapter(FieldAdapter):
 
     def make_part(self, key: str) -> QWidget:
         edit = QLineEdit(self.body)
+        edit.setMaxLength(SHORT_CHARS)
         edit.textEdited.connect(lambda _text: self.report(self.get()))
         return edit
 
@@ -1046,7 +1080,7 @@ class AgreementAdapter(_PartsAdapter):
             picker.edited.connect(lambda: self.report(self.get()))
             return picker
         if key == "comments":
-            edit = LongTextEdit(self.body)
+            edit = LongTextEdit(self.body, GENERIC_CHARS)
             edit.textChanged.connect(lambda: self.report(self.get()))
             return edit
         return super().make_part(key)
