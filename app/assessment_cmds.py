@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from app.bulk_import_cmd import run_bulk_import
 from app.common import add_vault_options, json_out, open_vault, out, read_document_file
 from desktop.assessments import Assessments, write_export
 from desktop.errors import InvalidInput, NotReady, OneSendError, TamperedData
@@ -20,7 +21,9 @@ from forms.reviews import start_review
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    document = read_document_file(args.file)
+    if args.ndjson or len(args.files) != 1 or args.files == ["-"] or Path(args.files[0]).is_dir():
+        return run_bulk_import(args, open_vault)
+    document = read_document_file(args.files[0])
     with open_vault(args) as vault:
         record_id, revision = Assessments(vault).import_document(document)
     if args.json:
@@ -169,25 +172,24 @@ def cmd_finalise(args: argparse.Namespace) -> int:
     skipped: list[dict[str, str]] = []
     with open_vault(args) as vault:
         store = Assessments(vault)
-        ids = store.finalisable() if args.all_complete else [args.id]
-        for record_id in ids:
+        if args.all_complete:
+            # In batches, one savepoint per record: one damaged, hostile or incomplete record
+            # (altered outside OneSEND, too deep, out of bounds) is skipped with a reason; it
+            # never stops the others from being finalised.
+            for record_id, revision, new, error in store.finalise_many(store.finalisable()):
+                if error is not None:
+                    skipped.append({"id": record_id, "reason": _reason(error, record_id)})
+                else:
+                    finalised.append({"id": record_id, "revision": revision,
+                                      "queued": new})  # output field
+        else:
             try:
-                revision, new = store.finalise(record_id)
-            except (NotReady, TamperedData) as exc:
-                # One record altered outside OneSEND is skipped, said, and stops no other.
-                if not args.all_complete:
-                    raise
-                skipped.append({"id": record_id, "reason": str(exc)})
-                continue
+                revision, new = store.finalise(args.id)
+            except (NotReady, TamperedData):
+                raise
             except (OneSendError, FormError, RecursionError, ValueError) as exc:
-                # One damaged or hostile record (too deep, out of bounds, unreadable) is
-                # skipped with a reason; it never stops the others from being finalised.
-                reason = _reason(exc, record_id)
-                if not args.all_complete:
-                    raise NotReady(reason) from exc
-                skipped.append({"id": record_id, "reason": reason})
-                continue
-            finalised.append({"id": record_id, "revision": revision,
+                raise NotReady(_reason(exc, args.id)) from exc
+            finalised.append({"id": args.id, "revision": revision,
                               "queued": new})  # output field
     if args.json:
         json_out({"finalised": finalised, "skipped": skipped})
@@ -211,9 +213,16 @@ def register(commands: Any) -> None:
     acts = assessments.add_subparsers(title="assessment commands", metavar="ACTION",
                                       required=True)
     imp = acts.add_parser(
-        "import", help="import FILE.json: a new assessment, or a new revision of its id"
+        "import", help="import FILE.json: a new assessment, or a new revision of its id; "
+        "many files, folders or NDJSON on stdin in one go"
     )
-    imp.add_argument("file", metavar="FILE.json")
+    imp.add_argument("files", metavar="FILE.json", nargs="*",
+                     help="files, folders (their *.json files), or - for NDJSON on stdin")
+    imp.add_argument("--ndjson", action="store_true",
+                     help="read one document per line from stdin (after the password line "
+                     "with --password-stdin)")
+    imp.add_argument("--progress", action="store_true",
+                     help="draw the progress bar on stderr even when it is not a terminal")
     add_vault_options(imp, json_flag=True)
     imp.set_defaults(handler=cmd_import)
     lst = acts.add_parser("list", help="list the assessments")

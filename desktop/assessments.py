@@ -13,6 +13,8 @@ import json
 import math
 import re
 import uuid
+import weakref
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,18 @@ from typing import Any
 from contract.canonical import canonical_json as canonical_json  # noqa: PLC0414 - re-exported
 from desktop import heads
 from desktop.crypto import RecordCipher
-from desktop.errors import BadDocument, CorruptVault, NotFound, NotReady, TamperedData
+from desktop.errors import (
+    BadDocument,
+    CorruptVault,
+    DiskFull,
+    NotFound,
+    NotReady,
+    OneSendError,
+    TamperedData,
+    VaultBusy,
+    VaultFilesChanged,
+    VaultLocked,
+)
 from desktop.integrity import DAMAGED_RECORD, Head, revision_mac
 from desktop.outbox import Outbox
 from desktop.paths import write_private_file
@@ -30,6 +43,12 @@ from forms.bounds import MAX_DOCUMENT_BYTES, OutOfBounds, check_document_bounds
 from forms.errors import FormError
 from forms.validators import normalise_identifier
 
+# Failures of the vault itself, which no single record causes.
+_VAULT_FAILURES = (CorruptVault, DiskFull, VaultBusy, VaultFilesChanged, VaultLocked)
+# Per open vault: record id -> (editing session, the revision that session is writing).
+# In memory only: after a restart (or a kill) the next save starts a new revision.
+_SESSIONS: weakref.WeakKeyDictionary[Vault, dict[str, tuple[str, int]]] = (
+    weakref.WeakKeyDictionary())
 EXPORT_FIELDS = ("id", "revision", "status", "created_at", "updated_at")
 DOCUMENT_FIELDS = ("form", "form_version", "answers")
 # Answers a form migration moved out of the form (forms/migrations.py): kept, never sent.
@@ -193,19 +212,69 @@ class Assessments:
             self.vault.audit(conn, f"assessment.{action}", record_id, new_record=True)
         return record_id, 1
 
-    def save(self, record_id: str, document: dict[str, Any], *, action: str = "edit") -> int:
-        """Append a revision with these answers; the new revision's number is returned."""
+    def save(
+        self, record_id: str, document: dict[str, Any], *, action: str = "edit",
+        session: str | None = None,
+    ) -> int:
+        """Save these answers; the revision's number is returned.
+
+        Without `session` (import, amend, restore, migration…) a new revision is appended.
+        An editing session (the editor passes one token per record it opens) appends one
+        revision at its first save, and each later autosave of the same session replaces that
+        revision in place, re-MAC'd and chained to the revision before it, in one durable
+        transaction: the vault grows per editing session, not per keystroke, and a kill keeps
+        the last completed save. Earlier revisions are never touched, so a damaged working
+        revision cannot hide the last one of the previous session.
+        """
         body = self._body(document)
         now = now_iso()
+        sessions = _SESSIONS.setdefault(self.vault, {})
         with self.vault.write() as conn:
             head = self.verified_head(conn, record_id)
-            revision = head.current_revision + 1
             # An amendment stays one while it is edited (until it is finalised again).
             status = next_status(head.status, Event.EDIT)
+            if (session is not None and action == "edit"
+                    and sessions.get(record_id) == (session, head.current_revision)):
+                self._replace_tip(conn, head, now=now, status=status, body=body)
+                return head.current_revision
+            revision = head.current_revision + 1
             self._append(conn, head, revision, now=now, action=action, status=status,
                          head_status=status, body=body, upn=True)
             self.vault.audit(conn, f"assessment.{action}", record_id)
+        if session is not None and action == "edit":
+            sessions[record_id] = (session, revision)
+        else:
+            sessions.pop(record_id, None)
         return revision
+
+    def _replace_tip(
+        self, conn: Any, head: Head, *, now: str, status: str, body: dict[str, Any],
+    ) -> None:
+        """The current revision (this session's working revision) replaced by these answers,
+        its MAC recomputed over the same chain link; the record's row moved on with it."""
+        revision = head.current_revision
+        _, _, _ = self.verified_revision(head, revision)  # raises TamperedData if damaged
+        before = conn.execute(
+            "SELECT CAST(mac AS BLOB) FROM revisions INDEXED BY revisions_chain "
+            "WHERE assessment_id = ? AND revision < ? ORDER BY revision DESC LIMIT 1",
+            (head.id, revision)).fetchone()
+        previous = before[0] if before else None
+        plaintext = json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        sealed = self.vault.cipher.seal(plaintext, "answers", head.id, revision)
+        tip = revision_mac(self.vault.cipher, head.id, revision, now, self.vault.profile,
+                           "edit", status, body["form"], body["form_version"], sealed, previous)
+        conn.execute(
+            "UPDATE revisions SET created_at = ?, author = ?, action = 'edit', status = ?, "
+            "form = ?, form_version = ?, body = ?, mac = ? WHERE assessment_id = ? AND "
+            "revision = ?",
+            (now, self.vault.profile, status, body["form"], body["form_version"], sealed, tip,
+             head.id, revision),
+        )
+        self.put_head(conn, replace(
+            head, updated_at=now, status=status, upn_index=self._upn_index(body["answers"]),
+            form=body["form"], form_version=body["form_version"],
+            summary=self._seal_summary(body, head.id, revision), tip=tip,
+        ))
 
     def finalise(self, record_id: str) -> tuple[int, bool]:
         """Sign off the current revision and queue it for the server, in one transaction.
@@ -215,13 +284,55 @@ class Assessments:
         every delivery of it will carry. Returns (revision, newly_finalised): finalising what
         is already queued or synced changes nothing.
         """
+        with self.vault.errors():
+            judged = self._judge(self.vault.conn, record_id)
+        if isinstance(judged, int):
+            return judged, False
+        with self.vault.write() as conn:
+            return self._finalise_in(conn, record_id, *judged), True
+
+    def finalise_many(
+        self, record_ids: Sequence[str], *, batch: int = 250,
+    ) -> Iterator[tuple[str, int | None, bool, Exception | None]]:
+        """Finalise many assessments in one process: (id, revision, newly, why-if-skipped).
+
+        Records are taken `batch` at a time in one durable transaction (one commit, one fsync
+        per batch), each inside its own savepoint: a record that is not ready, or was altered
+        outside OneSEND, is rolled back to its savepoint, reported, and stops no other. Each
+        record is judged and written exactly as `finalise` does, through the same MAC'd paths.
+        """
+        for start in range(0, len(record_ids), max(1, batch)):
+            done: list[tuple[str, int | None, bool, Exception | None]] = []
+            with self.vault.write() as conn:
+                for record_id in record_ids[start:start + batch]:
+                    conn.execute("SAVEPOINT finalise_one")
+                    try:
+                        judged = self._judge(conn, record_id)
+                        if isinstance(judged, int):
+                            done.append((record_id, judged, False, None))
+                        else:
+                            revision = self._finalise_in(conn, record_id, *judged)
+                            done.append((record_id, revision, True, None))
+                    except _VAULT_FAILURES:
+                        raise  # the vault itself: the batch rolls back, earlier ones stay
+                    except (OneSendError, FormError, RecursionError, ValueError) as exc:
+                        # This record only (not ready, altered, too deep, out of bounds).
+                        conn.execute("ROLLBACK TO finalise_one")
+                        done.append((record_id, None, False, exc))
+                    conn.execute("RELEASE finalise_one")
+            yield from done
+
+    def _judge(
+        self, conn: Any, record_id: str,
+    ) -> int | tuple[int, dict[str, Any]]:
+        """The current revision when already queued/synced; else (revision, body) once the
+        forms engine judges it complete and valid (NotReady says why not)."""
         from forms.engine import check_document as judge  # noqa: PLC0415 - loads definitions
 
-        with self.vault.errors():
-            head = self.verified_head(self.vault.conn, record_id)
+        head = self.verified_head(conn, record_id)
         current, status = head.current_revision, head.status
         if status in (RecordStatus.QUEUED, RecordStatus.SYNCED):
-            return current, False
+            return current
         if status not in FINALISABLE:
             raise NotReady(f"Assessment {record_id} cannot be finalised while it is {status}.")
         document = self.get(record_id, current)
@@ -237,22 +348,26 @@ class Assessments:
                 f"Assessment {record_id} is not complete and valid: "
                 f"{len(verdict.problems)} answer(s) to fix ({paths}{more})."
             )
+        return current, body
+
+    def _finalise_in(
+        self, conn: Any, record_id: str, current: int, body: dict[str, Any],
+    ) -> int:
+        """Inside the caller's transaction: the sign-off revision, queued in the outbox."""
         now = now_iso()
         sign_off = {"by": self.vault.profile, "at": now}
-        with self.vault.write() as conn:
-            head = self.verified_head(conn, record_id)
-            if head.current_revision != current:
-                raise NotReady(
-                    f"Assessment {record_id} changed while it was being finalised; try again."
-                )
-            revision = current + 1
-            self._append(conn, head, revision, now=now, action="finalise",
-                         status=RecordStatus.READY,
-                         head_status=next_status(head.status, Event.FINALISE), body=body,
-                         upn=False)
-            Outbox(self.vault).enqueue(conn, record_id, revision, body=body, sign_off=sign_off)
-            self.vault.audit(conn, "assessment.finalise", record_id)
-        return revision, True
+        head = self.verified_head(conn, record_id)
+        if head.current_revision != current:
+            raise NotReady(
+                f"Assessment {record_id} changed while it was being finalised; try again."
+            )
+        revision = current + 1
+        self._append(conn, head, revision, now=now, action="finalise",
+                     status=RecordStatus.READY,
+                     head_status=next_status(head.status, Event.FINALISE), body=body, upn=False)
+        Outbox(self.vault).enqueue(conn, record_id, revision, body=body, sign_off=sign_off)
+        self.vault.audit(conn, "assessment.finalise", record_id)
+        return revision
 
     def finalisable(self) -> list[str]:
         """Ids of the assessments that could be finalised (drafts, amended, in conflict)."""

@@ -94,7 +94,9 @@ class Outbox:
     ) -> OutboxItem:
         """Queue a finalised revision; an earlier one still waiting is superseded by it."""
         now = now_iso()
-        self._move(conn, f"assessment_id = ? AND state = '{Q}'", (assessment_id,), now=now,
+        # `+state`: look the assessment's rows up by primary key, never through the index on
+        # state (which would scan every queued row, making a bulk finalise quadratic).
+        self._move(conn, f"assessment_id = ? AND +state = '{Q}'", (assessment_id,), now=now,
                    state=OutboxState.SUPERSEDED)
         base = self._base_revision(conn, assessment_id)
         digest = payload_hash(make_payload(body, sign_off))
@@ -117,7 +119,7 @@ class Outbox:
     def _base_revision(self, conn: sqlite3.Connection, assessment_id: str) -> int | None:
         row = conn.execute(
             "SELECT max(revision) FROM outbox WHERE assessment_id = ? "  # noqa: S608 - constant
-            f"AND state IN ('{OutboxState.ACKNOWLEDGED}', '{IN_FLIGHT}')",
+            f"AND +state IN ('{OutboxState.ACKNOWLEDGED}', '{IN_FLIGHT}')",
             (assessment_id,),
         ).fetchone()
         candidates = [] if row[0] is None else [int(row[0])]
@@ -195,7 +197,7 @@ class Outbox:
     ) -> None:
         """After a conflict is resolved: the next revision is based on the server's one."""
         self._raise_server_revision(conn, assessment_id, server_revision)
-        self._move(conn, f"assessment_id = ? AND state IN ('{OutboxState.CONFLICT}', '{Q}')",
+        self._move(conn, f"assessment_id = ? AND +state IN ('{OutboxState.CONFLICT}', '{Q}')",
                    (assessment_id,), now=now_iso(), state=OutboxState.SUPERSEDED)
 
     # -- the sync engine's steps (each its own durable transaction) ---------------------------

@@ -228,10 +228,24 @@ def mac_every_row(conn: sqlite3.Connection, cipher: RecordCipher) -> None:
 
 
 def _create_revision_update_trigger(conn: sqlite3.Connection) -> None:
+    # Revisions are append-only, but for one: the record's newest revision, when it is an
+    # editing session's working revision (action `edit`), which each autosave of that session
+    # replaces (re-MAC'd on the same chain link). Every other revision — sign-off, import,
+    # restore, amendment, migration, an earlier session — can never be rewritten.
     conn.execute(
         """CREATE TRIGGER revisions_no_update BEFORE UPDATE ON revisions
+        WHEN NOT (old.action = 'edit' AND new.action = 'edit'
+                  AND new.assessment_id = old.assessment_id AND new.revision = old.revision
+                  AND old.revision = (SELECT max(revision) FROM revisions
+                                      WHERE assessment_id = old.assessment_id))
         BEGIN SELECT RAISE(ABORT, 'revisions are append-only'); END"""
     )
+
+
+def _schema_v4_working_revision(conn: sqlite3.Connection) -> None:
+    """Autosaves of one editing session replace its working revision (see above)."""
+    conn.execute("DROP TRIGGER IF EXISTS revisions_no_update")
+    _create_revision_update_trigger(conn)
 
 
 @dataclass(frozen=True)
@@ -250,6 +264,7 @@ Migration = Callable[[sqlite3.Connection], None] | KeyedMigration
 # MIGRATIONS[n] takes a database from user_version n to n + 1.
 MIGRATIONS: tuple[Migration, ...] = (
     _schema_v1, _schema_v2_sync, KeyedMigration(_schema_v3_columns, _schema_v3_macs),
+    _schema_v4_working_revision,
 )
 
 

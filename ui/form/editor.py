@@ -13,6 +13,7 @@ Nothing here knows a question by name: everything comes from the definition and 
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -372,6 +373,8 @@ class AssessmentEditor(QWidget):
         self.edit = EditSession(document, today)
         self.today = today
         self.record_id = self.edit.record_id
+        # One editing session: its autosaves replace one working revision (desktop/assessments).
+        self._save_session = uuid.uuid4().hex
         self._page: SectionPage | None = None
         self._pages: dict[str, SectionPage] = {}  # built section pages, by section id
         self._scrollers: dict[str, QScrollArea] = {}  # each built page's own scroll area
@@ -883,7 +886,9 @@ class AssessmentEditor(QWidget):
         if document is None:
             return
         record_id = self.record_id
-        self.tasks.run_db(lambda vault: Assessments(vault).save(record_id, document),
+        save_session = self._save_session
+        self.tasks.run_db(lambda vault: Assessments(vault).save(record_id, document,
+                                                                session=save_session),
                           self._saved, self._save_failed, owner=self)
 
 
