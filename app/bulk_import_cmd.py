@@ -18,9 +18,10 @@ from desktop.bulk_import import ProgressBar, Source, file_sources, import_all, n
 from desktop.errors import InvalidInput
 from desktop.vault import Vault
 
+OpenVault = Callable[[argparse.Namespace], AbstractContextManager[Vault]]
 
-def run_bulk_import(args: argparse.Namespace, open_vault: Callable[[argparse.Namespace], AbstractContextManager[Vault]]
-                    ) -> int:
+
+def run_bulk_import(args: argparse.Namespace, open_vault: OpenVault) -> int:
     names = [name for name in args.files if name != "-"]
     from_stdin = args.ndjson or "-" in args.files
     if not names and not from_stdin:
