@@ -10,11 +10,9 @@ whole profile folder, needs the window to have let go.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
 from pathlib import Path
 
+from desktop import file_lock
 from desktop.errors import ProfileInUse
 from desktop.profiles import Profiles
 from desktop.vault import Vault
@@ -31,23 +29,12 @@ class OwnerLock:
 
     @classmethod
     def acquire(cls, folder: Path, profile: str) -> OwnerLock:
-        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
-        fd = os.open(folder / OWNER_FILE, flags, 0o600)
-        try:
-            if sys.platform == "win32":
-                import msvcrt  # noqa: PLC0415 - Windows only
-
-                msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-            else:
-                import fcntl  # noqa: PLC0415 - POSIX only
-
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            os.close(fd)
+        fd = file_lock.try_lock(folder / OWNER_FILE)
+        if fd is None:
             raise ProfileInUse(
                 f"The profile {profile!r} is already open in another OneSEND window: use that "
                 "window, or close it first."
-            ) from exc
+            )
         return cls(fd, folder)
 
     @property
@@ -57,8 +44,7 @@ class OwnerLock:
     def release(self) -> None:
         fd, self._fd = self._fd, None
         if fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(fd)  # closing the descriptor drops the lock
+            file_lock.release(fd)
 
     def __enter__(self) -> OwnerLock:
         return self

@@ -269,7 +269,9 @@ def _drop_cut(connection: HTTPConnection) -> None:
         cut.close()
 
 
-class _WatchedHTTPConnection(HTTPConnection):
+class _Watched(HTTPConnection):
+    """A connection whose socket the deadline watchdog can cut (plain or TLS alike)."""
+
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()
         _keep_cut(self, sock)
@@ -286,21 +288,12 @@ class _WatchedHTTPConnection(HTTPConnection):
             _drop_cut(self)
 
 
-class _WatchedHTTPSConnection(HTTPSConnection):
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        _keep_cut(self, sock)
-        return sock
+class _WatchedHTTPConnection(_Watched):
+    pass
 
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _enlist(self)
-        super().request(*args, **kwargs)
 
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            _drop_cut(self)
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
 
 
 class _WatchedHTTPPool(HTTPConnectionPool):
