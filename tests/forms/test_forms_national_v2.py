@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from forms import validators
 from forms.definition import KEY_FIELD, FormDefinition
 from forms.engine import Session, check_document
 from forms.migrations import migrate, migrate_document
@@ -200,6 +201,16 @@ def test_a_retired_code_survives_migration_and_asks_to_be_chosen_again(
     assert moved["answers"]["placement"]["current_setting_type"] == "mainstream_resourced"
     problems = {p.path: p.message for p in check_document(moved, today=TODAY).problems}
     assert "no longer used" in problems["placement.current_setting_type"]
+
+
+def test_code_lists_offer_every_current_census_code(v2: FormDefinition) -> None:
+    # Down syndrome is its own SEN type from the January 2025 school census (DfE, following the
+    # Down Syndrome Act 2022), and a mixed-year class is an NCyearActual code: a form that
+    # offers fewer codes than a CTF may carry would turn a valid import into an error.
+    lists = v2.code_lists
+    assert {i.code for i in lists["sen_type"].offered} == set(validators.SEN_TYPE_CODES)
+    assert "DS" in {i.code for i in lists["sen_type"].offered}
+    assert [i.code for i in lists["nc_year"].offered] == list(validators.NC_YEAR_CODES)
 
 
 def test_finalised_1_0_0_records_still_judge_under_1_0_0() -> None:
