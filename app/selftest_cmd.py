@@ -38,7 +38,10 @@ def cmd_self_test(args: argparse.Namespace) -> int:
     )
 
     open_and_close_window()
-    check_text_services()
+    try:
+        check_text_services()
+    except RuntimeError as exc:  # a build without what Qt needs for English text: say which
+        raise OneSendError(str(exc)) from exc
     if not list_definitions():
         raise OneSendError("Self-test failed: no form definitions were found in this build.")
     with tempfile.TemporaryDirectory(prefix="onesend-self-test-") as tmp:

@@ -152,7 +152,7 @@ def trimmed_icu_library(
     slim = work / f"icudt{version}l.dat"
     full.write_bytes(exported_object(original, f"icudt{version}_dat"))
     listing = subprocess.run(
-        [icupkg, "-l", str(full)], check=True, capture_output=True, text=True
+        [icupkg, "--ignore-deps", "-l", str(full)], check=True, capture_output=True, text=True
     ).stdout.split()
     removed = [item for item in listing if dropped(item)]
     removals = work / "removed.txt"
