@@ -196,18 +196,20 @@ def trimmed_icu_library(
 # -- Libraries left to the system --------------------------------------------------------------
 
 
-def left_to_system(binaries: Iterable[tuple[str, Path]]) -> set[str]:
-    """Names (bundle paths) of SYSTEM_LIBRARIES and of the libraries only they need.
+def left_to_system(
+    binaries: Iterable[tuple[str, Path]], system: frozenset[str] = SYSTEM_LIBRARIES
+) -> set[str]:
+    """Bundle paths of the `system` libraries and of the libraries only they need.
 
-    `binaries` is (bundle path, file) of every binary in the bundle. A library goes when it is
-    in SYSTEM_LIBRARIES, or when every binary that needs it is going.
+    `binaries` is (bundle path, file) of every binary in the bundle. A library goes when its
+    name is in `system`, or when every binary that needs it is going.
     """
     entries = {dest: source for dest, source in binaries if source.is_file()}
     by_name: dict[str, str] = {}
     for dest in entries:
         by_name.setdefault(Path(dest).name, dest)
     needs = {dest: set(needed_libraries(source)) for dest, source in entries.items()}
-    going = {by_name[name] for name in SYSTEM_LIBRARIES if name in by_name}
+    going = {by_name[name] for name in system if name in by_name}
     changed = True
     while changed:
         changed = False

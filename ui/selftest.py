@@ -11,14 +11,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from PySide6.QtCore import (
+    QCollator,
+    QDate,
     QElapsedTimer,
     QEventLoop,
+    QLocale,
     QMessageLogContext,
     Qt,
+    QTextBoundaryFinder,
     QTimer,
     QtMsgType,
     qInstallMessageHandler,
 )
+from PySide6.QtGui import QFont, QTextLayout
 
 from ui.app import app_icon, application, stylesheet
 from ui.main_window import MainWindow
@@ -106,9 +111,6 @@ _COLLATED = ["apple", "Apple", "eagle", "éclair", "Émile", "item 9", "item 10"
 
 def check_text_services() -> None:
     """Collation, en-GB dates, case mapping and text breaking; RuntimeError naming what failed."""
-    from PySide6.QtCore import QCollator, QDate, QLocale, QTextBoundaryFinder  # noqa: PLC0415
-    from PySide6.QtGui import QFont, QTextLayout  # noqa: PLC0415
-
     application()
     en_gb = QLocale(QLocale.Language.English, QLocale.Country.UnitedKingdom)
     collator = QCollator(en_gb)
