@@ -42,6 +42,7 @@ test-fast: $(STAMP)
 
 # The packaged executable (PyInstaller, onedir) in dist/onesend/, then its self-test.
 dist: $(STAMP)
+	@sh build_scripts/system-deps.sh dist
 	$(BIN)/python build_scripts/build_dist.py
 
 bench: $(STAMP)

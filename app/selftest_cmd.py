@@ -32,9 +32,16 @@ def cmd_self_test(args: argparse.Namespace) -> int:
     """Prove a build works: a window opens and closes offscreen; a record round-trips a vault."""
     del args
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    from ui.selftest import open_and_close_window  # noqa: PLC0415 - Qt only when asked for
+    from ui.selftest import (  # noqa: PLC0415 - Qt only when asked for
+        check_text_services,
+        open_and_close_window,
+    )
 
     open_and_close_window()
+    try:
+        check_text_services()
+    except RuntimeError as exc:  # a build without what Qt needs for English text: say which
+        raise OneSendError(str(exc)) from exc
     if not list_definitions():
         raise OneSendError("Self-test failed: no form definitions were found in this build.")
     with tempfile.TemporaryDirectory(prefix="onesend-self-test-") as tmp:

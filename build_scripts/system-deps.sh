@@ -5,6 +5,8 @@
 #        self-test run offscreen and need none of these.
 #   pdf: what WeasyPrint needs to make the family's copy (Pango, HarfBuzz's subsetter, a
 #        font), for the window, the command, the tests and the bundle (`make setup`).
+#   dist: what `make dist` needs to slim Qt's ICU data (icupkg; as and ld from binutils,
+#        which PyInstaller needs too; build_scripts/bundle_trim.py).
 set -u
 mode="${1:-run}"
 [ "$(uname -s)" = "Linux" ] || exit 0
@@ -19,8 +21,12 @@ case "$mode" in
     pkgs="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libfontconfig1 fonts-dejavu-core"
     what="The family's copy (PDF) needs"
     ;;
+  dist)
+    pkgs="icu-devtools binutils"
+    what="Building the bundle needs"
+    ;;
   *)
-    echo "system-deps.sh: unknown mode $mode (run or pdf)" >&2
+    echo "system-deps.sh: unknown mode $mode (run, pdf or dist)" >&2
     exit 2
     ;;
 esac

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from ui.main_window import MainWindow
-from ui.selftest import open_and_close_window
+from ui.selftest import check_text_services, open_and_close_window
 
 pytestmark = pytest.mark.qt_log_ignore(
     r"This plugin does not support (propagateSizeHints|raise|grabbing the keyboard)",
@@ -43,7 +43,7 @@ def test_creates_its_own_application_in_a_fresh_process_and_prints_nothing() -> 
     """As `onesend self-test` runs it: no QApplication yet, offscreen, no stray warnings."""
     code = (
         "from PySide6.QtWidgets import QApplication\n"
-        "from ui.selftest import open_and_close_window\n"
+        "from ui.selftest import check_text_services, open_and_close_window\n"
         "assert QApplication.instance() is None\n"
         "open_and_close_window()\n"
         "app = QApplication.instance()\n"
@@ -60,3 +60,9 @@ def test_creates_its_own_application_in_a_fresh_process_and_prints_nothing() -> 
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
     assert result.stderr == ""
+
+
+def test_text_services_hold_with_this_qt(qapp: QApplication) -> None:
+    """The self-test's ICU and text check passes on the Qt the project installs (the bundle's
+    English-only ICU data is checked against it in tests/test_bundle.py)."""
+    check_text_services()
