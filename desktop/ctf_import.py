@@ -47,7 +47,7 @@ from desktop.errors import (
 )
 from desktop.record_status import EDITABLE_DRAFTS
 from forms.definition import FormDefinition
-from forms.registry import Catalogue, load_definition
+from forms.registry import load_definition
 from forms.validators import (
     normalise_identifier,
 )
@@ -147,11 +147,11 @@ class CtfImport:
         progress: Callable[[ImportProgress], None] | None = None,
         today: date | None = None,
         cancel: threading.Event | None = None,
-        catalogue: Catalogue | None = None,
     ) -> None:
         self.store = store
-        # The latest national form: shipped, or fetched into the session's `catalogue`.
-        self.definition = definition or load_definition(FORM_ID, catalogue=catalogue)
+        # The latest national form: shipped, or fetched into the open session's catalogue.
+        self.definition = definition or load_definition(FORM_ID,
+                                                        catalogue=store.vault.catalogue)
         check_targets(self.definition)
         self.limits = limits
         self.progress = progress

@@ -34,6 +34,7 @@ from desktop.vault_schema import (  # re-exported: callers know them from here
     Migration,
     mac_every_row,
 )
+from forms.registry import Catalogue
 
 if TYPE_CHECKING:
     from desktop.owner import OwnerLock
@@ -217,6 +218,9 @@ class Vault:
         self.path = path
         self.profile = profile
         self.owner: OwnerLock | None = None  # held by the window for its session
+        # The open session's form catalogue (set by sync/session.py, dropped when it closes):
+        # what reads a record on a fetched form version looks its definition up there.
+        self.catalogue: Catalogue | None = None
         self._cipher: RecordCipher | None = cipher
         self._conn: sqlite3.Connection | None = None
         self._files: tuple[tuple[int, int] | None, tuple[int, int] | None] = (None, None)

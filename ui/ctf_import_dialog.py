@@ -41,7 +41,6 @@ from typing_extensions import override
 from desktop.ctf_import import ImportPreview, ImportProgress, ImportReport, OnExisting
 from desktop.ctf_reader import CtfFile, read_ctf
 from desktop.errors import ImportCancelled
-from forms.registry import Catalogue
 from ui.crash import user_sentence
 from ui.ctf_preview import (  # the names tests and callers knew here, re-exported
     CHOICE,
@@ -120,10 +119,9 @@ class CtfImportDialog(QDialog):
     imported = Signal()  # drafts were created or updated
 
     def __init__(self, tasks: TaskRunner, parent: QWidget | None = None, *,
-                 catalogue: Catalogue | None = None, work: CtfWork | None = None) -> None:
+                 work: CtfWork | None = None) -> None:
         super().__init__(parent)
         self.tasks = tasks
-        self.catalogue = catalogue  # the session's fetched forms (a fetched version's labels)
         self.work = work or CtfWork()
         self.setWindowTitle("Import from school file")
         self.setObjectName("ctfImportDialog")
@@ -428,8 +426,7 @@ class CtfImportDialog(QDialog):
             self.state = "checking"
             self.busy_label.setText(f"Checking the pupils in {path.name} against OneSEND…")
             check = self.work.check
-            self.tasks.run_db(lambda vault: check(vault, ctf, cancel=cancel, progress=progress,
-                                                  catalogue=self.catalogue),
+            self.tasks.run_db(lambda vault: check(vault, ctf, cancel=cancel, progress=progress),
                               checked, failed, owner=self)
 
         def checked(loaded: LoadedFile) -> None:
@@ -515,7 +512,7 @@ class CtfImportDialog(QDialog):
 
         run = self.work.run
         self.tasks.run_db(lambda vault: run(vault, preview, plan, cancel=cancel,
-                                            progress=progress, catalogue=self.catalogue),
+                                            progress=progress),
                           done, failed, owner=self)
 
     def cancel(self) -> None:

@@ -378,21 +378,18 @@ def progress_words(phase: str, done: int, total: int) -> str:
 
 
 def check_file(vault: Vault, ctf: CtfFile, *, cancel: threading.Event,
-               progress: Callable[[ImportProgress], None],
-               catalogue: Catalogue | None = None) -> LoadedFile:
+               progress: Callable[[ImportProgress], None]) -> LoadedFile:
     """Database thread: judge each pupil and look each UPN up in the vault."""
-    importer = CtfImport(Assessments(vault), progress=progress, cancel=cancel,
-                         catalogue=catalogue)
+    importer = CtfImport(Assessments(vault), progress=progress, cancel=cancel)
     preview = importer.preview_file(ctf)
-    return LoadedFile(preview, prepare_rows(preview, catalogue))
+    return LoadedFile(preview, prepare_rows(preview, vault.catalogue))
 
 
 def import_pupils(vault: Vault, preview: ImportPreview, plan: ImportPlan, *,
-                  cancel: threading.Event, progress: Callable[[ImportProgress], None],
-                  catalogue: Catalogue | None = None) -> ImportReport:
+                  cancel: threading.Event,
+                  progress: Callable[[ImportProgress], None]) -> ImportReport:
     """Database thread: one transaction per pupil, stopping between pupils when cancelled."""
-    importer = CtfImport(Assessments(vault), progress=progress, cancel=cancel,
-                         catalogue=catalogue)
+    importer = CtfImport(Assessments(vault), progress=progress, cancel=cancel)
     return importer.run(preview, positions=plan.positions, choices=plan.choices,
                         stop_on_error=True)
 
