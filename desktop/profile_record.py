@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,8 +14,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from desktop.crypto import KEY_BYTES, NONCE_BYTES, KdfParams
-from desktop.errors import TamperedData
+from desktop.errors import ProfileError, TamperedData
+from desktop.paths import write_private_file
 
+PROFILE_FILE = "profile.json"
 PROFILE_FORMAT = 1
 SALT_BYTES = 16
 WRAPPED_BYTES = NONCE_BYTES + KEY_BYTES + 16  # nonce, the data key, the GCM tag
@@ -110,3 +113,20 @@ class ProfileRecord:
 
     def context(self, wrapper: str) -> bytes:
         return key_context(self.profile_id, wrapper)
+
+    @classmethod
+    def read(cls, folder: Path) -> ProfileRecord:
+        """The record in a profile's folder; a damaged or altered file is TamperedData."""
+        path = folder / PROFILE_FILE
+        try:
+            data = json.loads(path.read_bytes())
+        except FileNotFoundError as exc:
+            raise ProfileError(f"There is no profile at {folder}.") from exc
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise TamperedData(f"The profile file {path} is damaged or has been altered.") from exc
+        return cls.from_json(data, path)
+
+    def write(self, folder: Path) -> None:
+        """Replace the profile's file with this record (owner-only, durably)."""
+        payload = json.dumps(self.to_json(), indent=2).encode("utf-8") + b"\n"
+        write_private_file(folder / PROFILE_FILE, payload)

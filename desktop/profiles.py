@@ -51,6 +51,7 @@ from desktop.passwords import (  # re-exported: callers know them from here
 )
 from desktop.paths import ensure_private_dir, fsync_dir, write_private_file
 from desktop.profile_record import (
+    PROFILE_FILE,
     PROFILE_FORMAT,
     ProfileRecord,
     key_context,
@@ -73,7 +74,6 @@ __all__ = [
     "password_check_value", "password_problem", "unlock_delay",
 ]
 
-PROFILE_FILE = "profile.json"
 REKEY_FILE = "profile.json.rekey"
 VAULT_FILE = "vault.db"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")
@@ -189,7 +189,7 @@ class Profiles:
             finally:
                 vault.close()  # the last connection: the WAL is folded into vault.db
             # The profile file is written last: until it exists, a folder is not a profile.
-            self._write_record(staging, record)
+            record.write(staging)
             fsync_dir(staging)
             try:
                 staging.rename(folder)
@@ -232,14 +232,14 @@ class Profiles:
     def unlock(self, name: str, password: str) -> Vault:
         """Open the named profile's vault with its password (throttled after wrong guesses)."""
         folder = self.folder(self.choose(name))
-        record = self._read_record(folder)
+        record = ProfileRecord.read(folder)
         return self._open(folder, record, self._password_data_key(folder, record, password))
 
     def change_password(self, name: str, old_password: str, new_password: str) -> None:
         """Re-wrap the data key under a new password; no record is touched."""
         folder = self.folder(self.choose(name))
         check_password_strength(new_password, (folder.name,))
-        record = self._read_record(folder)
+        record = ProfileRecord.read(folder)
         data_key = self._password_data_key(folder, record, old_password)
         self._rewrap_password(folder, record, data_key, new_password, "profile.change-password")
 
@@ -247,7 +247,7 @@ class Profiles:
         """Set a new password using the recovery key shown when the profile was created."""
         folder = self.folder(self.choose(name))
         check_password_strength(new_password, (folder.name,))
-        record = self._read_record(folder)
+        record = ProfileRecord.read(folder)
         raw = normalise_recovery_key(recovery_key)
         kek = derive_recovery_key(raw, record.recovery_salt)
         data_key = unwrap_key(kek, record.wrapped_by_recovery, record.context("recovery"))
@@ -274,7 +274,7 @@ class Profiles:
 
         check_password_strength(new_password)
         folder = self.folder(self.choose(name))
-        record = self._read_record(folder)
+        record = ProfileRecord.read(folder)
         old_key = self._password_data_key(folder, record, old_password)
         new_key = secrets.token_bytes(KEY_BYTES)
         recovery_key = new_recovery_key()
@@ -292,7 +292,7 @@ class Profiles:
             except BaseException:
                 (folder / REKEY_FILE).unlink(missing_ok=True)
                 raise
-            self._write_record(folder, updated)
+            updated.write(folder)
             (folder / REKEY_FILE).unlink(missing_ok=True)
         finally:
             vault.close()
@@ -303,13 +303,13 @@ class Profiles:
         working at once. (An old copy of `profile.json` still holds the old one's wrap:
         `rekey` makes such copies useless.)"""
         folder = self.folder(self.choose(name))
-        record = self._read_record(folder)
+        record = ProfileRecord.read(folder)
         data_key = self._password_data_key(folder, record, password)
         recovery_key = new_recovery_key()
         updated = self._wrapped(record, data_key, recovery_key=recovery_key)
         vault = self._open(folder, record, data_key)
         try:
-            self._write_record(folder, updated)
+            updated.write(folder)
             with vault.write() as conn:
                 vault.audit(conn, "profile.new-recovery-key", None)
         finally:
@@ -360,7 +360,7 @@ class Profiles:
             return data_key
         if not _vault_is_under(folder / VAULT_FILE, new_key, record.name):
             return data_key
-        self._write_record(folder, updated)
+        updated.write(folder)
         pending_path.unlink(missing_ok=True)
         return new_key
 
@@ -423,7 +423,7 @@ class Profiles:
                                 password_check_value(kek))
         vault = self._open(folder, record, data_key)
         try:
-            self._write_record(folder, updated)
+            updated.write(folder)
             with vault.write() as conn:
                 vault.audit(conn, action, None)
         finally:
@@ -439,23 +439,9 @@ class Profiles:
                 "copy, from before the vault was re-keyed; use the current profile file.")
         return vault
 
-    def _read_record(self, folder: Path) -> ProfileRecord:
-        path = folder / PROFILE_FILE
-        try:
-            data = json.loads(path.read_bytes())
-        except FileNotFoundError as exc:
-            raise ProfileError(f"There is no profile at {folder}.") from exc
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise TamperedData(f"The profile file {path} is damaged or has been altered.") from exc
-        return ProfileRecord.from_json(data, path)
-
     def _attempts(self, folder: Path) -> AttemptCounter:
         return AttemptCounter(folder, self._clock)
 
-    @staticmethod
-    def _write_record(folder: Path, record: ProfileRecord) -> None:
-        payload = json.dumps(record.to_json(), indent=2).encode("utf-8") + b"\n"
-        write_private_file(folder / PROFILE_FILE, payload)
 
 
 def _vault_is_under(path: Path, data_key: bytes, profile: str) -> bool:
