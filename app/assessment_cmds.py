@@ -147,7 +147,8 @@ def cmd_start_review(args: argparse.Namespace) -> int:
     with open_vault(args) as vault:
         store = Assessments(vault)
         previous = store.get(args.id)
-        record_id, revision = store.create(start_review(previous, args.kind))
+        record_id, revision = store.create(start_review(previous, args.kind,
+                                                        catalogue=vault.catalogue))
     if args.json:
         json_out({"id": record_id, "revision": revision, "from": args.id})
     else:

@@ -41,6 +41,7 @@ from desktop.record_status import FINALISABLE, Event, RecordStatus, next_status
 from desktop.vault import Vault, now_iso
 from forms.bounds import MAX_DOCUMENT_BYTES, OutOfBounds, check_document_bounds
 from forms.errors import FormError
+from forms.registry import Catalogue
 from forms.validators import normalise_identifier
 
 # Failures of the vault itself, which no single record causes.
@@ -73,8 +74,9 @@ def parse_document(raw: bytes | str, source: str) -> dict[str, Any]:
     return check_document(data, source)
 
 
-def check_document(data: Any, source: str) -> dict[str, Any]:
-    """The document's shape, checked; the engine judges its answers elsewhere."""
+def check_document(data: Any, source: str, catalogue: Catalogue | None = None) -> dict[str, Any]:
+    """The document's shape, checked; the engine judges its answers elsewhere. A fetched form
+    version's bounds are found in `catalogue` (the open session's)."""
     if not isinstance(data, dict):
         raise BadDocument(f"{source} must hold a JSON object with form, form_version and answers.")
     unknown = sorted(set(data) - set(DOCUMENT_FIELDS) - set(EXPORT_FIELDS) - set(OPTIONAL_FIELDS))
@@ -100,7 +102,7 @@ def check_document(data: Any, source: str) -> dict[str, Any]:
         raise BadDocument(f"{source}: /id must be 1 to 64 letters, digits, dashes or underscores.")
     try:
         # Every answer within its type's hard bound (forms/bounds.py): on import and every save.
-        check_document_bounds(data)
+        check_document_bounds(data, catalogue=catalogue)
     except OutOfBounds as exc:
         raise BadDocument(f"{source} was not accepted: {exc}.") from exc
     return data
@@ -181,7 +183,7 @@ class Assessments:
 
     def import_document(self, document: dict[str, Any]) -> tuple[str, int]:
         """A new assessment, or a new revision of the one whose `id` the document names."""
-        record_id = check_document(document, "The assessment").get("id")
+        record_id = check_document(document, "The assessment", self.vault.catalogue).get("id")
         exists = bool(record_id) and self._exists(str(record_id))
         if record_id and exists:
             revision = self.save(str(record_id), document, action="import")
@@ -548,9 +550,8 @@ class Assessments:
     def _exists(self, record_id: str) -> bool:
         return bool(self.vault.read("SELECT 1 FROM assessments WHERE id = ?", (record_id,)))
 
-    @staticmethod
-    def _body(document: dict[str, Any], source: str = "The assessment") -> dict[str, Any]:
-        checked = check_document(document, source)
+    def _body(self, document: dict[str, Any], source: str = "The assessment") -> dict[str, Any]:
+        checked = check_document(document, source, self.vault.catalogue)
         body = {key: checked[key] for key in DOCUMENT_FIELDS}
         if checked.get("archive"):
             body["archive"] = checked["archive"]

@@ -1,14 +1,14 @@
 """Profiles: one per person on a shared laptop, each an owner-only folder holding its vault.
 
 A profile's `profile.json` keeps the Argon2id parameters and the data key wrapped twice (by
-the password and by the recovery key); its `throttle.json` keeps the count of wrong
-passwords, so the growing delay survives a restart.
+the password and by the recovery key, desktop/profile_record.py); its `throttle.json` keeps
+the count of wrong passwords, so the growing delay survives a restart (desktop/throttle.py).
+The password rule is desktop/passwords.py's.
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
 import dataclasses
 import errno
 import hmac
@@ -17,23 +17,15 @@ import os
 import re
 import secrets
 import shutil
-import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from zxcvbn import zxcvbn
 
 from desktop.crypto import (
     DEFAULT_KDF,
     KEY_BYTES,
-    NONCE_BYTES,
     KdfParams,
     RecordCipher,
     derive_password_key,
@@ -49,161 +41,42 @@ from desktop.errors import (
     OneSendError,
     ProfileError,
     TamperedData,
-    TooManyAttempts,
     WrongPassword,
     WrongRecoveryKey,
 )
+from desktop.passwords import (  # re-exported: callers know them from here
+    MIN_PASSWORD_LENGTH,
+    check_password_strength,
+    password_problem,
+)
 from desktop.paths import ensure_private_dir, fsync_dir, write_private_file
+from desktop.profile_record import (
+    PROFILE_FILE,
+    PROFILE_FORMAT,
+    ProfileRecord,
+    key_context,
+    password_check_value,
+)
+from desktop.throttle import (
+    FREE_ATTEMPTS,
+    MAX_DELAY_SECONDS,
+    THROTTLE_FILE,
+    THROTTLE_LOCK,
+    AttemptCounter,
+    unlock_delay,
+)
 from desktop.vault import Vault, now_iso
 
-PROFILE_FILE = "profile.json"
-THROTTLE_FILE = "throttle.json"
+__all__ = [
+    "FREE_ATTEMPTS", "MAX_DELAY_SECONDS", "MIN_PASSWORD_LENGTH", "PROFILE_FILE",
+    "PROFILE_FORMAT", "REKEY_FILE", "THROTTLE_FILE", "THROTTLE_LOCK", "VAULT_FILE",
+    "ProfileRecord", "Profiles", "check_password_strength", "glob_escape", "key_context",
+    "password_check_value", "password_problem", "unlock_delay",
+]
+
 REKEY_FILE = "profile.json.rekey"
-THROTTLE_LOCK = "throttle.lock"
 VAULT_FILE = "vault.db"
-PROFILE_FORMAT = 1
-MIN_PASSWORD_LENGTH = 10
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")
-FREE_ATTEMPTS = 3
-MAX_DELAY_SECONDS = 300
-
-
-# zxcvbn's score 3 is "safely unguessable: moderate protection from an offline slow-hash
-# scenario" (under 10^10 guesses); with Argon2id at ~0.5 s a guess, lower scores fall in days.
-MIN_STRENGTH_SCORE = 3
-ZXCVBN_MAX_LENGTH = 72  # what zxcvbn judges; a longer password is judged by its first 72
-# The National Cyber Security Centre's advice: "use three random words" (NCSC, "Three
-# random words", and the Cyber Aware guidance on passwords).
-THREE_WORDS_ADVICE = ("three random words, such as 'orange piano lighthouse', are easy to "
-                      "remember and hard to guess (the NCSC's advice)")
-
-
-def password_problem(password: str, user_inputs: tuple[str, ...] = ()) -> str:
-    """The one sentence saying why a new password will not do, or '' when it will.
-
-    The rule: at least 10 characters, and a zxcvbn strength score of at least 3 (so no
-    repeats, sequences, keyboard walks, common passwords or the profile's own name).
-    """
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return (f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters: "
-                f"{THREE_WORDS_ADVICE}.")
-    result = zxcvbn(password[:ZXCVBN_MAX_LENGTH],
-                    user_inputs=[*user_inputs, "onesend", "send", "senco"])
-    if int(result["score"]) >= MIN_STRENGTH_SCORE:
-        return ""
-    warning = str(result["feedback"].get("warning") or "").strip().rstrip(".")
-    why = f" ({warning[0].lower()}{warning[1:]})" if warning else ""
-    return f"That password is too easy to guess{why}: {THREE_WORDS_ADVICE}."
-
-
-def check_password_strength(password: str, user_inputs: tuple[str, ...] = ()) -> None:
-    """Refuse a password too weak to protect children's health data (`password_problem`)."""
-    problem = password_problem(password, user_inputs)
-    if problem:
-        raise InvalidInput(problem)
-
-
-def unlock_delay(failures: int) -> int:
-    """Seconds to wait after `failures` wrong passwords in a row: 0, 0, 2, 4, 8 … 300."""
-    if failures < FREE_ATTEMPTS:
-        return 0
-    return int(min(2 ** (failures - FREE_ATTEMPTS + 1), MAX_DELAY_SECONDS))
-
-
-SALT_BYTES = 16
-WRAPPED_BYTES = NONCE_BYTES + KEY_BYTES + 16  # nonce, the data key, the GCM tag
-CHECK_BYTES = 16
-_PROFILE_ID = re.compile(r"^[0-9a-f]{32}$")
-
-
-def password_check_value(kek: bytes) -> bytes:
-    """What tells a right password from an altered profile: 16 bytes derived from the
-    password's key, stored beside the wrapped key.
-
-    It reveals nothing the wrapped key does not (both only confirm a guess, at the same
-    Argon2id cost). With it, a password whose check matches but whose wrapped key does not
-    open proves the wrapped key or its binding (profile id) was altered.
-    """
-    derived = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None,
-                   info=b"onesend/v1/password-check").derive(kek)
-    return derived[:CHECK_BYTES]
-
-
-def key_context(profile_id: str, wrapper: str) -> bytes:
-    """Associated data binding a wrapped key to its profile and to how it was wrapped."""
-    return f"onesend/v1/data-key|{profile_id}|{wrapper}".encode()
-
-
-@dataclass(frozen=True)
-class ProfileRecord:
-    """What `profile.json` holds: no secret in the clear, only wrapped keys and parameters."""
-
-    name: str
-    profile_id: str
-    created_at: str
-    kdf: KdfParams
-    password_salt: bytes
-    wrapped_by_password: bytes
-    recovery_salt: bytes
-    wrapped_by_recovery: bytes
-    # Absent in profiles made before it existed: they cannot tell "altered" from "wrong".
-    password_check: bytes | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        def b64(data: bytes) -> str:
-            return base64.b64encode(data).decode("ascii")
-
-        extra = {} if self.password_check is None else {
-            "password_check": b64(self.password_check)}
-        return {
-            "format": PROFILE_FORMAT,
-            "name": self.name,
-            "profile_id": self.profile_id,
-            "created_at": self.created_at,
-            "kdf": {"algorithm": "argon2id", **self.kdf.to_json()},
-            "password_salt": b64(self.password_salt),
-            "wrapped_by_password": b64(self.wrapped_by_password),
-            "recovery_salt": b64(self.recovery_salt),
-            "wrapped_by_recovery": b64(self.wrapped_by_recovery),
-            **extra,
-        }
-
-    @classmethod
-    def from_json(cls, data: Any, source: Path) -> ProfileRecord:
-        damaged = f"The profile file {source} is damaged or has been altered."
-        if not isinstance(data, dict) or data.get("format") != PROFILE_FORMAT:
-            raise TamperedData(damaged)
-        kdf = KdfParams.from_json(data.get("kdf"))
-        if not isinstance(data.get("kdf"), dict) or data["kdf"].get("algorithm") != "argon2id":
-            raise TamperedData(damaged)
-        try:
-            record = cls(
-                name=str(data["name"]),
-                profile_id=str(data["profile_id"]),
-                created_at=str(data["created_at"]),
-                kdf=kdf,
-                password_salt=base64.b64decode(data["password_salt"], validate=True),
-                wrapped_by_password=base64.b64decode(data["wrapped_by_password"], validate=True),
-                recovery_salt=base64.b64decode(data["recovery_salt"], validate=True),
-                wrapped_by_recovery=base64.b64decode(data["wrapped_by_recovery"], validate=True),
-                password_check=(base64.b64decode(data["password_check"], validate=True)
-                                if "password_check" in data else None),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise TamperedData(damaged) from exc
-        # What OneSEND writes has exact shapes: anything else was altered (and is said so
-        # before a password is tried, so it never counts as a wrong one).
-        if (len(record.password_salt) != SALT_BYTES or len(record.recovery_salt) != SALT_BYTES
-                or len(record.wrapped_by_password) != WRAPPED_BYTES
-                or len(record.wrapped_by_recovery) != WRAPPED_BYTES
-                or not _PROFILE_ID.match(record.profile_id)
-                or (record.password_check is not None
-                    and len(record.password_check) != CHECK_BYTES)):
-            raise TamperedData(damaged)
-        return record
-
-    def context(self, wrapper: str) -> bytes:
-        return key_context(self.profile_id, wrapper)
 
 
 class Profiles:
@@ -316,7 +189,7 @@ class Profiles:
             finally:
                 vault.close()  # the last connection: the WAL is folded into vault.db
             # The profile file is written last: until it exists, a folder is not a profile.
-            self._write_record(staging, record)
+            record.write(staging)
             fsync_dir(staging)
             try:
                 staging.rename(folder)
@@ -359,14 +232,14 @@ class Profiles:
     def unlock(self, name: str, password: str) -> Vault:
         """Open the named profile's vault with its password (throttled after wrong guesses)."""
         folder = self.folder(self.choose(name))
-        record = self._read_record(folder)
+        record = ProfileRecord.read(folder)
         return self._open(folder, record, self._password_data_key(folder, record, password))
 
     def change_password(self, name: str, old_password: str, new_password: str) -> None:
         """Re-wrap the data key under a new password; no record is touched."""
         folder = self.folder(self.choose(name))
         check_password_strength(new_password, (folder.name,))
-        record = self._read_record(folder)
+        record = ProfileRecord.read(folder)
         data_key = self._password_data_key(folder, record, old_password)
         self._rewrap_password(folder, record, data_key, new_password, "profile.change-password")
 
@@ -374,7 +247,7 @@ class Profiles:
         """Set a new password using the recovery key shown when the profile was created."""
         folder = self.folder(self.choose(name))
         check_password_strength(new_password, (folder.name,))
-        record = self._read_record(folder)
+        record = ProfileRecord.read(folder)
         raw = normalise_recovery_key(recovery_key)
         kek = derive_recovery_key(raw, record.recovery_salt)
         data_key = unwrap_key(kek, record.wrapped_by_recovery, record.context("recovery"))
@@ -383,7 +256,7 @@ class Profiles:
                 f"That recovery key does not belong to the profile {record.name!r}."
             )
         self._rewrap_password(folder, record, data_key, new_password, "profile.recover")
-        self._clear_failures(folder)
+        self._attempts(folder).clear()
 
     # -- re-key and rotate the recovery key ----------------------------------------------------
 
@@ -401,7 +274,7 @@ class Profiles:
 
         check_password_strength(new_password)
         folder = self.folder(self.choose(name))
-        record = self._read_record(folder)
+        record = ProfileRecord.read(folder)
         old_key = self._password_data_key(folder, record, old_password)
         new_key = secrets.token_bytes(KEY_BYTES)
         recovery_key = new_recovery_key()
@@ -419,7 +292,7 @@ class Profiles:
             except BaseException:
                 (folder / REKEY_FILE).unlink(missing_ok=True)
                 raise
-            self._write_record(folder, updated)
+            updated.write(folder)
             (folder / REKEY_FILE).unlink(missing_ok=True)
         finally:
             vault.close()
@@ -430,13 +303,13 @@ class Profiles:
         working at once. (An old copy of `profile.json` still holds the old one's wrap:
         `rekey` makes such copies useless.)"""
         folder = self.folder(self.choose(name))
-        record = self._read_record(folder)
+        record = ProfileRecord.read(folder)
         data_key = self._password_data_key(folder, record, password)
         recovery_key = new_recovery_key()
         updated = self._wrapped(record, data_key, recovery_key=recovery_key)
         vault = self._open(folder, record, data_key)
         try:
-            self._write_record(folder, updated)
+            updated.write(folder)
             with vault.write() as conn:
                 vault.audit(conn, "profile.new-recovery-key", None)
         finally:
@@ -487,7 +360,7 @@ class Profiles:
             return data_key
         if not _vault_is_under(folder / VAULT_FILE, new_key, record.name):
             return data_key
-        self._write_record(folder, updated)
+        updated.write(folder)
         pending_path.unlink(missing_ok=True)
         return new_key
 
@@ -495,7 +368,7 @@ class Profiles:
 
     def _password_data_key(self, folder: Path, record: ProfileRecord, password: str) -> bytes:
         # Counted before it is tried, under a lock: concurrent guesses cannot share a window.
-        failures, unwritten = self._count_attempt(folder)
+        failures, unwritten = self._attempts(folder).count_attempt()
         kek = derive_password_key(password, record.password_salt, record.kdf)
         data_key = unwrap_key(kek, record.wrapped_by_password, record.context("password"))
         # The check value only explains a failure; it never refuses a key that opens.
@@ -506,7 +379,7 @@ class Profiles:
             # The password is right (its check matches) but the key it wraps does not open:
             # the wrapped key, the profile id bound to it, or the parameters were altered.
             if unwritten is None:
-                self._uncount(folder)
+                self._attempts(folder).uncount()
             raise TamperedData(self._altered(record))
         if data_key is None and unwritten is not None:
             raise WrongPassword(
@@ -518,7 +391,7 @@ class Profiles:
             raise WrongPassword(
                 f"That password does not unlock the profile {record.name!r}.{later}"
             )
-        self._clear_failures(folder)
+        self._attempts(folder).clear()
         return data_key
 
     def _kdf_altered(self, record: ProfileRecord, password: str) -> bool:
@@ -550,7 +423,7 @@ class Profiles:
                                 password_check_value(kek))
         vault = self._open(folder, record, data_key)
         try:
-            self._write_record(folder, updated)
+            updated.write(folder)
             with vault.write() as conn:
                 vault.audit(conn, action, None)
         finally:
@@ -566,102 +439,9 @@ class Profiles:
                 "copy, from before the vault was re-keyed; use the current profile file.")
         return vault
 
-    def _read_record(self, folder: Path) -> ProfileRecord:
-        path = folder / PROFILE_FILE
-        try:
-            data = json.loads(path.read_bytes())
-        except FileNotFoundError as exc:
-            raise ProfileError(f"There is no profile at {folder}.") from exc
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise TamperedData(f"The profile file {path} is damaged or has been altered.") from exc
-        return ProfileRecord.from_json(data, path)
+    def _attempts(self, folder: Path) -> AttemptCounter:
+        return AttemptCounter(folder, self._clock)
 
-    @staticmethod
-    def _write_record(folder: Path, record: ProfileRecord) -> None:
-        payload = json.dumps(record.to_json(), indent=2).encode("utf-8") + b"\n"
-        write_private_file(folder / PROFILE_FILE, payload)
-
-    def _throttle(self, folder: Path) -> tuple[int, float]:
-        try:
-            data = json.loads((folder / THROTTLE_FILE).read_bytes())
-            return int(data["failures"]), float(data["last_failure"])
-        except FileNotFoundError:
-            return 0, 0.0
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-            # A damaged counter is treated as the worst case rather than as a reset.
-            return FREE_ATTEMPTS + 8, self._clock()
-
-    def _count_attempt(self, folder: Path) -> tuple[int, OSError | None]:
-        """Wait out the delay or refuse; else count this attempt as a failure until it succeeds.
-
-        Read, check and increment happen under one lock, so eight processes trying at once
-        are counted eight times and only those the delay allows are tried. When the count
-        cannot be written (a full disk) the attempt is still tried, so the owner of a full
-        disk is not locked out of their records; the error is returned to be said.
-        """
-        with _throttle_lock(folder):
-            failures, last = self._throttle(folder)
-            delay = unlock_delay(failures)
-            remaining = delay - max(0.0, self._clock() - last)
-            if delay and remaining > 0:
-                raise TooManyAttempts(
-                    f"Too many wrong passwords: wait {int(remaining) + 1} seconds before trying "
-                    "again."
-                )
-            failures += 1
-            try:
-                self._write_throttle(folder, failures, self._clock())
-            except OSError as exc:
-                return failures, exc
-        return failures, None
-
-    def _uncount(self, folder: Path) -> None:
-        """Take back an attempt counted for a profile found altered (not a wrong password)."""
-        with _throttle_lock(folder), contextlib.suppress(OSError):
-            failures, last = self._throttle(folder)
-            if failures <= 1:
-                (folder / THROTTLE_FILE).unlink(missing_ok=True)
-            else:
-                self._write_throttle(folder, failures - 1, last)
-
-    @staticmethod
-    def _write_throttle(folder: Path, failures: int, last: float) -> None:
-        payload = json.dumps({"failures": failures, "last_failure": last}).encode()
-        write_private_file(folder / THROTTLE_FILE, payload)
-
-    @staticmethod
-    def _clear_failures(folder: Path) -> None:
-        with _throttle_lock(folder):
-            (folder / THROTTLE_FILE).unlink(missing_ok=True)
-
-
-@contextlib.contextmanager
-def _throttle_lock(folder: Path) -> Iterator[None]:
-    """An exclusive lock on the profile's wrong-password counter, across processes."""
-    try:
-        fd = os.open(folder / THROTTLE_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError:
-        # A full disk cannot hold the lock file either; the counter's own write then fails
-        # too, and the attempt is tried uncounted (see `_count_attempt`).
-        yield
-        return
-    try:
-        if sys.platform == "win32":
-            import msvcrt  # noqa: PLC0415 - Windows only
-
-            while True:
-                try:
-                    msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
-                    break
-                except OSError:
-                    continue  # LK_LOCK gives up after ten seconds; the counter must not
-        else:
-            import fcntl  # noqa: PLC0415 - POSIX only
-
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing the descriptor releases the lock
 
 
 def _vault_is_under(path: Path, data_key: bytes, profile: str) -> bool:

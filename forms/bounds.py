@@ -49,7 +49,7 @@ from forms.definition import (
     Section,
 )
 from forms.errors import AnswersError, FormError
-from forms.registry import load_definition
+from forms.registry import Catalogue, load_definition
 
 TEXT_FACTOR = 2
 DEFAULT_TEXT = 200
@@ -274,22 +274,25 @@ def _generic_below(limit: Bound) -> Bound:
     return GENERIC
 
 
-def definition_for(document: dict[str, Any]) -> FormDefinition | None:
-    """The definition a document names, or None (an unknown form gets the generic bounds)."""
+def definition_for(document: dict[str, Any],
+                   catalogue: Catalogue | None = None) -> FormDefinition | None:
+    """The definition a document names (shipped, or fetched into `catalogue`), or None (an
+    unknown form gets the generic bounds)."""
     form, version = document.get("form"), document.get("form_version")
     if not isinstance(form, str) or not isinstance(version, str):
         return None
     try:
-        return load_definition(form, version)
+        return load_definition(form, version, catalogue)
     except FormError:
         return None
 
 
 def check_document_bounds(document: dict[str, Any],
-                          definition: FormDefinition | None = None) -> None:
+                          definition: FormDefinition | None = None,
+                          catalogue: Catalogue | None = None) -> None:
     """An assessment document's answers and archive, against its definition (else generic)."""
     if definition is None:
-        definition = definition_for(document)
+        definition = definition_for(document, catalogue)
     for field in ("form", "form_version"):
         value = document.get(field)
         if isinstance(value, str):

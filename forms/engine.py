@@ -35,7 +35,7 @@ from forms.definition import (
 )
 from forms.errors import AnswersError, ExpressionError, FormError
 from forms.expressions import MAX_MAGNITUDE, MISSING, Context, Expression, truth
-from forms.registry import load_definition
+from forms.registry import Catalogue, load_definition
 
 MISSING_KIND = "missing"
 INVALID_KIND = "invalid"
@@ -1056,8 +1056,10 @@ class Verdict:
 
 
 def document_session(doc: Any, today: date | None = None,
-                     source: str = "The assessment document") -> Session:
-    """A session for an assessment document ``{"form", "form_version", "answers"}``."""
+                     source: str = "The assessment document",
+                     catalogue: Catalogue | None = None) -> Session:
+    """A session for an assessment document ``{"form", "form_version", "answers"}``; a fetched
+    form version is found in `catalogue` (the open session's)."""
     if not isinstance(doc, dict):
         raise AnswersError(f"{source} is not a JSON object.")
     form_id = doc.get("form")
@@ -1069,14 +1071,15 @@ def document_session(doc: Any, today: date | None = None,
     if not isinstance(answers, dict):
         raise AnswersError(f"{source}: 'answers' must be a JSON object of sections.")
     try:
-        return Session(load_definition(form_id, version), answers, today)
+        return Session(load_definition(form_id, version, catalogue), answers, today)
     except AnswersError as error:
         raise AnswersError(f"{source}: {error}") from None
 
 
-def check_document(doc: dict[str, Any], today: date | None = None) -> Verdict:
+def check_document(doc: dict[str, Any], today: date | None = None,
+                   catalogue: Catalogue | None = None) -> Verdict:
     """The engine's verdict on an assessment document: complete and valid, or what is not."""
-    return verdict_of(document_session(doc, today))
+    return verdict_of(document_session(doc, today, catalogue=catalogue))
 
 
 def verdict_of(session: Session) -> Verdict:

@@ -97,20 +97,9 @@ class Catalogue:
     def __len__(self) -> int:
         return sum(len(versions) for versions in self._fetched.values())
 
-
-# The catalogue of the session now open, lent by it while it is open (forms code that loads a
-# definition by id, such as the engine's Session.open, looks there); None when none is open.
-_open_catalogue: Catalogue | None = None
-
-
-def lend_catalogue(catalogue: Catalogue | None) -> None:
-    """The open session's catalogue, or None when the session ends (lock, close)."""
-    global _open_catalogue  # noqa: PLW0603 - one session open per process at a time
-    _open_catalogue = catalogue
-
-
-def open_catalogue() -> Catalogue | None:
-    return _open_catalogue
+    def load(self, form_id: str, version: str | None = None) -> FormDefinition:
+        """A shipped definition or one of this catalogue's, as `load_definition`."""
+        return load_definition(form_id, version, self)
 
 
 def _safe_version(version: str) -> tuple[int, ...]:
@@ -125,10 +114,10 @@ def load_definition(
 ) -> FormDefinition:
     """A shipped (or fetched) definition by id, at a version or (when None) the latest.
 
-    Fetched definitions come from `catalogue`, or the open session's when none is given.
+    Fetched definitions come only from `catalogue`, the open session's (sync/session.py): there
+    is no process-wide list of them, so nothing of one profile's forms outlives its session.
     """
     shipped = _available().get(form_id, {})
-    catalogue = catalogue if catalogue is not None else _open_catalogue
     registered = catalogue.fetched(form_id) if catalogue is not None else {}
     if not shipped and not registered:
         raise FormError(f"There is no form called '{form_id}'.")

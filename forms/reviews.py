@@ -16,7 +16,7 @@ from typing import Any
 from forms.definition import KEY_FIELD, FormDefinition
 from forms.errors import AnswersError
 from forms.migrations import migrate_document
-from forms.registry import load_definition
+from forms.registry import Catalogue, load_definition
 
 REVIEW_KINDS = ("annual_review", "phase_transfer")
 _ASSESSMENT_KEPT = ("setting_name", "setting_kind", "setting_urn", "setting_ukprn",
@@ -35,15 +35,16 @@ def _section(answers: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def start_review(previous: dict[str, Any], kind: str = "annual_review",
-                 definition: FormDefinition | None = None) -> dict[str, Any]:
+                 definition: FormDefinition | None = None,
+                 catalogue: Catalogue | None = None) -> dict[str, Any]:
     """A new review document (no id) built from a previous assessment document."""
     if kind not in REVIEW_KINDS:
         raise AnswersError(f"A review is one of: {', '.join(REVIEW_KINDS)}.")
     if not isinstance(previous, dict) or not isinstance(previous.get("answers"), dict):
         raise AnswersError("The previous record has no answers to start a review from.")
     form_id = str(previous.get("form"))
-    target = definition or load_definition(form_id)
-    source = load_definition(form_id, str(previous.get("form_version")))
+    target = definition or load_definition(form_id, catalogue=catalogue)
+    source = load_definition(form_id, str(previous.get("form_version")), catalogue)
     moved = migrate_document(previous, source, target)
     old: dict[str, Any] = moved["answers"]
     answers: dict[str, Any] = {}

@@ -27,7 +27,7 @@ from desktop.vault import Vault
 from forms.definition import FormDefinition, build_definition
 from forms.errors import FormError
 from forms.migrations import migrate_document
-from forms.registry import Catalogue, list_definitions, load_definition, open_catalogue
+from forms.registry import Catalogue, list_definitions, load_definition
 from sync.device import Credentials, load_credentials
 from sync.http import Api, ApiSettings
 
@@ -99,7 +99,7 @@ def update_forms(
 
     All new definitions are fetched and checked first and stored in one transaction, so a
     refused one (UntrustedServer) leaves the vault exactly as it was. They are registered in
-    `catalogue` (the open session's when None).
+    `catalogue` (the open session's, `vault.catalogue`, when None).
     """
     credentials = load_credentials(vault)
     shipped = {(form, version) for form, version, _ in list_definitions()}
@@ -135,12 +135,13 @@ def update_forms(
 
 def register_stored_definitions(vault: Vault, catalogue: Catalogue | None = None) -> int:
     """Let the forms engine load the fetched definitions (after unlock): each is registered in
-    `catalogue` (the open session's when None; with neither, nothing is registered).
+    `catalogue` (the open session's, `vault.catalogue`, when None; with neither, nothing is
+    registered).
 
     Each is checked against its signature again; one that fails is left out, so a damaged
     row can never stop the profile from opening. Returns how many were registered.
     """
-    catalogue = catalogue if catalogue is not None else open_catalogue()
+    catalogue = catalogue if catalogue is not None else vault.catalogue
     if catalogue is None or not FormStore(vault).any():
         return 0
     try:

@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import Any
 
 from desktop.vault import Vault
-from forms.registry import Catalogue, lend_catalogue, open_catalogue
+from forms.registry import Catalogue
 from sync.engine import SyncEngine
 from sync.form_updates import register_stored_definitions
 from sync.http import ApiSettings
@@ -30,8 +30,8 @@ class Session:
         self.settings = settings
         self.catalogue = Catalogue()
         self.closed = False
-        # While it is open, the forms engine finds this profile's fetched definitions.
-        lend_catalogue(self.catalogue)
+        # While it is open, what reads the vault finds this profile's fetched definitions.
+        vault.catalogue = self.catalogue
 
     @classmethod
     def open(cls, vault: Vault, settings: ApiSettings | None = None, *,
@@ -63,8 +63,7 @@ class Session:
             return
         self.closed = True
         self.catalogue.clear()
-        if open_catalogue() is self.catalogue:
-            lend_catalogue(None)
+        self.vault.catalogue = None
         self.vault.close()
 
     def __enter__(self) -> Session:

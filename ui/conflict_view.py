@@ -42,7 +42,7 @@ from forms.bounds import GENERIC_CHARS, clip_text
 from forms.definition import FormDefinition
 from forms.engine import Session
 from forms.errors import FormError
-from forms.registry import load_definition
+from forms.registry import Catalogue, load_definition
 from sync.conflicts import (
     MINE,
     THEIRS,
@@ -81,10 +81,10 @@ def _own_vault(opener: Callable[[], Vault]) -> Iterator[Vault]:
 class _Labeller:
     """Section titles, question labels and answers in words, from the form when it is known."""
 
-    def __init__(self, form: str, version: str) -> None:
+    def __init__(self, form: str, version: str, catalogue: Catalogue | None = None) -> None:
         self.definition: FormDefinition | None
         try:
-            self.definition = load_definition(form, version)
+            self.definition = load_definition(form, version, catalogue)
         except FormError:
             self.definition = None
         self._sessions: dict[int, Session] = {}
@@ -257,7 +257,7 @@ class ConflictView(QDialog):
     def _loaded(self, pair: ConflictPair) -> None:
         self.pair = pair
         mine, theirs = pair.mine["answers"], pair.theirs.payload["answers"]
-        labeller = _Labeller(pair.mine["form"], pair.mine["form_version"])
+        labeller = _Labeller(pair.mine["form"], pair.mine["form_version"], self.tasks.catalogue)
         self.differing = differences(mine, theirs)
         names = summarise(mine)
         child = " ".join(p for p in (names["first_name"], names["last_name"]) if p)

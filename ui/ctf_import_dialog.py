@@ -17,19 +17,9 @@ from __future__ import annotations
 
 import html
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from PySide6.QtCore import (
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    Qt,
-    Signal,
-)
-from PySide6.QtGui import QFontMetrics, QKeyEvent
+from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -41,8 +31,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QStackedWidget,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -50,515 +38,61 @@ from PySide6.QtWidgets import (
 from shiboken6 import Shiboken
 from typing_extensions import override
 
-from desktop.assessments import Assessments
-from desktop.ctf_import import (
-    FORM_ID,
-    UPDATABLE_STATUSES,
-    CtfImport,
-    ImportPreview,
-    ImportProgress,
-    ImportReport,
-    OnExisting,
-    PupilPreview,
-)
+from desktop.ctf_import import ImportPreview, ImportProgress, ImportReport, OnExisting
 from desktop.ctf_reader import CtfFile, read_ctf
 from desktop.errors import ImportCancelled
-from desktop.record_status import OutboxState, RecordStatus
-from desktop.vault import Vault
-from forms.registry import load_definition
 from ui.crash import user_sentence
+from ui.ctf_preview import (  # the names tests and callers knew here, re-exported
+    CHOICE,
+    COLUMNS,
+    DATE_OF_BIRTH,
+    EXISTING,
+    NAME,
+    NOTES,
+    SEN,
+    SKIP,
+    TICK,
+    UPDATE,
+    UPN,
+    UPN_VALID,
+    YEAR,
+    CtfWork,
+    LoadedFile,
+    PreviewRow,
+    Summary,
+    file_sentence,
+    prepare_rows,
+    progress_words,
+    summarise,
+    summary_counts,
+    summary_headline,
+    uk_date,
+)
+from ui.ctf_preview_table import (
+    COLUMN_SAMPLES,
+    ChoiceDelegate,
+    PreviewModel,
+    PreviewTable,
+    SummaryModel,
+    size_columns,
+)
 from ui.dates import MONTHS
-from ui.table_model import TitledTableModel
 from ui.tasks import TaskRunner, emit
 
+__all__ = [
+    "CHOICE", "COLUMNS", "DATE_OF_BIRTH", "EXISTING", "MONTHS", "NAME", "NOTES", "SEN", "TICK",
+    "UPDATE", "UPN", "UPN_VALID", "YEAR", "CtfImportDialog", "CtfWork", "PreviewModel",
+    "PreviewRow", "Summary", "prepare_rows", "summarise", "uk_date",
+]
+
 FILE_FILTER = "Common Transfer File (*.xml *.XML);;All files (*)"
-SKIP = "Skip"
-UPDATE = "Update the existing draft's details"
-CHOICE_TEXT: dict[OnExisting, str] = {"skip": SKIP, "update": UPDATE}
-COLUMNS = (
-    "Import", "Name", "Date of birth", "Year", "UPN", "UPN valid?", "SEN provision",
-    "Already in OneSEND?", "If already in OneSEND", "Notes",
-)
-(TICK, NAME, DATE_OF_BIRTH, YEAR, UPN, UPN_VALID, SEN, EXISTING, CHOICE,
- NOTES) = range(len(COLUMNS))
-_FLAG_SUFFIX = " Imported as it is, marked for checking."
-STATUS_WORDS: dict[str, str] = {
-    RecordStatus.QUEUED: "waiting to be sent", RecordStatus.SYNCED: "sent",
-    RecordStatus.CONFLICT: "in conflict", OutboxState.QUARANTINED: "refused by the server"}
 PAGE_START, PAGE_BUSY, PAGE_PREVIEW, PAGE_SUMMARY = range(4)
-
-
-# -- rows, made off the GUI thread ---------------------------------------------------------------
-
-
-def uk_date(iso: str | None) -> str:
-    """An ISO date as people in England read it (3 Mar 2015)."""
-    if not iso:
-        return ""
-    year, month, day = iso.split("-")
-    return f"{int(day)} {MONTHS[int(month) - 1]} {year}"
-
-
-@dataclass(frozen=True)
-class PreviewRow:
-    """One pupil as the preview table shows it: display text only, made on a worker."""
-
-    position: int
-    cells: tuple[str, ...]  # one text per column; TICK and CHOICE are filled by the model
-    importable: bool
-    existing: bool  # already in OneSEND (one or more assessments hold the UPN)
-    can_update: bool  # exactly one existing assessment, and it is still a draft
-    fixed_choice: str  # what happens to an existing pupil who cannot be updated, and why
-    flagged: str  # the values imported marked for checking, or ""
-    tooltips: tuple[str, ...]
-    label: str  # how the summary names this pupil
-    known_as: str  # the preferred name, shown with the current pupil's details
-    historic: str = ""  # the historic SEN codes kept as the file has them, or ""
-
-
-@dataclass(frozen=True)
-class LoadedFile:
-    """What the workers hand back after reading and checking a file."""
-
-    preview: ImportPreview
-    rows: list[PreviewRow]
-
-
-# The validators' sentences are long for a table cell: the cell says it short, Notes in full.
-_UPN_SHORT = (
-    ("check letter does not match", "wrong check letter"),
-    ("13 characters", "not 13 characters"),
-    ("starts with a check letter", "does not start with a check letter"),
-    ("12 digits", "wrong mix of letters and digits"),
-)
-SEN_SHORT = {"E": "EHC plan", "K": "SEN support", "N": "No SEN"}
-
-
-def _upn_short(problem: str) -> str:
-    return next((short for words, short in _UPN_SHORT if words in problem), "not a UPN")
-
-
-def _upn_problem(pupil: PupilPreview) -> str:
-    for problem in pupil.problems:
-        if problem.element == "UPN":
-            return problem.message.removesuffix(_FLAG_SUFFIX)
-    return ""
-
-
-def _name(pupil: PupilPreview) -> str:
-    name = " ".join(part for part in (pupil.first_name, pupil.last_name) if part)
-    return name or "(no name in the file)"
-
-
-def prepare_rows(preview: ImportPreview) -> list[PreviewRow]:
-    """The display text of every row (worker thread: no Qt here)."""
-    definition = load_definition(FORM_ID, preview.form_version)
-    years = {item.code: item.label for item in definition.code_lists["nc_year"].items}
-    rows = []
-    for pupil in preview.pupils:
-        if pupil.upn is None:
-            upn_valid = "No UPN in the file"
-        elif pupil.upn_valid:
-            upn_valid = "Valid"
-        else:
-            upn_valid = f"No: {_upn_short(_upn_problem(pupil))}"
-        sen = sen_full = ""
-        if pupil.sen_provision:
-            code = pupil.sen_provision
-            label = pupil.sen_provision_label or code
-            sen_full = f"{code}: {label}"
-            if pupil.sen_provision_historic:
-                # "historic" first, so a narrow column never cuts it off.
-                sen = f"{code} (historic): {label.replace(' (historic)', '')}"
-                if "historic" not in label:
-                    sen_full += " (historic code)"
-            else:
-                sen = f"{code}: {SEN_SHORT.get(code, label)}"
-        needs = "; ".join(f"{need.rank}. {need.code}: {need.label}"
-                          + (" (historic)" if need.historic and "historic" not in need.label
-                             else "") for need in pupil.needs)
-        existing = bool(pupil.existing)
-        can_update = (len(pupil.existing) == 1
-                      and pupil.existing_status in UPDATABLE_STATUSES)
-        if not existing:
-            in_onesend = "No"
-        elif len(pupil.existing) > 1:
-            in_onesend = f"Already in OneSEND ({len(pupil.existing)} assessments)"
-        elif pupil.existing_status in UPDATABLE_STATUSES or pupil.existing_status is None:
-            in_onesend = "Already in OneSEND"
-        else:
-            words = STATUS_WORDS.get(pupil.existing_status, pupil.existing_status)
-            in_onesend = f"Already in OneSEND ({words})"
-        fixed = "" if can_update or not existing else f"{SKIP}: {pupil.reason}"
-        if not pupil.importable:
-            tick_text = "✕"
-            notes = f"Cannot import: {pupil.reason}"
-        else:
-            tick_text = ""
-            notes = " ".join(p.message for p in pupil.problems)
-        flagged = " ".join(p.message.removesuffix(_FLAG_SUFFIX) for p in pupil.problems
-                           if p.severity == "flag")
-        historic_codes = ([f"SEN provision {pupil.sen_provision}"]
-                          if pupil.sen_provision and pupil.sen_provision_historic else [])
-        historic_codes += [f"type of need {need.code}" for need in pupil.needs if need.historic]
-        historic = (f"Historic code{'s' if len(historic_codes) > 1 else ''} kept as the file "
-                    f"has {'them' if len(historic_codes) > 1 else 'it'}: "
-                    f"{', '.join(historic_codes)}. Choose a current code in the draft."
-                    if historic_codes else "")
-        name = _name(pupil)
-        cells = (
-            tick_text, name, uk_date(pupil.date_of_birth),
-            years.get(pupil.nc_year, pupil.nc_year).split(" (")[0] if pupil.nc_year else "",
-            pupil.upn or "", upn_valid, sen or "None in the file", in_onesend, fixed, notes,
-        )
-        tips = list(cells)
-        if pupil.preferred_name:
-            tips[NAME] = f"{name}, known as {pupil.preferred_name}"
-        tips[TICK] = "Cannot import" if not pupil.importable else ""
-        tips[SEN] = sen_full or "No SEN provision in the file"
-        if needs:
-            tips[SEN] += f". Types of need: {needs}"
-        if pupil.upn and not pupil.upn_valid:
-            tips[UPN_VALID] = f"Not valid: {_upn_problem(pupil)}"
-        rows.append(PreviewRow(
-            position=pupil.position, cells=cells, importable=pupil.importable,
-            existing=existing, can_update=can_update, fixed_choice=fixed, flagged=flagged,
-            tooltips=tuple(tips), label=f"{pupil.position}. {name}",
-            known_as=pupil.preferred_name or "", historic=historic,
-        ))
-    return rows
-
-
-# -- the preview table -----------------------------------------------------------------------------
-
-
-class PreviewModel(TitledTableModel):
-    """The pupils of the file, a tick each, and the choice for those already in OneSEND."""
-
-    ticks_changed = Signal()
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.rows: list[PreviewRow] = []
-        self.ticked: list[bool] = []
-        self.choices: list[OnExisting] = []
-
-    def set_rows(self, rows: list[PreviewRow]) -> None:
-        self.beginResetModel()
-        self.rows = rows
-        # Every pupil who can be imported starts ticked; those already in OneSEND are skipped
-        # unless the user chooses to update their draft.
-        self.ticked = [row.importable for row in rows]
-        self.choices = ["skip"] * len(rows)
-        self.endResetModel()
-        emit(self.ticks_changed)
-
-    # -- what the user chose ---------------------------------------------------------------------
-
-    def ticked_count(self) -> int:
-        return sum(self.ticked)
-
-    def positions(self) -> list[int]:
-        """The pupils to give to the import: the ticked ones and those that cannot be imported
-        (so the summary lists them with their reason)."""
-        return [row.position for row, ticked in zip(self.rows, self.ticked, strict=True)
-                if ticked or not row.importable]
-
-    def on_existing(self) -> dict[int, OnExisting]:
-        return {row.position: choice for row, choice in zip(self.rows, self.choices, strict=True)
-                if row.can_update}
-
-    def counts(self) -> dict[str, int]:
-        """What the ticks and choices will do: new drafts, updates and skips."""
-        counts = {"create": 0, "update": 0, "skip": 0, "cannot": 0, "flagged": 0,
-                  "existing": 0}
-        for row, ticked, choice in zip(self.rows, self.ticked, self.choices, strict=True):
-            counts["existing"] += row.existing
-            if not row.importable:
-                counts["cannot"] += 1
-                continue
-            if not ticked:
-                continue
-            counts["flagged"] += bool(row.flagged)
-            if not row.existing:
-                counts["create"] += 1
-            elif row.can_update and choice == "update":
-                counts["update"] += 1
-            else:
-                counts["skip"] += 1
-        return counts
-
-    def toggle(self, row: int) -> None:
-        if 0 <= row < len(self.rows) and self.rows[row].importable:
-            self.ticked[row] = not self.ticked[row]
-            self._changed(row, row, TICK)
-            emit(self.ticks_changed)
-
-    def set_all(self, ticked: bool) -> None:
-        if not self.rows:
-            return
-        self.ticked = [ticked and row.importable for row in self.rows]
-        self._changed(0, len(self.rows) - 1, TICK)
-        emit(self.ticks_changed)
-
-    def set_all_choices(self, choice: OnExisting) -> None:
-        if not self.rows:
-            return
-        self.choices = [choice] * len(self.rows)
-        self._changed(0, len(self.rows) - 1, CHOICE)
-        emit(self.ticks_changed)
-
-    def _changed(self, first: int, last: int, column: int) -> None:
-        emit(self.dataChanged, self.index(first, column), self.index(last, column))
-
-    # -- QAbstractTableModel -----------------------------------------------------------------------
-
-    titles = COLUMNS
-
-    @override
-    def row_count(self) -> int:
-        return len(self.rows)
-
-    @override
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole,
-    ) -> Any:
-        if orientation == Qt.Orientation.Vertical and role == Qt.ItemDataRole.DisplayRole:
-            return str(self.rows[section].position) if section < len(self.rows) else None
-        return super().headerData(section, orientation, role)
-
-    @override
-    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-        row = self.rows[index.row()]
-        if index.column() == TICK and row.importable:
-            flags |= Qt.ItemFlag.ItemIsUserCheckable
-        if index.column() == CHOICE and row.can_update:
-            flags |= Qt.ItemFlag.ItemIsEditable
-        return flags
-
-    def _text(self, row: int, column: int) -> str:
-        item = self.rows[row]
-        if column == CHOICE and item.can_update:
-            return CHOICE_TEXT[self.choices[row]]
-        return item.cells[column]
-
-    @override
-    def data(
-        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole,
-    ) -> Any:
-        if not index.isValid():
-            return None
-        row, column = index.row(), index.column()
-        item = self.rows[row]
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
-            return self._text(row, column)
-        if role == Qt.ItemDataRole.CheckStateRole and column == TICK and item.importable:
-            return Qt.CheckState.Checked if self.ticked[row] else Qt.CheckState.Unchecked
-        if role == Qt.ItemDataRole.AccessibleTextRole:
-            if column == TICK:
-                if not item.importable:
-                    return "Cannot import"
-                return "Ticked for import" if self.ticked[row] else "Not ticked"
-            return self._text(row, column) or "Blank"
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if column == CHOICE and item.can_update:
-                return "Press F2 or double-click to choose: skip, or update the draft."
-            return item.tooltips[column] or None
-        return None
-
-    @override
-    def setData(
-        self, index: QModelIndex | QPersistentModelIndex, value: Any,
-        role: int = Qt.ItemDataRole.EditRole,
-    ) -> bool:
-        if not index.isValid():
-            return False
-        row, column = index.row(), index.column()
-        if column == TICK and role == Qt.ItemDataRole.CheckStateRole:
-            if not self.rows[row].importable:
-                return False
-            state = value.value if isinstance(value, Qt.CheckState) else value
-            self.ticked[row] = state == Qt.CheckState.Checked.value
-            self._changed(row, row, TICK)
-            emit(self.ticks_changed)
-            return True
-        if column == CHOICE and role == Qt.ItemDataRole.EditRole and self.rows[row].can_update:
-            choice: OnExisting = "update" if value in ("update", UPDATE) else "skip"
-            self.choices[row] = choice
-            self._changed(row, row, CHOICE)
-            emit(self.ticks_changed)
-            return True
-        return False
-
-
-class ChoiceDelegate(QStyledItemDelegate):
-    """A drop-down for "Skip" or "Update the existing draft's details"."""
-
-    @override
-    def createEditor(
-        self, parent: QWidget, option: QStyleOptionViewItem,
-        index: QModelIndex | QPersistentModelIndex,
-    ) -> QWidget:
-        combo = QComboBox(parent)
-        combo.addItem(SKIP, "skip")
-        combo.addItem(UPDATE, "update")
-        combo.setAccessibleName("What to do with this pupil already in OneSEND")
-        return combo
-
-    @override
-    def setEditorData(self, editor: QWidget, index: QModelIndex | QPersistentModelIndex) -> None:
-        if isinstance(editor, QComboBox):
-            editor.setCurrentIndex(1 if index.data() == UPDATE else 0)
-
-    @override
-    def setModelData(
-        self, editor: QWidget, model: Any, index: QModelIndex | QPersistentModelIndex,
-    ) -> None:
-        if isinstance(editor, QComboBox):
-            model.setData(index, editor.currentData(), Qt.ItemDataRole.EditRole)
-
-
-class PreviewTable(QTableView):
-    """Space ticks or unticks the current pupil, whichever column the cursor is in."""
-
-    toggle_row = Signal(int)
-
-    @override
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        editing = self.state() == QAbstractItemView.State.EditingState
-        if editing or not self.currentIndex().isValid():
-            super().keyPressEvent(event)
-            return
-        if event.key() == Qt.Key.Key_Space:
-            emit(self.toggle_row, self.currentIndex().row())
-            event.accept()
-            return
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            index = self.currentIndex()
-            if index.column() == CHOICE and index.flags() & Qt.ItemFlag.ItemIsEditable:
-                self.edit(index)
-                event.accept()
-                return
-        super().keyPressEvent(event)
-
-
-# The widest text each column usually holds (longer text is elided, in full in its tooltip).
-COLUMN_SAMPLES = {
-    TICK: "", NAME: "Mirith Pebbleford-Ó Brá", DATE_OF_BIRTH: "30 Sep 2020",
-    YEAR: "Reception", UPN: "W888888888888", UPN_VALID: "No: wrong check letter",
-    SEN: "K: SEN support", EXISTING: "Already in OneSEND", CHOICE: UPDATE,
-}
-
-
-def _size_columns(table: QTableView, samples: Mapping[int, str]) -> None:
-    """Widths from the text itself (digits are wider than an average character)."""
-    cells = table.fontMetrics()
-    bold = table.horizontalHeader().font()
-    bold.setBold(True)
-    header_metrics = QFontMetrics(bold)
-    model = table.model()
-    header = table.horizontalHeader()
-    for column, sample in samples.items():
-        title = str(model.headerData(column, Qt.Orientation.Horizontal))
-        width = max(cells.horizontalAdvance(sample), header_metrics.horizontalAdvance(title))
-        header.resizeSection(column, width + 24)
-
-
-# -- the summary -----------------------------------------------------------------------------------
-
-
-SUMMARY_COLUMNS = ("Pupil", "What happened", "Reason")
-
-
-@dataclass
-class Summary:
-    """The report, in the words the summary page shows (made on the GUI thread; it is small)."""
-
-    created: int
-    updated: int
-    unchanged: int
-    skipped: int
-    not_imported: int
-    flagged: int
-    cancelled: bool
-    done: int
-    total: int
-    failure: str | None
-    lines: list[tuple[str, str, str]] = field(default_factory=list)
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.created or self.updated)
-
-
-def summarise(report: ImportReport, rows: Mapping[int, PreviewRow], total: int) -> Summary:
-    lines: list[tuple[str, str, str]] = []
-
-    def label(entry: Mapping[str, Any]) -> str:
-        row = rows.get(int(entry["pupil"]))
-        return row.label if row else f"pupil {entry['pupil']}"
-
-    for entry in report.problems:
-        lines.append((label(entry), "Not imported", str(entry["reason"])))
-    flagged = 0
-    for entry in [*report.created, *report.updated, *report.unchanged]:
-        row = rows.get(int(entry["pupil"]))
-        if row is not None and row.flagged:
-            flagged += 1
-            lines.append((label(entry), "Imported, marked for checking", row.flagged))
-        if row is not None and row.historic:
-            lines.append((label(entry), "Imported with a historic SEN code", row.historic))
-    for entry in report.skipped:
-        reason = str(entry["reason"])
-        if reason.startswith("Already in OneSEND; skipped"):
-            reason = "Already in OneSEND; skipped as chosen, so its draft is unchanged."
-        lines.append((label(entry), "Skipped", reason))
-    lines.sort(key=lambda line: int(line[0].split(".", 1)[0]) if line[0][0].isdigit() else 0)
-    done = (len(report.created) + len(report.updated) + len(report.unchanged)
-            + len(report.skipped) + len(report.problems))
-    return Summary(
-        created=len(report.created), updated=len(report.updated),
-        unchanged=len(report.unchanged), skipped=len(report.skipped),
-        not_imported=len(report.problems), flagged=flagged, cancelled=report.cancelled,
-        done=done, total=total, failure=report.failure, lines=lines,
-    )
-
-
-class SummaryModel(TitledTableModel):
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.lines: list[tuple[str, str, str]] = []
-
-    def set_lines(self, lines: list[tuple[str, str, str]]) -> None:
-        self.beginResetModel()
-        self.lines = lines
-        self.endResetModel()
-
-    titles = SUMMARY_COLUMNS
-
-    @override
-    def row_count(self) -> int:
-        return len(self.lines)
-
-    @override
-    def data(
-        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole,
-    ) -> Any:
-        if not index.isValid():
-            return None
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole,
-                    Qt.ItemDataRole.ToolTipRole):
-            return self.lines[index.row()][index.column()]
-        return None
 
 
 # -- progress from the workers -------------------------------------------------------------------
 
 
-class _Progress(QObject):
+class WorkProgress(QObject):
     """Carries a worker's progress to the GUI thread (a queued signal), a few times a second."""
 
     changed = Signal(str, int, int)
@@ -579,35 +113,16 @@ class _Progress(QObject):
         self.report(progress.phase, progress.done, progress.total)
 
 
-def _check(vault: Vault, ctf: CtfFile, *, cancel: threading.Event,
-           progress: Callable[[ImportProgress], None]) -> LoadedFile:
-    """Database thread: judge each pupil and look each UPN up in the vault."""
-    importer = CtfImport(Assessments(vault), progress=progress, cancel=cancel)
-    preview = importer.preview_file(ctf)
-    return LoadedFile(preview, prepare_rows(preview))
-
-
-def _import(vault: Vault, preview: ImportPreview, positions: list[int],
-            choices: dict[int, OnExisting], *, cancel: threading.Event,
-            progress: Callable[[ImportProgress], None]) -> ImportReport:
-    """Database thread: one transaction per pupil, stopping between pupils when cancelled."""
-    importer = CtfImport(Assessments(vault), progress=progress, cancel=cancel)
-    return importer.run(preview, positions=positions, choices=choices, stop_on_error=True)
-
-
-
-
-# -- the dialog ------------------------------------------------------------------------------------
-
-
 class CtfImportDialog(QDialog):
     """Choose a school's CTF, tick pupils, create their drafts, and see what happened."""
 
     imported = Signal()  # drafts were created or updated
 
-    def __init__(self, tasks: TaskRunner, parent: QWidget | None = None) -> None:
+    def __init__(self, tasks: TaskRunner, parent: QWidget | None = None, *,
+                 work: CtfWork | None = None) -> None:
         super().__init__(parent)
         self.tasks = tasks
+        self.work = work or CtfWork()
         self.setWindowTitle("Import from school file")
         self.setObjectName("ctfImportDialog")
         self.setAccessibleName("Import from school file")
@@ -618,8 +133,8 @@ class CtfImportDialog(QDialog):
         self.state = "idle"  # idle, reading, checking, previewing, importing, done
         self._generation = 0
         self._cancel = threading.Event()
-        self._progress = _Progress(self)
-        self._progress.changed.connect(self._progressed)
+        self.progress = WorkProgress(self)
+        self.progress.changed.connect(self._progressed)
         self._build()
         self.resize(self.fontMetrics().averageCharWidth() * 190,
                     self.fontMetrics().height() * 38)
@@ -751,7 +266,7 @@ class CtfImportDialog(QDialog):
         vertical.setDefaultSectionSize(self.fontMetrics().height() + 10)
         header = self.table.horizontalHeader()
         header.setStretchLastSection(True)
-        _size_columns(self.table, COLUMN_SAMPLES)
+        size_columns(self.table, COLUMN_SAMPLES)
         header.setMinimumSectionSize(self.table.fontMetrics().horizontalAdvance("Notes") + 24)
         char = self.fontMetrics().averageCharWidth()
         layout.addWidget(self.table, 1)
@@ -845,7 +360,7 @@ class CtfImportDialog(QDialog):
         self.summary_table.horizontalHeader().setStretchLastSection(True)
         self.summary_table.verticalHeader().setDefaultSectionSize(
             self.fontMetrics().height() + 10)
-        _size_columns(self.summary_table, {0: "2000. Mirith Pebbleford-Ó Brá",
+        size_columns(self.summary_table, {0: "2000. Mirith Pebbleford-Ó Brá",
                                            1: "Imported, marked for checking"})
         layout.addWidget(self.summary_table, 1)
         buttons = QHBoxLayout()
@@ -899,7 +414,7 @@ class CtfImportDialog(QDialog):
         self.progress_bar.setRange(0, 0)
         self.cancel_button.setEnabled(True)
         self._show_page(PAGE_BUSY)
-        progress = self._progress
+        progress = self.progress
 
         def read() -> CtfFile:
             return read_ctf(path, cancelled=cancel.is_set,
@@ -910,7 +425,8 @@ class CtfImportDialog(QDialog):
                 return
             self.state = "checking"
             self.busy_label.setText(f"Checking the pupils in {path.name} against OneSEND…")
-            self.tasks.run_db(lambda vault: _check(vault, ctf, cancel=cancel, progress=progress),
+            check = self.work.check
+            self.tasks.run_db(lambda vault: check(vault, ctf, cancel=cancel, progress=progress),
                               checked, failed, owner=self)
 
         def checked(loaded: LoadedFile) -> None:
@@ -926,14 +442,9 @@ class CtfImportDialog(QDialog):
     def _previewed(self, loaded: LoadedFile) -> None:
         self.preview = loaded.preview
         self.state = "previewing"
-        header = loaded.preview.file.header
-        school = header.source_school.name or "a school"
         count = len(loaded.rows)
-        pupils = "pupil" if count == 1 else "pupils"
         self.heading.setText(f"Choose pupils to import from {self.file_name}")
-        self.file_label.setText(
-            f"{self.file_name}: a Common Transfer File (version {header.version}) from "
-            f"{school}, with {count:,} {pupils}. Tick the pupils to import.")
+        self.file_label.setText(file_sentence(self.file_name, loaded.preview, count))
         self.model.set_rows(loaded.rows)
         self.existing_choice.setCurrentIndex(0)
         self._show_page(PAGE_PREVIEW)
@@ -953,36 +464,16 @@ class CtfImportDialog(QDialog):
     # -- the preview -----------------------------------------------------------------------------
 
     def _ticks_changed(self) -> None:
-        ticked = self.model.ticked_count()
-        counts = self.model.counts()
-        # The pupils that will be written: the ticked ones less those to be skipped.
-        writing = counts["create"] + counts["update"]
-        self.import_button.setText(f"Import {writing:,} pupil{'' if writing == 1 else 's'}")
+        presenter = self.model.preview
+        self.import_button.setText(presenter.import_label())
         self.import_button.setAccessibleName(self.import_button.text())
-        self.import_button.setEnabled(writing > 0)
-        parts = [f"{ticked:,} ticked: {counts['create']:,} new "
-                 f"draft{'' if counts['create'] == 1 else 's'}"]
-        if counts["update"]:
-            parts.append(f"{counts['update']:,} to update")
-        if counts["skip"]:
-            parts.append(f"{counts['skip']:,} already in OneSEND to skip")
-        sentence = ", ".join(parts) + "."
-        if counts["flagged"]:
-            sentence += (f" {counts['flagged']:,} ticked with values marked for checking "
-                         "(imported as the file has them).")
-        if counts["cannot"]:
-            sentence += f" {counts['cannot']:,} cannot be imported (see Notes)."
-        self.counts_label.setText(sentence)
+        self.import_button.setEnabled(presenter.writing() > 0)
+        self.counts_label.setText(presenter.counts_sentence())
 
     def _current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         """The current pupil's notes in full (a cell shows only their start)."""
-        if not current.isValid() or current.row() >= len(self.model.rows):
-            self.details.setText("")
-            return
-        row = self.model.rows[current.row()]
-        notes = row.cells[NOTES] or "Nothing to check: every value was read as it is."
-        known = f" (known as {row.known_as})" if row.known_as else ""
-        self.details.setText(f"Pupil {row.label}{known}: {notes}")
+        self.details.setText(self.model.preview.details(current.row()) if current.isValid()
+                             else "")
 
     def _existing_choice_picked(self, _index: int) -> None:
         choice: OnExisting = "update" if self.existing_choice.currentData() == "update" else "skip"
@@ -998,10 +489,8 @@ class CtfImportDialog(QDialog):
         self._generation += 1
         generation = self._generation
         self._cancel = cancel = threading.Event()
-        positions = self.model.positions()
-        choices = self.model.on_existing()
-        rows = {row.position: row for row in self.model.rows}
-        total = len(positions)
+        plan = self.model.preview.plan()
+        total = plan.total
         self.state = "importing"
         self._say("")
         self.heading.setText(f"Importing pupils from {self.file_name}")
@@ -1011,18 +500,19 @@ class CtfImportDialog(QDialog):
         self.progress_bar.setValue(0)
         self.cancel_button.setEnabled(True)
         self._show_page(PAGE_BUSY)
-        progress = self._progress
+        progress = self.progress
 
         def done(report: ImportReport) -> None:
             if generation == self._generation:
-                self._finished(summarise(report, rows, total))
+                self._finished(summarise(report, plan.rows, total))
 
         def failed(error: BaseException) -> None:
             if generation == self._generation:
                 self._import_failed(error)
 
-        self.tasks.run_db(lambda vault: _import(vault, preview, positions, choices,
-                                                cancel=cancel, progress=progress),
+        run = self.work.run
+        self.tasks.run_db(lambda vault: run(vault, preview, plan, cancel=cancel,
+                                            progress=progress),
                           done, failed, owner=self)
 
     def cancel(self) -> None:
@@ -1035,47 +525,24 @@ class CtfImportDialog(QDialog):
             self.busy_label.setText("Stopping…")
 
     def _progressed(self, phase: str, done: int, total: int) -> None:
-        if phase == "reading" and self.state == "reading":
+        if phase != self.state or phase not in ("reading", "checking", "importing"):
+            return  # a late report of a phase already over
+        if phase == "reading":
             self.progress_bar.setRange(0, 1000)
             self.progress_bar.setValue(1000 * done // total if total else 0)
-            self.busy_detail.setText(f"{100 * done // total if total else 0}% read")
-        elif phase == "checking" and self.state == "checking":
+        else:
             self.progress_bar.setRange(0, max(total, 1))
             self.progress_bar.setValue(done)
-            self.busy_detail.setText(f"{done:,} of {total:,} pupils checked")
-        elif phase == "importing" and self.state == "importing":
-            self.progress_bar.setRange(0, max(total, 1))
-            self.progress_bar.setValue(done)
-            self.busy_detail.setText(f"{done:,} of {total:,} pupils done")
+        self.busy_detail.setText(progress_words(phase, done, total))
 
     def _finished(self, summary: Summary) -> None:
         self.summary = summary
         self.state = "done"
         self.preview = None
-        if summary.failure:
-            title = "The import stopped"
-            first = (f"The import stopped after {summary.done:,} of {summary.total:,} pupils: "
-                     f"{summary.failure} Every draft made before it is whole.")
-        elif summary.cancelled:
-            title = "Import cancelled"
-            first = (f"Cancelled after {summary.done:,} of {summary.total:,} pupils: the rest "
-                     "were not imported. Every draft made before it is whole.")
-        else:
-            title = "Import finished"
-            first = (f"Finished: every pupil you chose from {self.file_name} was imported, "
-                     "skipped or listed below with the reason.")
+        title, first = summary_headline(summary, self.file_name)
         self.heading.setText(title)
         self.summary_label.setText(first)
-        counts = [
-            ("Created", f"{summary.created:,} new draft{'' if summary.created == 1 else 's'}"),
-            ("Updated", f"{summary.updated:,} existing draft"
-                        f"{'' if summary.updated == 1 else 's'}"),
-            ("Skipped", f"{summary.skipped:,}"),
-            ("Not imported", f"{summary.not_imported:,}"),
-            ("Imported but marked for checking", f"{summary.flagged:,}"),
-        ]
-        if summary.unchanged:
-            counts.insert(2, ("Already up to date", f"{summary.unchanged:,}"))
+        counts = summary_counts(summary)
         self.counts_grid.setText(
             "<table cellpadding='3'>" + "".join(
                 f"<tr><td>{html.escape(name)}:</td><td><b>{html.escape(value)}</b></td></tr>"

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from desktop.assessments import Assessments
 from desktop.errors import OneSendError
 from desktop.vault import Vault
-from forms.registry import load_definition
+from forms.registry import Catalogue, load_definition
 from forms.validators import check_upn, new_person_key, normalise_identifier
 from ui.form.widgets import parse_date_text
 from ui.tasks import TaskRunner, emit
@@ -48,12 +48,13 @@ def same_name_and_birth(vault: Vault, first: str, last: str, born: str) -> list[
             if not s.damaged and (key(s.first_name), key(s.last_name), s.date_of_birth) == wanted]
 
 
-def new_document(first_name: str, last_name: str, date_of_birth: str, upn: str) -> dict[str, Any]:
+def new_document(first_name: str, last_name: str, date_of_birth: str, upn: str,
+                 catalogue: Catalogue | None = None) -> dict[str, Any]:
     """A draft of the latest national form with only the child's identity answered."""
     child: dict[str, Any] = {
         "first_name": first_name, "last_name": last_name, "date_of_birth": date_of_birth,
     }
-    definition = load_definition(FORM_ID)
+    definition = load_definition(FORM_ID, catalogue=catalogue)
     if upn:
         child["upn"] = upn
     elif definition.question("child", "person_key") is not None:
@@ -250,7 +251,8 @@ class NewAssessmentDialog(QDialog):
         upn = normalise_identifier(self.upn.text())
         self._busy(True)
         self.tasks.run_db(
-            lambda vault: create_draft(vault, new_document(first, last, born, upn)),
+            lambda vault: create_draft(vault, new_document(first, last, born, upn,
+                                                           vault.catalogue)),
             self._created, self._failed, owner=self)
 
     def _created(self, record_id: str) -> None:

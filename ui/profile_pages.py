@@ -14,33 +14,44 @@ import html
 import sqlite3
 from collections.abc import Sequence
 
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication, QTextDocument
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QPushButton,
-    QScrollArea,
-    QVBoxLayout,
     QWidget,
 )
 from typing_extensions import override
 
 from desktop.owner import create_as_owner, unlock_as_owner
-from desktop.profiles import MIN_PASSWORD_LENGTH, Profiles, password_problem
+from desktop.profiles import MIN_PASSWORD_LENGTH, Profiles
 from desktop.vault import Vault
 from ui.crash import user_sentence
+
+# The page parts, re-exported: callers and tests know them from here.
+from ui.page_parts import (
+    COLUMN_CHARACTERS,
+    Busy,
+    Message,
+    NewPasswordPage,
+    Page,
+    heading_html,
+    new_form,
+    paragraph,
+    password_edit,
+)
 from ui.tasks import TaskRunner, emit
 
-# The readable measure of the column, in average character widths of the system font.
-COLUMN_CHARACTERS = 72
+__all__ = [
+    "COLUMN_CHARACTERS", "CreateProfilePage", "Message", "Page", "RecoverPage",
+    "RecoveryKeyPage", "UnlockPage", "heading_html", "paragraph", "release_connection",
+]
 
 
 def release_connection(vault: Vault) -> Vault:
@@ -55,148 +66,23 @@ def release_connection(vault: Vault) -> Vault:
     return vault
 
 
-def heading_html(title: str) -> str:
-    """A heading as rich text, one and a half times the text size (escaped: titles are ours)."""
-    return f'<span style="font-size: xx-large; font-weight: bold;">{html.escape(title)}</span>'
 
-
-def paragraph(text: str, name: str = "") -> QLabel:
-    label = QLabel(text)
-    label.setTextFormat(Qt.TextFormat.PlainText)
+def feedback_label(object_name: str, name: str) -> QLabel:
+    """A line that says, as the user types, whether what they typed will do."""
+    label = QLabel()
+    label.setObjectName(object_name)
     label.setWordWrap(True)
-    label.setAccessibleName(name or text)
-    label.setAccessibleDescription(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setAccessibleName(name)
     return label
 
 
-class Message(QLabel):
-    """A one-sentence message on a page: words first ("Error:"), a bar, never colour alone."""
-
-    def __init__(self, object_name: str = "pageMessage", parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName(object_name)
-        self.setTextFormat(Qt.TextFormat.PlainText)
-        self.setWordWrap(True)
-        self.setVisible(False)
-        self.setAccessibleName("Message")
-        # Not a Tab stop (GOV.UK: messages are read when they appear, not tabbed to); the page
-        # may still put the focus on it.
-        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
-
-    def say(self, sentence: str, kind: str = "error") -> None:
-        text = f"Error: {sentence}" if kind == "error" and sentence else sentence
-        self.setText(text)
-        self.setProperty("kind", kind)
-        self.setAccessibleName("Problem" if kind == "error" else "Message")
-        self.setAccessibleDescription(text)
-        self.style().unpolish(self)
-        self.style().polish(self)
-        self.setVisible(bool(sentence))
-
-    def clear_message(self) -> None:
-        self.say("")
-
-
-class Page(QScrollArea):
-    """A centred readable column with a heading; scrolls rather than clips at large text sizes."""
-
-    def __init__(self, title: str, object_name: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName(object_name)
-        self.setWidgetResizable(True)
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        # Not a Tab stop itself: `first` takes the focus when the page is shown. (A focus
-        # proxy on the page instead made Tab skip the controls before the proxy.)
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.first: QWidget | None = None
-        self.setAccessibleName(title)
-        outer = QWidget()
-        outer.setObjectName("pageBackground")
-        outer_layout = QVBoxLayout(outer)
-        outer_layout.setContentsMargins(24, 32, 24, 24)
-        self.column = QWidget(outer)
-        self.column.setObjectName("pageColumn")
-        # Stretches either side centre the column; an alignment flag instead would size it by
-        # its size hint, which ignores how tall wrapped paragraphs become.
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.column, 100)
-        row.addStretch(1)
-        outer_layout.addLayout(row)
-        outer_layout.addStretch(1)
-        self.layout_ = QVBoxLayout(self.column)
-        self.layout_.setSpacing(12)
-        # Rich text with a relative size: it follows the window's font without any setFont
-        # (an explicit font on a child is lost when the page is re-parented under a stylesheet).
-        self.heading = QLabel(heading_html(title), self.column)
-        self.heading.setObjectName("pageHeading")
-        self.heading.setTextFormat(Qt.TextFormat.RichText)
-        self.heading.setWordWrap(True)
-        self.heading.setAccessibleName(title)
-        self.layout_.addWidget(self.heading)
-        self.setWidget(outer)
-        self._apply_fonts()
-
-    def focus_first(self) -> None:
-        """Put the focus where the page starts (the field most people type in first)."""
-        (self.first or self).setFocus(Qt.FocusReason.OtherFocusReason)
-
-    def _apply_fonts(self) -> None:
-        # The column's measure follows the font, so a change of text size is followed.
-        self.column.setMaximumWidth(self.fontMetrics().averageCharWidth() * COLUMN_CHARACTERS)
-
-    @override
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.FontChange:
-            self._apply_fonts()
-        super().changeEvent(event)
-
-
-def _password_edit(name: str, description: str) -> QLineEdit:
-    edit = QLineEdit()
-    edit.setEchoMode(QLineEdit.EchoMode.Password)
-    edit.setAccessibleName(name)
-    edit.setAccessibleDescription(description)
-    edit.setInputMethodHints(Qt.InputMethodHint.ImhSensitiveData
-                             | Qt.InputMethodHint.ImhNoPredictiveText)
-    return edit
-
-
-class _Busy:
-    """A page's busy state: the button disabled with a busy word, a bar, a busy cursor."""
-
-    def __init__(self, page: QWidget, button: QPushButton, busy_text: str,
-                 name: str) -> None:
-        self.page = page
-        self.button = button
-        self.idle_text = button.text()
-        self.busy_text = busy_text
-        self.bar = QProgressBar(page)
-        self.bar.setObjectName("busyBar")
-        self.bar.setRange(0, 0)  # indeterminate
-        self.bar.setTextVisible(False)
-        self.bar.setAccessibleName(name)
-        self.bar.setVisible(False)
-        self.bar.setMaximumHeight(page.fontMetrics().height() // 2 + 2)
-        self.active = False
-
-    def set(self, busy: bool) -> None:
-        self.active = busy
-        self.button.setEnabled(not busy)
-        self.button.setText(self.busy_text if busy else self.idle_text)
-        self.button.setAccessibleDescription(self.busy_text if busy else "")
-        self.bar.setVisible(busy)
-        if busy:
-            self.page.setCursor(Qt.CursorShape.BusyCursor)
-        else:
-            self.page.unsetCursor()
-
-
-class CreateProfilePage(Page):
+class CreateProfilePage(NewPasswordPage):
     """First run (or "new profile"): name, password twice with strength feedback, Create."""
 
     created = Signal(object, str)  # the open Vault, the recovery key (shown once, then gone)
-    cancelled = Signal()
+    doing = "creating the profile"
+    clear_confirm_on_problem = True
 
     def __init__(self, profiles: Profiles | None, tasks: TaskRunner, *, can_cancel: bool = False,
                  parent: QWidget | None = None) -> None:
@@ -208,13 +94,9 @@ class CreateProfilePage(Page):
             "Your profile keeps the assessments you make on this computer, encrypted with "
             "your password. Other people who use this computer cannot open them.",
             "About profiles"))
-
-        self.message = Message()
         layout.addWidget(self.message)
 
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
+        form = new_form()
         self.name_edit = QLineEdit()
         self.name_edit.setObjectName("profileName")
         self.name_edit.setAccessibleName("Profile name")
@@ -228,35 +110,15 @@ class CreateProfilePage(Page):
         form.addRow(paragraph("Usually your own name, for example Sam Taylor.", "Name hint"))
         form.addRow(self.name_edit)
 
-        self.password_edit = _password_edit(
-            "Password", "At least 10 characters; a short phrase of several words is best.")
-        self.password_edit.setObjectName("newPassword")
-        password_label = QLabel("Pass&word")
-        password_label.setBuddy(self.password_edit)
-        form.addRow(password_label)
-        form.addRow(paragraph("At least 10 characters: a short phrase of several words is easy "
-                              "to remember and hard to guess.", "Password hint"))
-        form.addRow(self.password_edit)
-        self.strength = QLabel()
-        self.strength.setObjectName("passwordStrength")
-        self.strength.setWordWrap(True)
-        self.strength.setTextFormat(Qt.TextFormat.PlainText)
-        self.strength.setAccessibleName("Password strength")
-        form.addRow(self.strength)
-
-        self.confirm_edit = _password_edit("Password again",
-                                           "Type the same password again to be sure of it.")
-        self.confirm_edit.setObjectName("confirmPassword")
-        confirm_label = QLabel("Password &again")
-        confirm_label.setBuddy(self.confirm_edit)
-        form.addRow(confirm_label)
-        form.addRow(self.confirm_edit)
-        self.match = QLabel()
-        self.match.setObjectName("passwordMatch")
-        self.match.setWordWrap(True)
-        self.match.setTextFormat(Qt.TextFormat.PlainText)
-        self.match.setAccessibleName("Whether the passwords match")
-        form.addRow(self.match)
+        self.strength = feedback_label("passwordStrength", "Password strength")
+        self.match = feedback_label("passwordMatch", "Whether the passwords match")
+        self.add_password_fields(
+            form, name="Password", label="Pass&word", object_name="newPassword",
+            confirm_name="Password again", confirm_label="Password &again",
+            confirm_object_name="confirmPassword",
+            hint=("At least 10 characters: a short phrase of several words is easy to "
+                  "remember and hard to guess."),
+            after_password=self.strength, after_confirm=self.match)
 
         self.show_passwords = QCheckBox("&Show the passwords")
         self.show_passwords.setAccessibleName("Show the passwords")
@@ -265,23 +127,11 @@ class CreateProfilePage(Page):
         form.addRow(self.show_passwords)
         layout.addLayout(form)
 
-        buttons = QHBoxLayout()
-        self.create_button = QPushButton("&Create profile")
-        self.create_button.setObjectName("primaryButton")
-        self.create_button.setDefault(True)
-        self.create_button.setAccessibleName("Create profile")
-        self.create_button.clicked.connect(self.submit)
-        buttons.addWidget(self.create_button)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setAccessibleName("Cancel: back to unlocking a profile")
-        self.cancel_button.clicked.connect(lambda: emit(self.cancelled))
+        self.add_buttons(layout, text="&Create profile", name="Create profile",
+                         cancel_name="Cancel: back to unlocking a profile",
+                         busy_text="Creating…", busy_name="Creating the profile")
+        self.create_button = self.primary_button
         self.cancel_button.setVisible(can_cancel)
-        buttons.addWidget(self.cancel_button)
-        buttons.addStretch(1)
-        layout.addLayout(buttons)
-        self.busy = _Busy(self.column, self.create_button, "Creating…", "Creating the profile")
-        layout.addWidget(self.busy.bar)
-        layout.addStretch(1)
 
         for edit in (self.name_edit, self.password_edit, self.confirm_edit):
             edit.returnPressed.connect(self.submit)
@@ -296,14 +146,7 @@ class CreateProfilePage(Page):
         self.password_edit.setEchoMode(mode)
         self.confirm_edit.setEchoMode(mode)
 
-    @staticmethod
-    def strength_problem(password: str, user_inputs: tuple[str, ...] = ()) -> str:
-        """The one sentence that says what is wrong with the password, or '' when it will do.
-
-        The same rule as `onesend profile create` (desktop.profiles.password_problem).
-        """
-        return password_problem(password, user_inputs)
-
+    @override
     def _names(self) -> tuple[str, ...]:
         return (self.name_edit.text().strip(),)
 
@@ -332,29 +175,14 @@ class CreateProfilePage(Page):
         self.match.setText(match)
         self.match.setAccessibleDescription(match)
         self.match.setVisible(bool(match))
-
-    def _problem(self) -> tuple[str, QLineEdit] | None:
+    @override
+    def _first_problem(self) -> tuple[str, QLineEdit] | None:
         if not self.name_edit.text().strip():
             return "Enter a name for the profile, usually your own name.", self.name_edit
-        problem = self.strength_problem(self.password_edit.text(), self._names())
-        if problem:
-            return problem, self.password_edit
-        if self.confirm_edit.text() != self.password_edit.text():
-            return ("The two passwords are not the same: type the same password in both "
-                    "boxes."), self.confirm_edit
         return None
 
-    def submit(self) -> None:
-        if self.busy.active:
-            return
-        found = self._problem()
-        if found is not None:
-            sentence, field = found
-            self.message.say(sentence)
-            if field is not self.name_edit:
-                self.confirm_edit.clear()
-            field.setFocus(Qt.FocusReason.OtherFocusReason)
-            return
+    @override
+    def _start(self) -> None:
         if self.profiles is None:
             self.message.say("There is no data folder to keep a profile in.")
             return
@@ -377,12 +205,6 @@ class CreateProfilePage(Page):
         self.password_edit.clear()
         self.confirm_edit.clear()
         emit(self.created, vault, recovery_key)
-
-    def _failed(self, error: object) -> None:
-        self.busy.set(False)
-        assert isinstance(error, BaseException)
-        self.message.say(user_sentence(error, "creating the profile"))
-        self.name_edit.setFocus(Qt.FocusReason.OtherFocusReason)
 
 
 class RecoveryKeyPage(Page):
@@ -552,7 +374,7 @@ class UnlockPage(Page):
         profile_label.setBuddy(self.profile_combo)
         form.addRow(profile_label)
         form.addRow(self.profile_combo)
-        self.password_edit = _password_edit("Password", "The password of the chosen profile.")
+        self.password_edit = password_edit("Password", "The password of the chosen profile.")
         self.password_edit.setObjectName("unlockPassword")
         password_label = QLabel("Pass&word")
         password_label.setBuddy(self.password_edit)
@@ -573,7 +395,7 @@ class UnlockPage(Page):
         self.new_profile_button.clicked.connect(lambda: emit(self.create_requested))
         buttons.addWidget(self.new_profile_button)
         layout.addLayout(buttons)
-        self.busy = _Busy(self.column, self.unlock_button, "Unlocking…", "Unlocking")
+        self.busy = Busy(self.column, self.unlock_button, "Unlocking…", "Unlocking")
         layout.addWidget(self.busy.bar)
 
         layout.addSpacing(self.fontMetrics().height())
@@ -645,14 +467,14 @@ class UnlockPage(Page):
         self.password_edit.setFocus(Qt.FocusReason.OtherFocusReason)
 
 
-class RecoverPage(Page):
+class RecoverPage(NewPasswordPage):
     """Forgotten password: the recovery key and a new password (twice), then unlock again.
 
     The key is checked and the data key re-wrapped off the GUI thread; no record changes.
     """
 
     recovered = Signal(str)  # the profile whose password was set
-    cancelled = Signal()
+    doing = "setting the new password"
 
     def __init__(self, profiles: Profiles | None, tasks: TaskRunner,
                  parent: QWidget | None = None) -> None:
@@ -663,11 +485,8 @@ class RecoverPage(Page):
         layout = self.layout_
         self.about = paragraph("", "About this page")
         layout.addWidget(self.about)
-        self.message = Message()
         layout.addWidget(self.message)
-        form = QFormLayout()
-        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form = new_form()
         self.key_edit = QLineEdit()
         self.key_edit.setObjectName("recoveryKeyEdit")
         self.key_edit.setAccessibleName("Recovery key")
@@ -681,38 +500,14 @@ class RecoverPage(Page):
         form.addRow(paragraph("As you wrote it down, for example ABCD-EFGH-…; capitals, "
                               "spaces and dashes do not matter.", "Recovery key hint"))
         form.addRow(self.key_edit)
-        self.password_edit = _password_edit(
-            "New password", "At least 10 characters; a short phrase of several words is best.")
-        self.password_edit.setObjectName("recoverPassword")
-        password_label = QLabel("&New password")
-        password_label.setBuddy(self.password_edit)
-        form.addRow(password_label)
-        form.addRow(self.password_edit)
-        self.confirm_edit = _password_edit("New password again",
-                                           "Type the same password again to be sure of it.")
-        self.confirm_edit.setObjectName("recoverConfirm")
-        confirm_label = QLabel("New password &again")
-        confirm_label.setBuddy(self.confirm_edit)
-        form.addRow(confirm_label)
-        form.addRow(self.confirm_edit)
+        self.add_password_fields(
+            form, name="New password", label="&New password", object_name="recoverPassword",
+            confirm_name="New password again", confirm_label="New password &again",
+            confirm_object_name="recoverConfirm")
         layout.addLayout(form)
-        buttons = QHBoxLayout()
-        self.set_button = QPushButton("&Set the new password")
-        self.set_button.setObjectName("primaryButton")
-        self.set_button.setDefault(True)
-        self.set_button.setAccessibleName("Set the new password")
-        self.set_button.clicked.connect(self.submit)
-        buttons.addWidget(self.set_button)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setAccessibleName("Cancel: back to unlocking")
-        self.cancel_button.clicked.connect(self._cancel)
-        buttons.addWidget(self.cancel_button)
-        buttons.addStretch(1)
-        layout.addLayout(buttons)
-        self.busy = _Busy(self.column, self.set_button, "Setting the password…",
-                          "Setting the new password")
-        layout.addWidget(self.busy.bar)
-        layout.addStretch(1)
+        self.add_buttons(layout, text="&Set the new password", name="Set the new password",
+                         cancel_name="Cancel: back to unlocking",
+                         busy_text="Setting the password…", busy_name="Setting the new password")
         for edit in (self.key_edit, self.password_edit, self.confirm_edit):
             edit.returnPressed.connect(self.submit)
         self.first = self.key_edit
@@ -729,27 +524,14 @@ class RecoverPage(Page):
             edit.clear()
         self.message.clear_message()
         self.key_edit.setFocus(Qt.FocusReason.OtherFocusReason)
-
-    def _problem(self) -> tuple[str, QLineEdit] | None:
+    @override
+    def _first_problem(self) -> tuple[str, QLineEdit] | None:
         if not self.key_edit.text().strip():
             return "Type the recovery key you wrote down.", self.key_edit
-        problem = CreateProfilePage.strength_problem(self.password_edit.text())
-        if problem:
-            return problem, self.password_edit
-        if self.confirm_edit.text() != self.password_edit.text():
-            return ("The two passwords are not the same: type the same password in both "
-                    "boxes."), self.confirm_edit
         return None
 
-    def submit(self) -> None:
-        if self.busy.active:
-            return
-        found = self._problem()
-        if found is not None:
-            sentence, field = found
-            self.message.say(sentence)
-            field.setFocus(Qt.FocusReason.OtherFocusReason)
-            return
+    @override
+    def _start(self) -> None:
         if self.profiles is None or not self.profile:
             self.message.say("There is no profile to set a password for on this computer.")
             return
@@ -766,14 +548,13 @@ class RecoverPage(Page):
             edit.clear()
         emit(self.recovered, self.profile)
 
+    @override
     def _failed(self, error: object) -> None:
-        self.busy.set(False)
-        assert isinstance(error, BaseException)
-        self.message.say(user_sentence(error, "setting the new password"))
-        self.key_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+        super()._failed(error)
         self.key_edit.selectAll()
 
+    @override
     def _cancel(self) -> None:
         for edit in (self.key_edit, self.password_edit, self.confirm_edit):
             edit.clear()
-        emit(self.cancelled)
+        super()._cancel()

@@ -66,7 +66,7 @@ from desktop.vault import Vault
 from forms.definition import FormDefinition
 from forms.errors import FormError
 from forms.paths import parse_answer_path
-from forms.registry import load_definition
+from forms.registry import Catalogue, load_definition
 from sync.device import enrol, load_credentials
 from sync.engine import (
     DEFAULT_RUN_DEADLINE,
@@ -125,9 +125,10 @@ def path_label(definition: FormDefinition | None, path: str) -> str:
     return words
 
 
-def _definition(form: str, version: str) -> FormDefinition | None:
+def _definition(form: str, version: str,
+                catalogue: Catalogue | None = None) -> FormDefinition | None:
     try:
-        return load_definition(form, version)
+        return load_definition(form, version, catalogue)
     except FormError:
         return None
 
@@ -258,7 +259,8 @@ def _snapshot(vault: Vault, settings: ApiSettings | None) -> Snapshot:
         name = f"{summary.first_name} {summary.last_name}".strip()
         names[summary.id] = "(damaged record)" if summary.damaged else name or "(no name yet)"
     reasons = {(str(item["id"]), int(item["revision"])): plain_reason(
-                   item["reasons"], _definition(str(item["form"]), str(item["form_version"])))
+                   item["reasons"], _definition(str(item["form"]), str(item["form_version"]),
+                                                vault.catalogue))
                for item in status.items if item.get("reasons")}
     endpoint = None
     if status.enrolled:

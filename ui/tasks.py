@@ -21,12 +21,15 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, SignalInstance, Slot
 from shiboken6 import Shiboken
 
+from desktop.crypto import RecordCipher
 from desktop.vault import Vault
+from forms.registry import Catalogue
 
 T = TypeVar("T")
 Success = Callable[[Any], None]
@@ -67,8 +70,23 @@ def vault_opener(vault: Vault) -> Callable[[], Vault]:
     The connection is new; the record cipher is the profile's, so locking the GUI's vault
     (which makes the cipher forget its keys) also stops the worker from reading or writing.
     """
-    path, cipher, profile = vault.path, vault.cipher, vault.profile
-    return lambda: Vault(path, cipher, profile)
+    return VaultOpener(vault.path, vault.cipher, vault.profile, vault.catalogue)
+
+
+@dataclass(frozen=True)
+class VaultOpener:
+    """Opens a worker's own connection to an unlocked vault (see `vault_opener`), carrying the
+    session's form catalogue (emptied when the session closes) to what it opens."""
+
+    path: Path
+    cipher: RecordCipher
+    profile: str
+    catalogue: Catalogue | None = None
+
+    def __call__(self) -> Vault:
+        opened = Vault(self.path, self.cipher, self.profile)
+        opened.catalogue = self.catalogue
+        return opened
 
 
 class _QtLane(QObject):
@@ -124,6 +142,8 @@ class TaskRunner(QObject):
     ) -> None:
         super().__init__(parent)
         self._open_vault = open_vault
+        # The session's fetched forms, for what the GUI thread draws from a definition.
+        self.catalogue = open_vault.catalogue if isinstance(open_vault, VaultOpener) else None
         self._db_vault: Vault | None = None
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="onesend-db")
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="onesend-work")

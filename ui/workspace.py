@@ -170,7 +170,8 @@ class Workspace(QWidget):
 
         def work(vault: Vault) -> str:
             store = Assessments(vault)
-            return store.create(review_from(store.get(previous_id)))[0]
+            return store.create(review_from(store.get(previous_id),
+                                            catalogue=vault.catalogue))[0]
 
         def failed(error: BaseException) -> None:
             emit(self.failed, user_sentence(error, "starting the review"))

@@ -19,7 +19,8 @@ OWNERS = {
 }
 # Whole-vault work, which by its nature touches every table: the schema and its migrations,
 # re-keying every sealed value, and the backup's check of every page and record.
-WHOLE_VAULT = {"desktop/vault.py", "desktop/rekey.py", "desktop/backup.py"}
+WHOLE_VAULT = {"desktop/vault.py", "desktop/vault_schema.py", "desktop/rekey.py",
+               "desktop/backup.py"}
 # The reference server keeps its own database (not the vault's tables).
 ELSEWHERE = ("sync/server/", "national/")
 _SQL = re.compile(r"\b(?:FROM|INTO|UPDATE|JOIN|TABLE)\s+(\w+)", re.IGNORECASE)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 import sys
 from collections.abc import Callable, Iterator
@@ -11,7 +10,6 @@ from pathlib import Path
 import pytest
 
 import app.cli
-from app import ctf_cmds as ctf_cli
 from desktop.assessments import Assessments
 from desktop.profiles import Profiles
 from desktop.vault import Vault
@@ -49,25 +47,11 @@ def write_ctf(tmp_path: Path) -> Callable[..., tuple[Path, list]]:
     return write
 
 
-def _parser_with_import_ctf() -> argparse.ArgumentParser:
-    """The real `onesend` parser, with import-ctf added if cli.py does not add it yet."""
-    parser = build_parser()
-    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    if "import-ctf" not in commands.choices:
-        ctf_cli.register(commands)
-    return parser
-
-
-build_parser = app.cli.build_parser
-
-
 @pytest.fixture
 def onesend(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], data_dir: Path,
 ) -> Callable[..., tuple[int, str, str]]:
     """Run `onesend ARGS` in-process with the password on stdin: (exit code, stdout, stderr)."""
-    monkeypatch.setattr(app.cli, "build_parser", _parser_with_import_ctf)
-
     def run(*argv: str, stdin: str = PASSWORD + "\n") -> tuple[int, str, str]:
         monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
         code = app.cli.main(["--data-dir", str(data_dir), *argv])

@@ -11,7 +11,7 @@ from ctf_generator import NAMESPACE, generate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from desktop.ctf_import import _Mapper
+from desktop.ctf_mapping import PupilMapper
 from desktop.ctf_reader import CtfFile, Limits, read_ctf
 from desktop.errors import BadImportFile
 from forms.registry import load_definition
@@ -24,7 +24,7 @@ SNIPPETS = [b"<!DOCTYPE CTfile [<!ENTITY a 'b'>]>", b"&a;", b"<Pupil>", b"</Pupi
             b'encoding="UTF-16"', b"<a:b xmlns:a='x'>", b"</CTFpupilData>", b"\r\n",
             b"\xef\xbb\xbf"]
 LIMITS = Limits(max_bytes=1_000_000, max_elements=20_000, max_depth=24, max_pupils=50)
-MAPPER = _Mapper(load_definition("national-send-assessment"), date(2026, 11, 2))
+MAPPER = PupilMapper(load_definition("national-send-assessment"), date(2026, 11, 2))
 
 
 @st.composite

@@ -17,6 +17,7 @@ import pytest
 from desktop.assessments import Assessments
 from desktop.errors import ProfileError, TamperedData, WrongPassword, WrongRecoveryKey
 from desktop.outbox import Outbox
+from desktop.profile_record import ProfileRecord
 from desktop.profiles import Profiles
 from desktop.secrets import Secrets
 
@@ -122,7 +123,7 @@ def test_a_rekey_interrupted_after_its_commit_finishes_at_the_next_unlock(
     def power_cut(*_args: object) -> None:
         raise KeyboardInterrupt  # the process stops before the profile file is replaced
 
-    monkeypatch.setattr(Profiles, "_write_record", staticmethod(power_cut))
+    monkeypatch.setattr(ProfileRecord, "write", power_cut)
     with pytest.raises(KeyboardInterrupt):
         profiles.rekey("alex", OLD, NEW)
     monkeypatch.undo()

@@ -64,10 +64,10 @@ def _draft(device: Any, record_id: str, answers: dict[str, Any]) -> None:
 
 
 def test_an_update_migrates_drafts_as_new_revisions_and_leaves_finalised_ones(
-    device: Any, server: Any, monkeypatch: pytest.MonkeyPatch
+    device: Any, server: Any,
 ) -> None:
-    # The open session's catalogue (restored afterwards): nothing fetched yet.
-    monkeypatch.setattr(registry, "_open_catalogue", registry.Catalogue())
+    catalogue = registry.Catalogue()  # the open session's: nothing fetched yet
+    device.vault.catalogue = catalogue
     server.store.publish(demo("1.0.0"))
     _draft(device, "draft-1", {"about": {"name": "Ada", "colour": "R", "hobby": "Chess",
                                          "nickname": "A"},
@@ -99,8 +99,8 @@ def test_an_update_migrates_drafts_as_new_revisions_and_leaves_finalised_ones(
     again = update_forms(device.vault, device.settings)
     assert again.fetched == again.migrated == []
     # The fetched version is usable by the engine, so the migrated draft opens and is judged.
-    assert registry.load_definition("demo").version == "1.1.0"
-    verdict = check_document(moved)
+    assert registry.load_definition("demo", catalogue=catalogue).version == "1.1.0"
+    verdict = check_document(moved, catalogue=catalogue)
     assert (verdict.form_id, verdict.form_version) == ("demo", "1.1.0")
     assert verdict.complete
 
@@ -118,20 +118,47 @@ def test_fetched_definitions_are_registered_when_a_profile_opens(
 
 
 def test_the_catalogue_belongs_to_the_session_and_is_dropped_when_it_closes(
-    device: Any, server: Any,
+    make_device: Any, server: Any,
 ) -> None:
     from sync.session import Session  # noqa: PLC0415
+    from ui.form.edit_session import EditSession  # noqa: PLC0415 - Qt-free controller
+    from ui.tasks import vault_opener  # noqa: PLC0415
 
     server.store.publish(demo("1.0.0"))
-    update_forms(device.vault, device.settings, catalogue=registry.Catalogue())
-    session = Session.open(device.vault)
+    alex, sam = make_device("alex"), make_device("sam")
+    update_forms(alex.vault, alex.settings, catalogue=registry.Catalogue())
+    session = Session.open(alex.vault)
     assert len(session.catalogue) == 1
-    assert registry.load_definition("demo", "1.0.0").version == "1.0.0"  # the open session's
+    # A record on the fetched version is stored, read and edited through the session's vault
+    # and a worker's own connection to it (the window's database thread).
+    alex.store.create({"form": "demo", "form_version": "1.0.0",
+                       "answers": {"about": {"name": "Ada", "colour": "R"}}},
+                      record_id="on-fetched")
+    worker_vault = vault_opener(alex.vault)()
+    try:
+        document = type(alex.store)(worker_vault).get("on-fetched")
+        assert EditSession(document, catalogue=worker_vault.catalogue).form_version == "1.0.0"
+    finally:
+        worker_vault.close()
+    # There is no process-wide list: without the session's catalogue the version is unknown.
+    with pytest.raises(FormError):
+        registry.load_definition("demo", "1.0.0")
+    with pytest.raises(FormError):
+        EditSession(document)
+    # Two sessions do not share a catalogue: sam's has only what sam's vault holds (nothing).
+    other = Session.open(sam.vault)
+    assert other.catalogue is not session.catalogue
+    assert len(other.catalogue) == 0
+    with pytest.raises(FormError):
+        registry.load_definition("demo", "1.0.0", other.catalogue)
+    other.close()
+    assert len(session.catalogue) == 1  # closing one leaves the other's as it was
+    # Lock (the session closes): the catalogue is emptied and the vault no longer carries it.
     session.close()
     assert len(session.catalogue) == 0
-    assert registry.open_catalogue() is None
+    assert alex.vault.catalogue is None
     with pytest.raises(FormError):
-        registry.load_definition("demo", "1.0.0")  # nothing of it outlives the session
+        registry.load_definition("demo", "1.0.0", session.catalogue)
 
 
 def test_forms_update_command_prints_counts_and_refuses_a_tampered_definition(

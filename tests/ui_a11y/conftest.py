@@ -9,15 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from desktop.assessments import Assessments
-from desktop.crypto import FAST_KDF
 from desktop.profiles import Profiles
 from desktop.vault import Vault
+from tests.qt_window import (
+    MakeWindow,
+    kept_application_look,
+    unlock_with_password,
+    window_factory,
+)
 from ui.form.editor import AssessmentEditor
 from ui.main_window import MainWindow
 from ui.tasks import TaskRunner
@@ -36,12 +39,7 @@ def example(name: str) -> dict[str, Any]:
 
 @pytest.fixture(autouse=True)
 def keep_the_application_look(qapp: QApplication) -> Iterator[None]:
-    """Some tests change the application's font, palette or stylesheet: put them back."""
-    font, palette, sheet = QFont(qapp.font()), QPalette(qapp.palette()), qapp.styleSheet()
-    yield
-    qapp.setFont(font)
-    qapp.setPalette(palette)
-    qapp.setStyleSheet(sheet)
+    yield from kept_application_look(qapp)
 
 
 OpenEditor = Callable[..., AssessmentEditor]
@@ -68,42 +66,14 @@ def open_editor(qtbot: QtBot, vault: Vault, tasks: TaskRunner) -> OpenEditor:
     return opener
 
 
-MakeWindow = Callable[..., MainWindow]
-
-
 @pytest.fixture
 def make_window(qtbot: QtBot, data_dir: Path, profiles: Profiles) -> Iterator[MakeWindow]:
     """A shown, active MainWindow on the test's data folder (closed at the end)."""
-    made: list[MainWindow] = []
-
-    def make(**kwargs: object) -> MainWindow:
-        options: dict[str, object] = {"kdf": FAST_KDF, "autosave_ms": 40}
-        options.update(kwargs)
-        window = MainWindow(profiles.names(), data_dir, **options)  # type: ignore[arg-type]
-        qtbot.addWidget(window)
-        made.append(window)
-        window.resize(1280, 900)
-        window.show()
-        qtbot.waitExposed(window)
-        window.activateWindow()
-        qtbot.waitUntil(lambda: window.isActiveWindow()
-                        or QApplication.activeModalWidget() is not None)
-        return window
-
-    yield make
-    for window in made:
-        window.leave_without_recovery_key = True
-        window.close()
-        window.deleteLater()
-    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    yield from window_factory(qtbot, data_dir, profiles)
 
 
 def unlock_window(qtbot: QtBot, window: MainWindow) -> Workspace:
-    page = window.unlock_page
-    page.password_edit.clear()
-    qtbot.keyClicks(page.password_edit, PASSWORD)
-    qtbot.keyClick(page.password_edit, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: window.workspace is not None, timeout=10_000)
+    unlock_with_password(qtbot, window, PASSWORD)
     assert window.workspace is not None
     return window.workspace
 

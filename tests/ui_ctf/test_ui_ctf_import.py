@@ -40,6 +40,7 @@ from ui.ctf_import_dialog import (
     UPN_VALID,
     CtfImportDialog,
 )
+from ui.ctf_preview import CtfWork, check_file, import_pupils
 from ui.tasks import TaskRunner
 
 WriteCtf = Callable[..., tuple[Path, list[GeneratedPupil]]]
@@ -48,8 +49,8 @@ pytestmark = pytest.mark.qt_log_ignore(
 )
 
 
-def make_dialog(qtbot: QtBot, tasks: TaskRunner) -> CtfImportDialog:
-    dialog = CtfImportDialog(tasks)
+def make_dialog(qtbot: QtBot, tasks: TaskRunner, work: CtfWork | None = None) -> CtfImportDialog:
+    dialog = CtfImportDialog(tasks, work=work)
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitExposed(dialog)
@@ -218,13 +219,11 @@ def test_a_hostile_file_gives_one_sentence_naming_it_and_creates_nothing(
 
 def test_cancel_half_way_leaves_only_whole_drafts_and_says_how_many(
     qtbot: QtBot, tasks: TaskRunner, store: Assessments, write_ctf: WriteCtf,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path, pupils = write_ctf(300, seed=9)
     # Hold the worker after pupil 150 until the user's Cancel has been pressed, so the test
     # does not race the database thread.
     gate = threading.Event()
-    real_import = dialog_module._import
 
     def held(*args: Any, progress: Any, **kwargs: Any) -> Any:
         def hooked(step: ImportProgress) -> None:
@@ -232,19 +231,18 @@ def test_cancel_half_way_leaves_only_whole_drafts_and_says_how_many(
             if step.phase == "importing" and step.done == 150:
                 gate.wait(10)
 
-        return real_import(*args, progress=hooked, **kwargs)
+        return import_pupils(*args, progress=hooked, **kwargs)
 
-    monkeypatch.setattr(dialog_module, "_import", held)
-    dialog = make_dialog(qtbot, tasks)
+    dialog = make_dialog(qtbot, tasks, CtfWork(run=held))
     load(qtbot, dialog, path)
 
-    def on_progress(phase: str, done: int, _total: int) -> None:
-        if phase == "importing" and done >= 150 and not gate.is_set():
+    def on_progress(done: int) -> None:  # the bar the user sees
+        if dialog.state == "importing" and done >= 150 and not gate.is_set():
             dialog.cancel_button.click()
             assert not dialog.cancel_button.isEnabled()
             gate.set()
 
-    dialog._progress.changed.connect(on_progress)
+    dialog.progress_bar.valueChanged.connect(on_progress)
     with qtbot.waitSignal(dialog.imported, timeout=30_000):
         dialog.import_button.click()
     qtbot.waitUntil(lambda: dialog.state == "done", timeout=10_000)
@@ -263,18 +261,15 @@ def test_cancel_half_way_leaves_only_whole_drafts_and_says_how_many(
 
 def test_closing_while_importing_cancels_and_stays_for_the_summary(
     qtbot: QtBot, tasks: TaskRunner, store: Assessments, write_ctf: WriteCtf,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path, _ = write_ctf(20, seed=2)
     gate = threading.Event()
-    real_import = dialog_module._import
 
     def held(*args: Any, **kwargs: Any) -> Any:
         gate.wait(10)
-        return real_import(*args, **kwargs)
+        return import_pupils(*args, **kwargs)
 
-    monkeypatch.setattr(dialog_module, "_import", held)
-    dialog = make_dialog(qtbot, tasks)
+    dialog = make_dialog(qtbot, tasks, CtfWork(run=held))
     load(qtbot, dialog, path)
     dialog.import_button.click()
     dialog.reject()  # Escape or the window's close button
@@ -392,18 +387,17 @@ def test_choose_file_keyboard_select_all_none_and_accessible_names(
 
 def test_cancel_while_reading_creates_nothing_and_can_read_again(
     qtbot: QtBot, tasks: TaskRunner, store: Assessments, write_ctf: WriteCtf,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path, _ = write_ctf(30, seed=7)
     gate = threading.Event()
-    real_check = dialog_module._check
+    holding = [True]
 
     def held(*args: Any, **kwargs: Any) -> Any:
-        gate.wait(10)
-        return real_check(*args, **kwargs)
+        if holding[0]:
+            gate.wait(10)
+        return check_file(*args, **kwargs)
 
-    monkeypatch.setattr(dialog_module, "_check", held)
-    dialog = make_dialog(qtbot, tasks)
+    dialog = make_dialog(qtbot, tasks, CtfWork(check=held))
     dialog.load_file(path)
     qtbot.waitUntil(lambda: dialog.state == "checking", timeout=10_000)
     dialog.cancel_button.click()
@@ -411,6 +405,6 @@ def test_cancel_while_reading_creates_nothing_and_can_read_again(
     qtbot.waitUntil(lambda: dialog.state == "idle", timeout=10_000)
     assert "was stopped; nothing was imported" in dialog.message.text()
     assert store.count() == 0
-    monkeypatch.setattr(dialog_module, "_check", real_check)
+    holding[0] = False
     load(qtbot, dialog, path)
     assert dialog.model.rowCount() == 30

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMessageLogContext, QTimer, QtMsgType
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
@@ -106,6 +107,7 @@ def test_worker_thread_exception_writes_a_report_and_tells_the_gui_thread(
 def test_gui_thread_exception_in_a_slot_goes_to_the_hook(
     qtbot: QtBot, reporter: CrashReporter,
 ) -> None:
+    before = sys.excepthook
     reporter.install()
     assert sys.excepthook != sys.__excepthook__
     with qtbot.waitSignal(reporter.crashed, timeout=10_000) as blocker:
@@ -114,13 +116,28 @@ def test_gui_thread_exception_in_a_slot_goes_to_the_hook(
     assert_clean(text)
     assert "unhandled exception" in text
     reporter.uninstall()
-    assert sys.excepthook is not reporter._excepthook
+    assert sys.excepthook is before  # the hook it replaced is back
 
 
-def test_fatal_qt_message_writes_a_report_without_the_message(reporter: CrashReporter) -> None:
-    handler = reporter._qt_message
-    handler(QtMsgType.QtFatalMsg, QMessageLogContext(), f"cannot draw {CHILD_NAME}")
-    (report,) = reporter.pending()
+# A process that installs the reporter and then has Qt abort with a fatal message that quotes
+# a child's name (Qt aborts the process after the message handler returns).
+FATAL_QT_MESSAGE = f"""
+import resource, sys
+from pathlib import Path
+resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # the abort leaves no core file behind
+from PySide6.QtCore import qFatal
+from ui.crash import CrashReporter
+CrashReporter(Path(sys.argv[1])).install()
+qFatal("cannot draw {CHILD_NAME}")
+"""
+
+
+def test_fatal_qt_message_writes_a_report_without_the_message(shell_dir: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", FATAL_QT_MESSAGE, str(shell_dir)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode != 0  # Qt aborted the process
+    assert "a fatal Qt error; a crash report was saved" in done.stderr
+    (report,) = CrashReporter(shell_dir).pending()
     text = report.read_text("utf-8")
     assert_clean(text)
     assert "Qt fatal message" in text

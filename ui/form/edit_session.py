@@ -25,6 +25,7 @@ from desktop.assessments import summarise
 from desktop.record_status import FINALISED, RecordStatus
 from forms.bounds import clip_answers, definition_for
 from forms.engine import Session, document_session
+from forms.registry import Catalogue
 
 # Statuses in which the record is signed off (or on its way out) and cannot be edited here.
 READ_ONLY_STATUSES = FINALISED
@@ -54,8 +55,10 @@ class EditSession:
     """The editing state of one assessment document (as ``Assessments.get`` returns it)."""
 
     def __init__(self, document: dict[str, Any], today: date | None = None, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 catalogue: Catalogue | None = None) -> None:
         self.today = today
+        self.catalogue = catalogue  # the session's fetched forms
         self._clock = clock
         self.record_id = str(document["id"])
         self.revision = int(document.get("revision", 1))
@@ -77,8 +80,10 @@ class EditSession:
         A record saved before the bounds existed may hold more; no widget is ever given it.
         The stored revision is not changed: History keeps it whole.
         """
-        answers, self.clipped = clip_answers(document.get("answers"), definition_for(document))
-        return document_session({**document, "answers": answers}, self.today)
+        answers, self.clipped = clip_answers(document.get("answers"),
+                                             definition_for(document, self.catalogue))
+        return document_session({**document, "answers": answers}, self.today,
+                                catalogue=self.catalogue)
 
     # -- reading -------------------------------------------------------------------------------
 

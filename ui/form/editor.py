@@ -370,7 +370,7 @@ class AssessmentEditor(QWidget):
         self._apply_style()
         self.tasks = tasks
         # The state and the decisions (undo, autosave, sign-off): the widget only draws them.
-        self.edit = EditSession(document, today)
+        self.edit = EditSession(document, today, catalogue=tasks.catalogue)
         self.today = today
         self.record_id = self.edit.record_id
         # One editing session: its autosaves replace one working revision (desktop/assessments).

@@ -33,6 +33,7 @@ from desktop.vault import Vault
 from forms.bounds import clip_answers, definition_for
 from forms.engine import document_session
 from forms.errors import FormError
+from forms.registry import Catalogue
 from ui.form.answers_text import summary_blocks
 from ui.form.widgets import describe
 from ui.scaling import relative_font
@@ -81,15 +82,15 @@ def local_time(stamp: str) -> str:
     return f"{moment.day} {moment:%b %Y, %H:%M:%S}"
 
 
-def revision_text(document: dict[str, Any]) -> str:
+def revision_text(document: dict[str, Any], catalogue: Catalogue | None = None) -> str:
     """A revision's answers as plain text, for reading (never edited here).
 
     Answers past their bounds (a record saved before the bounds existed) are cut to them, so
     the viewer's layout never holds more; a note at the top says so.
     """
-    answers, clipped = clip_answers(document.get("answers"), definition_for(document))
+    answers, clipped = clip_answers(document.get("answers"), definition_for(document, catalogue))
     try:
-        session = document_session({**document, "answers": answers})
+        session = document_session({**document, "answers": answers}, catalogue=catalogue)
     except FormError as error:
         return str(error)
     lines = []
@@ -236,7 +237,7 @@ class HistoryView(QWidget):
         record_id = self.record_id
 
         def shown(document: dict[str, Any]) -> None:
-            self.viewer.setPlainText(revision_text(document))
+            self.viewer.setPlainText(revision_text(document, self.tasks.catalogue))
             self.status.setText(f"Showing revision {revision}.")
             emit(self.viewed, revision)
 
