@@ -24,7 +24,6 @@ from PySide6.QtGui import (
     QDesktopServices,
     QKeySequence,
     QPalette,
-    QResizeEvent,
     QShortcut,
 )
 from PySide6.QtWidgets import (
@@ -48,17 +47,17 @@ from desktop.assessments import Assessments
 from desktop.family_copy import family_copy_html, family_copy_title, write_pdf
 from desktop.record_status import RecordStatus
 from desktop.vault import Vault
-from forms.definition import Question, Section
-from forms.engine import MISSING_KIND, Problem, Session
+from forms.definition import Question
+from forms.engine import MISSING_KIND, Session
 from ui.crash import user_sentence
 from ui.form.check_answers import CheckAnswersPage
 from ui.form.edit_session import EditSession
 from ui.form.history import HistoryView
+from ui.form.section_page import SectionPage
 from ui.form.widgets import (
     FieldAdapter,
     FieldContext,
     ItemList,
-    WrappingLink,
     adapter_for,
     describe,
 )
@@ -74,7 +73,7 @@ _EDITOR_STYLE = """
 QFrame#question[error="true"] { border-left: 5px solid {error}; }
 QLabel#errorMessage { color: {error}; font-weight: bold; }
 QFrame#errorSummary { border: 4px solid {error}; }
-QPushButton#errorLink, QPushButton#changeLink {
+QPushButton#errorLink, QPushButton#changeLink, QPushButton#itemOpener {
     border: none; text-align: left; text-decoration: underline; color: palette(link);
     padding: 2px 4px;
 }
@@ -82,8 +81,8 @@ QPushButton#errorLink { color: {error}; font-weight: bold; }
 QPushButton#errorLink QLabel#linkText { color: {error}; font-weight: bold;
     text-decoration: underline; background: transparent; }
 QLabel#linkText[focused="true"] { color: #0b0c0c; background: #ffdd00; }
-QPushButton#errorLink:focus, QPushButton#changeLink:focus, QLabel#sectionTitle:focus,
-QLabel#errorSummaryTitle:focus, QLabel#computedValue:focus {
+QPushButton#errorLink:focus, QPushButton#changeLink:focus, QPushButton#itemOpener:focus,
+QLabel#sectionTitle:focus, QLabel#errorSummaryTitle:focus, QLabel#computedValue:focus {
     background: #ffdd00; color: #0b0c0c; outline: none; border-bottom: 4px solid #0b0c0c;
 }
 QLineEdit:focus, QPlainTextEdit:focus, QComboBox:focus { border: 3px solid {edge};
@@ -92,6 +91,7 @@ QPushButton:focus, QToolButton:focus, QCheckBox:focus, QRadioButton:focus {
     background: #ffdd00; color: #0b0c0c; border-bottom: 4px solid #0b0c0c; }
 QFrame#readOnlyBanner { border: 3px solid #1d70b8; }
 QFrame#itemCard { border: 1px solid palette(mid); }
+QFrame#itemCard[error="true"] { border-left: 5px solid {error}; }
 """
 
 
@@ -117,225 +117,6 @@ HISTORY_PAGE = "history"
 
 # What a failed save, PDF or sign-off can promise: nothing typed is lost.
 ON_SCREEN = "your answers are still on screen"
-
-
-def value_at(answers: dict[str, Any], path: str) -> tuple[Any, dict[str, Any]]:
-    """The raw answer at a question path and the dict that holds it."""
-    container: Any = answers
-    parts = path.replace("]", "").split(".")
-    for depth, part in enumerate(parts):
-        name, _, index = part.partition("[")
-        last = depth == len(parts) - 1
-        if not isinstance(container, dict):
-            return None, {}
-        if last and not index:
-            return container.get(name), container
-        value = container.get(name)
-        if index:
-            if not isinstance(value, list) or int(index) >= len(value):
-                return None, {}
-            value = value[int(index)]
-        container = value
-    return None, {}
-
-
-class ErrorSummary(QFrame):
-    """'There is a problem', and a link per problem that moves the focus to its field."""
-
-    entry_activated = Signal(str)  # the problem's path
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("errorSummary")
-        self.setFrameShape(QFrame.Shape.Box)
-        self.setLineWidth(3)
-        layout = QVBoxLayout(self)
-        self.title = QLabel("There is a problem", self)
-        self.title.setObjectName("errorSummaryTitle")
-        self.title.setWordWrap(True)
-        relative_font(self.title, 1.3)
-        self.title.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        layout.addWidget(self.title)
-        self.list = QVBoxLayout()
-        layout.addLayout(self.list)
-        self.entries: list[QPushButton] = []
-        self.setVisible(False)
-
-    def set_problems(self, problems: list[Problem], labels: dict[str, str]) -> None:
-        for entry in self.entries:
-            entry.setParent(None)
-            entry.deleteLater()
-        self.entries = []
-        for problem in problems:
-            label = labels.get(problem.path, "")
-            text = problem.message if not label or label in problem.message else (
-                f"{label}: {problem.message}")
-            entry = WrappingLink(text, self)
-            entry.setObjectName("errorLink")
-            entry.setFlat(True)
-            entry.setCursor(Qt.CursorShape.PointingHandCursor)
-            entry.setAutoDefault(False)
-            entry.setProperty("path", problem.path)
-            describe(entry, text, "Go to this answer")
-            entry.clicked.connect(lambda _c=False, p=problem.path: emit(self.entry_activated, p))
-            self.list.addWidget(entry)
-            entry.show()  # a child added to a shown frame stays hidden until shown
-            self.entries.append(entry)
-        # GOV.UK's error summary: the links come straight after its heading in the Tab order.
-        previous: QWidget = self.title
-        for entry in self.entries:
-            QWidget.setTabOrder(previous, entry)
-            previous = entry
-        count = len(problems)
-        self.title.setText("There is a problem" if count == 1 else
-                           f"There are {count} problems")
-        describe(self.title, self.title.text(), "The list below links to each answer to fix.")
-        self.setVisible(bool(problems))
-
-
-class SectionPage(QWidget):
-    """One section's questions (or a repeating section's items) built from the session."""
-
-    changed = Signal(str, object)
-    items_requested = Signal(str, str, int, int)
-
-    def __init__(self, section: Section, ctx: FieldContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.section = section
-        self.ctx = ctx
-        self.adapters: dict[str, FieldAdapter] = {}
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 16, 24, 24)
-        self.heading = QLabel(section.title, self)
-        self.heading.setObjectName("sectionTitle")
-        self.heading.setWordWrap(True)
-        relative_font(self.heading, 1.7)
-        self.heading.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        describe(self.heading, section.title, section.help)
-        layout.addWidget(self.heading)
-        self.summary = ErrorSummary(self)
-        layout.addWidget(self.summary)
-        if section.help:
-            help_label = QLabel(section.help, self)
-            help_label.setObjectName("sectionHelp")
-            help_label.setWordWrap(True)
-            layout.addWidget(help_label)
-        self.item_list: ItemList | None = None
-        if section.repeat:
-            count = ctx.session().item_count(section.id)
-            self.item_list = ItemList(section.id, section.item_label, section.questions,
-                                      section_id=section.id, ctx=ctx, count=count,
-                                      max_items=section.max_items, parent=self)
-            self.item_list.requested.connect(self.items_requested)
-            layout.addWidget(self.item_list)
-            for adapter in self.item_list.adapters:
-                self._register(adapter)
-        else:
-            for question in section.questions:
-                adapter = ctx.build(question, f"{section.id}.{question.id}", section.id, self)
-                layout.addWidget(adapter.widget)
-                self._register(adapter)
-        self.footer = QHBoxLayout()
-        self.check_button = QPushButton("Check this section", self)
-        self.check_button.setAutoDefault(False)
-        self.next_button = QPushButton("Next section", self)
-        self.next_button.setObjectName("primaryButton")
-        self.next_button.setAutoDefault(False)
-        self.footer.addWidget(self.check_button)
-        self.footer.addWidget(self.next_button)
-        self.footer.addStretch(1)
-        layout.addLayout(self.footer)
-        layout.addStretch(1)
-
-    @override
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        # The two buttons side by side when they fit, else one above the other (no sideways
-        # scrolling at large text sizes).
-        side_by_side = (self.check_button.sizeHint().width() + self.next_button.sizeHint().width()
-                        + 80 <= event.size().width())
-        self.footer.setDirection(QHBoxLayout.Direction.LeftToRight if side_by_side
-                                 else QHBoxLayout.Direction.TopToBottom)
-
-    def _register(self, adapter: FieldAdapter) -> None:
-        for each in adapter.adapters():
-            self.adapters[each.path] = each
-            each.changed.connect(self.changed)
-            each.items_requested.connect(self.items_requested)
-
-    def load(self, session: Session) -> None:
-        answers = session.answers
-        for path, adapter in self.adapters.items():
-            value, container = value_at(answers, path)
-            adapter.set(value, container)
-
-    def refresh(self, session: Session) -> None:
-        """Visibility and computed values, after every edit."""
-        for path, adapter in self.adapters.items():
-            visible = session.is_visible(path)
-            if adapter.widget.isHidden() == visible:  # only a change costs a layout pass
-                adapter.widget.setVisible(visible)
-            adapter.refresh(session)
-
-    def append_item(self, item_path: str, session: Session) -> bool:
-        """Build only the card of a repeating section's new last item (``provision[7]``).
-
-        False when the path is not this page's item list's next item: the caller rebuilds.
-        """
-        item_list = self.item_list
-        if item_list is None or item_path != f"{item_list.path}[{len(item_list.cards)}]":
-            return False
-        item = session.answer(item_path)
-        container = item if isinstance(item, dict) else {}
-        for adapter in item_list.append_item():
-            self._register(adapter)
-            for each in adapter.adapters():
-                value, own = value_at({"item": container}, "item" + each.path[len(item_path):])
-                each.set(value, own)
-        return True
-
-    def adapter_for_path(self, path: str) -> tuple[FieldAdapter | None, str | None]:
-        """The adapter showing a problem's path, and which part of it."""
-        # By lookup, not by a scan: showing n problems costs time linear in n.
-        adapter = self.adapters.get(path)
-        if adapter is not None:
-            return adapter, None
-        if path.endswith("_other"):
-            adapter = self.adapters.get(path.removesuffix("_other"))
-            if adapter is not None:
-                return adapter, "other"
-        probe = path
-        while "." in probe:  # the longest own path the problem's path goes inside
-            probe = probe.rsplit(".", 1)[0]
-            adapter = self.adapters.get(probe)
-            if adapter is not None:
-                return adapter, path[len(probe) + 1:]
-        return None, None
-
-    def show_problems(self, problems: list[Problem]) -> None:
-        by_adapter: dict[str, list[Problem]] = {path: [] for path in self.adapters}
-        for problem in problems:
-            adapter, _sub = self.adapter_for_path(problem.path)
-            if adapter is not None:
-                by_adapter[adapter.path].append(problem)
-        for path, adapter in self.adapters.items():
-            adapter.show_errors(by_adapter[path])
-        labels = {}
-        for problem in problems:
-            adapter, sub = self.adapter_for_path(problem.path)
-            if adapter is not None:
-                labels[problem.path] = adapter.question.label + (f" ({sub})" if sub else "")
-        self.summary.set_problems(problems, labels)
-
-    def focus_path(self, path: str) -> QWidget:
-        adapter, sub = self.adapter_for_path(path)
-        if adapter is None:
-            if self.item_list is not None:
-                self.item_list.add_button.setFocus(Qt.FocusReason.OtherFocusReason)
-                return self.item_list.add_button
-            self.heading.setFocus(Qt.FocusReason.OtherFocusReason)
-            return self.heading
-        return adapter.focus(sub)
 
 
 TITLE_CHARS = 80
@@ -783,58 +564,38 @@ class AssessmentEditor(QWidget):
             self._after_edit()
 
     def _on_items(self, path: str, action: str, index: int, to: int) -> None:
-        focus = self.edit.change_items(path, action, index, to)
-        if focus is None:
+        if self.edit.change_items(path, action, index, to) is None:
             return
-        self._rebuild_and_focus(focus, action)
+        page = self._page
+        item_list = page.item_list_at(path) if page is not None else None
+        if page is None or item_list is None:
+            self.show_section(self._current, rebuild=True)
+        else:
+            self._change_cards(page, item_list, action, index, to)
         if action == "remove":
-            label = self._item_label(path)
-            self._say(f"{label} {index + 1} removed. Use Undo to bring it back.")
+            self._say(f"{item_list.item_label if item_list else 'Item'} {index + 1} removed. "
+                      "Use Undo to bring it back.")
         self._after_edit()
 
-    def _item_label(self, path: str) -> str:
-        section_id, _, group_id = path.partition(".")
-        section = self.session.definition.sections_by_id[section_id]
-        if group_id:
-            return section.by_id[group_id].item_label
-        return section.item_label
-
-    def _rebuild_and_focus(self, focus: str, action: str) -> None:
-        page = self._page
-        if action == "add" and page is not None and page.append_item(focus, self.session):
-            page.refresh(self.session)  # a repeating section's new item: only its card built
+    def _change_cards(self, page: SectionPage, item_list: ItemList, action: str, index: int,
+                      to: int) -> None:
+        """Only the item added, removed or moved is built, deleted or renumbered."""
+        target: QWidget = item_list.add_button
+        if action == "add":
+            item_list.append_item()  # the page loads and shows the new item's fields
+            card = item_list.cards[-1]
+            first = next((a for a in card.adapters if not a.widget.isHidden()), None)
+            target = first.primary() if first is not None else card.buttons["remove"]
+        elif action == "remove":
+            item_list.remove_item(index)
+            page.reindex()
         else:
-            page = self.show_section(self._current, rebuild=True)
-        if page is None:
-            return
-        if action == "remove":
-            target = self._find_item_list(page, focus)
-            if target is not None:
-                target.add_button.setFocus(Qt.FocusReason.OtherFocusReason)
-            return
-        item_list = self._find_item_list(page, focus.rsplit("[", 1)[0])
-        if item_list is None:
-            return
-        index = int(focus.rsplit("[", 1)[1].rstrip("]"))
-        if action == "move":
-            buttons = item_list.item_buttons[index]
-            button = buttons["up"] if buttons["up"].isEnabled() else buttons["down"]
-            button.setFocus(Qt.FocusReason.OtherFocusReason)
-            self.scroller.ensureWidgetVisible(button)
-            return
-        prefix = f"{focus}."
-        for adapter in item_list.adapters:
-            if adapter.path.startswith(prefix):
-                adapter.focus()
-                self.scroller.ensureWidgetVisible(adapter.widget)
-                break
-
-    @staticmethod
-    def _find_item_list(page: SectionPage, path: str) -> ItemList | None:
-        if page.item_list is not None and page.item_list.path == path:
-            return page.item_list
-        found = page.findChildren(ItemList)
-        return next((each for each in found if each.path == path), None)
+            item_list.move_item(index, to)
+            page.reindex()
+            buttons = item_list.cards[to].buttons
+            target = buttons["up"] if buttons["up"].isEnabled() else buttons["down"]
+        target.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.scroller.ensureWidgetVisible(target)
 
     def _after_edit(self) -> None:
         if self._page is not None:
