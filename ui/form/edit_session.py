@@ -24,7 +24,8 @@ from typing import Any
 from desktop.assessments import summarise
 from desktop.record_status import FINALISED, RecordStatus
 from forms.bounds import clip_answers, definition_for
-from forms.engine import Session, document_session
+from forms.engine import MISSING_KIND, Problem, Session, document_session
+from forms.paths import parse_answer_path
 
 # Statuses in which the record is signed off (or on its way out) and cannot be edited here.
 READ_ONLY_STATUSES = FINALISED
@@ -35,7 +36,8 @@ ITEM_ACTIONS = ("add", "remove", "move")
 
 def section_of(path: str) -> str:
     """The section id an answer path starts with (``provision[3].what`` → ``provision``)."""
-    return path.split(".", maxsplit=1)[0].split("[", maxsplit=1)[0]
+    parsed = parse_answer_path(path, whole=False)
+    return parsed.section if parsed is not None else path.split(".", maxsplit=1)[0]
 
 
 @dataclass
@@ -95,6 +97,16 @@ class EditSession:
             document["archive"] = self.archive
         return document
 
+    def clipped_note(self) -> str:
+        """What the editor says about answers shown shortened to their bounds ("" if none)."""
+        if not self.clipped:
+            return ""
+        paths = ", ".join(self.clipped[:5]) + (", …" if len(self.clipped) > 5 else "")
+        return (f"{len(self.clipped)} answer(s) in revision {self.revision} are longer than "
+                f"OneSEND accepts and are shown shortened ({paths}). Revision {self.revision} "
+                "keeps them whole in History; a change saved here stores the shortened text as "
+                "a new revision.")
+
     def child_name(self) -> str:
         """The child's name for the title (read without copying the record)."""
         child = self.session.first_answers("child", ("first_name", "last_name"))
@@ -131,6 +143,16 @@ class EditSession:
         self._keep(step)
         self.dirty = True
         return focus
+
+    def item_label(self, path: str) -> str:
+        """What one item of a repeating section or group is called ("Outcome")."""
+        parsed = parse_answer_path(path, whole=False)
+        section = self.session.definition.sections_by_id.get(parsed.section if parsed else "")
+        if section is None or parsed is None:
+            return "Item"
+        if parsed.question is not None and parsed.question in section.by_id:
+            return section.by_id[parsed.question].item_label or "Item"
+        return section.item_label or "Item"
 
     @property
     def can_undo(self) -> bool:
@@ -212,6 +234,13 @@ class EditSession:
     def check_all(self) -> None:
         """Every visible section counts as checked: its missing answers are shown."""
         self.checked.update(s.id for s in self.session.visible_sections)
+
+    def problems_to_show(self, section_id: str) -> list[Problem]:
+        """A section's problems; its missing answers only once the user has checked it."""
+        problems = self.session.problems_at(section_id)
+        if section_id in self.checked:
+            return problems
+        return [p for p in problems if p.kind != MISSING_KIND]
 
     def can_finalise(self) -> bool:
         """Only a complete and valid record may be signed off (the engine decides)."""

@@ -15,7 +15,15 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 from typing_extensions import override
 
 from forms.definition import Question, Section
@@ -177,6 +185,15 @@ class SectionPage(QWidget):
         layout.addLayout(self.footer)
         layout.addStretch(1)
 
+    def in_scroll_area(self, parent: QWidget) -> QScrollArea:
+        """The page in its own scroll area (kept while the page is: switching only flips)."""
+        scroller = QScrollArea(parent)
+        scroller.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no invisible Tab stop
+        scroller.setWidgetResizable(True)
+        scroller.setFrameShape(QFrame.Shape.NoFrame)
+        scroller.setWidget(self)
+        return scroller
+
     @override
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -238,6 +255,29 @@ class SectionPage(QWidget):
             return self.item_list
         group = self.adapters.get(path)
         return group.items if isinstance(group, GroupAdapter) else None
+
+    def change_items(self, path: str, action: str, index: int, to: int) -> QWidget | None:
+        """Draw an item added, removed or moved (only its card is touched); the widget now
+        holding the focus, or None when the path is no list of this page."""
+        item_list = self.item_list_at(path)
+        if item_list is None:
+            return None
+        target: QWidget = item_list.add_button
+        if action == "add":
+            item_list.append_item()  # its fields are loaded and shown through `_adopt`
+            card = item_list.cards[-1]
+            first = next((a for a in card.adapters if not a.widget.isHidden()), None)
+            target = first.primary() if first is not None else card.buttons["remove"]
+        elif action == "remove":
+            item_list.remove_item(index)
+            self.reindex()
+        else:
+            item_list.move_item(index, to)
+            self.reindex()
+            buttons = item_list.cards[to].buttons
+            target = buttons["up"] if buttons["up"].isEnabled() else buttons["down"]
+        target.setFocus(Qt.FocusReason.OtherFocusReason)
+        return target
 
     def card_for(self, path: str) -> ItemCard | None:
         """The item card an answer's path falls in (open or closed), if any."""
