@@ -1,5 +1,5 @@
 """The editor tests' shared parts: example documents, and a filler that types answers into
-the editor's real widgets (``qtbot.keyClicks``, clicks on boxes and radio buttons), so the
+the editor's real widgets (``qtbot.keyClicks``, ticks in lists, clicks on radio buttons), so the
 tests drive the editor the way a person does. The fixtures are in conftest.py."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -21,7 +21,6 @@ from ui.form.widgets import (
     DateAdapter,
     FieldAdapter,
     GroupAdapter,
-    ItemChoiceAdapter,
     LongTextAdapter,
     MultiChoiceAdapter,
     NumberAdapter,
@@ -144,18 +143,13 @@ class Filler:
             label = adapter.combo.itemText(adapter.combo.findData(value))
             assert label, value
             bot.keyClicks(adapter.combo.lineEdit(), label)
-        elif isinstance(adapter, ItemChoiceAdapter):
+        elif isinstance(adapter, MultiChoiceAdapter):
             for code in value:
                 # A row of the list: made current, then ticked with Space, as by keyboard.
                 row = adapter.rows()[self.keys.get(code, code)]
                 adapter.list.setCurrentItem(row)
                 bot.keyClick(adapter.list, Qt.Key.Key_Space)
                 assert row.checkState() == Qt.CheckState.Checked
-        elif isinstance(adapter, MultiChoiceAdapter):
-            for code in value:
-                box = adapter.boxes[self.keys.get(code, code)]
-                # On the box's label, where a person clicks (the row is wider than its text).
-                bot.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(8, box.height() // 2))
         elif isinstance(adapter, YesNoAdapter):
             button = adapter.radios.buttons[0 if value else 1][1]
             bot.mouseClick(button, Qt.MouseButton.LeftButton)

@@ -24,10 +24,7 @@ from tests.ui_form.editor_filler import (
     wait_saved,
 )
 from ui.form.editor import AssessmentEditor
-from ui.form.widgets import (
-    ChoiceAdapter,
-    TextAdapter,
-)
+from ui.form.widgets import ChoiceAdapter, MultiChoiceAdapter, TextAdapter
 from ui.tasks import TaskRunner, emit, vault_opener
 
 # The offscreen platform's known noise (it cannot raise windows or grab the keyboard).
@@ -215,4 +212,30 @@ def test_keyboard_only_completes_the_first_section(qtbot: QtBot, open_editor: Op
     assert editor.session.section_status("assessment").complete, editor.session.problems_at(
         "assessment")
     assert editor.session.answers["assessment"]["kind"] == source["kind"]
+    wait_saved(qtbot, editor)
+
+
+def test_a_code_list_choice_of_several_is_one_list_ticked_by_keyboard_with_its_other_box(
+    qtbot: QtBot, open_editor: Opener,
+) -> None:
+    editor = open_editor(example("primary"))
+    page = editor.show_section("child")
+    assert page is not None
+    adapter = page.adapters["child.communication"]
+    assert isinstance(adapter, MultiChoiceAdapter)
+    rows = adapter.rows()
+    assert len(rows) == 10  # one list, a row per code (not a check box widget per code)
+    assert adapter.list.accessibleName() == adapter.question.label
+    assert adapter.search.isVisible()  # ten options: a search box narrows them
+    qtbot.keyClicks(adapter.search, rows["other"].text())
+    shown = [code for code, row in rows.items() if not row.isHidden()]
+    assert "other" in shown
+    assert len(shown) < len(rows)
+    assert not adapter.other.isVisible()
+    adapter.list.setCurrentItem(rows["other"])
+    qtbot.keyClick(adapter.list, Qt.Key.Key_Space)
+    assert editor.session.answer("child.communication") == ["spoken_english", "symbols", "other"]
+    assert adapter.other.isVisible()  # the code asks to say more
+    qtbot.keyClicks(adapter.other, "Makaton signs")
+    assert editor.session.answer("child.communication_other") == "Makaton signs"
     wait_saved(qtbot, editor)

@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 from forms.definition import KEY_FIELD
 from tests.ui_a11y.a11y_checks import page_problems
 from tests.ui_form.editor_filler import Opener, example, focused, wait_saved
-from ui.form.widgets import OPEN_UP_TO, ItemChoiceAdapter
+from ui.form.widgets import OPEN_UP_TO, MultiChoiceAdapter
 
 # The offscreen platform's known noise (it cannot raise windows or grab the keyboard).
 pytestmark = pytest.mark.qt_log_ignore(
@@ -49,7 +49,7 @@ def test_a_provision_item_links_its_outcomes_in_one_list_ticked_by_keyboard(
     page = editor.show_section("provision")
     assert page is not None
     adapter = page.adapters["provision[0].outcomes"]
-    assert isinstance(adapter, ItemChoiceAdapter)
+    assert isinstance(adapter, MultiChoiceAdapter)
     outcomes = editor.session.answers["outcomes"]
     rows = adapter.rows()
     # One row per outcome, named by number and text, in one list (not a widget per outcome).

@@ -816,20 +816,31 @@ class ChoiceAdapter(FieldAdapter):
 
 
 class MultiChoiceAdapter(FieldAdapter):
-    """``multi_choice``: a box per option; a search box narrows a long list."""
+    """``multi_choice``: one list with a tick per option, a search box for a long list, and a
+    box to say more when a ticked code asks for it.
+
+    The options are a code list's, or another section's items (a provision item's outcomes,
+    named by number and first answer). Each is a row of one list widget (Space or a click on
+    the box ticks it), not a check box widget per row: at the form's limits (60 outcomes, 200
+    provision items) that is one widget per question instead of 12,000.
+    """
 
     SEARCH_FROM = 9
+    VISIBLE_ROWS = 8
 
     def build(self) -> None:
         self.search = QLineEdit(self.body)
         self.search.setPlaceholderText("Type to narrow the list")
         self.search.textChanged.connect(self._filter)
         self.body_layout.addWidget(self.search)
-        self.box = QWidget(self.body)
-        self.box_layout = QVBoxLayout(self.box)
-        self.box_layout.setContentsMargins(0, 0, 0, 0)
-        self.box_layout.setSpacing(2)
-        self.body_layout.addWidget(self.box)
+        self.list = QListWidget(self.body)
+        self.list.setObjectName("choiceList")
+        self.list.setWordWrap(True)  # a long option wraps: no sideways scrolling
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.itemChanged.connect(lambda _item: self._toggled())
+        self.body_layout.addWidget(self.list)
+        self.none_label = QLabel("Nothing to choose from yet.", self.body)
+        self.body_layout.addWidget(self.none_label)
         self.other_label = QLabel("Please say what you mean", self.body)
         self.other = QLineEdit(self.body)
         self.other.setMaxLength(SHORT_CHARS)
@@ -839,129 +850,11 @@ class MultiChoiceAdapter(FieldAdapter):
         )
         self.body_layout.addWidget(self.other_label)
         self.body_layout.addWidget(self.other)
-        self.boxes: dict[str, QCheckBox] = {}
-        self._options: list[tuple[str, str]] = []
-        self._set_options(self.options(self.ctx.session()))
-        self._show_other()
-
-    def options(self, session: Session) -> list[tuple[str, str]]:
-        section, question, sub = split_path(self.path)
-        if sub is not None:
-            return session.choices(section, question, sub)
-        return session.choices(section, question)
-
-    def _set_options(self, options: list[tuple[str, str]]) -> None:
-        if options == self._options:
-            return
-        chosen = self.get() or []
-        self._options = options
-        for box in self.boxes.values():
-            box.setParent(None)
-            box.deleteLater()
-        self.boxes = {}
-        for code, label in options:
-            box = WrapCheckBox(label, self.box)
-            box.setChecked(code in chosen)
-            describe(box, label, self.spoken)
-            box.toggled.connect(self._toggled)
-            self.box_layout.addWidget(box)
-            box.setVisible(True)
-            self.boxes[code] = box
-        self.search.setVisible(len(options) >= self.SEARCH_FROM)
-        if not options:
-            none = QLabel("Nothing to choose from yet.", self.box)
-            self.box_layout.addWidget(none)
-        self.label.setBuddy(self.primary())
-
-    def _filter(self, text: str) -> None:
-        wanted = text.strip().casefold()
-        for box in self.boxes.values():
-            box.setVisible(not wanted or wanted in box.text().casefold())
-
-    def _specify(self) -> bool:
-        code_list = self.question.code_list
-        if code_list is None:
-            return False
-        codes = self.ctx.session().definition.code_lists[code_list].by_code
-        return any(codes[c].specify for c in (self.get() or []) if c in codes)
-
-    def _show_other(self) -> None:
-        shown = self._specify()
-        self.other_label.setVisible(shown)
-        self.other.setVisible(shown)
-
-    def _toggled(self) -> None:
-        self._show_other()
-        self.report(self.get())
-
-    def primary(self) -> QWidget:
-        if self.search.isVisibleTo(self.widget) or not self.boxes:
-            return self.search
-        return next(iter(self.boxes.values()))
-
-    def inputs(self) -> list[QWidget]:
-        return [self.search, *self.boxes.values(), self.other] if hasattr(self, "boxes") else []
-
-    def _describe_all(self, error: str) -> None:
-        description = " ".join(part for part in (error, self.question.help) if part)
-        describe(self.search, f"Search: {self.spoken}", description)
-        describe(self.other, f"{self.spoken}: please say what you mean", description)
-        for box in self.boxes.values():
-            describe(box, box.text(), f"{self.spoken}. {description}".strip(". "))
-
-    def get(self) -> Any:
-        chosen = [code for code, box in self.boxes.items() if box.isChecked()]
-        return chosen or None
-
-    def load(self, value: Any, container: dict[str, Any]) -> None:
-        chosen = value if isinstance(value, list) else []
-        for code, box in self.boxes.items():
-            box.blockSignals(True)
-            box.setChecked(code in chosen)
-            box.blockSignals(False)
-        other = container.get(self.question.id + OTHER_SUFFIX)
-        self.other.setText(other if isinstance(other, str) else "")
-        self._show_other()
-
-    def sub_widget(self, sub: str | None) -> QWidget | None:
-        return self.other if sub == "other" else None
-
-    def refresh(self, session: Session) -> None:
-        if self.question.choices_from is not None:
-            self._set_options(self.options(session))
-
-    def set_read_only(self, read_only: bool) -> None:
-        for box in self.boxes.values():
-            box.setEnabled(not read_only)
-        self.other.setReadOnly(read_only)
-
-
-class ItemChoiceAdapter(FieldAdapter):
-    """``multi_choice`` over another section's items (a provision item's outcomes): one list.
-
-    Each item offered is a row with a tick (Space or a click on the box ticks it), in one list
-    widget, not a check box widget per row: at the form's limits (60 outcomes, 200 provision
-    items) that is 200 widgets on the provision page instead of 12,000. A search box narrows a
-    long list, as for `MultiChoiceAdapter`.
-    """
-
-    SEARCH_FROM = 9
-    VISIBLE_ROWS = 8
-    dynamic = True
-
-    def build(self) -> None:
-        self.search = QLineEdit(self.body)
-        self.search.setPlaceholderText("Type to narrow the list")
-        self.search.textChanged.connect(self._filter)
-        self.body_layout.addWidget(self.search)
-        self.list = QListWidget(self.body)
-        self.list.setObjectName("itemChoices")
-        self.list.itemChanged.connect(lambda _item: self.report(self.get()))
-        self.body_layout.addWidget(self.list)
-        self.none_label = QLabel("Nothing to choose from yet.", self.body)
-        self.body_layout.addWidget(self.none_label)
+        # Options from other answers change as they are typed: asked again after each edit.
+        self.dynamic = self.question.choices_from is not None
         self._options: list[tuple[str, str]] | None = None
         self._set_options(self.options(self.ctx.session()))
+        self._show_other()
 
     def options(self, session: Session) -> list[tuple[str, str]]:
         section, question, sub = split_path(self.path)
@@ -993,8 +886,9 @@ class ItemChoiceAdapter(FieldAdapter):
                                else Qt.CheckState.Unchecked)
         self.list.blockSignals(False)
         rows = max(1, min(len(options), self.VISIBLE_ROWS))
-        self.list.setFixedHeight(rows * max(self.list.sizeHintForRow(0), 1)
-                                 + 2 * self.list.frameWidth() + 4)
+        height = sum(max(self.list.sizeHintForRow(row), 1) for row in range(rows)) \
+            if options else 1
+        self.list.setFixedHeight(height + 2 * self.list.frameWidth() + 4)
         self.search.setVisible(len(options) >= self.SEARCH_FROM)
         self.list.setVisible(bool(options))
         self.none_label.setVisible(not options)
@@ -1005,16 +899,33 @@ class ItemChoiceAdapter(FieldAdapter):
             item = self.list.item(row)
             item.setHidden(bool(wanted) and wanted not in item.text().casefold())
 
+    def _specify(self) -> bool:
+        code_list = self.question.code_list
+        if code_list is None:
+            return False
+        codes = self.ctx.session().definition.code_lists[code_list].by_code
+        return any(codes[c].specify for c in (self.get() or []) if c in codes)
+
+    def _show_other(self) -> None:
+        shown = self._specify()
+        self.other_label.setVisible(shown)
+        self.other.setVisible(shown)
+
+    def _toggled(self) -> None:
+        self._show_other()
+        self.report(self.get())
+
     def primary(self) -> QWidget:
         return self.list
 
     def inputs(self) -> list[QWidget]:
-        return [self.search, self.list] if hasattr(self, "list") else []
+        return [self.search, self.list, self.other] if hasattr(self, "other") else []
 
     def _describe_all(self, error: str) -> None:
         description = " ".join(part for part in (error, self.question.help) if part)
         describe(self.search, f"Search: {self.spoken}", description)
         describe(self.list, self.spoken, description)
+        describe(self.other, f"{self.spoken}: please say what you mean", description)
 
     def get(self) -> Any:
         if not hasattr(self, "list"):
@@ -1024,20 +935,27 @@ class ItemChoiceAdapter(FieldAdapter):
         return chosen or None
 
     def load(self, value: Any, container: dict[str, Any]) -> None:
-        del container
         chosen = value if isinstance(value, list) else []
         self.list.blockSignals(True)
         for code, item in self.rows().items():
             item.setCheckState(Qt.CheckState.Checked if code in chosen
                                else Qt.CheckState.Unchecked)
         self.list.blockSignals(False)
+        other = container.get(self.question.id + OTHER_SUFFIX)
+        self.other.setText(other if isinstance(other, str) else "")
+        self._show_other()
+
+    def sub_widget(self, sub: str | None) -> QWidget | None:
+        return self.other if sub == "other" else None
 
     def refresh(self, session: Session) -> None:
-        self._set_options(self.options(session))
+        if self.dynamic:
+            self._set_options(self.options(session))
 
     def set_read_only(self, read_only: bool) -> None:
         self.list.setEnabled(not read_only)
         self.search.setReadOnly(read_only)
+        self.other.setReadOnly(read_only)
 
 
 class RadioRow(QWidget):
@@ -1619,8 +1537,6 @@ ADAPTERS: dict[str, type[FieldAdapter]] = {
 
 def adapter_for(question: Question) -> type[FieldAdapter]:
     """The adapter class for a question's type; plain text for a type this version lacks."""
-    if question.type == "multi_choice" and question.choices_from is not None:
-        return ItemChoiceAdapter
     return ADAPTERS.get(question.type, TextAdapter)
 
 
