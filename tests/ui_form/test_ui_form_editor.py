@@ -3,6 +3,9 @@ errors, visibility and computed values, undo, the keyboard."""
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit
@@ -238,4 +241,28 @@ def test_a_code_list_choice_of_several_is_one_list_ticked_by_keyboard_with_its_o
     assert adapter.other.isVisible()  # the code asks to say more
     qtbot.keyClicks(adapter.other, "Makaton signs")
     assert editor.session.answer("child.communication_other") == "Makaton signs"
+    wait_saved(qtbot, editor)
+
+
+def test_a_keystroke_copies_no_answers_of_the_record(
+    qtbot: QtBot, open_editor: Opener, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Typing stores one answer: neither the title nor the undo step copies the record."""
+    editor = open_editor(example("primary"))
+    page = editor.show_section("about_me")
+    assert page is not None
+    edit = page.adapters["about_me.interests"].primary()
+    copied: list[type] = []
+    deepcopy = copy.deepcopy
+
+    def counting(value: Any, memo: Any = None) -> Any:
+        if memo is None and isinstance(value, dict | list):
+            copied.append(type(value))
+        return deepcopy(value, memo)
+
+    monkeypatch.setattr(copy, "deepcopy", counting)
+    qtbot.keyClicks(edit, " And lego.")  # each key: stored, judged, sidebar and title redrawn
+    monkeypatch.setattr(copy, "deepcopy", deepcopy)
+    assert editor.session.answer("about_me.interests").endswith("lego.")
+    assert copied == []
     wait_saved(qtbot, editor)
