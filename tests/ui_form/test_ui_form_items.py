@@ -48,6 +48,8 @@ def test_a_provision_item_links_its_outcomes_in_one_list_ticked_by_keyboard(
     editor = open_editor(example("primary"))
     page = editor.show_section("provision")
     assert page is not None
+    assert page.item_list is not None
+    page.item_list.cards[0].open()  # five items: each one line until opened
     adapter = page.adapters["provision[0].outcomes"]
     assert isinstance(adapter, MultiChoiceAdapter)
     outcomes = editor.session.answers["outcomes"]
@@ -72,7 +74,9 @@ def test_adding_an_item_builds_only_its_card_and_matches_a_rebuilt_page(
     page = editor.show_section("outcomes")
     assert page is not None
     assert page.item_list is not None
+    page.item_list.cards[0].open()
     before = dict(page.adapters)
+    assert "outcomes[0].outcome" in before
     count = len(page.item_list.cards)
     qtbot.mouseClick(page.item_list.add_button, Qt.MouseButton.LeftButton)
     assert editor.page is page  # not rebuilt
@@ -88,6 +92,10 @@ def test_adding_an_item_builds_only_its_card_and_matches_a_rebuilt_page(
     rebuilt = editor.show_section("outcomes", rebuild=True)
     assert rebuilt is not None
     assert rebuilt is not page
+    for each in (page, rebuilt):  # a long list: every item opened, to compare them all
+        assert each.item_list is not None
+        for card in each.item_list.cards:
+            card.open()
     assert list(rebuilt.adapters) == list(page.adapters)
     assert [a.get() for a in rebuilt.adapters.values()] == [
         a.get() for a in page.adapters.values()]

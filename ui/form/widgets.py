@@ -1216,8 +1216,9 @@ class ComputedAdapter(FieldAdapter):
 # A list of more items than this opens with each item as one line (its number, its first
 # answer, what is left to fix) that opens the item when pressed: an item's questions are built
 # when it is opened. At the form's limits (200 provision items) building every item's questions
-# took seconds; a short list (every example's) opens with all its items open.
-OPEN_UP_TO = 5
+# took seconds. A short list opens with all its items open (a section of three open provision
+# items costs what the child's section does).
+OPEN_UP_TO = 3
 SUMMARY_CHARS = 60
 
 
