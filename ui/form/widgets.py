@@ -1262,7 +1262,6 @@ class ItemCard(QFrame):
             self.opener = QPushButton(self)
             self.opener.setObjectName("itemOpener")
             self.opener.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-            self.opener.setFlat(True)
             self.opener.setAutoDefault(False)
             self.opener.setCursor(Qt.CursorShape.PointingHandCursor)
             self.opener.clicked.connect(lambda: self.open(focus=True))
