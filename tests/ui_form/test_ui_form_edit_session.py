@@ -239,3 +239,19 @@ def test_missing_answers_are_shown_only_in_a_checked_section_and_items_named() -
     assert edit.item_label("family_views.contributors") != "Item"
     assert section_of("family_views.contributors[1].name") == "family_views"
     assert section_of("provision[3].what") == "provision"
+
+
+def test_undoing_added_and_moved_items_puts_everything_back() -> None:
+    edit = EditSession(example("primary", answers={}))
+    for path in ("outcomes", "family_views.contributors"):
+        edit.change_items(path, "add", 0, 0)  # a first item: undone to no list at all
+        edit.undo()
+        assert edit.session.answers == {}
+    edit = EditSession(example())
+    before = edit.session.answers
+    edit.change_items("outcomes", "add", 0, 0)
+    edit.change_items("outcomes", "move", 0, 2)
+    edit.set_answer("outcomes[4].outcome", "Will swim a length")
+    for _ in range(3):
+        edit.undo()
+    assert edit.session.answers == before

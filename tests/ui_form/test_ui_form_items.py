@@ -70,11 +70,12 @@ def test_a_provision_item_links_its_outcomes_in_one_list_ticked_by_keyboard(
 def test_adding_an_item_builds_only_its_card_and_matches_a_rebuilt_page(
     qtbot: QtBot, open_editor: Opener,
 ) -> None:
-    editor = open_editor(example("primary"))
+    document = example("primary")
+    document["answers"]["outcomes"] = document["answers"]["outcomes"][:2]  # a short list
+    editor = open_editor(document)
     page = editor.show_section("outcomes")
     assert page is not None
     assert page.item_list is not None
-    page.item_list.cards[0].open()
     before = dict(page.adapters)
     assert "outcomes[0].outcome" in before
     count = len(page.item_list.cards)
@@ -216,5 +217,12 @@ def test_removing_and_moving_items_keep_the_other_cards_and_renumber_them(
     qtbot.mouseClick(item_list.add_button, Qt.MouseButton.LeftButton)
     assert item_list.cards[:11] == [*before[:2], before[4], before[3], *before[5:]]
     assert item_list.cards[-1].is_open
-    assert not item_list.cards[0].is_open
+    # The items opened before close to one line: the page holds the item being worked on.
+    assert not any(card.is_open for card in item_list.cards[:-1])
+    assert {path.split(".")[0] for path in page.adapters} == {"outcomes[11]"}
+    closed = item_list.cards[2].opener
+    assert closed is not None
+    assert closed.accessibleName() == "Outcome 3: Will do thing number 5?"
+    qtbot.keyClicks(page.adapters["outcomes[11].outcome"].primary(), "New")
+    assert editor.session.answer("outcomes[11].outcome") == "New"
     wait_saved(qtbot, editor)

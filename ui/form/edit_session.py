@@ -49,7 +49,10 @@ class UndoStep:
     at: float
     previous: Any = None  # the answer at `path` before the change (None: there was none)
     had_section: bool = True  # whether the section had answers at all before the change
-    answers: dict[str, Any] | None = None  # a snapshot, for an item added, removed or moved
+    answers: dict[str, Any] | None = None  # a snapshot, for an item removed
+    # An item added or moved is undone by its inverse (remove the added item, move it back):
+    # (action, index, to), with `path` the list's. No copy of the record for those.
+    inverse: tuple[str, int, int] | None = None
 
 
 class EditSession:
@@ -131,15 +134,23 @@ class EditSession:
             return None
         if action not in ITEM_ACTIONS:
             raise ValueError(f"Not an item action: {action}")
-        step = self._step(path, snapshot=True)
+        section_id = section_of(path)
         focus = path
-        if action == "add":
-            focus = f"{path}[{self.session.add_item(path)}]"
-        elif action == "remove":
-            self.session.remove_item(path, index)
+        if action == "add" and self.session.item_count(path) > 0:
+            added = self.session.add_item(path)
+            focus = f"{path}[{added}]"
+            step: UndoStep | None = UndoStep(path, section_id, self._clock(),
+                                             inverse=("remove", added, added))
+        elif action in ("add", "remove"):  # a first item, or one removed: a snapshot
+            step = self._step(path, snapshot=True)
+            if action == "add":
+                focus = f"{path}[{self.session.add_item(path)}]"
+            else:
+                self.session.remove_item(path, index)
         else:
             self.session.move_item(path, index, to)
             focus = f"{path}[{to}]"
+            step = UndoStep(path, section_id, self._clock(), inverse=("move", to, index))
         self._keep(step)
         self.dirty = True
         return focus
@@ -167,7 +178,13 @@ class EditSession:
         if not self.can_undo:
             return None
         step = self._undo.pop()
-        if step.answers is not None:
+        if step.inverse is not None:
+            action, index, to = step.inverse
+            if action == "remove":
+                self.session.remove_item(step.path, index)
+            else:
+                self.session.move_item(step.path, index, to)
+        elif step.answers is not None:
             self.session = Session(self.session.definition, step.answers, self.today)
         else:
             self.session.set_answer(step.path, step.previous)
@@ -185,8 +202,8 @@ class EditSession:
         now = self._clock()
         last = self._undo[-1] if self._undo else None
         recent = last is not None and now - last.at < COALESCE_SECONDS
-        if not snapshot and last is not None and last.answers is None and last.path == path \
-                and recent:
+        if not snapshot and last is not None and last.answers is None and last.inverse is None \
+                and last.path == path and recent:
             last.at = now
             return None
         section_id = section_of(path)

@@ -1253,20 +1253,24 @@ class ItemCard(QFrame):
         self.buttons: dict[str, QPushButton] = {}
         self.title: QLabel | None = None
         self.opener: QPushButton | None = None
+        self.head: QHBoxLayout | None = None
         if opened:
             self._build()
         else:
-            # One plain button per closed item (a wrapping one cost twice the widgets): its
-            # words are kept short, and it may be narrower than them (no sideways scrolling);
-            # its accessible name says it all.
-            self.opener = QPushButton(self)
-            self.opener.setObjectName("itemOpener")
-            self.opener.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-            self.opener.setAutoDefault(False)
-            self.opener.setCursor(Qt.CursorShape.PointingHandCursor)
-            self.opener.clicked.connect(lambda: self.open(focus=True))
-            self.card_layout.addWidget(self.opener)
-            self._name_opener()
+            self._build_line()
+
+    def _build_line(self) -> None:
+        # One plain button per closed item (a wrapping one cost twice the widgets): its words
+        # are kept short, and it may be narrower than them (no sideways scrolling); its
+        # accessible name says it all.
+        self.opener = QPushButton(self)
+        self.opener.setObjectName("itemOpener")
+        self.opener.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.opener.setAutoDefault(False)
+        self.opener.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.opener.clicked.connect(lambda: self.open(focus=True))
+        self.card_layout.addWidget(self.opener)
+        self._name_opener()
 
     @property
     def path(self) -> str:
@@ -1293,7 +1297,7 @@ class ItemCard(QFrame):
 
     def _build(self) -> None:
         read_only = self.owner.ctx.read_only()
-        head = QHBoxLayout()
+        head = self.head = QHBoxLayout()
         self.title = QLabel(self.name, self)
         self.title.setObjectName("itemTitle")
         font = self.title.font()
@@ -1349,6 +1353,25 @@ class ItemCard(QFrame):
             (target.primary() if target is not None else self.buttons["remove"]).setFocus(
                 Qt.FocusReason.OtherFocusReason)
         return built
+
+    def collapse(self) -> None:
+        """Back to one line (an item's answers are in the session, never only in widgets)."""
+        if self.opener is not None or self.title is None or self.head is None:
+            return
+        self.hide()
+        for adapter in self.adapters:
+            adapter.widget.setParent(None)
+            adapter.widget.deleteLater()
+            adapter.deleteLater()
+        for widget in (self.title, *self.buttons.values()):
+            widget.setParent(None)
+            widget.deleteLater()
+        self.card_layout.removeItem(self.head)
+        self.adapters, self.buttons, self.title, self.head = [], {}, None, None
+        self.summary = item_summary(self.owner.questions,
+                                    self.owner.ctx.session().answer(self.path))
+        self._build_line()
+        self.show()
 
     def renumber(self, index: int) -> None:
         """The item moved to ``index``: its title, names and answer paths follow."""
@@ -1436,8 +1459,16 @@ class ItemList(QWidget):
                 card.buttons["down"].setEnabled(card.index < count - 1 and not read_only)
 
     def append_item(self) -> list[FieldAdapter]:
-        """Add the card of a new last item, open (only that card is built); its adapters."""
+        """Add the card of a new last item, open (only that card is built); its adapters.
+
+        In a long list the other items close to one line each: the page holds the item being
+        worked on, not every item added so far (so building a long plan costs the same per
+        item, however long it is).
+        """
         self.empty.setVisible(False)
+        if len(self.cards) >= OPEN_UP_TO:
+            for other in self.cards:
+                other.collapse()
         card = ItemCard(self, len(self.cards), opened=True)
         card.hide()  # shown once its fields are set: one layout pass
         self._layout.insertWidget(len(self.cards), card)
