@@ -16,7 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ui.form.edit_session import COALESCE_SECONDS, UNDO_LIMIT, EditSession
+from ui.form.edit_session import COALESCE_SECONDS, UNDO_LIMIT, EditSession, section_of
+from ui.form.navigation import CHECK_PAGE, HISTORY_PAGE, following, sidebar_rows
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "forms" / "examples"
 
@@ -37,7 +38,7 @@ def example(name: str = "primary", **changes: Any) -> dict[str, Any]:
 
 
 def test_importing_the_controller_loads_no_qt() -> None:
-    code = ("import sys, ui.form.edit_session; "
+    code = ("import sys, ui.form.edit_session, ui.form.navigation; "
             "print(any(m.startswith(('PySide6', 'shiboken6')) for m in sys.modules))")
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            check=True, cwd=Path(__file__).resolve().parents[2])
@@ -209,3 +210,48 @@ def test_undoing_every_step_gives_back_the_answers_it_started_from(
     while edit.undo() is not None:
         pass
     assert edit.session.answers == start
+
+
+def test_the_side_list_and_next_follow_the_visible_sections() -> None:
+    edit = EditSession(example())
+    rows = sidebar_rows(edit.session)
+    visible = [s.id for s in edit.session.visible_sections]
+    assert [key for key, _words in rows] == [*visible, CHECK_PAGE, HISTORY_PAGE]
+    words = dict(rows)
+    assert words["child"].startswith("✓ ")
+    assert words["child"].endswith("(complete)")
+    assert following(edit.session, visible[0]) == (
+        visible[1], edit.session.definition.sections_by_id[visible[1]].title)
+    assert following(edit.session, visible[-1]) is None
+    edit.set_answer("child.upn", "M204123416009")  # a wrong check letter
+    assert dict(sidebar_rows(edit.session))["child"].startswith("○ ")
+    assert "1 to fix" in dict(sidebar_rows(edit.session))["child"]
+
+
+def test_missing_answers_are_shown_only_in_a_checked_section_and_items_named() -> None:
+    edit = EditSession(example())
+    edit.change_items("outcomes", "add", 0, 0)
+    assert edit.session.problems_at("outcomes")
+    assert edit.problems_to_show("outcomes") == []  # not checked yet: missing ones wait
+    edit.checked.add("outcomes")
+    assert edit.problems_to_show("outcomes") == edit.session.problems_at("outcomes")
+    assert edit.item_label("outcomes") == "Outcome"
+    assert edit.item_label("family_views.contributors") != "Item"
+    assert section_of("family_views.contributors[1].name") == "family_views"
+    assert section_of("provision[3].what") == "provision"
+
+
+def test_undoing_added_and_moved_items_puts_everything_back() -> None:
+    edit = EditSession(example("primary", answers={}))
+    for path in ("outcomes", "family_views.contributors"):
+        edit.change_items(path, "add", 0, 0)  # a first item: undone to no list at all
+        edit.undo()
+        assert edit.session.answers == {}
+    edit = EditSession(example())
+    before = edit.session.answers
+    edit.change_items("outcomes", "add", 0, 0)
+    edit.change_items("outcomes", "move", 0, 2)
+    edit.set_answer("outcomes[4].outcome", "Will swim a length")
+    for _ in range(3):
+        edit.undo()
+    assert edit.session.answers == before

@@ -16,19 +16,11 @@ from pytestqt.qtbot import QtBot
 from desktop.assessments import Assessments
 from desktop.vault import Vault
 from forms.engine import document_session
-from tests.ui_form.test_ui_form_editor import (  # the editor tests' own opener and filler
-    Filler,
-    _translate,
-    filler,
-    open_editor,
-    strip_keys,
-)
+from tests.ui_form.editor_filler import Filler, strip_keys, translate_keys
 from ui.form.editor import AssessmentEditor
 from ui.tasks import TaskRunner
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "forms" / "examples" / "2.0.0"
-
-__all__ = ["filler", "open_editor"]  # fixtures, used by name below
 
 pytestmark = pytest.mark.qt_log_ignore(
     r"This plugin does not support (propagateSizeHints|raise|grabbing the keyboard)",
@@ -58,7 +50,7 @@ def test_a_phase_transfer_review_filled_through_the_widgets(
     session = editor.session
     assert session.is_complete, session.problems[:5]
     expected = {k: v for k, v in document_session(source).exported_answers().items() if v != []}
-    expected = _translate(expected, fill.keys)
+    expected = translate_keys(expected, fill.keys)
     assert strip_keys(session.exported_answers()) == strip_keys(expected)
 
     editor.show_check_answers()

@@ -34,8 +34,8 @@ WRONG_UPN = "M204123416009"  # the check letter does not match
 
 
 def editor_tests() -> ModuleType:
-    """The form editor's tests, for their Filler (it types answers into the real widgets)."""
-    path = ROOT / "tests" / "ui_form" / "test_ui_form_editor.py"
+    """The form editor tests' Filler (it types answers into the real widgets)."""
+    path = ROOT / "tests" / "ui_form" / "editor_filler.py"
     spec = importlib.util.spec_from_file_location("ui_form_editor_tests", path)
     assert spec is not None
     assert spec.loader is not None

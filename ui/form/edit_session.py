@@ -24,7 +24,8 @@ from typing import Any
 from desktop.assessments import summarise
 from desktop.record_status import FINALISED, RecordStatus
 from forms.bounds import clip_answers, definition_for
-from forms.engine import Session, document_session
+from forms.engine import MISSING_KIND, Problem, Session, document_session
+from forms.paths import parse_answer_path
 from forms.registry import Catalogue
 
 # Statuses in which the record is signed off (or on its way out) and cannot be edited here.
@@ -36,7 +37,8 @@ ITEM_ACTIONS = ("add", "remove", "move")
 
 def section_of(path: str) -> str:
     """The section id an answer path starts with (``provision[3].what`` → ``provision``)."""
-    return path.split(".", maxsplit=1)[0].split("[", maxsplit=1)[0]
+    parsed = parse_answer_path(path, whole=False)
+    return parsed.section if parsed is not None else path.split(".", maxsplit=1)[0]
 
 
 @dataclass
@@ -48,7 +50,10 @@ class UndoStep:
     at: float
     previous: Any = None  # the answer at `path` before the change (None: there was none)
     had_section: bool = True  # whether the section had answers at all before the change
-    answers: dict[str, Any] | None = None  # a snapshot, for an item added, removed or moved
+    answers: dict[str, Any] | None = None  # a snapshot, for an item removed
+    # An item added or moved is undone by its inverse (remove the added item, move it back):
+    # (action, index, to), with `path` the list's. No copy of the record for those.
+    inverse: tuple[str, int, int] | None = None
 
 
 class EditSession:
@@ -100,6 +105,16 @@ class EditSession:
             document["archive"] = self.archive
         return document
 
+    def clipped_note(self) -> str:
+        """What the editor says about answers shown shortened to their bounds ("" if none)."""
+        if not self.clipped:
+            return ""
+        paths = ", ".join(self.clipped[:5]) + (", …" if len(self.clipped) > 5 else "")
+        return (f"{len(self.clipped)} answer(s) in revision {self.revision} are longer than "
+                f"OneSEND accepts and are shown shortened ({paths}). Revision {self.revision} "
+                "keeps them whole in History; a change saved here stores the shortened text as "
+                "a new revision.")
+
     def child_name(self) -> str:
         """The child's name for the title (read without copying the record)."""
         child = self.session.first_answers("child", ("first_name", "last_name"))
@@ -124,18 +139,36 @@ class EditSession:
             return None
         if action not in ITEM_ACTIONS:
             raise ValueError(f"Not an item action: {action}")
-        step = self._step(path, snapshot=True)
+        section_id = section_of(path)
         focus = path
-        if action == "add":
-            focus = f"{path}[{self.session.add_item(path)}]"
-        elif action == "remove":
-            self.session.remove_item(path, index)
+        if action == "add" and self.session.item_count(path) > 0:
+            added = self.session.add_item(path)
+            focus = f"{path}[{added}]"
+            step: UndoStep | None = UndoStep(path, section_id, self._clock(),
+                                             inverse=("remove", added, added))
+        elif action in ("add", "remove"):  # a first item, or one removed: a snapshot
+            step = self._step(path, snapshot=True)
+            if action == "add":
+                focus = f"{path}[{self.session.add_item(path)}]"
+            else:
+                self.session.remove_item(path, index)
         else:
             self.session.move_item(path, index, to)
             focus = f"{path}[{to}]"
+            step = UndoStep(path, section_id, self._clock(), inverse=("move", to, index))
         self._keep(step)
         self.dirty = True
         return focus
+
+    def item_label(self, path: str) -> str:
+        """What one item of a repeating section or group is called ("Outcome")."""
+        parsed = parse_answer_path(path, whole=False)
+        section = self.session.definition.sections_by_id.get(parsed.section if parsed else "")
+        if section is None or parsed is None:
+            return "Item"
+        if parsed.question is not None and parsed.question in section.by_id:
+            return section.by_id[parsed.question].item_label or "Item"
+        return section.item_label or "Item"
 
     @property
     def can_undo(self) -> bool:
@@ -150,7 +183,13 @@ class EditSession:
         if not self.can_undo:
             return None
         step = self._undo.pop()
-        if step.answers is not None:
+        if step.inverse is not None:
+            action, index, to = step.inverse
+            if action == "remove":
+                self.session.remove_item(step.path, index)
+            else:
+                self.session.move_item(step.path, index, to)
+        elif step.answers is not None:
             self.session = Session(self.session.definition, step.answers, self.today)
         else:
             self.session.set_answer(step.path, step.previous)
@@ -168,8 +207,8 @@ class EditSession:
         now = self._clock()
         last = self._undo[-1] if self._undo else None
         recent = last is not None and now - last.at < COALESCE_SECONDS
-        if not snapshot and last is not None and last.answers is None and last.path == path \
-                and recent:
+        if not snapshot and last is not None and last.answers is None and last.inverse is None \
+                and last.path == path and recent:
             last.at = now
             return None
         section_id = section_of(path)
@@ -217,6 +256,13 @@ class EditSession:
     def check_all(self) -> None:
         """Every visible section counts as checked: its missing answers are shown."""
         self.checked.update(s.id for s in self.session.visible_sections)
+
+    def problems_to_show(self, section_id: str) -> list[Problem]:
+        """A section's problems; its missing answers only once the user has checked it."""
+        problems = self.session.problems_at(section_id)
+        if section_id in self.checked:
+            return problems
+        return [p for p in problems if p.kind != MISSING_KIND]
 
     def can_finalise(self) -> bool:
         """Only a complete and valid record may be signed off (the engine decides)."""

@@ -1,39 +1,32 @@
 """The assessment editor: one section at a time, saved as the user types.
 
 ``AssessmentEditor`` is the widget a main window hosts for one open assessment. It lists the
-form's visible sections at the side with a completeness mark each, shows one section at a
-time with widgets chosen by question type, keeps visibility and computed values current as
-the user types, shows errors inline and in a GOV.UK-style error summary whose entries move
-the focus to the field, and autosaves every change (debounced) through the task runner's
-database thread: each save is a new revision. It also hosts "Check your answers" (with
-finalise), the family's PDF and the history of revisions.
+form's visible sections at the side with a completeness mark each (`ui.form.sidebar`), shows
+one section at a time (`ui.form.section_page`) with widgets chosen by question type, keeps
+visibility and computed values current as the user types, shows errors inline and in a
+GOV.UK-style error summary whose entries move the focus to the field, and autosaves every
+change (debounced) through the task runner's database thread. It also hosts "Check your
+answers" (with finalise), the family's PDF and the history of revisions.
 
-Nothing here knows a question by name: everything comes from the definition and the engine.
+The widget draws; the decisions are elsewhere: the editing state, undo and the sign-off gate
+in `ui.form.edit_session`, the side list's words and the order of sections in
+`ui.form.navigation` (both without Qt), and the autosave, finalise, amend and PDF work in
+`ui.form.record_actions`. Nothing here knows a question by name.
 """
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import (
-    QCloseEvent,
-    QDesktopServices,
-    QKeySequence,
-    QPalette,
-    QResizeEvent,
-    QShortcut,
-)
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -44,306 +37,32 @@ from PySide6.QtWidgets import (
 )
 from typing_extensions import override
 
-from desktop.assessments import Assessments
-from desktop.family_copy import family_copy_html, family_copy_title, write_pdf
-from desktop.record_status import RecordStatus
-from desktop.vault import Vault
-from forms.definition import Question, Section
-from forms.engine import MISSING_KIND, Problem, Session
-from ui.crash import user_sentence
+from desktop.family_copy import family_copy_title
+from forms.definition import Question
+from forms.engine import Session
 from ui.form.check_answers import CheckAnswersPage
-from ui.form.edit_session import EditSession
+from ui.form.edit_session import EditSession, section_of
 from ui.form.history import HistoryView
-from ui.form.widgets import (
-    FieldAdapter,
-    FieldContext,
-    ItemList,
-    WrappingLink,
-    adapter_for,
-    describe,
+from ui.form.navigation import (
+    CHECK_PAGE,
+    HISTORY_PAGE,
+    TITLE_CHARS,
+    following,
+    sidebar_rows,
+    status_text,
+    title_text,
 )
-from ui.scaling import relative_font, width_in_characters
+from ui.form.record_actions import RecordActions
+from ui.form.section_page import SectionPage
+from ui.form.sidebar import SectionSidebar
+from ui.form.style import editor_style
+from ui.form.widgets import FieldAdapter, FieldContext, adapter_for, describe
+from ui.scaling import relative_font
 from ui.tasks import TaskRunner, emit
 
-# Errors are marked by words ("Error: …", "There is a problem") and a thick bar, never by
-# colour alone; focus is the GOV.UK yellow so it shows on any theme. Colours come from the
-# palette where they can; the two that cannot (the error red, the focused input's edge) have
-# a light and a dark version, so both themes keep 4.5:1 for text and 3:1 for focus
-# (tests/ui_a11y/test_a11y_contrast.py computes them).
-_EDITOR_STYLE = """
-QFrame#question[error="true"] { border-left: 5px solid {error}; }
-QLabel#errorMessage { color: {error}; font-weight: bold; }
-QFrame#errorSummary { border: 4px solid {error}; }
-QPushButton#errorLink, QPushButton#changeLink {
-    border: none; text-align: left; text-decoration: underline; color: palette(link);
-    padding: 2px 4px;
-}
-QPushButton#errorLink { color: {error}; font-weight: bold; }
-QPushButton#errorLink QLabel#linkText { color: {error}; font-weight: bold;
-    text-decoration: underline; background: transparent; }
-QLabel#linkText[focused="true"] { color: #0b0c0c; background: #ffdd00; }
-QPushButton#errorLink:focus, QPushButton#changeLink:focus, QLabel#sectionTitle:focus,
-QLabel#errorSummaryTitle:focus, QLabel#computedValue:focus {
-    background: #ffdd00; color: #0b0c0c; outline: none; border-bottom: 4px solid #0b0c0c;
-}
-QLineEdit:focus, QPlainTextEdit:focus, QComboBox:focus { border: 3px solid {edge};
-    background: palette(base); }
-QPushButton:focus, QToolButton:focus, QCheckBox:focus, QRadioButton:focus {
-    background: #ffdd00; color: #0b0c0c; border-bottom: 4px solid #0b0c0c; }
-QFrame#readOnlyBanner { border: 3px solid #1d70b8; }
-QFrame#itemCard { border: 1px solid palette(mid); }
-"""
+__all__ = ["TITLE_CHARS", "AssessmentEditor", "editor_style", "title_text"]
 
-
-def editor_style(dark: bool) -> str:
-    """The editor's stylesheet for a light window (GOV.UK colours) or a dark one."""
-    # GOV.UK's red (#d4351c) is 4.2:1 on a grey window: a darker red keeps 4.5:1.
-    return (_EDITOR_STYLE.replace("{error}", "#ff9d8f" if dark else "#aa2a16")
-            .replace("{edge}", "#ffff00" if dark else "#0b0c0c"))
-
-
-STATUS_WORDS: dict[str, str] = {
-    RecordStatus.DRAFT: "Draft",
-    RecordStatus.READY: "Finalised",
-    RecordStatus.QUEUED: "Finalised, waiting to send",
-    RecordStatus.SYNCED: "Finalised and sent",
-    RecordStatus.AMENDED: "Amendment (draft)",
-    RecordStatus.CONFLICT: "Needs attention: changed elsewhere",
-}
-CHECK_PAGE = "check-answers"
 SECTION_COMPLETE = "This section is complete."
-HISTORY_PAGE = "history"
-
-
-# What a failed save, PDF or sign-off can promise: nothing typed is lost.
-ON_SCREEN = "your answers are still on screen"
-
-
-def value_at(answers: dict[str, Any], path: str) -> tuple[Any, dict[str, Any]]:
-    """The raw answer at a question path and the dict that holds it."""
-    container: Any = answers
-    parts = path.replace("]", "").split(".")
-    for depth, part in enumerate(parts):
-        name, _, index = part.partition("[")
-        last = depth == len(parts) - 1
-        if not isinstance(container, dict):
-            return None, {}
-        if last and not index:
-            return container.get(name), container
-        value = container.get(name)
-        if index:
-            if not isinstance(value, list) or int(index) >= len(value):
-                return None, {}
-            value = value[int(index)]
-        container = value
-    return None, {}
-
-
-class ErrorSummary(QFrame):
-    """'There is a problem', and a link per problem that moves the focus to its field."""
-
-    entry_activated = Signal(str)  # the problem's path
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("errorSummary")
-        self.setFrameShape(QFrame.Shape.Box)
-        self.setLineWidth(3)
-        layout = QVBoxLayout(self)
-        self.title = QLabel("There is a problem", self)
-        self.title.setObjectName("errorSummaryTitle")
-        self.title.setWordWrap(True)
-        relative_font(self.title, 1.3)
-        self.title.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        layout.addWidget(self.title)
-        self.list = QVBoxLayout()
-        layout.addLayout(self.list)
-        self.entries: list[QPushButton] = []
-        self.setVisible(False)
-
-    def set_problems(self, problems: list[Problem], labels: dict[str, str]) -> None:
-        for entry in self.entries:
-            entry.setParent(None)
-            entry.deleteLater()
-        self.entries = []
-        for problem in problems:
-            label = labels.get(problem.path, "")
-            text = problem.message if not label or label in problem.message else (
-                f"{label}: {problem.message}")
-            entry = WrappingLink(text, self)
-            entry.setObjectName("errorLink")
-            entry.setFlat(True)
-            entry.setCursor(Qt.CursorShape.PointingHandCursor)
-            entry.setAutoDefault(False)
-            entry.setProperty("path", problem.path)
-            describe(entry, text, "Go to this answer")
-            entry.clicked.connect(lambda _c=False, p=problem.path: emit(self.entry_activated, p))
-            self.list.addWidget(entry)
-            entry.show()  # a child added to a shown frame stays hidden until shown
-            self.entries.append(entry)
-        # GOV.UK's error summary: the links come straight after its heading in the Tab order.
-        previous: QWidget = self.title
-        for entry in self.entries:
-            QWidget.setTabOrder(previous, entry)
-            previous = entry
-        count = len(problems)
-        self.title.setText("There is a problem" if count == 1 else
-                           f"There are {count} problems")
-        describe(self.title, self.title.text(), "The list below links to each answer to fix.")
-        self.setVisible(bool(problems))
-
-
-class SectionPage(QWidget):
-    """One section's questions (or a repeating section's items) built from the session."""
-
-    changed = Signal(str, object)
-    items_requested = Signal(str, str, int, int)
-
-    def __init__(self, section: Section, ctx: FieldContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.section = section
-        self.ctx = ctx
-        self.adapters: dict[str, FieldAdapter] = {}
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 16, 24, 24)
-        self.heading = QLabel(section.title, self)
-        self.heading.setObjectName("sectionTitle")
-        self.heading.setWordWrap(True)
-        relative_font(self.heading, 1.7)
-        self.heading.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        describe(self.heading, section.title, section.help)
-        layout.addWidget(self.heading)
-        self.summary = ErrorSummary(self)
-        layout.addWidget(self.summary)
-        if section.help:
-            help_label = QLabel(section.help, self)
-            help_label.setObjectName("sectionHelp")
-            help_label.setWordWrap(True)
-            layout.addWidget(help_label)
-        self.item_list: ItemList | None = None
-        if section.repeat:
-            count = ctx.session().item_count(section.id)
-            self.item_list = ItemList(section.id, section.item_label, section.questions,
-                                      section_id=section.id, ctx=ctx, count=count,
-                                      max_items=section.max_items, parent=self)
-            self.item_list.requested.connect(self.items_requested)
-            layout.addWidget(self.item_list)
-            for adapter in self.item_list.adapters:
-                self._register(adapter)
-        else:
-            for question in section.questions:
-                adapter = ctx.build(question, f"{section.id}.{question.id}", section.id, self)
-                layout.addWidget(adapter.widget)
-                self._register(adapter)
-        self.footer = QHBoxLayout()
-        self.check_button = QPushButton("Check this section", self)
-        self.check_button.setAutoDefault(False)
-        self.next_button = QPushButton("Next section", self)
-        self.next_button.setObjectName("primaryButton")
-        self.next_button.setAutoDefault(False)
-        self.footer.addWidget(self.check_button)
-        self.footer.addWidget(self.next_button)
-        self.footer.addStretch(1)
-        layout.addLayout(self.footer)
-        layout.addStretch(1)
-
-    @override
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        # The two buttons side by side when they fit, else one above the other (no sideways
-        # scrolling at large text sizes).
-        side_by_side = (self.check_button.sizeHint().width() + self.next_button.sizeHint().width()
-                        + 80 <= event.size().width())
-        self.footer.setDirection(QHBoxLayout.Direction.LeftToRight if side_by_side
-                                 else QHBoxLayout.Direction.TopToBottom)
-
-    def _register(self, adapter: FieldAdapter) -> None:
-        for each in adapter.adapters():
-            self.adapters[each.path] = each
-            each.changed.connect(self.changed)
-            each.items_requested.connect(self.items_requested)
-
-    def load(self, session: Session) -> None:
-        answers = session.answers
-        for path, adapter in self.adapters.items():
-            value, container = value_at(answers, path)
-            adapter.set(value, container)
-
-    def refresh(self, session: Session) -> None:
-        """Visibility and computed values, after every edit."""
-        for path, adapter in self.adapters.items():
-            visible = session.is_visible(path)
-            if adapter.widget.isHidden() == visible:  # only a change costs a layout pass
-                adapter.widget.setVisible(visible)
-            adapter.refresh(session)
-
-    def append_item(self, item_path: str, session: Session) -> bool:
-        """Build only the card of a repeating section's new last item (``provision[7]``).
-
-        False when the path is not this page's item list's next item: the caller rebuilds.
-        """
-        item_list = self.item_list
-        if item_list is None or item_path != f"{item_list.path}[{len(item_list.cards)}]":
-            return False
-        item = session.answer(item_path)
-        container = item if isinstance(item, dict) else {}
-        for adapter in item_list.append_item():
-            self._register(adapter)
-            for each in adapter.adapters():
-                value, own = value_at({"item": container}, "item" + each.path[len(item_path):])
-                each.set(value, own)
-        return True
-
-    def adapter_for_path(self, path: str) -> tuple[FieldAdapter | None, str | None]:
-        """The adapter showing a problem's path, and which part of it."""
-        # By lookup, not by a scan: showing n problems costs time linear in n.
-        adapter = self.adapters.get(path)
-        if adapter is not None:
-            return adapter, None
-        if path.endswith("_other"):
-            adapter = self.adapters.get(path.removesuffix("_other"))
-            if adapter is not None:
-                return adapter, "other"
-        probe = path
-        while "." in probe:  # the longest own path the problem's path goes inside
-            probe = probe.rsplit(".", 1)[0]
-            adapter = self.adapters.get(probe)
-            if adapter is not None:
-                return adapter, path[len(probe) + 1:]
-        return None, None
-
-    def show_problems(self, problems: list[Problem]) -> None:
-        by_adapter: dict[str, list[Problem]] = {path: [] for path in self.adapters}
-        for problem in problems:
-            adapter, _sub = self.adapter_for_path(problem.path)
-            if adapter is not None:
-                by_adapter[adapter.path].append(problem)
-        for path, adapter in self.adapters.items():
-            adapter.show_errors(by_adapter[path])
-        labels = {}
-        for problem in problems:
-            adapter, sub = self.adapter_for_path(problem.path)
-            if adapter is not None:
-                labels[problem.path] = adapter.question.label + (f" ({sub})" if sub else "")
-        self.summary.set_problems(problems, labels)
-
-    def focus_path(self, path: str) -> QWidget:
-        adapter, sub = self.adapter_for_path(path)
-        if adapter is None:
-            if self.item_list is not None:
-                self.item_list.add_button.setFocus(Qt.FocusReason.OtherFocusReason)
-                return self.item_list.add_button
-            self.heading.setFocus(Qt.FocusReason.OtherFocusReason)
-            return self.heading
-        return adapter.focus(sub)
-
-
-TITLE_CHARS = 80
-
-
-def title_text(name: str) -> str:
-    """A name as a title (the editor's heading, the window title): at most 80 characters."""
-    return name if len(name) <= TITLE_CHARS else name[: TITLE_CHARS - 1] + "…"
 
 
 class AssessmentEditor(QWidget):
@@ -373,8 +92,14 @@ class AssessmentEditor(QWidget):
         self.edit = EditSession(document, today, catalogue=tasks.catalogue)
         self.today = today
         self.record_id = self.edit.record_id
-        # One editing session: its autosaves replace one working revision (desktop/assessments).
-        self._save_session = uuid.uuid4().hex
+        # Autosave, finalise, amend and the PDF: the work and its results, no drawing.
+        self.record_actions = RecordActions(tasks, self.edit, autosave_ms=autosave_ms, parent=self)
+        self.record_actions.save_state_changed.connect(self._set_save_label)
+        self.record_actions.saved.connect(self.saved)
+        self.record_actions.finalised.connect(self._finalised)
+        self.record_actions.amended.connect(self._amended)
+        self.record_actions.pdf_written.connect(self._pdf_written)
+        self.record_actions.failed.connect(self._action_failed)
         self._page: SectionPage | None = None
         self._pages: dict[str, SectionPage] = {}  # built section pages, by section id
         self._scrollers: dict[str, QScrollArea] = {}  # each built page's own scroll area
@@ -384,22 +109,14 @@ class AssessmentEditor(QWidget):
         self.ctx = FieldContext(session=lambda: self.session, build=self._build_adapter,
                                 read_only=lambda: self.read_only)
 
-        self._save_timer = QTimer(self)
-        self._save_timer.setSingleShot(True)
-        self._save_timer.setInterval(autosave_ms)
-        self._save_timer.timeout.connect(self._save_now)
         self._errors_timer = QTimer(self)
         self._errors_timer.setSingleShot(True)
         self._errors_timer.setInterval(max(150, autosave_ms // 2))
         self._errors_timer.timeout.connect(self._show_problems)
-        self._retry_timer = QTimer(self)
-        self._retry_timer.setSingleShot(True)
-        self._retry_timer.setInterval(5000)
-        self._retry_timer.timeout.connect(self._retry_save)
 
         self._build_ui()
         self._show_clipped()
-        self._fill_sidebar()
+        self._update_sidebar()
         self._apply_status()
         first = self.session.visible_sections[0].id if self.session.visible_sections else ""
         self.show_section(first)
@@ -465,16 +182,8 @@ class AssessmentEditor(QWidget):
         outer.addWidget(self.bounds_note)
 
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        self.sections = QListWidget(splitter)
-        self.sections.setObjectName("sectionList")
-        describe(self.sections, "Sections of the form",
-                 "Each section shows whether it is complete or what is left to do.")
-        width_in_characters(self.sections, 26, minimum=True)
-        self.sections.setResizeMode(QListWidget.ResizeMode.Adjust)  # re-wrap when resized
-        self.sections.setWordWrap(True)
-        self.sections.setSpacing(3)
-        self.sections.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.sections.currentItemChanged.connect(self._section_picked)
+        self.sections = SectionSidebar(splitter)
+        self.sections.picked.connect(self._section_picked)
         self.stack = QStackedWidget(splitter)
         # One scroll area per section, built on first visit and kept: switching sections only
         # flips this stack (re-parenting a page of hundreds of widgets costs ~100 ms each time).
@@ -503,15 +212,8 @@ class AssessmentEditor(QWidget):
         return self.edit.clipped
 
     def _show_clipped(self) -> None:
-        if not self.clipped:
-            self.bounds_note.setVisible(False)
-            return
-        paths = ", ".join(self.clipped[:5]) + (", …" if len(self.clipped) > 5 else "")
-        self.bounds_note.setText(
-            f"{len(self.clipped)} answer(s) in revision {self.revision} are longer than OneSEND "
-            f"accepts and are shown shortened ({paths}). Revision {self.revision} keeps them "
-            "whole in History; a change saved here stores the shortened text as a new revision.")
-        self.bounds_note.setVisible(True)
+        self.bounds_note.setText(self.edit.clipped_note())
+        self.bounds_note.setVisible(bool(self.clipped))
 
     def _build_adapter(self, question: Question, path: str, section_id: str,
                        parent: QWidget) -> FieldAdapter:
@@ -539,10 +241,6 @@ class AssessmentEditor(QWidget):
         return self.edit.revision
 
     @property
-    def form_id(self) -> str:
-        return self.edit.form_id
-
-    @property
     def form_version(self) -> str:
         return self.edit.form_version
 
@@ -566,7 +264,7 @@ class AssessmentEditor(QWidget):
         return title_text(self.edit.child_name())
 
     def _apply_status(self) -> None:
-        self.status_label.setText(f"Status: {STATUS_WORDS.get(self.status, self.status)}")
+        self.status_label.setText(status_text(self.status))
         self.banner.setVisible(self.read_only)
         self.banner_label.setText(
             "This assessment has been finalised, so it is read-only. To change it, start an "
@@ -578,58 +276,10 @@ class AssessmentEditor(QWidget):
 
     # -- sections ------------------------------------------------------------------------------
 
-    def _fill_sidebar(self) -> None:
-        current = self._current
-        self.sections.blockSignals(True)
-        self.sections.clear()
-        for section in self.session.visible_sections:
-            item = QListWidgetItem(self._mark(section.id), self.sections)
-            item.setData(Qt.ItemDataRole.UserRole, section.id)
-            item.setData(Qt.ItemDataRole.AccessibleTextRole, self._mark(section.id))
-        for key, text in ((CHECK_PAGE, "Check your answers and finalise"),
-                          (HISTORY_PAGE, "History of changes")):
-            item = QListWidgetItem(text, self.sections)
-            item.setData(Qt.ItemDataRole.UserRole, key)
-        self._select_in_sidebar(current)
-        self.sections.blockSignals(False)
-
-    def _mark(self, section_id: str) -> str:
-        status = self.session.section_status(section_id)
-        if status.complete:
-            return f"✓ {status.title} (complete)"
-        parts = []
-        if status.invalid:
-            parts.append(f"{status.invalid} to fix")
-        if status.missing:
-            parts.append(f"{status.missing} to answer")
-        return f"○ {status.title} ({', '.join(parts)})"
-
     def _update_sidebar(self) -> None:
-        visible = [s.id for s in self.session.visible_sections]
-        shown = [self.sections.item(i).data(Qt.ItemDataRole.UserRole)
-                 for i in range(self.sections.count())]
-        if shown[:-2] != visible:
-            self._fill_sidebar()
-            return
-        for row, section_id in enumerate(visible):
-            item = self.sections.item(row)
-            text = self._mark(section_id)
-            if item.text() != text:
-                item.setText(text)
-                item.setData(Qt.ItemDataRole.AccessibleTextRole, text)
+        self.sections.show_rows(sidebar_rows(self.session), self._current)
 
-    def _select_in_sidebar(self, key: str) -> None:
-        for row in range(self.sections.count()):
-            if self.sections.item(row).data(Qt.ItemDataRole.UserRole) == key:
-                self.sections.blockSignals(True)
-                self.sections.setCurrentRow(row)
-                self.sections.blockSignals(False)
-                return
-
-    def _section_picked(self, item: QListWidgetItem | None, _previous: object) -> None:
-        if item is None:
-            return
-        key = str(item.data(Qt.ItemDataRole.UserRole))
+    def _section_picked(self, key: str) -> None:
         if key == CHECK_PAGE:
             self.show_check_answers()
         elif key == HISTORY_PAGE:
@@ -660,11 +310,7 @@ class AssessmentEditor(QWidget):
             page.summary.entry_activated.connect(self.focus_path)
             page.check_button.clicked.connect(self.check_section)
             page.next_button.clicked.connect(self.next_section)
-            scroller = QScrollArea(self.section_stack)
-            scroller.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no invisible Tab stop
-            scroller.setWidgetResizable(True)
-            scroller.setFrameShape(QFrame.Shape.NoFrame)
-            scroller.setWidget(page)
+            scroller = page.in_scroll_area(self.section_stack)
             self.section_stack.addWidget(scroller)
             self._pages[section_id] = page
             self._scrollers[section_id] = scroller
@@ -672,14 +318,13 @@ class AssessmentEditor(QWidget):
             self._say("")  # a message is about the page it was said on: not carried along
         # Visibility and computed values may depend on answers given in other sections.
         page.refresh(self.session)
-        following = self._following(section_id)
-        page.next_button.setText(f"Next: {following[1]}" if following else
-                                 "Next: check your answers")
+        after = following(self.session, section_id)
+        page.next_button.setText(f"Next: {after[1]}" if after else "Next: check your answers")
         self._page = page
         self._current = section_id
         self.section_stack.setCurrentWidget(self._scrollers[section_id])
         self.stack.setCurrentWidget(self.section_stack)
-        self._select_in_sidebar(section_id)
+        self.sections.select(section_id)
         self._show_problems()
         return page
 
@@ -708,20 +353,13 @@ class AssessmentEditor(QWidget):
         for section_id in list(self._pages):
             self._drop_page(section_id)
 
-    def _following(self, section_id: str) -> tuple[str, str] | None:
-        ids = [(s.id, s.title) for s in self.session.visible_sections]
-        for index, (sid, _title) in enumerate(ids):
-            if sid == section_id and index + 1 < len(ids):
-                return ids[index + 1]
-        return None
-
     def next_section(self) -> None:
         self.edit.checked.add(self._current)
-        following = self._following(self._current)
-        if following is None:
+        after = following(self.session, self._current)
+        if after is None:
             self.show_check_answers()
             return
-        page = self.show_section(following[0])
+        page = self.show_section(after[0])
         if page is not None:
             page.heading.setFocus(Qt.FocusReason.OtherFocusReason)
 
@@ -740,16 +378,14 @@ class AssessmentEditor(QWidget):
         page = self._page
         if page is None:
             return
-        problems = self.session.problems_at(page.section.id)
-        if page.section.id not in self.edit.checked:
-            problems = [p for p in problems if p.kind != MISSING_KIND]
+        problems = self.edit.problems_to_show(page.section.id)
         page.show_problems(problems)
         if problems and self.message.text() == SECTION_COMPLETE:
             self._say("")  # no longer true
 
     def focus_path(self, path: str) -> QWidget | None:
         """Go to the section holding a field and put the focus in it (error links, Change)."""
-        section_id = path.split(".", maxsplit=1)[0].split("[", maxsplit=1)[0]
+        section_id = section_of(path)
         elsewhere = (self._current != section_id
                      or self.stack.currentWidget() is not self.section_stack)
         if elsewhere and self.show_section(section_id) is None:
@@ -763,18 +399,17 @@ class AssessmentEditor(QWidget):
 
     def show_check_answers(self) -> None:
         self._say("")
-        self.edit.checked.update(s.id for s in self.session.visible_sections)
-        self.check_page.refresh(self.session, read_only=self.read_only, status=self.status,
-                                 archive=self.archive)
+        self.edit.check_all()
+        self._refresh_check_page()
         self.stack.setCurrentWidget(self.check_page)
-        self._select_in_sidebar(CHECK_PAGE)
+        self.sections.select(CHECK_PAGE)
         self.check_page.heading.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def show_history(self) -> None:
         self._say("")
         self.history.reload()
         self.stack.setCurrentWidget(self.history)
-        self._select_in_sidebar(HISTORY_PAGE)
+        self.sections.select(HISTORY_PAGE)
 
     # -- editing ---------------------------------------------------------------------------------
 
@@ -783,66 +418,26 @@ class AssessmentEditor(QWidget):
             self._after_edit()
 
     def _on_items(self, path: str, action: str, index: int, to: int) -> None:
-        focus = self.edit.change_items(path, action, index, to)
-        if focus is None:
+        if self.edit.change_items(path, action, index, to) is None:
             return
-        self._rebuild_and_focus(focus, action)
-        if action == "remove":
-            label = self._item_label(path)
-            self._say(f"{label} {index + 1} removed. Use Undo to bring it back.")
-        self._after_edit()
-
-    def _item_label(self, path: str) -> str:
-        section_id, _, group_id = path.partition(".")
-        section = self.session.definition.sections_by_id[section_id]
-        if group_id:
-            return section.by_id[group_id].item_label
-        return section.item_label
-
-    def _rebuild_and_focus(self, focus: str, action: str) -> None:
         page = self._page
-        if action == "add" and page is not None and page.append_item(focus, self.session):
-            page.refresh(self.session)  # a repeating section's new item: only its card built
+        # Only the item added, removed or moved is built, deleted or renumbered.
+        target = page.change_items(path, action, index, to) if page is not None else None
+        if target is None:
+            self.show_section(self._current, rebuild=True)
         else:
-            page = self.show_section(self._current, rebuild=True)
-        if page is None:
-            return
+            self.scroller.ensureWidgetVisible(target)
         if action == "remove":
-            target = self._find_item_list(page, focus)
-            if target is not None:
-                target.add_button.setFocus(Qt.FocusReason.OtherFocusReason)
-            return
-        item_list = self._find_item_list(page, focus.rsplit("[", 1)[0])
-        if item_list is None:
-            return
-        index = int(focus.rsplit("[", 1)[1].rstrip("]"))
-        if action == "move":
-            buttons = item_list.item_buttons[index]
-            button = buttons["up"] if buttons["up"].isEnabled() else buttons["down"]
-            button.setFocus(Qt.FocusReason.OtherFocusReason)
-            self.scroller.ensureWidgetVisible(button)
-            return
-        prefix = f"{focus}."
-        for adapter in item_list.adapters:
-            if adapter.path.startswith(prefix):
-                adapter.focus()
-                self.scroller.ensureWidgetVisible(adapter.widget)
-                break
-
-    @staticmethod
-    def _find_item_list(page: SectionPage, path: str) -> ItemList | None:
-        if page.item_list is not None and page.item_list.path == path:
-            return page.item_list
-        found = page.findChildren(ItemList)
-        return next((each for each in found if each.path == path), None)
+            self._say(f"{self.edit.item_label(path)} {index + 1} removed. "
+                      "Use Undo to bring it back.")
+        self._after_edit()
 
     def _after_edit(self) -> None:
         if self._page is not None:
             self._page.refresh(self.session)
         self._update_sidebar()
         self.undo_button.setEnabled(self.edit.can_undo)
-        self._set_save_label("saving", "Saving…")
-        self._save_timer.start()
+        self.record_actions.changed()
         self._errors_timer.start()
         name = self.child_name() or "New assessment"
         if name != self.title_label.text():
@@ -855,7 +450,6 @@ class AssessmentEditor(QWidget):
         if step is None:
             return
         self._drop_pages()
-        self._fill_sidebar()
         self._after_edit()
         if self.session.definition.sections_by_id.get(step.section_id) is not None:
             self.show_section(step.section_id)
@@ -879,48 +473,13 @@ class AssessmentEditor(QWidget):
     def save_state(self) -> str:
         return str(self.save_label.property("state"))
 
-    def _save_now(self) -> None:
-        if self.tasks.closed:
-            return  # the window is going away; flush() ran before the runner stopped
-        document = self.edit.take_save()
-        if document is None:
-            return
-        record_id = self.record_id
-        save_session = self._save_session
-        self.tasks.run_db(lambda vault: Assessments(vault).save(record_id, document,
-                                                                session=save_session),
-                          self._saved, self._save_failed, owner=self)
-
-
-    def _saved(self, revision: int) -> None:
-        again = self.edit.save_done(revision)
-        emit(self.saved, self.record_id, revision)
-        if again:
-            if not self._save_timer.isActive():
-                self._save_now()
-            return
-        self._set_save_label("saved", "✓ All changes saved")
-
-    def _save_failed(self, error: BaseException) -> None:
-        self.edit.save_failed()
-        self._set_save_label("failed", "Not saved yet: " + user_sentence(error, "saving", ON_SCREEN)
-                             + " Trying again.")
-        self._retry_timer.start()
-
-    def _retry_save(self) -> None:
-        if self.edit.dirty:
-            self._save_now()
-
     def forget(self) -> None:
         """After the last flush (on close or lock): drop the undo history's copies of answers."""
         self.edit.forget()
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Write any unsaved change now and wait until the database thread has written it."""
-        self._save_timer.stop()
-        if self.edit.dirty:
-            self._save_now()
-        return self.tasks.wait_for_writes(timeout)
+        return self.record_actions.flush(timeout)
 
     @override
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -939,31 +498,19 @@ class AssessmentEditor(QWidget):
         if event.type() == QEvent.Type.PaletteChange:
             self._apply_style()  # high contrast on or off
 
-    # -- finalise, amend, restore ----------------------------------------------------------------
+    # -- finalise, amend, restore, the family's copy (the work is in RecordActions) -------------
 
     def finalise(self) -> None:
         """Sign off: only when the engine says complete and valid; then read-only."""
         if self.read_only:
             return
         if not self.edit.can_finalise():
-            self.check_page.refresh(self.session, read_only=False, status=self.status,
-                                     archive=self.archive)
+            self._refresh_check_page()
             self.check_page.say("The assessment cannot be finalised yet: answer or fix "
                                 "everything listed first.")
             return
-        self._save_timer.stop()
-        if self.edit.dirty:
-            self._save_now()
-        record_id = self.record_id
-
-        def work(vault: Vault) -> dict[str, Any]:
-            store = Assessments(vault)
-            store.finalise(record_id)
-            return store.get(record_id)
-
         self.check_page.set_busy(True)
-        self.tasks.run_db(work, self._finalised,
-                          lambda e: self._action_failed(e, "finalising"), owner=self)
+        self.record_actions.finalise()
 
     def _finalised(self, document: dict[str, Any]) -> None:
         self.check_page.set_busy(False)
@@ -974,20 +521,9 @@ class AssessmentEditor(QWidget):
 
     def start_amendment(self) -> None:
         """A finalised assessment becomes editable again as a new revision."""
-        if not self.read_only:
-            return
-        document = self.document()
-        record_id = self.record_id
-
-        def work(vault: Vault) -> dict[str, Any]:
-            store = Assessments(vault)
-            store.save(record_id, document, action="amend")
-            return store.get(record_id)
-
-        self.amend_button.setEnabled(False)
-        self.tasks.run_db(work, self._amended,
-                          lambda e: self._action_failed(e, "starting an amendment"),
-                          owner=self)
+        if self.read_only:
+            self.amend_button.setEnabled(False)
+            self.record_actions.amend()
 
     def _amended(self, document: dict[str, Any]) -> None:
         self.amend_button.setEnabled(True)
@@ -998,16 +534,19 @@ class AssessmentEditor(QWidget):
         self._reload(document)
         self._say(f"Revision {self.revision} restores an earlier version; the history keeps all.")
 
+    def _refresh_check_page(self) -> None:
+        self.check_page.refresh(self.session, read_only=self.read_only, status=self.status,
+                                archive=self.archive)
+
     def _reload(self, document: dict[str, Any]) -> None:
         self.edit.reload(document)
         self._show_clipped()
         self._drop_pages()
         self.undo_button.setEnabled(False)
         self._apply_status()
-        self._fill_sidebar()
+        self._update_sidebar()
         if self.stack.currentWidget() is self.check_page:
-            self.check_page.refresh(self.session, read_only=self.read_only, status=self.status,
-                                 archive=self.archive)
+            self._refresh_check_page()
         elif self.stack.currentWidget() is self.history:
             self.history.reload()
         else:
@@ -1015,15 +554,15 @@ class AssessmentEditor(QWidget):
         emit(self.status_changed, self.status)
         self._set_save_label("saved", "✓ All changes saved")
 
-    def _action_failed(self, error: BaseException, doing: str) -> None:
-        self.check_page.set_busy(False)
-        self.amend_button.setEnabled(True)
-        sentence = user_sentence(error, doing, ON_SCREEN)
+    def _action_failed(self, doing: str, sentence: str) -> None:
+        if doing == "making the PDF":
+            self.pdf_button.setEnabled(True)
+        else:
+            self.check_page.set_busy(False)
+            self.amend_button.setEnabled(True)
+            self.check_page.say(sentence)
         self._say(sentence)
-        self.check_page.say(sentence)
         emit(self.failed, sentence)
-
-    # -- the family's copy -------------------------------------------------------------------------
 
     def _choose_pdf_path(self) -> None:
         suggested = str(Path.home() / f"{family_copy_title(self.session)}.pdf")
@@ -1034,26 +573,16 @@ class AssessmentEditor(QWidget):
 
     def export_pdf(self, path: Path) -> None:
         """Write the family's copy to ``path`` (off the GUI thread); ``pdf_exported`` when done."""
-        html = family_copy_html(self.session, date.today())  # noqa: DTZ011 - the local date
         self.pdf_button.setEnabled(False)
         self._say("Making the PDF…")
+        self.record_actions.export_pdf(path, date.today())  # noqa: DTZ011 - the local date
 
-        def done(written: Path) -> None:
-            self.pdf_button.setEnabled(True)
-            self.last_pdf = written
-            self.open_pdf_button.setVisible(True)
-            self._say(f"The family's copy was saved as {written.name}.")
-            emit(self.pdf_exported, str(written))
-
-        def failed(error: BaseException) -> None:
-            self.pdf_button.setEnabled(True)
-            sentence = ("The PDF could not be written: " + error.strerror + "."
-                        if isinstance(error, OSError) and error.strerror else
-                        user_sentence(error, "making the PDF", ON_SCREEN))
-            self._say(sentence)
-            emit(self.failed, sentence)
-
-        self.tasks.run(lambda: write_pdf(html, path), done, failed, owner=self)
+    def _pdf_written(self, written: Path) -> None:
+        self.pdf_button.setEnabled(True)
+        self.last_pdf = written
+        self.open_pdf_button.setVisible(True)
+        self._say(f"The family's copy was saved as {written.name}.")
+        emit(self.pdf_exported, str(written))
 
     def _open_pdf(self) -> None:
         if self.last_pdf is not None:

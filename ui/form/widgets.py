@@ -56,7 +56,7 @@ from forms.bounds import (
     SHORT_CHARS,
     question_bound,
 )
-from forms.definition import IDENTIFIER_TYPES, OTHER_SUFFIX, Question
+from forms.definition import IDENTIFIER_TYPES, OTHER_SUFFIX, TEXT_TYPES, Question
 from forms.engine import AGREEMENT_DECISIONS, Problem, Session
 from forms.expressions import MISSING
 from forms.paths import parse_answer_path
@@ -191,6 +191,7 @@ class WrappingLink(QPushButton):
         """The link's words (drawn by the wrapping label, not by the button)."""
         return self.text_label.text()
 
+
     @override
     def focusInEvent(self, event: QFocusEvent) -> None:
         super().focusInEvent(event)
@@ -294,6 +295,11 @@ class FieldAdapter(QObject):
     changed = Signal(str, object)  # answer path, new value (None clears it)
     # A repeating group asks the editor to change its items: (path, action, index, to).
     items_requested = Signal(str, str, int, int)
+    # A repeating group's item was opened: its adapters (list[FieldAdapter]) were built.
+    adapters_added = Signal(object)
+    # Whether `refresh` can change anything (computed values, choices from other answers):
+    # after an edit only these are asked, so a keystroke costs what can change.
+    dynamic = False
 
     def __init__(self, question: Question, path: str, section_id: str, ctx: FieldContext,
                  parent: QWidget) -> None:
@@ -431,6 +437,14 @@ class FieldAdapter(QObject):
     def adapters(self) -> list[FieldAdapter]:
         """This adapter and any it contains (a group's items)."""
         return [self]
+
+    def repath(self, old: str, new: str) -> None:
+        """Its item moved (``provision[4]`` is now ``provision[3]``): path and names follow."""
+        if not self.path.startswith(old):
+            return
+        self.path = new + self.path[len(old):]
+        self.spoken = self._spoken_label()
+        self._describe_all(" ".join(f"Error: {m}" for m in self._shown_errors))
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -741,11 +755,15 @@ class ChoiceAdapter(FieldAdapter):
         self.other.textEdited.connect(
             lambda text: self.report(text if text.strip() else None, self.path + OTHER_SUFFIX)
         )
-        describe(self.other, f"{self.spoken}: please say what you mean")
         self.body_layout.addWidget(self.other_label)
         self.body_layout.addWidget(self.other)
         self.combo.set_options(self.options(self.ctx.session()))
         self._show_other()
+        self.dynamic = self.question.choices_from is not None
+
+    def _describe_all(self, error: str) -> None:
+        describe(self.other, f"{self.spoken}: please say what you mean")
+        super()._describe_all(error)
 
     def options(self, session: Session) -> list[tuple[str, str]]:
         section, question, sub = split_path(self.path)
@@ -798,133 +816,13 @@ class ChoiceAdapter(FieldAdapter):
 
 
 class MultiChoiceAdapter(FieldAdapter):
-    """``multi_choice``: a box per option; a search box narrows a long list."""
+    """``multi_choice``: one list with a tick per option, a search box for a long list, and a
+    box to say more when a ticked code asks for it.
 
-    SEARCH_FROM = 9
-
-    def build(self) -> None:
-        self.search = QLineEdit(self.body)
-        self.search.setPlaceholderText("Type to narrow the list")
-        self.search.textChanged.connect(self._filter)
-        self.body_layout.addWidget(self.search)
-        self.box = QWidget(self.body)
-        self.box_layout = QVBoxLayout(self.box)
-        self.box_layout.setContentsMargins(0, 0, 0, 0)
-        self.box_layout.setSpacing(2)
-        self.body_layout.addWidget(self.box)
-        self.other_label = QLabel("Please say what you mean", self.body)
-        self.other = QLineEdit(self.body)
-        self.other.setMaxLength(SHORT_CHARS)
-        self.other_label.setBuddy(self.other)
-        describe(self.other, f"{self.spoken}: please say what you mean")
-        self.other.textEdited.connect(
-            lambda text: self.report(text if text.strip() else None, self.path + OTHER_SUFFIX)
-        )
-        self.body_layout.addWidget(self.other_label)
-        self.body_layout.addWidget(self.other)
-        self.boxes: dict[str, QCheckBox] = {}
-        self._options: list[tuple[str, str]] = []
-        self._set_options(self.options(self.ctx.session()))
-        self._show_other()
-
-    def options(self, session: Session) -> list[tuple[str, str]]:
-        section, question, sub = split_path(self.path)
-        if sub is not None:
-            return session.choices(section, question, sub)
-        return session.choices(section, question)
-
-    def _set_options(self, options: list[tuple[str, str]]) -> None:
-        if options == self._options:
-            return
-        chosen = self.get() or []
-        self._options = options
-        for box in self.boxes.values():
-            box.setParent(None)
-            box.deleteLater()
-        self.boxes = {}
-        for code, label in options:
-            box = WrapCheckBox(label, self.box)
-            box.setChecked(code in chosen)
-            describe(box, label, self.spoken)
-            box.toggled.connect(self._toggled)
-            self.box_layout.addWidget(box)
-            box.setVisible(True)
-            self.boxes[code] = box
-        self.search.setVisible(len(options) >= self.SEARCH_FROM)
-        if not options:
-            none = QLabel("Nothing to choose from yet.", self.box)
-            self.box_layout.addWidget(none)
-        self.label.setBuddy(self.primary())
-
-    def _filter(self, text: str) -> None:
-        wanted = text.strip().casefold()
-        for box in self.boxes.values():
-            box.setVisible(not wanted or wanted in box.text().casefold())
-
-    def _specify(self) -> bool:
-        code_list = self.question.code_list
-        if code_list is None:
-            return False
-        codes = self.ctx.session().definition.code_lists[code_list].by_code
-        return any(codes[c].specify for c in (self.get() or []) if c in codes)
-
-    def _show_other(self) -> None:
-        shown = self._specify()
-        self.other_label.setVisible(shown)
-        self.other.setVisible(shown)
-
-    def _toggled(self) -> None:
-        self._show_other()
-        self.report(self.get())
-
-    def primary(self) -> QWidget:
-        if self.search.isVisibleTo(self.widget) or not self.boxes:
-            return self.search
-        return next(iter(self.boxes.values()))
-
-    def inputs(self) -> list[QWidget]:
-        return [self.search, *self.boxes.values(), self.other] if hasattr(self, "boxes") else []
-
-    def _describe_all(self, error: str) -> None:
-        description = " ".join(part for part in (error, self.question.help) if part)
-        describe(self.search, f"Search: {self.spoken}", description)
-        for box in self.boxes.values():
-            describe(box, box.text(), f"{self.spoken}. {description}".strip(". "))
-
-    def get(self) -> Any:
-        chosen = [code for code, box in self.boxes.items() if box.isChecked()]
-        return chosen or None
-
-    def load(self, value: Any, container: dict[str, Any]) -> None:
-        chosen = value if isinstance(value, list) else []
-        for code, box in self.boxes.items():
-            box.blockSignals(True)
-            box.setChecked(code in chosen)
-            box.blockSignals(False)
-        other = container.get(self.question.id + OTHER_SUFFIX)
-        self.other.setText(other if isinstance(other, str) else "")
-        self._show_other()
-
-    def sub_widget(self, sub: str | None) -> QWidget | None:
-        return self.other if sub == "other" else None
-
-    def refresh(self, session: Session) -> None:
-        if self.question.choices_from is not None:
-            self._set_options(self.options(session))
-
-    def set_read_only(self, read_only: bool) -> None:
-        for box in self.boxes.values():
-            box.setEnabled(not read_only)
-        self.other.setReadOnly(read_only)
-
-
-class ItemChoiceAdapter(FieldAdapter):
-    """``multi_choice`` over another section's items (a provision item's outcomes): one list.
-
-    Each item offered is a row with a tick (Space or a click on the box ticks it), in one list
-    widget, not a check box widget per row: at the form's limits (60 outcomes, 200 provision
-    items) that is 200 widgets on the provision page instead of 12,000. A search box narrows a
-    long list, as for `MultiChoiceAdapter`.
+    The options are a code list's, or another section's items (a provision item's outcomes,
+    named by number and first answer). Each is a row of one list widget (Space or a click on
+    the box ticks it), not a check box widget per row: at the form's limits (60 outcomes, 200
+    provision items) that is one widget per question instead of 12,000.
     """
 
     SEARCH_FROM = 9
@@ -936,13 +834,27 @@ class ItemChoiceAdapter(FieldAdapter):
         self.search.textChanged.connect(self._filter)
         self.body_layout.addWidget(self.search)
         self.list = QListWidget(self.body)
-        self.list.setObjectName("itemChoices")
-        self.list.itemChanged.connect(lambda _item: self.report(self.get()))
+        self.list.setObjectName("choiceList")
+        self.list.setWordWrap(True)  # a long option wraps: no sideways scrolling
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.itemChanged.connect(lambda _item: self._toggled())
         self.body_layout.addWidget(self.list)
         self.none_label = QLabel("Nothing to choose from yet.", self.body)
         self.body_layout.addWidget(self.none_label)
+        self.other_label = QLabel("Please say what you mean", self.body)
+        self.other = QLineEdit(self.body)
+        self.other.setMaxLength(SHORT_CHARS)
+        self.other_label.setBuddy(self.other)
+        self.other.textEdited.connect(
+            lambda text: self.report(text if text.strip() else None, self.path + OTHER_SUFFIX)
+        )
+        self.body_layout.addWidget(self.other_label)
+        self.body_layout.addWidget(self.other)
+        # Options from other answers change as they are typed: asked again after each edit.
+        self.dynamic = self.question.choices_from is not None
         self._options: list[tuple[str, str]] | None = None
         self._set_options(self.options(self.ctx.session()))
+        self._show_other()
 
     def options(self, session: Session) -> list[tuple[str, str]]:
         section, question, sub = split_path(self.path)
@@ -974,8 +886,9 @@ class ItemChoiceAdapter(FieldAdapter):
                                else Qt.CheckState.Unchecked)
         self.list.blockSignals(False)
         rows = max(1, min(len(options), self.VISIBLE_ROWS))
-        self.list.setFixedHeight(rows * max(self.list.sizeHintForRow(0), 1)
-                                 + 2 * self.list.frameWidth() + 4)
+        height = sum(max(self.list.sizeHintForRow(row), 1) for row in range(rows)) \
+            if options else 1
+        self.list.setFixedHeight(height + 2 * self.list.frameWidth() + 4)
         self.search.setVisible(len(options) >= self.SEARCH_FROM)
         self.list.setVisible(bool(options))
         self.none_label.setVisible(not options)
@@ -986,16 +899,33 @@ class ItemChoiceAdapter(FieldAdapter):
             item = self.list.item(row)
             item.setHidden(bool(wanted) and wanted not in item.text().casefold())
 
+    def _specify(self) -> bool:
+        code_list = self.question.code_list
+        if code_list is None:
+            return False
+        codes = self.ctx.session().definition.code_lists[code_list].by_code
+        return any(codes[c].specify for c in (self.get() or []) if c in codes)
+
+    def _show_other(self) -> None:
+        shown = self._specify()
+        self.other_label.setVisible(shown)
+        self.other.setVisible(shown)
+
+    def _toggled(self) -> None:
+        self._show_other()
+        self.report(self.get())
+
     def primary(self) -> QWidget:
         return self.list
 
     def inputs(self) -> list[QWidget]:
-        return [self.search, self.list] if hasattr(self, "list") else []
+        return [self.search, self.list, self.other] if hasattr(self, "other") else []
 
     def _describe_all(self, error: str) -> None:
         description = " ".join(part for part in (error, self.question.help) if part)
         describe(self.search, f"Search: {self.spoken}", description)
         describe(self.list, self.spoken, description)
+        describe(self.other, f"{self.spoken}: please say what you mean", description)
 
     def get(self) -> Any:
         if not hasattr(self, "list"):
@@ -1005,20 +935,27 @@ class ItemChoiceAdapter(FieldAdapter):
         return chosen or None
 
     def load(self, value: Any, container: dict[str, Any]) -> None:
-        del container
         chosen = value if isinstance(value, list) else []
         self.list.blockSignals(True)
         for code, item in self.rows().items():
             item.setCheckState(Qt.CheckState.Checked if code in chosen
                                else Qt.CheckState.Unchecked)
         self.list.blockSignals(False)
+        other = container.get(self.question.id + OTHER_SUFFIX)
+        self.other.setText(other if isinstance(other, str) else "")
+        self._show_other()
+
+    def sub_widget(self, sub: str | None) -> QWidget | None:
+        return self.other if sub == "other" else None
 
     def refresh(self, session: Session) -> None:
-        self._set_options(self.options(session))
+        if self.dynamic:
+            self._set_options(self.options(session))
 
     def set_read_only(self, read_only: bool) -> None:
         self.list.setEnabled(not read_only)
         self.search.setReadOnly(read_only)
+        self.other.setReadOnly(read_only)
 
 
 class RadioRow(QWidget):
@@ -1243,6 +1180,8 @@ class AgreementAdapter(_PartsAdapter):
 class ComputedAdapter(FieldAdapter):
     """A value the form works out; shown, never typed. Focusable so it can be read aloud."""
 
+    dynamic = True
+
     def build(self) -> None:
         self.value_label = QLabel("Not worked out yet", self.body)
         self.value_label.setObjectName("computedValue")
@@ -1274,11 +1213,198 @@ class ComputedAdapter(FieldAdapter):
 
 # --- repeatable groups ------------------------------------------------------------------------
 
+# A list of more items than this opens with each item as one line (its number, its first
+# answer, what is left to fix) that opens the item when pressed: an item's questions are built
+# when it is opened. At the form's limits (200 provision items) building every item's questions
+# took seconds. A short list opens with all its items open (a section of three open provision
+# items costs what the child's section does).
+OPEN_UP_TO = 3
+SUMMARY_CHARS = 60
+
+
+def item_summary(questions: tuple[Question, ...], item: Any) -> str:
+    """An item's first text answer, on one line and cut short (a closed item's line)."""
+    if not isinstance(item, dict):
+        return ""
+    for question in questions:
+        value = item.get(question.id)
+        if question.type in TEXT_TYPES and isinstance(value, str) and value.strip():
+            text = " ".join(value.split())
+            return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
+    return ""
+
+
+class ItemCard(QFrame):
+    """One item of a list: one line (a link that opens it) until opened, then its questions
+    under its title, with Move up, Move down and Remove."""
+
+    def __init__(self, owner: ItemList, index: int, *, opened: bool, summary: str = "") -> None:
+        super().__init__(owner)
+        self.owner = owner
+        self.index = index
+        self.summary = summary
+        self.problem_count = 0
+        self.setObjectName("itemCard")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setProperty("error", False)
+        self.card_layout = QVBoxLayout(self)
+        self.card_layout.setContentsMargins(4, 2, 4, 2)
+        self.adapters: list[FieldAdapter] = []
+        self.buttons: dict[str, QPushButton] = {}
+        self.title: QLabel | None = None
+        self.opener: QPushButton | None = None
+        self.head: QHBoxLayout | None = None
+        if opened:
+            self._build()
+        else:
+            self._build_line()
+
+    def _build_line(self) -> None:
+        # One plain button per closed item (a wrapping one cost twice the widgets): its words
+        # are kept short, and it may be narrower than them (no sideways scrolling); its
+        # accessible name says it all.
+        self.opener = QPushButton(self)
+        self.opener.setObjectName("itemOpener")
+        self.opener.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.opener.setAutoDefault(False)
+        self.opener.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.opener.clicked.connect(lambda: self.open(focus=True))
+        self.card_layout.addWidget(self.opener)
+        self._name_opener()
+
+    @property
+    def path(self) -> str:
+        """The item's answer path (``provision[3]``)."""
+        return f"{self.owner.path}[{self.index}]"
+
+    @property
+    def name(self) -> str:
+        return f"{self.owner.item_label} {self.index + 1}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.opener is None
+
+    def _name_opener(self) -> None:
+        if self.opener is None:
+            return
+        text = f"{self.name}: {self.summary}" if self.summary else self.name
+        if self.problem_count:
+            text += (" (1 answer to fix)" if self.problem_count == 1
+                     else f" ({self.problem_count} answers to fix)")
+        self.opener.setText(("▸ " + text).replace("&", "&&"))
+        describe(self.opener, text, "Opens this item to read or change its answers.")
+
+    def _build(self) -> None:
+        read_only = self.owner.ctx.read_only()
+        head = self.head = QHBoxLayout()
+        self.title = QLabel(self.name, self)
+        self.title.setObjectName("itemTitle")
+        font = self.title.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        self.title.setFont(font)
+        head.addWidget(self.title)
+        head.addStretch(1)
+        for action, text in (("up", "Move up"), ("down", "Move down"), ("remove", "Remove")):
+            button = QPushButton(text, self)
+            button.setAutoDefault(False)
+            button.setEnabled(not read_only)
+            head.addWidget(button)
+            self.buttons[action] = button
+        self._name_buttons()
+        owner = self.owner
+        self.buttons["up"].clicked.connect(
+            lambda: emit(owner.requested, owner.path, "move", self.index, self.index - 1))
+        self.buttons["down"].clicked.connect(
+            lambda: emit(owner.requested, owner.path, "move", self.index, self.index + 1))
+        self.buttons["remove"].clicked.connect(
+            lambda: emit(owner.requested, owner.path, "remove", self.index, self.index))
+        self.card_layout.addLayout(head)
+        for question in owner.questions:
+            adapter = owner.ctx.build(question, f"{self.path}.{question.id}", owner.section_id,
+                                      self)
+            self.card_layout.addWidget(adapter.widget)
+            self.adapters.append(adapter)
+
+    def _name_buttons(self) -> None:
+        for action, text in (("up", "Move up"), ("down", "Move down"), ("remove", "Remove")):
+            describe(self.buttons[action], f"{text}: {self.name}")
+
+    def open(self, *, focus: bool = False) -> list[FieldAdapter]:
+        """Build the item's questions (once); the adapters built, nested ones included."""
+        if self.opener is None:
+            return []
+        had_focus = self.opener.hasFocus()
+        # Built and shown as the answers say while hidden: one layout pass, not one per field.
+        self.hide()
+        self.card_layout.removeWidget(self.opener)
+        self.opener.setParent(None)
+        self.opener.deleteLater()
+        self.opener = None
+        self.show_problem_count(0)
+        self._build()
+        self.owner.update_buttons()
+        built = [each for adapter in self.adapters for each in adapter.adapters()]
+        emit(self.owner.opened, built)  # the page loads them, shows them and their errors
+        self.show()
+        if focus or had_focus:
+            target = next((a for a in self.adapters if not a.widget.isHidden()), None)
+            (target.primary() if target is not None else self.buttons["remove"]).setFocus(
+                Qt.FocusReason.OtherFocusReason)
+        return built
+
+    def collapse(self) -> None:
+        """Back to one line (an item's answers are in the session, never only in widgets)."""
+        if self.opener is not None or self.title is None or self.head is None:
+            return
+        self.hide()
+        for adapter in self.adapters:
+            adapter.widget.setParent(None)
+            adapter.widget.deleteLater()
+            adapter.deleteLater()
+        for widget in (self.title, *self.buttons.values()):
+            widget.setParent(None)
+            widget.deleteLater()
+        self.card_layout.removeItem(self.head)
+        self.adapters, self.buttons, self.title, self.head = [], {}, None, None
+        self.summary = item_summary(self.owner.questions,
+                                    self.owner.ctx.session().answer(self.path))
+        self._build_line()
+        self.show()
+
+    def renumber(self, index: int) -> None:
+        """The item moved to ``index``: its title, names and answer paths follow."""
+        old = self.path
+        self.index = index
+        if self.title is None:
+            self._name_opener()
+            return
+        self.title.setText(self.name)
+        self._name_buttons()
+        for adapter in self.adapters:
+            adapter.repath(old, self.path)
+
+    def show_problem_count(self, count: int) -> None:
+        """How many answers of a closed item are to fix (in words on its line, and a bar)."""
+        if count == self.problem_count:
+            return
+        self.problem_count = count
+        self.setProperty("error", bool(count))
+        self.style().unpolish(self)
+        self.style().polish(self)
+        self._name_opener()
+
 
 class ItemList(QWidget):
-    """Items of a repeating section or group: each a card with Move up, Move down, Remove."""
+    """Items of a repeating section or group: each a card with Move up, Move down, Remove.
+
+    Adding, removing or moving an item builds, deletes or renumbers only the cards concerned;
+    a long list's items stay one line each until opened (``OPEN_UP_TO``).
+    """
 
     requested = Signal(str, str, int, int)  # path, "add" | "remove" | "move", index, to
+    opened = Signal(object)  # list[FieldAdapter]: an item's questions were built
 
     def __init__(self, path: str, item_label: str, questions: tuple[Question, ...], *,
                  section_id: str, ctx: FieldContext, count: int, max_items: int | None,
@@ -1290,87 +1416,89 @@ class ItemList(QWidget):
         self.section_id = section_id
         self.ctx = ctx
         self.max_items = max_items
-        self.adapters: list[FieldAdapter] = []
-        self.cards: list[QFrame] = []
-        self.item_buttons: list[dict[str, QPushButton]] = []
+        self.cards: list[ItemCard] = []
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
+        opened = count <= OPEN_UP_TO
+        session = ctx.session()
         for index in range(count):
-            self._layout.addWidget(self._card(index))
-        self.empty: QLabel | None = None
-        if not count:
-            self.empty = QLabel(f"No {item_label.lower()} added yet.", self)
-            self._layout.addWidget(self.empty)
+            summary = "" if opened else item_summary(questions, session.answer(f"{path}[{index}]"))
+            card = ItemCard(self, index, opened=opened, summary=summary)
+            self._layout.addWidget(card)
+            self.cards.append(card)
+        self.empty = QLabel(f"No {item_label.lower()} added yet.", self)
+        self._layout.addWidget(self.empty)
+        self.empty.setVisible(not count)
         self.add_button = QPushButton(self)
         self.add_button.setObjectName("addItem")
         self.add_button.setAutoDefault(False)
         self.add_button.clicked.connect(
             lambda: emit(self.requested, self.path, "add", len(self.cards), 0))
         self._layout.addWidget(self.add_button, 0, Qt.AlignmentFlag.AlignLeft)
-        self._update_add_button()
+        self.update_buttons()
 
-    def _card(self, index: int) -> QFrame:
-        item_label, read_only = self.item_label, self.ctx.read_only()
-        card = QFrame(self)
-        card.setObjectName("itemCard")
-        card.setFrameShape(QFrame.Shape.StyledPanel)
-        card_layout = QVBoxLayout(card)
-        head = QHBoxLayout()
-        title = QLabel(f"{item_label} {index + 1}", card)
-        title.setObjectName("itemTitle")
-        font = title.font()
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.15)
-        title.setFont(font)
-        head.addWidget(title)
-        head.addStretch(1)
-        buttons = {}
-        for action, text in (("up", "Move up"), ("down", "Move down"), ("remove", "Remove")):
-            button = QPushButton(text, card)
-            describe(button, f"{text}: {item_label} {index + 1}")
-            button.setAutoDefault(False)
-            head.addWidget(button)
-            buttons[action] = button
-        buttons["up"].setEnabled(index > 0 and not read_only)
-        buttons["down"].setEnabled(False)  # set by `_update_moves` once the count is known
-        buttons["remove"].setEnabled(not read_only)
-        buttons["up"].clicked.connect(
-            lambda _c=False, i=index: emit(self.requested, self.path, "move", i, i - 1))
-        buttons["down"].clicked.connect(
-            lambda _c=False, i=index: emit(self.requested, self.path, "move", i, i + 1))
-        buttons["remove"].clicked.connect(
-            lambda _c=False, i=index: emit(self.requested, self.path, "remove", i, i))
-        card_layout.addLayout(head)
-        for question in self.questions:
-            adapter = self.ctx.build(question, f"{self.path}[{index}].{question.id}",
-                                     self.section_id, card)
-            card_layout.addWidget(adapter.widget)
-            self.adapters.append(adapter)
-        self.cards.append(card)
-        self.item_buttons.append(buttons)
-        return card
+    @property
+    def adapters(self) -> list[FieldAdapter]:
+        """The adapters of the open items, in order (a closed item has none yet)."""
+        return [adapter for card in self.cards for adapter in card.adapters]
 
-    def _update_add_button(self) -> None:
+    @property
+    def item_buttons(self) -> list[dict[str, QPushButton]]:
+        """Each item's Move up, Move down and Remove (empty for a closed item)."""
+        return [card.buttons for card in self.cards]
+
+    def update_buttons(self) -> None:
         count = len(self.cards)
+        read_only = self.ctx.read_only()
         self.add_button.setText(f"Add {'another' if count else 'a'} {self.item_label.lower()}")
         self.add_button.setEnabled(
-            not self.ctx.read_only() and (self.max_items is None or count < self.max_items))
-        read_only = self.ctx.read_only()
-        for index, buttons in enumerate(self.item_buttons):
-            buttons["down"].setEnabled(index < count - 1 and not read_only)
+            not read_only and (self.max_items is None or count < self.max_items))
+        for card in self.cards:
+            if card.buttons:
+                card.buttons["up"].setEnabled(card.index > 0 and not read_only)
+                card.buttons["down"].setEnabled(card.index < count - 1 and not read_only)
 
     def append_item(self) -> list[FieldAdapter]:
-        """Add the card of a new last item (only that card is built); its adapters."""
-        before = len(self.adapters)
-        if self.empty is not None:
-            self.empty.setParent(None)
-            self.empty.deleteLater()
-            self.empty = None
-        card = self._card(len(self.cards))
-        self._layout.insertWidget(self._layout.indexOf(self.add_button), card)
+        """Add the card of a new last item, open (only that card is built); its adapters.
+
+        In a long list the other items close to one line each: the page holds the item being
+        worked on, not every item added so far (so building a long plan costs the same per
+        item, however long it is).
+        """
+        self.empty.setVisible(False)
+        if len(self.cards) >= OPEN_UP_TO:
+            for other in self.cards:
+                other.collapse()
+        card = ItemCard(self, len(self.cards), opened=True)
+        card.hide()  # shown once its fields are set: one layout pass
+        self._layout.insertWidget(len(self.cards), card)
+        self.cards.append(card)
+        self.update_buttons()
+        built = [each for adapter in card.adapters for each in adapter.adapters()]
+        emit(self.opened, built)
         card.show()  # now, not at the next event loop turn: the focus goes into it
-        self._update_add_button()
-        return self.adapters[before:]
+        return built
+
+    def remove_item(self, index: int) -> None:
+        """Delete one item's card; the cards after it are renumbered, not rebuilt."""
+        card = self.cards.pop(index)
+        self._layout.removeWidget(card)
+        card.setParent(None)
+        card.deleteLater()
+        for later in self.cards[index:]:
+            later.renumber(later.index - 1)
+        self.empty.setVisible(not self.cards)
+        self.update_buttons()
+
+    def move_item(self, index: int, to: int) -> None:
+        """Move one item's card; only the cards between the two places are renumbered."""
+        card = self.cards.pop(index)
+        self.cards.insert(to, card)
+        self._layout.removeWidget(card)
+        self._layout.insertWidget(to, card)
+        for position in range(min(index, to), max(index, to) + 1):
+            self.cards[position].renumber(position)
+        self.update_buttons()
 
 
 class GroupAdapter(FieldAdapter):
@@ -1382,6 +1510,7 @@ class GroupAdapter(FieldAdapter):
                               section_id=self.section_id, ctx=self.ctx, count=count,
                               max_items=self.question.max_items, parent=self.body)
         self.items.requested.connect(self.items_requested)
+        self.items.opened.connect(self.adapters_added)
         self.body_layout.addWidget(self.items)
 
     def primary(self) -> QWidget:
@@ -1406,6 +1535,13 @@ class GroupAdapter(FieldAdapter):
         for adapter in self.items.adapters:
             found.extend(adapter.adapters())
         return found
+
+    def repath(self, old: str, new: str) -> None:
+        super().repath(old, new)
+        self.items.path = self.path
+        for card in self.items.cards:
+            for adapter in card.adapters:
+                adapter.repath(old, new)
 
     def set_read_only(self, read_only: bool) -> None:
         del read_only  # the buttons were built for the mode
@@ -1432,8 +1568,6 @@ ADAPTERS: dict[str, type[FieldAdapter]] = {
 
 def adapter_for(question: Question) -> type[FieldAdapter]:
     """The adapter class for a question's type; plain text for a type this version lacks."""
-    if question.type == "multi_choice" and question.choices_from is not None:
-        return ItemChoiceAdapter
     return ADAPTERS.get(question.type, TextAdapter)
 
 
