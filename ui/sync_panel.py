@@ -26,17 +26,14 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFormLayout,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -66,7 +63,15 @@ from sync.form_updates import FormsUpdate
 from sync.http import ApiSettings
 from sync.usecase import run_sync
 from ui.scaling import relative_font
-from ui.sync_rows import COUNT_WORDS, RecordsModel, Row, Snapshot, snapshot, when_text
+from ui.sync_rows import (
+    COUNT_WORDS,
+    RecordsModel,
+    Row,
+    Snapshot,
+    records_table,
+    snapshot,
+    when_text,
+)
 from ui.sync_schedule import SyncSchedule
 from ui.tasks import TaskRunner, emit, vault_opener
 
@@ -98,6 +103,7 @@ class SyncPanel(QWidget):
     """The sync area. `changed` is emitted whenever the records' sync states change."""
 
     changed = Signal()
+    refreshed = Signal()  # a refresh was read and shown
     open_conflict = Signal(str, int)  # record id, local revision (after the view was opened)
 
     def __init__(
@@ -180,6 +186,7 @@ class SyncPanel(QWidget):
             return
         self._show(read)
         then, self._then = self._then, []
+        emit(self.refreshed)
         for step in then:
             step()
 
@@ -292,23 +299,7 @@ class SyncPanel(QWidget):
         layout.addWidget(self.message)
 
         self.model = RecordsModel(self)
-        self.table = QTableView()
-        self.table.setObjectName("syncTable")
-        self.table.setModel(self.model)
-        self.table.setAccessibleName("Records and their sync state")
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setWordWrap(True)
-        self.table.setTabKeyNavigation(False)  # Tab leaves the table; arrows move inside it
-        self.table.verticalHeader().setVisible(False)
-        # Room for a reason on two lines, without measuring every row (lists grow long).
-        self.table.verticalHeader().setDefaultSectionSize(
-            int(self.table.fontMetrics().height() * 2.6))
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.table = records_table(self.model)
         self.table.doubleClicked.connect(self._row_activated)
         self.table.activated.connect(self._row_activated)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)

@@ -18,6 +18,7 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from desktop.errors import OneSendError
 from desktop.listing import summaries_of
@@ -300,3 +301,25 @@ class RecordsModel(TitledTableModel):
             font.setBold(True)
             return font
         return None
+
+
+def records_table(model: RecordsModel) -> QTableView:
+    """The table of the sync area: whole rows, room for a reason on two lines."""
+    table = QTableView()
+    table.setObjectName("syncTable")
+    table.setModel(model)
+    table.setAccessibleName("Records and their sync state")
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setWordWrap(True)
+    table.setTabKeyNavigation(False)  # Tab leaves the table; arrows move inside it
+    table.verticalHeader().setVisible(False)
+    # Room for a reason on two lines, without measuring every row (lists grow long).
+    table.verticalHeader().setDefaultSectionSize(
+        int(table.fontMetrics().height() * 2.6))
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+    return table
