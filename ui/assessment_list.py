@@ -267,9 +267,10 @@ class AssessmentListPage(QWidget):
         self._debounce.stop()
         self._upn_lookup += 1  # a lookup still running is ignored when it answers
         self._loading += 1  # and so are pages still being read
+        self.search.blockSignals(True)  # no search is started by clearing it
         self.search.clear()
-        self.proxy.set_search("")
-        self.proxy.reset_rows(PreparedRows([], [], []))
+        self.search.blockSignals(False)
+        self.proxy.forget()
 
     def _first_page(self, number: int, load: ListLoad, prepared: PreparedRows) -> None:
         if number != self._loading:

@@ -382,6 +382,15 @@ class AssessmentFilter(TitledTableModel):
         if not direct:
             self._request(user=False)
 
+    def forget(self) -> None:
+        """Drop every row and the search (on lock; the workers may already be stopped)."""
+        self.beginResetModel()
+        self._ticket += 1
+        self.criteria = Criteria((), None, self.criteria.status)
+        self.source.set_rows(PreparedRows([], [], []))
+        self._visible, self._arranged = None, 0
+        self.endResetModel()
+
     def append_rows(self, prepared: PreparedRows) -> None:
         """The next page. Shown at once when the list is in the loading order; otherwise held
         back until it is arranged with the rest."""
@@ -415,6 +424,8 @@ class AssessmentFilter(TitledTableModel):
     # -- arranging off the GUI thread -----------------------------------------------------------
 
     def _request(self, *, user: bool) -> None:
+        if self.tasks.closed:
+            return
         if user:
             self._ticket += 1  # a result still running for an older request is dropped
         elif self._in_flight:

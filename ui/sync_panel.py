@@ -23,6 +23,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtWidgets import (
@@ -143,8 +144,8 @@ class SyncPanel(QWidget):
         self._bridge.item.connect(self._on_item)
         self._bridge.progress.connect(self._on_progress)
         self._build()
-        if use_network_information:
-            self.schedule.watch_network()
+        if use_network_information:  # in the next turn: loading the backend takes a while
+            QTimer.singleShot(0, self.schedule, self.schedule.watch_network)
         self.tasks.run_db(vault_opener, self._got_opener,
                           self._failed_quietly, owner=self)
 

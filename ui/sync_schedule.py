@@ -79,6 +79,8 @@ class SyncSchedule(QObject):
 
     def watch_network(self) -> None:
         """A check as soon as the system says the network changed (where Qt can tell)."""
+        if self.stopped:
+            return
         try:
             from PySide6.QtNetwork import QNetworkInformation  # noqa: PLC0415 - optional
 
