@@ -3,8 +3,8 @@ vault is built (floor KDF, synchronous=OFF: setup, not measured), then a separat
 unlocks it and times the whole list query (`list_rows`, the baseline), and another the window's
 list page painting its first page and then the whole list (pages read on the database thread),
 with that process's peak memory; finalise --all-complete's work (`finalise_many`) is timed on
-its own copy. The per-record figure beside each row shows whether growth is linear (flat per-
-record cost) or not. `BENCH_SCALE_SIZES` (default "1000,10000") sets the list sizes, e.g.
+its own copy. The per-record figure beside each row shows whether growth is linear (flat per-record
+cost) or not. `BENCH_SCALE_SIZES` (default "1000,10000") sets the list sizes, e.g.
 "1000,10000,100000" for the full table (about 3 minutes to build here); `BENCH_SCALE_FINALISE`
 (default "1000,5000") the finalise sizes ("5000,50000" in full). Run with `make bench` or
 `.venv/bin/python bench/bench_scale.py`.
