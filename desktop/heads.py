@@ -7,6 +7,7 @@ without importing the store that queues into it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from desktop.errors import NotFound, TamperedData
@@ -47,6 +48,34 @@ def verified_head(vault: Vault, conn: Any, record_id: str, *, check: bool = True
         raise TamperedData(DAMAGED_RECORD.format(
             id=record_id, what="a revision is missing, added or rolled back"))
     return head
+
+
+def ids_newest_edit_first(vault: Vault) -> list[str]:
+    """Every record's id, newest edit first (ties by id): the order the list loads in pages.
+
+    Reads only two columns, so the list can decrypt and show its first page before the rest.
+    """
+    rows = vault.read("SELECT id FROM assessments ORDER BY updated_at DESC, id")
+    return [str(row[0]) for row in rows]
+
+
+def heads_with_tips(
+    vault: Vault, record_ids: Sequence[str],
+) -> list[tuple[Head, tuple[int, int, bytes | None] | None]]:
+    """These records' rows, each with its revisions' tip (count, last number, last MAC; None
+    when it has none), in the order asked; read, not checked (the caller checks each)."""
+    ids = list(record_ids)
+    if not ids:
+        return []
+    marks = ", ".join("?" for _ in ids)
+    rows = vault.read(f"SELECT {Head.COLUMNS} FROM assessments "  # noqa: S608 - marks only
+                      f"WHERE id IN ({marks})", ids)
+    tip_sql = (f"SELECT assessment_id, count(*), max(revision), CAST(mac AS BLOB) FROM revisions "  # noqa: S608 - marks only
+               f"INDEXED BY revisions_chain WHERE assessment_id IN ({marks}) GROUP BY 1")
+    tips = {str(row[0]): (int(row[1]), int(row[2]), row[3]) for row in vault.read(tip_sql, ids)
+            if row[0] is not None}
+    heads = {head.id: head for head in map(Head.from_row, rows)}
+    return [(heads[i], tips.get(i)) for i in ids if i in heads]
 
 
 def sealed_body(vault: Vault, record_id: str, revision: int) -> bytes:

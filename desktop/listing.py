@@ -8,12 +8,18 @@ No UPN is held here: a search by UPN goes through the blind index (`matching_upn
 from __future__ import annotations
 
 import datetime
+import json
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 from desktop.assessments import Assessments, Summary
+from desktop.errors import CorruptVault, TamperedData
+from desktop.heads import heads_with_tips, ids_newest_edit_first
+from desktop.integrity import Head
 from desktop.outbox import Outbox
 from desktop.record_status import SET_ASIDE, OutboxState, RecordStatus
 from desktop.vault import Vault
@@ -197,6 +203,98 @@ def list_rows(vault: Vault, today: datetime.date) -> list[ListRow]:
     """Every assessment as a list row, newest edit first; a damaged record is marked, not fatal."""
     outbox = outbox_states(vault)
     return [_row(s, list_status(s, outbox), today) for s in Assessments(vault).summaries()]
+
+
+# The first page is small so it is painted at once; the rest follows in larger pages.
+FIRST_PAGE = 200
+PAGE = 5_000
+
+
+@dataclass
+class ListLoad:
+    """A list load in pages: the ids newest edit first, read once; each page then decrypts
+    only its own summaries. `damaged_page` is set when the file itself is damaged: the rest is
+    then read by `Assessments.summaries`, which reads round a damaged page."""
+
+    today: datetime.date
+    ids: list[str]
+    outbox: dict[tuple[str, int], str]
+    done: int = 0
+    seen: set[str] = field(default_factory=set)
+
+    @property
+    def finished(self) -> bool:
+        return self.done >= len(self.ids)
+
+
+def start_load(vault: Vault, today: datetime.date) -> ListLoad:
+    """The order of the whole list (two columns, nothing decrypted); None ids on damage."""
+    outbox = outbox_states(vault)
+    try:
+        ids = ids_newest_edit_first(vault)
+    except CorruptVault:
+        ids = []
+        load = ListLoad(today, ids, outbox)
+        load.done = -1  # read everything at once, round the damage
+        return load
+    return ListLoad(today, ids, outbox)
+
+
+def next_page(vault: Vault, load: ListLoad, size: int) -> list[ListRow]:
+    """The next page of rows, in the list's default order (newest edit first)."""
+    if load.done < 0:  # the file is damaged: one page of everything that can be read
+        load.done = 0
+        return _rest_round_damage(vault, load)
+    chunk = load.ids[load.done:load.done + size]
+    load.done += len(chunk)
+    try:
+        found = heads_with_tips(vault, chunk)
+    except (CorruptVault, ValueError, TypeError):
+        return _rest_round_damage(vault, load)
+    cipher = vault.cipher
+    summaries = {head.id: summary_of(head, tip, cipher) for head, tip in found}
+    load.seen.update(summaries)
+    return [_row(summaries[i], list_status(summaries[i], load.outbox), load.today)
+            for i in chunk if i in summaries]
+
+
+def _rest_round_damage(vault: Vault, load: ListLoad) -> list[ListRow]:
+    """Every row not yet shown, read round damaged pages (a damaged record is marked)."""
+    load.done = len(load.ids)
+    return [_row(s, list_status(s, load.outbox), load.today)
+            for s in Assessments(vault).summaries() if s.id not in load.seen]
+
+
+def summary_of(head: Head, tip: tuple[int, int, bytes | None] | None, cipher: Any) -> Summary:
+    """One record's summary, as `Assessments.summaries` makes it: marked damaged when its row
+    fails its MAC, its revisions do not end where the row says, or the summary does not open."""
+    fields: dict[str, Any] = {"damaged": True}
+    if head.ok(cipher) and tip == (head.revision_count, head.current_revision, head.tip):
+        try:
+            fields = json.loads(cipher.open(head.summary, "summary", head.id,
+                                            head.current_revision))
+        except (TamperedData, ValueError):
+            fields = {"damaged": True}
+    try:
+        return Summary(head.id, head.current_revision, head.status, head.updated_at,
+                       head.form, head.form_version, **fields)
+    except TypeError:  # a summary with fields this version does not know
+        return Summary(head.id, head.current_revision, head.status, head.updated_at,
+                       head.form, head.form_version, damaged=True)
+
+
+def summaries_of(vault: Vault, record_ids: Sequence[str]) -> dict[str, Summary]:
+    """The summaries of just these records (e.g. the sync area's), read in pages."""
+    ids = list(dict.fromkeys(record_ids))
+    found: dict[str, Summary] = {}
+    for start in range(0, len(ids), PAGE):
+        try:
+            pairs = heads_with_tips(vault, ids[start:start + PAGE])
+        except (CorruptVault, ValueError, TypeError):
+            wanted = set(ids)
+            return {s.id: s for s in Assessments(vault).summaries() if s.id in wanted}
+        found.update((head.id, summary_of(head, tip, vault.cipher)) for head, tip in pairs)
+    return found
 
 
 def matching_upn(vault: Vault, text: str) -> set[str]:

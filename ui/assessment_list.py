@@ -1,28 +1,19 @@
 """The assessment list: every record in a table model, searched, filtered and sorted in memory.
 
-The rows are built off the GUI thread (`desktop.listing.list_rows`, then the display text and
-sort keys), so the GUI thread only swaps them in with one model reset. A search by name or a
-status filter never decrypts anything; a search by UPN asks the blind index on the database
-thread. 10,000 rows stay smooth: no per-row widgets, uniform row heights, and sorting done
-with Python's `sorted` over precomputed keys instead of a comparison per call into Python.
+The rows are read in pages on the database thread (`desktop.listing.next_page`, newest edit
+first, then the display text and sort keys): the first page is painted at once and the rest
+appended as it arrives, so 100,000 records show their first screen in well under two seconds.
+Sorting and searching run on the background pool over precomputed keys and are swapped in
+(`ui.list_model`). A search by name or a status filter never decrypts anything; a search by
+UPN asks the blind index on the database thread. No per-row widgets, uniform row heights.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
-from dataclasses import dataclass
-from typing import Any
 
-from PySide6.QtCore import (
-    QModelIndex,
-    QPersistentModelIndex,
-    QSortFilterProxyModel,
-    Qt,
-    QTimer,
-    Signal,
-)
-from PySide6.QtGui import QColor, QKeyEvent
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -33,7 +24,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QStackedWidget,
-    QStyle,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -42,290 +32,50 @@ from typing_extensions import override
 
 from desktop.errors import OneSendError
 from desktop.listing import (
-    DAMAGED_TEXT,
+    FIRST_PAGE,
     LIST_STATUSES,
+    PAGE,
     STATUS_LABELS,
-    ListRow,
-    fold,
-    list_rows,
+    ListLoad,
     looks_like_upn,
-    matches_name,
     matching_upn,
-    parse_iso_date,
+    next_page,
+    start_load,
 )
-from desktop.record_status import SET_ASIDE
 from desktop.vault import Vault
-from forms.bounds import SHORT_CHARS, clip_text
 from ui.crash import user_sentence
-from ui.dates import MONTHS
-from ui.table_model import TitledTableModel
+from ui.list_model import (
+    ALL_FILTER,
+    CHILD,
+    COLUMNS,
+    DAMAGED_FILTER,
+    DAMAGED_SENTENCE,
+    DATE_OF_BIRTH,
+    ID_ROLE,
+    KIND,
+    LAST_EDITED,
+    NEXT_DATE,
+    SEARCH_DEBOUNCE_MS,
+    SETTING,
+    SORT_ROLE,
+    STATUS,
+    AssessmentFilter,
+    AssessmentTableModel,
+    PreparedRows,
+    prepare,
+)
 from ui.tasks import TaskRunner, emit
 
-COLUMNS = (
-    "Child", "Date of birth", "Setting", "Kind of assessment", "Status", "Last edited",
-    "Next statutory date",
-)
-CHILD, DATE_OF_BIRTH, SETTING, KIND, STATUS, LAST_EDITED, NEXT_DATE = range(len(COLUMNS))
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-ID_ROLE = Qt.ItemDataRole.UserRole + 2
-STATUS_ROLE = Qt.ItemDataRole.UserRole + 3
-DAMAGED_FILTER = "damaged"
-ALL_FILTER = ""
-SEARCH_DEBOUNCE_MS = 250
-DAMAGED_SENTENCE = (
-    "This record is damaged and cannot be opened. The other assessments are not affected; "
-    "to recover it, restore your last backup (File → Restore a backup…)."
-)
-DAMAGED_STATUS = "Damaged"
-_ATTENTION = frozenset(SET_ASIDE)
+__all__ = ["CHILD", "COLUMNS", "DATE_OF_BIRTH", "ID_ROLE", "NEXT_DATE", "SORT_ROLE", "STATUS",
+           "AssessmentListPage"]
 
 
-def uk_date(iso: str) -> str:
-    """An ISO date as people in England read it (3 Mar 2015); other text unchanged."""
-    day = parse_iso_date(iso)
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}" if day else iso
-
-
-def uk_time(iso: str) -> str:
-    """A stored UTC timestamp as local date and time (3 Mar 2015, 14:05)."""
+def problems(vault: Vault) -> tuple[str, ...]:
+    """Vault-wide checks (audit log, removed or rolled-back records): one sentence each."""
     try:
-        moment = datetime.datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone()
-    except ValueError:
-        return iso
-    return f"{uk_date(moment.date().isoformat())}, {moment:%H:%M}"
-
-
-@dataclass(frozen=True)
-class PreparedRows:
-    """Rows with their display text and sort keys, computed off the GUI thread."""
-
-    rows: list[ListRow]
-    display: list[tuple[str, ...]]
-    keys: list[tuple[Any, ...]]
-    # Vault-wide checks (audit log, removed or rolled-back records): one sentence each.
-    problems: tuple[str, ...] = ()
-
-
-def _date_key(iso: str) -> tuple[int, str]:
-    # Real dates first in date order (ISO sorts chronologically); text that is not a date,
-    # then blanks, after them, whichever way the column is sorted.
-    if parse_iso_date(iso):
-        return (0, iso)
-    return (1, fold(iso)) if iso else (2, "")
-
-
-def _bounded(text: str) -> str:
-    """A cell never holds more than a name's bound (a record saved before the bounds may)."""
-    clipped, cut = clip_text(text, SHORT_CHARS)
-    return clipped + "…" if cut else clipped
-
-
-def prepare(rows: list[ListRow]) -> PreparedRows:
-    """Display text (UK dates) and sort keys (ISO dates, folded names) for each row."""
-    display: list[tuple[str, ...]] = []
-    keys: list[tuple[Any, ...]] = []
-    # Settings, kinds and dates repeat across thousands of rows: format each once.
-    dates: dict[str, str] = {}
-    folded: dict[str, tuple[int, str]] = {"": (1, "")}
-
-    def shown(iso: str) -> str:
-        text = dates.get(iso)
-        if text is None:
-            text = dates[iso] = uk_date(iso)
-        return text
-
-    def text_key(text: str) -> tuple[int, str]:
-        key = folded.get(text)
-        if key is None:
-            key = folded[text] = (0, fold(text))
-        return key
-
-    for row in rows:
-        due = ""
-        if row.next_statutory_date:
-            due = f"{shown(row.next_statutory_date)} · {row.next_statutory_label}"
-        if row.damaged:
-            # Short words in the cells; the whole sentence is the row's tooltip.
-            display.append(("Damaged record", "", "", "", DAMAGED_STATUS,
-                            uk_time(row.last_edited), ""))
-        else:
-            display.append((
-                _bounded(row.child), shown(row.date_of_birth), _bounded(row.setting),
-                row.kind_label,
-                row.status_label, uk_time(row.last_edited), due,
-            ))
-        keys.append((
-            (1, "", "") if row.damaged else (0, fold(row.last_name), fold(row.first_name)),
-            _date_key(row.date_of_birth),
-            text_key(row.setting),
-            text_key(row.kind_label),
-            (LIST_STATUSES.index(row.status) if row.status in LIST_STATUSES else 99,),
-            row.last_edited,
-            _date_key(row.next_statutory_date),
-        ))
-    return PreparedRows(rows, display, keys)
-
-
-def load_rows(vault: Vault, today: datetime.date) -> PreparedRows:
-    """The database thread's work: decrypt the summaries once and prepare every row."""
-    prepared = prepare(list_rows(vault, today))
-    try:
-        problems = tuple(vault.check_metadata())
-    except OneSendError as exc:  # a damaged page: the rows above still show
-        problems = (str(exc),)
-    return dataclasses.replace(prepared, problems=problems)
-
-
-class AssessmentTableModel(TitledTableModel):
-    """The rows of the list, in the order last sorted; set all at once with one reset."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.rows: list[ListRow] = []
-        self._display: list[tuple[str, ...]] = []
-        self._keys: list[tuple[Any, ...]] = []
-        self._sort: tuple[int, Qt.SortOrder] | None = None
-        style = parent.style() if parent is not None else None
-        self._warning = (
-            style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning) if style else None
-        )
-
-    def clear(self) -> None:
-        """Drop every row (on lock)."""
-        self.beginResetModel()
-        self.rows, self._display, self._keys = [], [], []
-        self.endResetModel()
-
-    def set_rows(self, prepared: PreparedRows) -> None:
-        self.beginResetModel()
-        self.rows, self._display, self._keys = prepared.rows, prepared.display, prepared.keys
-        if self._sort is not None:
-            self._apply_sort(*self._sort)
-        self.endResetModel()
-
-    titles = COLUMNS
-
-    @override
-    def row_count(self) -> int:
-        return len(self.rows)
-
-    @override
-    def data(
-        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole,
-    ) -> Any:
-        if not index.isValid():
-            return None
-        row, column = index.row(), index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display[row][column]
-        if role == Qt.ItemDataRole.AccessibleTextRole:
-            if self.rows[row].damaged and column == CHILD:
-                return DAMAGED_TEXT
-            return self._display[row][column]
-        if role == SORT_ROLE:
-            return self._keys[row][column]
-        if role == ID_ROLE:
-            return self.rows[row].id
-        if role == STATUS_ROLE:
-            return self.rows[row].status
-        return self._extra(row, column, role)
-
-    def _extra(self, row: int, column: int, role: int) -> Any:
-        item = self.rows[row]
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if item.damaged:
-                return DAMAGED_TEXT
-            if column == NEXT_DATE and item.overdue:
-                return "The statutory date has passed and this assessment has not been sent."
-            return self._display[row][column] or None
-        if role == Qt.ItemDataRole.DecorationRole and column == STATUS and (
-                item.damaged or item.status in _ATTENTION):
-            return self._warning  # an extra cue: the words say it too
-        if role == Qt.ItemDataRole.ForegroundRole and column == NEXT_DATE and item.overdue:
-            return QColor("#d4351c")
-        return None
-
-    @override
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        if not 0 <= column < len(COLUMNS):
-            return
-        emit(self.layoutAboutToBeChanged)
-        self._sort = (column, order)
-        self._apply_sort(column, order)
-        emit(self.layoutChanged)
-
-    def _apply_sort(self, column: int, order: Qt.SortOrder) -> None:
-        # One sorted() over precomputed keys (the same ones SORT_ROLE returns): stable, with
-        # the child's name breaking ties, so equal dates keep a predictable order.
-        reverse = order == Qt.SortOrder.DescendingOrder
-        indices = sorted(
-            range(len(self.rows)),
-            key=lambda i: (self._keys[i][column], self._keys[i][CHILD]),
-            reverse=reverse,
-        )
-        self.rows = [self.rows[i] for i in indices]
-        self._display = [self._display[i] for i in indices]
-        self._keys = [self._keys[i] for i in indices]
-
-
-class AssessmentFilter(QSortFilterProxyModel):
-    """Search by name (case- and accent-insensitive) or UPN ids, and filter by status.
-
-    Sorting is delegated to the source model: `QSortFilterProxyModel` would call back into
-    Python's `data()` twice per comparison (hundreds of thousands of calls for 10,000 rows); the
-    source sorts its precomputed keys in one `sorted()`. The proxy keeps the source's order.
-    """
-
-    def __init__(self, source: AssessmentTableModel, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setSourceModel(source)
-        self.setSortRole(SORT_ROLE)
-        self.source = source
-        self._words: list[str] = []
-        self._upn_ids: set[str] | None = None
-        self._status = ALL_FILTER
-
-    def set_search(self, text: str) -> None:
-        """A name search: every word must appear in the child's first or last name."""
-        self.beginFilterChange()
-        self._words = fold(text).split()
-        self._upn_ids = None
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-
-    def set_upn_ids(self, ids: set[str]) -> None:
-        """A UPN search: only these records (found through the blind index)."""
-        self.beginFilterChange()
-        self._words = []
-        self._upn_ids = set(ids)
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-
-    def set_status(self, status: str) -> None:
-        self.beginFilterChange()
-        self._status = status
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-
-    @property
-    def filtering(self) -> bool:
-        return bool(self._words) or self._upn_ids is not None or bool(self._status)
-
-    @override
-    def filterAcceptsRow(
-        self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex,
-    ) -> bool:
-        item = self.source.rows[source_row]
-        if self._status:
-            if self._status == DAMAGED_FILTER:
-                if not item.damaged:
-                    return False
-            elif item.status != self._status or item.damaged:
-                return False
-        if self._upn_ids is not None:
-            return item.id in self._upn_ids
-        return not self._words or matches_name(item, self._words)
-
-    @override
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        self.source.sort(column, order)
+        return tuple(vault.check_metadata())
+    except OneSendError as exc:  # a damaged page: the rows still show
+        return (str(exc),)
 
 
 class AssessmentTable(QTableView):
@@ -346,7 +96,8 @@ class AssessmentListPage(QWidget):
     """Every assessment in the vault: search, filter, sort, open, and start a new one."""
 
     open_requested = Signal(str)  # id to open in the editor
-    loaded = Signal()  # rows (re)loaded into the model
+    page_loaded = Signal()  # a page of rows arrived (the first one is painted at once)
+    loaded = Signal()  # every row (re)loaded into the model
 
     def __init__(
         self, tasks: TaskRunner, parent: QWidget | None = None, *,
@@ -356,12 +107,14 @@ class AssessmentListPage(QWidget):
         self.tasks = tasks
         self.today = today
         self._loaded_once = False
+        self._loading = 0  # the current load's number; pages of an older one are dropped
+        self._total = 0  # records in the vault, known once the first page is read
         self._upn_lookup = 0
         self.dialog: QWidget | None = None
         self.message: QMessageBox | None = None
         self.setObjectName("assessmentList")
         self.model = AssessmentTableModel(self)
-        self.proxy = AssessmentFilter(self.model, self)
+        self.proxy = AssessmentFilter(self.model, tasks, self)
         self._build()
         self.proxy.rowsInserted.connect(self._update_count)
         self.proxy.rowsRemoved.connect(self._update_count)
@@ -489,26 +242,73 @@ class AssessmentListPage(QWidget):
 
     # -- loading ----------------------------------------------------------------------------
 
+    @property
+    def loading(self) -> bool:
+        """Whether pages of the list are still being read."""
+        return self._loading > 0 and self._total > self.model.rowCount()
+
     def refresh(self) -> None:
-        """Reload every row on the database thread; the model is reset once when they arrive."""
+        """Reload the rows in pages on the database thread: the first page (newest edit first)
+        replaces the list at once, the others are appended as they come (`page_loaded`), then
+        the vault-wide checks are shown (`loaded`)."""
         today = self.today or datetime.date.today()  # noqa: DTZ011 - deadlines are local days
-        self.tasks.run_db(lambda vault: load_rows(vault, today),
-                          self._rows_loaded, self._load_failed, owner=self)
+        self._loading += 1
+        number = self._loading
+
+        def first(vault: Vault) -> tuple[ListLoad, PreparedRows]:
+            load = start_load(vault, today)
+            return load, prepare(next_page(vault, load, FIRST_PAGE))
+
+        self.tasks.run_db(first, lambda got: self._first_page(number, *got),
+                          self._load_failed, owner=self)
 
     def forget(self) -> None:
         """On lock: drop every row (names, dates of birth) and the search typed."""
         self._debounce.stop()
         self._upn_lookup += 1  # a lookup still running is ignored when it answers
+        self._loading += 1  # and so are pages still being read
+        self.search.blockSignals(True)  # no search is started by clearing it
         self.search.clear()
-        self.proxy.set_search("")
-        self.model.clear()
+        self.search.blockSignals(False)
+        self.proxy.forget()
 
-    def _rows_loaded(self, prepared: PreparedRows) -> None:
+    def _first_page(self, number: int, load: ListLoad, prepared: PreparedRows) -> None:
+        if number != self._loading:
+            return
         self._loaded_once = True
-        self.model.set_rows(prepared)
-        self.integrity_label.setText(" ".join(prepared.problems))
-        self.integrity_label.setVisible(bool(prepared.problems))
+        self._total = max(len(load.ids), len(prepared.rows))
+        self.proxy.reset_rows(prepared)
         self.stack.setCurrentWidget(self.empty if not prepared.rows else self.view)
+        self._update_count()
+        emit(self.page_loaded)
+        self._next_page(number, load)
+
+    def _next_page(self, number: int, load: ListLoad) -> None:
+        if load.finished:
+            self.tasks.run_db(problems, lambda found: self._finished(number, found),
+                              self._load_failed, owner=self)
+            return
+        self.tasks.run_db(lambda vault: prepare(next_page(vault, load, PAGE)),
+                          lambda prepared: self._page(number, load, prepared),
+                          self._load_failed, owner=self)
+
+    def _page(self, number: int, load: ListLoad, prepared: PreparedRows) -> None:
+        if number != self._loading:
+            return
+        self.proxy.append_rows(prepared)
+        if prepared.rows:
+            self.stack.setCurrentWidget(self.view)
+        self._update_count()
+        emit(self.page_loaded)
+        self._next_page(number, load)
+
+    def _finished(self, number: int, found: tuple[str, ...]) -> None:
+        if number != self._loading:
+            return
+        self._total = self.model.rowCount()
+        self.integrity_label.setText(" ".join(found))
+        self.integrity_label.setVisible(bool(found))
+        self.stack.setCurrentWidget(self.empty if not self._total else self.view)
         self._update_count()
         emit(self.loaded)
 
@@ -546,7 +346,9 @@ class AssessmentListPage(QWidget):
             return
         total, shown = self.model.rowCount(), self.proxy.rowCount()
         noun = "assessment" if total == 1 else "assessments"
-        if not total:
+        if self.loading:
+            text = f"Showing {shown:,} so far; loading {self._total:,} {noun}…"
+        elif not total:
             text = "No assessments yet"
         elif shown == total:
             text = f"Showing all {total:,} {noun}"
@@ -561,8 +363,7 @@ class AssessmentListPage(QWidget):
     def _open_index(self, index: QModelIndex) -> None:
         if not index.isValid():
             return
-        source = self.proxy.mapToSource(index)
-        item = self.model.rows[source.row()]
+        item = self.model.rows[self.proxy.source_row(index.row())]
         if item.damaged:
             self._tell(DAMAGED_SENTENCE, "Damaged record")
             return

@@ -13,7 +13,9 @@ locked), and ``workspace_opened`` / ``locked`` say when a session starts and end
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import importlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -47,6 +49,7 @@ from ui.profile_pages import (
     RecoveryKeyPage,
     UnlockPage,
 )
+from ui.sync_area import SyncArea
 from ui.tasks import TaskRunner, emit, vault_opener
 from ui.theme import (
     IDLE_CHOICES_MINUTES,
@@ -69,6 +72,13 @@ REKEYING_SENTENCE = ("Re-encrypting every assessment under a new key; this can t
 REKEYED_SENTENCE = ("Your password was changed and every assessment re-encrypted (the old "
                     "recovery key no longer works): unlock with the new password.")
 IDLE_LOCKED_SENTENCE = "OneSEND locked itself after a time without use; your work was saved."
+
+
+def warm_up() -> None:
+    """Import what an unlocked session needs (a worker's work; no widget is made)."""
+    for name in ("sync.http", "sync.session", "ui.workspace", "ui.sync_panel",
+                 "PySide6.QtNetwork"):
+        importlib.import_module(name)
 
 
 def _minutes_words(minutes: float) -> str:
@@ -233,10 +243,8 @@ class MainWindow(QMainWindow):
         self.sync_action.setShortcut(QKeySequence("Ctrl+Shift+S"))
         self.sync_action.setStatusTip(
             "Show or hide what has been sent to the national service, and send now")
-        self.sync_action.toggled.connect(self._show_sync)
         self.add_workspace_action(self.sync_action)
-        self.sync_panel: SyncPanel | None = None
-        self.sync_dock: QDockWidget | None = None
+        self.sync_area = SyncArea(self, self.sync_action)
         self.import_dialog: CtfImportDialog | None = None
 
     def import_from_school_file(self) -> CtfImportDialog | None:
@@ -254,51 +262,13 @@ class MainWindow(QMainWindow):
         dialog.open()
         return dialog
 
-    def _show_sync(self, shown: bool) -> None:
-        if self.sync_dock is not None:
-            self.sync_dock.setVisible(shown)
-            if shown:  # the list keeps most of the window
-                self.resizeDocks([self.sync_dock], [int(self.height() * 0.42)],
-                                 Qt.Orientation.Vertical)
-            if shown and self.sync_panel is not None:
-                self.sync_panel.refresh()
-                self.sync_panel.setFocus(Qt.FocusReason.OtherFocusReason)
+    @property
+    def sync_panel(self) -> SyncPanel | None:
+        return self.sync_area.panel
 
-    def _start_sync(self, workspace: Workspace) -> None:
-        """The sync area of this session: it checks for the server and sends on its own."""
-        from ui.sync_panel import SyncPanel  # noqa: PLC0415 - after unlock, like the rest
-
-        settings = self.session.settings if self.session is not None else None
-        panel = SyncPanel(workspace.tasks, settings=settings)
-        panel.may_migrate_drafts = lambda: workspace.editor is None
-        panel.changed.connect(workspace.refresh)
-        workspace.editor_opened.connect(
-            lambda editor: editor.finalised.connect(lambda _doc=None: panel.refresh()))
-        dock = QDockWidget("Sync with the national service", self)
-        dock.setObjectName("syncDock")
-        dock.setAccessibleName("Sync with the national service")
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable)
-        dock.setWidget(panel)
-        dock.visibilityChanged.connect(self._sync_dock_visibility)
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
-        dock.setVisible(self.sync_action.isChecked())
-        self.sync_panel, self.sync_dock = panel, dock
-
-    def _sync_dock_visibility(self, visible: bool) -> None:
-        if self.sync_dock is not None and not self._closing:
-            self.sync_action.blockSignals(True)
-            self.sync_action.setChecked(visible)
-            self.sync_action.blockSignals(False)
-
-    def _stop_sync(self) -> None:
-        panel, self.sync_panel = self.sync_panel, None
-        dock, self.sync_dock = self.sync_dock, None
-        if panel is not None:
-            panel.shutdown()
-        if dock is not None:
-            dock.visibilityChanged.disconnect(self._sync_dock_visibility)
-            self.removeDockWidget(dock)
-            dock.deleteLater()
+    @property
+    def sync_dock(self) -> QDockWidget | None:
+        return self.sync_area.dock
 
     # -- public API ------------------------------------------------------------------------------
 
@@ -481,21 +451,29 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(workspace)
         self._show_page(workspace)
         self.prefs.last_profile = vault.profile
-        self.prefs.save(self.data_dir)
+        prefs, data_dir = dataclasses.replace(self.prefs), self.data_dir
+        self.key_tasks.run(lambda: prefs.save(data_dir))  # a file write: off the GUI thread
         self.idle.set_minutes(self.prefs.idle_minutes)
         self.idle.start()
-        self._start_sync(workspace)
-        resume, self._resume = self._resume, None
-        if resume is not None and resume[0] == vault.profile:
-            workspace.open_assessment(resume[1], resume[2])
         emit(self.workspace_opened, workspace)
+        # The list's first page is on its way; the sync area (and a record to resume) in the
+        # next turn of the event loop, so no one step holds the GUI thread long.
+        QTimer.singleShot(0, workspace, lambda: self._finish_session(workspace, vault.profile))
+
+    def _finish_session(self, workspace: Workspace, profile: str) -> None:
+        if self.workspace is not workspace:
+            return  # locked meanwhile
+        self.sync_area.start(workspace, self.session.settings if self.session else None)
+        resume, self._resume = self._resume, None
+        if resume is not None and resume[0] == profile:
+            workspace.open_assessment(resume[1], resume[2])
 
     def _end_session(self) -> None:
         self.rekey_action.setEnabled(False)
         self.idle.stop()
         if self.import_dialog is not None:
             self.import_dialog.close()
-        self._stop_sync()
+        self.sync_area.stop()
         workspace, self.workspace = self.workspace, None
         if workspace is not None:
             self.menuBar().removeAction(workspace.menu.menuAction())
@@ -561,6 +539,13 @@ class MainWindow(QMainWindow):
             self._offered_reports = True
             if self.crash_reporter is not None:
                 QTimer.singleShot(0, self.offer_crash_reports)
+            # While the password is typed and the key derived: the modules of a session are
+            # imported on a worker, so the GUI thread only builds widgets after the unlock.
+            QTimer.singleShot(500, self, self._warm_up)
+
+    def _warm_up(self) -> None:
+        if not self.key_tasks.closed:
+            self.key_tasks.run(warm_up)
 
     @override
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -569,7 +554,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             self._ask_before_leaving_the_recovery_key()
             return
-        self._closing = True
+        self._closing = self.sync_area.closing = True
         self._end_session()
         pending, self._pending_vault = self._pending_vault, None
         if pending is not None:

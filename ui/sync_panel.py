@@ -6,50 +6,39 @@ database thread's vault with `vault_opener`, and only its connection closed afte
 reading the status on the database thread. Progress comes back through queued signals, so
 the GUI thread only draws.
 
-Automatic sync: a health check (GET /v1/health, no retries) runs every `check_interval_ms`
-while the server answers; while it does not, the next check waits longer each time
-(exponential backoff with jitter, capped). When a check finds the server reachable and
-something is queued, a sync starts. Where Qt's network information backend loads, a change
-of reachability triggers a check at once.
+Automatic sync: a health check (GET /v1/health, no retries) runs when `ui.sync_schedule` says
+it is due; when it finds the server reachable and something is queued, a sync starts. The
+table (`ui.sync_rows`) is updated by what changed, compared on the database thread.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import random
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import (
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     Qt,
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFormLayout,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-from desktop.assessments import Assessments
 from desktop.errors import (
     AuthExpired,
     Cancelled,
@@ -61,177 +50,36 @@ from desktop.errors import (
     UpdateRequired,
 )
 from desktop.outbox import OutboxItem
-from desktop.record_status import SET_ASIDE, OutboxState
+from desktop.record_status import OutboxState
 from desktop.vault import Vault
-from forms.definition import FormDefinition
-from forms.errors import FormError
-from forms.paths import parse_answer_path
-from forms.registry import Catalogue, load_definition
-from sync.device import enrol, load_credentials
+from sync.device import enrol
 from sync.engine import (
     DEFAULT_RUN_DEADLINE,
     SyncEngine,
     SyncProgress,
     SyncReport,
-    SyncStatus,
     check_reachable,
-    sync_status,
 )
 from sync.form_updates import FormsUpdate
 from sync.http import ApiSettings
 from sync.usecase import run_sync
 from ui.scaling import relative_font
-from ui.table_model import TitledTableModel
+from ui.sync_rows import (
+    COUNT_WORDS,
+    RecordsModel,
+    Row,
+    Snapshot,
+    records_table,
+    snapshot,
+    when_text,
+)
+from ui.sync_schedule import SyncSchedule
 from ui.tasks import TaskRunner, emit, vault_opener
 
 log = logging.getLogger("onesend.ui.sync")
 
-# Words a SENCO uses, never the outbox's own ("in flight", "quarantined", "acknowledged").
-STATE_WORDS: dict[str, str] = {
-    OutboxState.QUEUED: "Waiting to send",
-    OutboxState.IN_FLIGHT: "Sending now",
-    OutboxState.ACKNOWLEDGED: "Sent and confirmed",
-    OutboxState.QUARANTINED: "Needs your attention: not accepted",
-    OutboxState.CONFLICT: "Needs your attention: changed elsewhere",
-}
-COUNT_WORDS = (
-    (OutboxState.QUEUED, "Waiting to send"),
-    (OutboxState.IN_FLIGHT, "Sending now"),
-    (OutboxState.QUARANTINED, "Not accepted"),
-    (OutboxState.CONFLICT, "Changed elsewhere"),
-    (OutboxState.ACKNOWLEDGED, "Sent and confirmed"),
-)
-_ORDER: dict[str, int] = {OutboxState.CONFLICT: 0, OutboxState.QUARANTINED: 1,
-                          OutboxState.IN_FLIGHT: 2, OutboxState.QUEUED: 3,
-                          OutboxState.ACKNOWLEDGED: 4}
 UNREACHABLE = ("The national service cannot be reached at the moment; what is waiting stays "
                "waiting and is sent automatically when it can be reached.")
-
-
-def path_label(definition: FormDefinition | None, path: str) -> str:
-    """`outcomes[1].by_when` as a person reads it: "Outcomes, item 2: By when"."""
-    found = parse_answer_path(path, whole=False)
-    section = definition.sections_by_id.get(found.section) if definition and found else None
-    if found is None or section is None:
-        return path
-    words = section.title
-    if found.item is not None:
-        words += f", {section.item_label.lower()} {found.item + 1}"
-    question = section.by_id.get(found.question or "")
-    if question is not None:
-        words += f": {question.label}"
-    elif found.question:
-        words += f": {found.question}"
-    return words
-
-
-def _definition(form: str, version: str,
-                catalogue: Catalogue | None = None) -> FormDefinition | None:
-    try:
-        return load_definition(form, version, catalogue)
-    except FormError:
-        return None
-
-
-def plain_reason(reasons: dict[str, Any] | None, definition: FormDefinition | None = None
-                 ) -> str:
-    """Why a record was set aside, in words (questions by label, never answer values)."""
-    if not reasons:
-        return ""
-    kind = str(reasons.get("type") or "")
-    errors = reasons.get("errors") if isinstance(reasons.get("errors"), list) else []
-    assert isinstance(errors, list)
-    paths = [path_label(definition, str(e.get("path"))) for e in errors
-             if isinstance(e, dict) and e.get("path")]
-    where = ""
-    if paths:
-        more = f" and {len(paths) - 3} more" if len(paths) > 3 else ""
-        where = ": " + "; ".join(paths[:3]) + more
-    if kind == "conflict":  # wire word: the problem's type
-        return ("The national service has a newer version of this assessment from another "
-                "computer: choose which answers to keep.")
-    if kind == "invalid-payload":
-        return f"The national service found answers to complete or correct{where}."
-    if kind == "hash-mismatch":
-        return ("The assessment changed after it was signed off, so the national service "
-                "did not accept it.")
-    if kind == "local-damage":
-        return "This record is damaged on this computer and was not sent."
-    if kind == "bad-request":
-        return f"The national service could not read this assessment{where}."
-    title = str(reasons.get("title") or "").strip()
-    return title or "The national service did not accept this assessment."
-
-
-def when_text(iso: str | None) -> str:
-    if not iso:
-        return "never"
-    try:
-        moment = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone()
-    except ValueError:
-        return iso
-    return f"{moment.day} {moment:%B %Y at %H:%M}"
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """What the panel shows, read on the database thread in one go."""
-
-    status: SyncStatus
-    names: dict[str, str]
-    reasons: dict[tuple[str, int], str]
-    endpoint: tuple[str, ApiSettings] | None
-
-
-@dataclass
-class Row:
-    id: str
-    revision: int
-    state: str
-    name: str
-    reason: str
-
-
-class RecordsModel(TitledTableModel):
-    """One row per finalised assessment sent or to send: the child, its state, and why."""
-
-    titles = ("Child", "State", "What to do")
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.rows: list[Row] = []
-        self._index: dict[tuple[str, int], int] = {}
-
-    def set_rows(self, rows: list[Row]) -> None:
-        self.beginResetModel()
-        self.rows = rows
-        self._index = {(row.id, row.revision): n for n, row in enumerate(rows)}
-        self.endResetModel()
-
-    def set_state(self, record_id: str, revision: int, state: str) -> None:
-        n = self._index.get((record_id, revision))
-        if n is None:
-            return
-        self.rows[n].state = state
-        if state not in SET_ASIDE:
-            self.rows[n].reason = ""
-        emit(self.dataChanged, self.index(n, 1), self.index(n, 2))
-
-    def row_count(self) -> int:
-        return len(self.rows)
-
-    def data(self, index: QModelIndex | QPersistentModelIndex,
-             role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        row = self.rows[index.row()]
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            return (row.name, STATE_WORDS.get(row.state, row.state), row.reason)[index.column()]
-        if role == Qt.ItemDataRole.FontRole and row.state in SET_ASIDE:
-            font = QFont()
-            font.setBold(True)
-            return font
-        return None
 
 
 class _Bridge(QObject):
@@ -252,28 +100,11 @@ def _own_vault(opener: Callable[[], Vault]) -> Iterator[Vault]:
             vault.conn.close()
 
 
-def _snapshot(vault: Vault, settings: ApiSettings | None) -> Snapshot:
-    status = sync_status(vault)
-    names = {}
-    for summary in Assessments(vault).summaries():
-        name = f"{summary.first_name} {summary.last_name}".strip()
-        names[summary.id] = "(damaged record)" if summary.damaged else name or "(no name yet)"
-    reasons = {(str(item["id"]), int(item["revision"])): plain_reason(
-                   item["reasons"], _definition(str(item["form"]), str(item["form_version"]),
-                                                vault.catalogue))
-               for item in status.items if item.get("reasons")}
-    endpoint = None
-    if status.enrolled:
-        with contextlib.suppress(OneSendError):
-            credentials = load_credentials(vault)
-            endpoint = (credentials.server_url, credentials.settings(settings))
-    return Snapshot(status, names, reasons, endpoint)
-
-
 class SyncPanel(QWidget):
     """The sync area. `changed` is emitted whenever the records' sync states change."""
 
     changed = Signal()
+    refreshed = Signal()  # a refresh was read and shown
     open_conflict = Signal(str, int)  # record id, local revision (after the view was opened)
 
     def __init__(
@@ -292,32 +123,29 @@ class SyncPanel(QWidget):
         # write the old version back). Asked on the GUI thread when a sync starts.
         self.may_migrate_drafts: Callable[[], bool] = lambda: True
         self.last_forms_update: FormsUpdate | None = None
-        self.check_interval_ms = check_interval_ms
-        self.retry_base_ms = retry_base_ms
-        self.retry_cap_ms = retry_cap_ms
-        self._rng = random.Random()  # noqa: S311 - jitter, not a secret
+        self.schedule = SyncSchedule(self, check_interval_ms=check_interval_ms,
+                                     retry_base_ms=retry_base_ms, retry_cap_ms=retry_cap_ms)
+        self.schedule.due.connect(self._check)
         self._opener: Callable[[], Vault] | None = None
         self._snapshot: Snapshot | None = None
-        self._signature: tuple[Any, ...] | None = None
         self._cancel: threading.Event | None = None
         self._syncing = False
         self._forms_outcome: list[FormsUpdate | str] = []
         self._checking = False
         self._enrolling = False
         self._reachable: bool | None = None
-        self._failures = 0
         self._auto_blocked = False
         self._closed = False
-        self._network_info: Any = None
+        self._counts: dict[str, int] | None = None  # as last shown
+        self._moved = False  # a row's state moved during a sync since then
+        self._reading = False  # a refresh is being read; another is asked for after it
+        self._then: list[Callable[[], None]] = []
         self._bridge = _Bridge(self)
         self._bridge.item.connect(self._on_item)
         self._bridge.progress.connect(self._on_progress)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.timeout.connect(self._check)
         self._build()
-        if use_network_information:
-            self._watch_network()
+        if use_network_information:  # in the next turn: loading the backend takes a while
+            QTimer.singleShot(0, self.schedule, self.schedule.watch_network)
         self.tasks.run_db(vault_opener, self._got_opener,
                           self._failed_quietly, owner=self)
 
@@ -336,18 +164,37 @@ class SyncPanel(QWidget):
         return self._reachable
 
     def refresh(self, then: Callable[[], None] | None = None) -> None:
-        """Read the status again (on the database thread) and redraw."""
+        """Read the status again (on the database thread) and redraw what changed."""
         if self._closed:
             return
+        if then is not None:
+            self._then.append(then)
+        if self._reading:
+            return  # `_read` asks again when the one running comes back
+        self._read()
+
+    def _read(self) -> None:
         settings = self.settings
+        base, shown = self.model.shown()
+        self._reading = True
+        self.tasks.run_db(lambda db: snapshot(db, settings, shown, base), self._read_back,
+                          self._read_failed, owner=self)
 
-        def done(snapshot: Snapshot) -> None:
-            self._show(snapshot)
-            if then is not None:
-                then()
+    def _read_back(self, read: Snapshot) -> None:
+        self._reading = False
+        if not self.model.apply(read.rows):  # rows moved on meanwhile: read again
+            self._read()
+            return
+        self._show(read)
+        then, self._then = self._then, []
+        emit(self.refreshed)
+        for step in then:
+            step()
 
-        self.tasks.run_db(lambda db: _snapshot(db, settings), done,
-                          self._failed_quietly, owner=self)
+    def _read_failed(self, error: BaseException) -> None:
+        self._reading = False
+        self._then = []
+        self._failed_quietly(error)
 
     def sync_now(self) -> None:
         """Send what is queued now (the button; also the automatic sync)."""
@@ -356,9 +203,8 @@ class SyncPanel(QWidget):
 
     def check_now(self) -> None:
         """Check the server's reachability now (and sync if something is waiting)."""
-        self._failures = 0
         if not self._closed:
-            self._timer.start(0)
+            self.schedule.now()
 
     @property
     def closed(self) -> bool:
@@ -368,13 +214,9 @@ class SyncPanel(QWidget):
     def shutdown(self) -> None:
         """Stop the timers and ask a running sync to stop at its next safe point (on lock)."""
         self._closed = True
-        self._timer.stop()
+        self.schedule.stop()
         if self._cancel is not None:
             self._cancel.set()
-        if self._network_info is not None:
-            with contextlib.suppress(RuntimeError, TypeError):
-                self._network_info.reachabilityChanged.disconnect(self._reachability_changed)
-            self._network_info = None
 
     # -- building -------------------------------------------------------------------------------
 
@@ -458,23 +300,7 @@ class SyncPanel(QWidget):
         layout.addWidget(self.message)
 
         self.model = RecordsModel(self)
-        self.table = QTableView()
-        self.table.setObjectName("syncTable")
-        self.table.setModel(self.model)
-        self.table.setAccessibleName("Records and their sync state")
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setWordWrap(True)
-        self.table.setTabKeyNavigation(False)  # Tab leaves the table; arrows move inside it
-        self.table.verticalHeader().setVisible(False)
-        # Room for a reason on two lines, without measuring every row (lists grow long).
-        self.table.verticalHeader().setDefaultSectionSize(
-            int(self.table.fontMetrics().height() * 2.6))
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.table = records_table(self.model)
         self.table.doubleClicked.connect(self._row_activated)
         self.table.activated.connect(self._row_activated)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
@@ -506,23 +332,19 @@ class SyncPanel(QWidget):
             f"Last successful sync: {when_text(status.last_acknowledged_at)}")
         for state, label in self.count_labels.items():
             label.setText(str(status.counts.get(state, 0)))
-        rows = [Row(item["id"], int(item["revision"]), str(item["state"]),
-                    snapshot.names.get(item["id"], "(deleted record)"),
-                    snapshot.reasons.get((item["id"], int(item["revision"])), ""))
-                for item in status.items]
-        rows.sort(key=lambda r: (_ORDER.get(r.state, 9), r.name.lower(), r.id, r.revision))
-        self.model.set_rows(rows)
-        self.hint.setVisible(status.counts.get(OutboxState.CONFLICT, 0) > 0)
-        if (rows and rows[0].state == OutboxState.CONFLICT
-                and not self.table.selectionModel().hasSelection()):
-            self.table.selectRow(0)
+        conflicts = status.counts.get(OutboxState.CONFLICT, 0) > 0
+        self.hint.setVisible(conflicts)
+        if conflicts and not self.table.selectionModel().hasSelection():
+            first = self.model.first_with(OutboxState.CONFLICT)
+            if first >= 0:
+                self.table.selectRow(first)
         self.sync_button.setEnabled(not self._syncing)
         self._selection_changed()
-        signature = (tuple(sorted(status.counts.items())),
-                     tuple((r.id, r.revision, r.state) for r in rows))
-        if self._signature is not None and signature != self._signature:
+        counts = dict(status.counts)
+        moved = not snapshot.rows.empty or self._moved or counts != self._counts
+        if self._counts is not None and moved:
             emit(self.changed)
-        self._signature = signature
+        self._counts, self._moved = counts, False
 
     def _say(self, text: str, *, problem: bool = False) -> None:
         """One sentence under the counts: news in the plain style, a problem marked as such."""
@@ -616,6 +438,7 @@ class SyncPanel(QWidget):
 
     def _on_item(self, record_id: str, revision: int, state: str) -> None:
         self.model.set_state(record_id, revision, state)
+        self._moved = True
 
     def _on_progress(self, progress: SyncProgress) -> None:
         if progress.total > 0:
@@ -661,7 +484,7 @@ class SyncPanel(QWidget):
             # command line); it is retried later like an unreachable server.
             self._say(str(error) if isinstance(error, DeadlinePassed) else UNREACHABLE,
                       problem=True)
-            self._schedule_after_failure()
+            self.schedule.not_answered()
         else:
             if isinstance(error, AuthExpired | UpdateRequired | UntrustedServer | NotEnrolled):
                 self._auto_blocked = True  # until someone acts: no retry loop
@@ -689,7 +512,7 @@ class SyncPanel(QWidget):
         if endpoint is None:
             return
         if self._syncing:
-            self._timer.start(self.check_interval_ms)
+            self.schedule.later()
             return
         url, settings = endpoint
         self._checking = True
@@ -700,10 +523,9 @@ class SyncPanel(QWidget):
         self._checking = False
         was = self._reachable
         self._reachable = True
-        self._failures = 0
         if was is False:
             self._say("The national service can be reached again.")
-        self._timer.start(self.check_interval_ms)
+        self.schedule.answered()
         self.refresh(then=self._maybe_auto_sync)
 
     def _maybe_auto_sync(self) -> None:
@@ -718,32 +540,10 @@ class SyncPanel(QWidget):
         self._reachable = False
         self._say(self._sentence(error) if not isinstance(error, Offline) else UNREACHABLE,
                   problem=True)
-        self._schedule_after_failure()
+        self.schedule.not_answered()
 
-    def _schedule_after_failure(self) -> None:
-        if self._closed:
-            return
-        self._failures += 1
-        ceiling = min(self.retry_cap_ms, self.retry_base_ms * 2 ** min(self._failures - 1, 20))
-        self._timer.start(int(ceiling * self._rng.uniform(0.5, 1.0)))
 
-    def _watch_network(self) -> None:
-        try:
-            from PySide6.QtNetwork import QNetworkInformation  # noqa: PLC0415 - optional
 
-            feature = QNetworkInformation.Feature.Reachability
-            if not QNetworkInformation.loadBackendByFeatures(feature):
-                return
-            info: Any = QNetworkInformation.instance()  # None if no backend, whatever stubs say
-        except (ImportError, RuntimeError, AttributeError):
-            return
-        if info is None:
-            return
-        info.reachabilityChanged.connect(self._reachability_changed)
-        self._network_info = info
-
-    def _reachability_changed(self, _reachability: object) -> None:
-        self.check_now()
 
     # -- conflicts ------------------------------------------------------------------------------
 
@@ -786,9 +586,6 @@ class SyncPanel(QWidget):
             self._say("The resolution is saved; open the assessment to complete it, then "
                       "finalise it to send it.")
         self.refresh(then=self.sync_now if queued else None)
-
-    # -- helpers --------------------------------------------------------------------------------
-
 
     def _failed_quietly(self, error: BaseException) -> None:
         self._say(self._sentence(error), problem=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 
 import pytest
 from fictional_children import COUNT, STATUS_SLICES, TODAY, BigVault, fictional_upn
@@ -53,6 +54,12 @@ def proxy_column(
     return [proxy.data(proxy.index(row, column), role) for row in range(proxy.rowCount())]
 
 
+def settle(qtbot: QtBot, page: AssessmentListPage, action: Callable[[], object]) -> None:
+    """Do what sorts or filters the list, and wait until the result is swapped in."""
+    with qtbot.waitSignal(page.proxy.arranged, timeout=10_000):
+        action()
+
+
 def read_uk_date(text: str) -> datetime.date:
     day, month, year = text.split()
     return datetime.date(int(year), MONTHS.index(month) + 1, int(day))
@@ -97,12 +104,12 @@ def test_searching_by_name_ignores_case_and_accents(
     assert page.count_label.text() == f"Showing {len(expected)} of 10,000 assessments"
     # Part of a name is enough.
     page.search.setText("sørens")  # or as written
-    page.apply_search()
+    settle(qtbot, page, page.apply_search)
     names = proxy_column(page, CHILD)
     assert names
     assert all("sorens" in fold(str(name)) for name in names)
     page.search.clear()
-    page.apply_search()
+    settle(qtbot, page, page.apply_search)
     assert page.proxy.rowCount() == COUNT
 
 
@@ -117,33 +124,34 @@ def test_searching_by_upn_goes_through_the_blind_index(
     # No name holds the UPN: the match came from the index, not from the displayed text.
     assert upn not in page.proxy.data(page.proxy.index(0, CHILD))
     page.search.setText(fictional_upn(9_999_999))  # no such child
-    page.apply_search()
+    settle(qtbot, page, page.apply_search)
     qtbot.waitUntil(lambda: page.proxy.rowCount() == 0, timeout=5_000)
     assert page.count_label.text().startswith("No assessments match")
 
 
 def test_the_status_filter_shows_only_that_status(
-    page: AssessmentListPage, big: BigVault,
+    qtbot: QtBot, page: AssessmentListPage, big: BigVault,
 ) -> None:
     combo = page.status_filter
     for status in ("synced", "conflict", "amended"):
-        combo.setCurrentIndex(combo.findData(status))
+        settle(qtbot, page, lambda s=status: combo.setCurrentIndex(combo.findData(s)))
         part = STATUS_SLICES[status]
         assert set(shown_ids(page)) == set(big.ids[part])
         assert set(proxy_column(page, STATUS)) == {STATUS_LABELS[status]}
-    combo.setCurrentIndex(combo.findData("damaged"))
+    settle(qtbot, page, lambda: combo.setCurrentIndex(combo.findData("damaged")))
     assert shown_ids(page) == [big.damaged_id]
-    combo.setCurrentIndex(0)
+    settle(qtbot, page, lambda: combo.setCurrentIndex(0))
     assert page.proxy.rowCount() == COUNT
     assert [combo.itemData(i) for i in range(1, combo.count() - 1)] == list(LIST_STATUSES)
 
 
 def test_the_status_filter_and_a_search_combine(
-    page: AssessmentListPage, big: BigVault,
+    qtbot: QtBot, page: AssessmentListPage, big: BigVault,
 ) -> None:
-    page.status_filter.setCurrentIndex(page.status_filter.findData("synced"))
+    combo = page.status_filter
+    settle(qtbot, page, lambda: combo.setCurrentIndex(combo.findData("synced")))
     page.search.setText("zoe")
-    page.apply_search()
+    settle(qtbot, page, page.apply_search)
     synced = set(big.ids[STATUS_SLICES["synced"]])
     ids = shown_ids(page)
     assert ids
@@ -153,33 +161,39 @@ def test_the_status_filter_and_a_search_combine(
 
 
 @pytest.mark.parametrize("column", range(len(COLUMNS)))
-def test_sorting_by_any_column_uses_the_sort_keys(page: AssessmentListPage, column: int) -> None:
+def test_sorting_by_any_column_uses_the_sort_keys(
+    qtbot: QtBot, page: AssessmentListPage, column: int,
+) -> None:
     for order in (Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder):
-        page.view.sortByColumn(column, order)
+        settle(qtbot, page, lambda o=order: page.view.sortByColumn(column, o))
         keys = proxy_column(page, column, SORT_ROLE)
         assert keys == sorted(keys, reverse=order == Qt.SortOrder.DescendingOrder)
         assert page.view.horizontalHeader().sortIndicatorSection() == column
     assert page.proxy.rowCount() == COUNT
 
 
-def test_date_of_birth_sorts_chronologically_not_alphabetically(page: AssessmentListPage) -> None:
-    page.view.sortByColumn(DATE_OF_BIRTH, Qt.SortOrder.AscendingOrder)
+def test_date_of_birth_sorts_chronologically_not_alphabetically(
+    qtbot: QtBot, page: AssessmentListPage,
+) -> None:
+    ascending = Qt.SortOrder.AscendingOrder
+    settle(qtbot, page, lambda: page.view.sortByColumn(DATE_OF_BIRTH, ascending))
     shown = [text for text in proxy_column(page, DATE_OF_BIRTH) if text]
     dates = [read_uk_date(text) for text in shown]
     assert dates == sorted(dates)
     assert shown != sorted(shown)  # the display text alone would sort differently
     # The statutory dates too, with the rows that have none after them.
-    page.view.sortByColumn(NEXT_DATE, Qt.SortOrder.AscendingOrder)
+    settle(qtbot, page, lambda: page.view.sortByColumn(NEXT_DATE, ascending))
     due = [text.split(" · ")[0] for text in proxy_column(page, NEXT_DATE)]
     filled = [read_uk_date(text) for text in due if text]
     assert filled == sorted(filled)
     assert due[: len(filled)] == [text for text in due if text]
 
 
-def test_sorting_is_kept_while_searching(page: AssessmentListPage) -> None:
-    page.view.sortByColumn(DATE_OF_BIRTH, Qt.SortOrder.DescendingOrder)
+def test_sorting_is_kept_while_searching(qtbot: QtBot, page: AssessmentListPage) -> None:
+    descending = Qt.SortOrder.DescendingOrder
+    settle(qtbot, page, lambda: page.view.sortByColumn(DATE_OF_BIRTH, descending))
     page.search.setText("amara")
-    page.apply_search()
+    settle(qtbot, page, page.apply_search)
     dates = [read_uk_date(t) for t in proxy_column(page, DATE_OF_BIRTH)]
     assert dates
     assert dates == sorted(dates, reverse=True)
@@ -188,7 +202,8 @@ def test_sorting_is_kept_while_searching(page: AssessmentListPage) -> None:
 def test_opening_a_damaged_record_says_so_in_a_sentence(
     qtbot: QtBot, page: AssessmentListPage, big: BigVault,
 ) -> None:
-    page.status_filter.setCurrentIndex(page.status_filter.findData("damaged"))
+    combo = page.status_filter
+    settle(qtbot, page, lambda: combo.setCurrentIndex(combo.findData("damaged")))
     index = page.proxy.index(0, CHILD)
     with qtbot.assertNotEmitted(page.open_requested):
         emit(page.view.activated, index)
@@ -226,7 +241,7 @@ def test_keyboard_search_tab_arrow_enter_opens_the_right_record(
 
 
 def test_double_click_opens(qtbot: QtBot, page: AssessmentListPage) -> None:
-    page.view.sortByColumn(CHILD, Qt.SortOrder.AscendingOrder)
+    settle(qtbot, page, lambda: page.view.sortByColumn(CHILD, Qt.SortOrder.AscendingOrder))
     index = page.proxy.index(3, STATUS)
     rect = page.view.visualRect(index)
     # QTest's double click needs the press before it, as a real double click has.

@@ -50,6 +50,7 @@ def test_the_sync_area_toggles_and_stops_with_the_session(
     make_profile()
     window = make_window()
     unlock(window)
+    qtbot.waitUntil(lambda: window.sync_panel is not None)  # made just after the list
     dock, panel = window.sync_dock, window.sync_panel
     assert dock is not None
     assert panel is not None
@@ -78,6 +79,7 @@ def test_the_sync_area_uses_the_administrators_network_settings(
         json.dumps({"ca_bundle": str(ca), "proxy": "http://proxy.school.example:3128"}))
     window = make_window()
     unlock(window)
+    qtbot.waitUntil(lambda: window.sync_panel is not None)  # made just after the list
     panel = window.sync_panel
     assert panel is not None
     assert panel.settings is not None

@@ -195,7 +195,7 @@ def test_shutdown_stops_the_checks_and_a_running_sync(
     panel.sync_now()
     assert panel.syncing
     panel.shutdown()
-    assert not panel._timer.isActive()
+    assert not panel.schedule.waiting
     qtbot.wait(600)
     # Stopped at a safe point: whatever was sent is acknowledged, the rest stays queued.
     server.faults.latency = 0.0
