@@ -118,14 +118,21 @@ def _hkdf(key: bytes, salt: bytes | None, info: bytes) -> bytes:
 
 def _encode_fields(kind: str, fields: tuple[object, ...]) -> bytes:
     """Each part length-prefixed (8 bytes) and typed, so no two different rows encode alike."""
-    out = bytearray()
-    for part in (b"onesend/v1/mac", kind.encode(), *map(_encode_field, fields)):
-        out += len(part).to_bytes(8, "big")
-        out += part
-    return bytes(out)
+    parts = [kind.encode(), *map(_encode_field, fields)]
+    return _MAC_DOMAIN + b"".join([len(part).to_bytes(8, "big") + part for part in parts])
+
+
+_MAC_DOMAIN = len(b"onesend/v1/mac").to_bytes(8, "big") + b"onesend/v1/mac"
 
 
 def _encode_field(field: object) -> bytes:
+    kind = type(field)  # the common exact types first; subclasses take the checks below
+    if kind is str:
+        return b"s" + field.encode("utf-8")  # type: ignore[attr-defined]
+    if kind is int:
+        return b"i" + str(field).encode()
+    if kind is bytes:
+        return b"b" + field  # type: ignore[operator]
     if field is None:
         return b"n"
     if isinstance(field, bool):
@@ -195,7 +202,7 @@ class RecordCipher:
         """
         if self._mac_key is None:
             raise VaultLocked("The vault is locked: unlock it to continue.")
-        return hmac.new(self._mac_key, _encode_fields(kind, fields), hashlib.sha256).digest()
+        return hmac.digest(self._mac_key, _encode_fields(kind, fields), "sha256")
 
     def mac_ok(self, stored: object, kind: str, *fields: object) -> bool:
         """Whether `stored` is this row's MAC (compared in constant time)."""
