@@ -14,7 +14,7 @@ import hmac
 import os
 import secrets
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -128,11 +128,11 @@ _MAC_DOMAIN = len(b"onesend/v1/mac").to_bytes(8, "big") + b"onesend/v1/mac"
 def _encode_field(field: object) -> bytes:
     kind = type(field)  # the common exact types first; subclasses take the checks below
     if kind is str:
-        return b"s" + field.encode("utf-8")  # type: ignore[attr-defined]
+        return b"s" + cast(str, field).encode("utf-8")
     if kind is int:
         return b"i" + str(field).encode()
     if kind is bytes:
-        return b"b" + field  # type: ignore[operator]
+        return b"b" + cast(bytes, field)
     if field is None:
         return b"n"
     if isinstance(field, bool):

@@ -10,15 +10,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from desktop.errors import NotFound, TamperedData
+from desktop.errors import CorruptVault, NotFound, TamperedData
 from desktop.integrity import DAMAGED_RECORD, EMPTY, Head, xor
 from desktop.vault import Vault
 
 
-def put_head(vault: Vault, conn: Any, head: Head) -> None:
-    """Write the record's row with a fresh MAC (the caller verified the row it read)."""
+def put_head(
+    vault: Vault, conn: Any, head: Head, *, move_state: bool = True,
+) -> tuple[bytes | None, bytes]:
+    """Write the record's row with a fresh MAC (the caller verified the row it read); its
+    (old, new) MAC. The vault's state row moves with it unless `move_state` is False (the
+    caller then moves it once for many, `move_heads`)."""
     mac = head.compute_mac(vault.cipher)
-    vault.move_state(conn, head=(head.mac, mac))
+    if move_state:
+        vault.move_state(conn, head=(head.mac, mac))
     conn.execute(
         "UPDATE assessments SET updated_at = ?, current_revision = ?, revision_count = ?, "
         "status = ?, upn_index = ?, form = ?, form_version = ?, summary = ?, tip = ?, "
@@ -27,6 +32,20 @@ def put_head(vault: Vault, conn: Any, head: Head) -> None:
          head.upn_index, head.form, head.form_version, head.summary, head.tip, mac,
          head.id),
     )
+    return head.mac, mac
+
+
+def move_heads(vault: Vault, conn: Any, replaced: Sequence[tuple[bytes | None, bytes]]) -> None:
+    """Move the vault's state row once for many rows' MACs replaced, (old, new) each: XOR
+    folds, so taking out every old MAC and putting in every new one is one move."""
+    if not replaced:
+        return
+    old, new = 0, 0
+    for before, after in replaced:
+        old ^= int.from_bytes(xor(EMPTY, before), "big")
+        new ^= int.from_bytes(after, "big")
+    vault.move_state(conn, head=(old.to_bytes(len(EMPTY), "big"),
+                                 new.to_bytes(len(EMPTY), "big")))
 
 
 def verified_head(vault: Vault, conn: Any, record_id: str, *, check: bool = True) -> Head:
@@ -86,17 +105,14 @@ def put_heads(vault: Vault, conn: Any, moved: Sequence[Head]) -> None:
     UPDATE statement and one move of the vault's state row."""
     if not moved:
         return
-    old, new, rows = 0, 0, []
+    replaced, rows = [], []
     for head in moved:
         mac = head.compute_mac(vault.cipher)
-        old ^= int.from_bytes(xor(EMPTY, head.mac), "big")
-        new ^= int.from_bytes(mac, "big")
+        replaced.append((head.mac, mac))
         rows.append((head.updated_at, head.current_revision, head.revision_count, head.status,
                      head.upn_index, head.form, head.form_version, head.summary, head.tip, mac,
                      head.id))
-    # XOR folds: taking out every old MAC and putting in every new one is one move.
-    vault.move_state(conn, head=(old.to_bytes(len(EMPTY), "big"),
-                                 new.to_bytes(len(EMPTY), "big")))
+    move_heads(vault, conn, replaced)
     conn.executemany(
         "UPDATE assessments SET updated_at = ?, current_revision = ?, revision_count = ?, "
         "status = ?, upn_index = ?, form = ?, form_version = ?, summary = ?, tip = ?, "
@@ -119,3 +135,59 @@ def sealed_bodies(vault: Vault, keys: Sequence[tuple[str, int]]) -> dict[tuple[s
         found.update(((str(aid), int(revision)), bytes(body)) for aid, revision, body in rows
                      if (aid, revision) in wanted)
     return found
+
+
+def readable_heads(vault: Vault) -> tuple[list[Head], list[str]]:
+    """Every assessment row that can be read, and the ids of those that cannot."""
+    try:
+        rows = vault.read(f"SELECT {Head.COLUMNS} FROM assessments")  # noqa: S608
+        return [Head.from_row(row) for row in rows], []
+    except CorruptVault:
+        pass
+    # A damaged page: read the table in rowid ranges, halving a range that fails, so only
+    # the rows on the damaged page are lost; the primary-key index names them.
+    heads: dict[int, Head] = {}
+    failed: list[int] = []
+    try:
+        top = int(vault.read("SELECT max(rowid) FROM assessments")[0][0] or 0)
+    except CorruptVault:
+        top = 0
+    ranges = [(1, max(top, 1))]
+    while ranges:
+        low, high = ranges.pop()
+        try:
+            rows = vault.read(
+                f"SELECT rowid, {Head.COLUMNS} FROM assessments "  # noqa: S608 - constant
+                "WHERE rowid BETWEEN ? AND ?", (low, high))
+            heads.update((int(row[0]), Head.from_row(row[1:])) for row in rows)
+        except (CorruptVault, ValueError, TypeError):
+            if low == high:
+                failed.append(low)
+            else:
+                middle = (low + high) // 2
+                ranges += [(low, middle), (middle + 1, high)]
+    known = {head.id for head in heads.values()}
+    try:
+        indexed = vault.read("SELECT id, rowid FROM assessments INDEXED BY "
+                                  "sqlite_autoindex_assessments_1")
+    except CorruptVault:
+        indexed = []
+    unreadable = sorted(str(aid) for aid, rowid in indexed
+                        if str(aid) not in known and (not top or int(rowid) <= top))
+    return list(heads.values()), unreadable
+
+def chain_tips(vault: Vault, ids: list[str]) -> dict[str, tuple[int, int, bytes | None]]:
+    """Per record: how many revisions, the last one's number and its MAC (index only)."""
+    query = ("SELECT assessment_id, count(*), max(revision), CAST(mac AS BLOB) "
+             "FROM revisions INDEXED BY revisions_chain")
+    try:
+        rows = vault.read(query + " GROUP BY assessment_id")
+    except CorruptVault:
+        rows = []
+        for record_id in ids:
+            try:
+                rows += vault.read(query + " WHERE assessment_id = ?", (record_id,))
+            except CorruptVault:
+                continue  # the record's revisions are on a damaged page: shown damaged
+    return {str(row[0]): (int(row[1]), int(row[2]), row[3]) for row in rows
+            if row[0] is not None}
