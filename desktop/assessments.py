@@ -432,8 +432,10 @@ class Assessments:
         body: dict[str, Any], previous: bytes | None,
     ) -> bytes:
         """Append a revision whose MAC chains to `previous` (the record's tip); its MAC."""
-        # Key order is kept as given, so an export reads like the file that was imported.
-        plaintext = json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        # Key order is kept as given, so an export reads like the file that was imported;
+        # a sign-off revision is canonical, as a sync sends it (Outbox.payload_bytes).
+        plaintext = (canonical_json(body) if action == "finalise" else
+                     json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8"))
         sealed = self.vault.cipher.seal(plaintext, "answers", record_id, revision)
         mac = revision_mac(self.vault.cipher, record_id, revision, now, self.vault.profile,
                            action, status, body["form"], body["form_version"], sealed, previous)

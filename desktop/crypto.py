@@ -118,21 +118,28 @@ def _hkdf(key: bytes, salt: bytes | None, info: bytes) -> bytes:
 
 def _encode_fields(kind: str, fields: tuple[object, ...]) -> bytes:
     """Each part length-prefixed (8 bytes) and typed, so no two different rows encode alike."""
-    parts = [kind.encode(), *map(_encode_field, fields)]
-    return _MAC_DOMAIN + b"".join([len(part).to_bytes(8, "big") + part for part in parts])
+    head = kind.encode()
+    out = [_MAC_DOMAIN, len(head).to_bytes(8, "big"), head]
+    for field in fields:
+        kind_of = type(field)  # the common exact types inline; the rest (and errors) below
+        if kind_of is str:
+            part = b"s" + cast(str, field).encode("utf-8")
+        elif kind_of is int:
+            part = b"i" + str(field).encode()
+        elif kind_of is bytes:
+            part = b"b" + cast(bytes, field)
+        elif field is None:
+            part = b"n"
+        else:
+            part = _encode_field(field)
+        out += (len(part).to_bytes(8, "big"), part)
+    return b"".join(out)
 
 
 _MAC_DOMAIN = len(b"onesend/v1/mac").to_bytes(8, "big") + b"onesend/v1/mac"
 
 
 def _encode_field(field: object) -> bytes:
-    kind = type(field)  # the common exact types first; subclasses take the checks below
-    if kind is str:
-        return b"s" + cast(str, field).encode("utf-8")
-    if kind is int:
-        return b"i" + str(field).encode()
-    if kind is bytes:
-        return b"b" + cast(bytes, field)
     if field is None:
         return b"n"
     if isinstance(field, bool):

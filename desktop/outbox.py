@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from contract.canonical import HASH_PREFIX, canonical_json, payload_hash
+from contract.canonical import HASH_PREFIX, canonical_json
 from desktop import heads
 from desktop.errors import TamperedData
 from desktop.integrity import OUTBOX_MAC_COLUMNS, outbox_mac, sync_head_mac
@@ -106,7 +106,7 @@ class Outbox:
         self._move(conn, f"assessment_id = ? AND +state = '{Q}'", (assessment_id,), now=now,
                    state=OutboxState.SUPERSEDED)
         base = self._base_revision(conn, assessment_id)
-        digest = payload_hash(make_payload(body, sign_off))
+        digest = _hash(canonical_json(make_payload(body, sign_off)))
         sealed = self.vault.cipher.seal(
             canonical_json(sign_off), "sign-off", assessment_id, revision
         )
@@ -314,29 +314,25 @@ class Outbox:
 
     def payload(self, item: OutboxItem) -> dict[str, Any]:
         """The payload exactly as finalised (its hash is checked before it is sent)."""
-        rows = self.vault.read(
-            "SELECT CAST(sign_off AS BLOB) FROM outbox WHERE assessment_id = ? AND revision = ?",
-            (item.assessment_id, item.revision),
-        )
-        sign_off_blob = rows[0][0]
-        body_blob = heads.sealed_body(self.vault, item.assessment_id, item.revision)
-        cipher = self.vault.cipher
-        body = json.loads(cipher.open(body_blob, "answers", item.assessment_id, item.revision))
-        sign_off = json.loads(
-            cipher.open(sign_off_blob, "sign-off", item.assessment_id, item.revision)
-        )
-        payload = make_payload(body, sign_off)
-        if payload_hash(payload) != item.payload_hash:
-            raise TamperedData(_NO_LONGER_MATCHES.format(id=item.assessment_id,
-                                                         revision=item.revision))
-        return payload
+        found = self.payload_bytes([item])[item.key]
+        if isinstance(found, TamperedData):
+            raise found
+        value: dict[str, Any] = json.loads(found)
+        return value
 
     def payload_bytes(
         self, items: Sequence[OutboxItem]
     ) -> dict[tuple[str, int], bytes | TamperedData]:
         """Each item's payload exactly as finalised, as its canonical JSON: the bytes that are
-        hashed are the bytes that are sent (one canonicalisation). An item whose payload no
-        longer matches its hash maps to TamperedData (it must not be sent)."""
+        hashed are the bytes that are sent. An item whose payload no longer matches its hash
+        maps to TamperedData (it must not be sent).
+
+        A finalised revision is stored as canonical JSON (desktop/finalising.py), whose keys
+        `answers`, `form`, `form_version` come in the payload's order, before `sign_off`: the
+        payload is those bytes with the sealed sign-off spliced in, checked by its hash. A
+        revision that is not (finalised by an earlier version, or holding an archive of
+        migrated answers, which is never sent) is decoded and encoded again.
+        """
         cipher = self.vault.cipher
         keys = [item.key for item in items]
         bodies = heads.sealed_bodies(self.vault, keys)
@@ -350,20 +346,19 @@ class Outbox:
                 f"WHERE assessment_id IN ({', '.join('?' for _ in chunk)})", chunk))
         found: dict[tuple[str, int], bytes | TamperedData] = {}
         for item in items:
-            aid, revision = key = item.key
-            damaged = TamperedData(_NO_LONGER_MATCHES.format(id=aid, revision=revision))
+            key = item.key
             try:
                 if key not in bodies or sign_offs.get(key) is None:
-                    raise damaged
-                body = json.loads(cipher.open(bodies[key], "answers", aid, revision))
-                sign_off = json.loads(cipher.open(sign_offs[key], "sign-off", aid, revision))
-                raw = canonical_json(make_payload(body, sign_off))
-                if HASH_PREFIX + hashlib.sha256(raw).hexdigest() != item.payload_hash:
-                    raise damaged
+                    raise _damaged(item)
+                body = cipher.open(bodies[key], "answers", *key)
+                sign_off = cipher.open(sign_offs[key], "sign-off", *key)
             except TamperedData as exc:
                 found[key] = exc
                 continue
-            found[key] = raw
+            raw = body[:-1] + b',"sign_off":' + sign_off + b"}"
+            if _hash(raw) != item.payload_hash:
+                raw = canonical_json(make_payload(json.loads(body), json.loads(sign_off)))
+            found[key] = raw if _hash(raw) == item.payload_hash else _damaged(item)
         return found
 
     def acknowledge(self, acks: Sequence[tuple[OutboxItem, dict[str, Any]]]) -> None:
@@ -491,6 +486,15 @@ class Outbox:
             acknowledged_at=None if row[10] is None else str(row[10]),
         )
         return replace(item, **changes) if changes else item
+
+
+def _hash(raw: bytes) -> str:
+    """`contract.canonical.payload_hash`, over payload bytes already canonical."""
+    return HASH_PREFIX + hashlib.sha256(raw).hexdigest()
+
+
+def _damaged(item: OutboxItem) -> TamperedData:
+    return TamperedData(_NO_LONGER_MATCHES.format(id=item.assessment_id, revision=item.revision))
 
 
 def _same(expected: bytes, stored: Any) -> bool:

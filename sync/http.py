@@ -243,8 +243,8 @@ class Api:
         self._expires_at = None if run_deadline is None else clock() + run_deadline
         self.session = requests.Session()
         self.session.trust_env = False  # no CA bundle, proxy or .netrc from the environment
-        adapter = TrustAdapter(tls_context(settings.ca_bundle))
-        self.session.mount("https://", adapter)
+        if self.base_url.startswith("https://"):  # (http:// is for loopback only)
+            self.session.mount("https://", TrustAdapter(tls_context(settings.ca_bundle)))
         self.session.mount("http://", DeadlineAdapter())
         self.session.proxies = proxies_for(self.base_url, settings)
         self.session.headers.update({PROTOCOL_HEADER: str(PROTOCOL_VERSION),
