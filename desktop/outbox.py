@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from contract.canonical import HASH_PREFIX, canonical_json
+from contract.canonical import payload_hash as payload_hash  # noqa: PLC0414 - re-exported
 from desktop import heads
 from desktop.errors import TamperedData
 from desktop.integrity import OUTBOX_MAC_COLUMNS, outbox_mac, sync_head_mac
