@@ -69,15 +69,6 @@ def verified_head(vault: Vault, conn: Any, record_id: str, *, check: bool = True
     return head
 
 
-def sealed_body(vault: Vault, record_id: str, revision: int) -> bytes:
-    """The sealed answers of one revision, as stored (the caller opens and checks them)."""
-    rows = vault.read("SELECT CAST(body AS BLOB) FROM revisions WHERE assessment_id = ? "
-                      "AND revision = ?", (record_id, revision))
-    if not rows:
-        raise NotFound(f"Assessment {record_id} has no revision {revision}.")
-    return bytes(rows[0][0])
-
-
 def verified_heads(vault: Vault, conn: Any, record_ids: Sequence[str]) -> dict[str, Head]:
     """The rows of these records that verify (MAC, and revisions ending where the row says),
     read in two statements; a missing or damaged record is left out, as found."""
@@ -120,7 +111,8 @@ def put_heads(vault: Vault, conn: Any, moved: Sequence[Head]) -> None:
 
 
 def sealed_bodies(vault: Vault, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], bytes]:
-    """`sealed_body` for many revisions, a chunk of records per statement; a revision that
+    """The sealed answers of these revisions, as stored (the caller opens and checks them),
+    a chunk of records per statement; a revision that
     is not there is left out."""
     wanted = set(keys)
     ids = list(dict.fromkeys(aid for aid, _ in keys))
