@@ -112,8 +112,7 @@ def put_heads(vault: Vault, conn: Any, moved: Sequence[Head]) -> None:
 
 def sealed_bodies(vault: Vault, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], bytes]:
     """The sealed answers of these revisions, as stored (the caller opens and checks them),
-    a chunk of records per statement; a revision that
-    is not there is left out."""
+    a chunk of records per statement; a revision that is not there is left out."""
     wanted = set(keys)
     ids = list(dict.fromkeys(aid for aid, _ in keys))
     revisions = sorted({revision for _, revision in keys})
