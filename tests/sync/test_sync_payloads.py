@@ -61,3 +61,23 @@ def test_a_payload_that_no_longer_matches_its_hash_is_set_aside_not_sent(
     assert (report.accepted, report.quarantined) == (1, 1)
     assert [i.assessment_id for i in device.outbox.items(["quarantined"])] == [second]
     assert [held[0] for held in server.store.holdings()] == [first]
+
+
+def test_a_batch_acknowledged_at_once_keeps_the_vault_consistent(
+    device: Any, server: Any,
+) -> None:
+    """Acknowledging a batch writes each table in one statement and moves the state row once:
+    every record is synced, its receipt stored, one audit entry each, and the vault's own
+    checks (state row, audit chain) still hold."""
+    ids = device.add(5)
+    report = device.sync(batch_size=2)
+    assert report.accepted == 5
+    assert {device.store.status_of(record) for record in ids} == {"synced"}
+    for item in device.outbox.items(["acknowledged"]):
+        receipt = device.outbox.receipt(item)
+        assert receipt is not None
+        assert (receipt["submission_id"], receipt["revision"]) == item.key
+    synced = [e["assessment_id"] for e in device.vault.audit_log()
+              if e["action"] == "assessment.synced"]
+    assert sorted(synced) == sorted(ids)
+    assert device.vault.check_metadata() == []
