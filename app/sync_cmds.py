@@ -20,7 +20,7 @@ from desktop.record_status import SET_ASIDE
 from sync.device import enrol
 from sync.engine import DEFAULT_RUN_DEADLINE, SyncEngine, SyncProgress, sync_status
 from sync.reconcile import reconcile
-from sync.usecase import run_sync
+from sync.usecase import SyncOutcome, run_sync
 
 # -- sync --------------------------------------------------------------------------------------
 
@@ -106,8 +106,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
                             progress=_ProgressBar(), deadline=args.deadline,
                             retry_quarantined=args.retry_quarantined)
         try:
-            # The window's use case; `onesend sync` only sends (`forms update` fetches forms).
-            report = run_sync(engine, fetch_forms=False).report
+            # The window's use case: send, then fetch new form versions (signature-checked)
+            # and carry drafts to them, in the command's session (its form catalogue).
+            outcome = run_sync(engine, settings=api_settings(args))
         except SyncBusy:
             raise
         except SyncError:
@@ -115,13 +116,31 @@ def cmd_sync(args: argparse.Namespace) -> int:
             out(f"onesend: stopped after {partial.accepted + partial.duplicates} sent; what "
                  "was not sent stays queued.", sys.stderr)
             raise
+    report = outcome.report
     if args.json:
-        json_out(report.to_json())
+        json_out({**report.to_json(),
+                  "forms": outcome.forms.to_json() if outcome.forms is not None else None,
+                  "forms_problem": outcome.forms_problem})
     else:
         out(f"Sent {report.accepted}, duplicates {report.duplicates}, recovered "
              f"{report.recovered}, conflicts {report.conflicts}, quarantined "
              f"{report.quarantined}, still queued {report.still_queued}.")
+        out(forms_line(outcome))
     return 0 if report.still_queued == 0 else 1
+
+
+def forms_line(outcome: SyncOutcome) -> str:
+    """What fetching forms did, in one line (the sentence why not, when it could not)."""
+    if outcome.forms_problem is not None:
+        return f"Forms not updated: {outcome.forms_problem}"
+    forms = outcome.forms
+    if forms is None:
+        return "Forms not checked."
+    fetched = ", ".join(f"{form} {version}" for form, version in forms.fetched)
+    return (f"Forms: {len(forms.fetched)} new version(s) fetched"
+            + (f" ({fetched})" if fetched else "")
+            + f", {len(forms.migrated)} draft(s) moved to a newer version, "
+            f"{len(forms.not_migrated)} left on their version.")
 
 
 
@@ -162,7 +181,8 @@ def register(commands: Any) -> None:
     enrol_cmd.set_defaults(handler=cmd_enrol)
 
     sync_cmd = commands.add_parser(
-        "sync", help="send every queued assessment; exit 0 only when nothing is left queued"
+        "sync", help="send every queued assessment, then fetch new form versions and move "
+        "drafts to them (as the window does); exit 0 only when nothing is left queued"
     )
     sync_cmd.add_argument("--batch-size", type=int, default=200, metavar="N",
                           help="assessments per request (default: 200)")

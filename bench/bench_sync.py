@@ -4,6 +4,12 @@ Both modes run in the same session against their own fresh reference server (a s
 process, as the national API would be), each client in its own process so its peak memory is
 its own. Figures: wall time, requests, bytes sent, peak memory, and the ratios between them.
 
+Client CPU per record (the client process's CPU time over the run, not the server's) is
+printed beside the same run's baseline: the same batched sync by the client code of
+`BENCH_SYNC_BASELINE_REF` (default 81ed352, before the set-based acknowledgement, payloads
+hashed and sent as one canonical encoding, gzip level 3 and receipts checked with one key
+object), taken from git into a temporary directory; empty to skip it.
+
 `BENCH_SYNC_COUNT` (default 10000) sets N; `BENCH_SYNC_BASELINE_COUNT` (default 1000)
 caps the one-per-request run, whose per-assessment figures are then scaled to N (the
 output says so); set it to N to measure the baseline in full (about 8 minutes here).
@@ -36,6 +42,8 @@ COUNT = int(os.environ.get("BENCH_SYNC_COUNT", "10000"))
 BASELINE = min(COUNT, int(os.environ.get("BENCH_SYNC_BASELINE_COUNT", "1000")))
 BATCH_SIZE = int(os.environ.get("BENCH_SYNC_BATCH", "250"))
 EXAMPLES = ("primary", "secondary", "early-years", "post-16", "19-25")
+BASELINE_REF = os.environ.get("BENCH_SYNC_BASELINE_REF", "81ed352")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def documents() -> list[dict[str, Any]]:
@@ -91,23 +99,47 @@ def client(root: str, url: str, mode: str, limit: int) -> None:
             with vault.write() as conn:  # the baseline may send only the first `limit`
                 conn.execute("UPDATE outbox SET state = 'superseded' WHERE assessment_id >= ?",
                              (f"a{limit:06d}",))
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         report = SyncEngine(vault, batch_size=BATCH_SIZE, mode=mode, deadline=None).run()
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": elapsed, "requests": report.requests,
+    print(json.dumps({"seconds": elapsed, "cpu_seconds": cpu, "requests": report.requests,
                       "bytes_sent": report.bytes_sent, "peak_kib": peak_kib,
                       "sent": report.accepted, "still_queued": report.still_queued}))
 
 
-def run_mode(work: Path, source: Path, mode: str, limit: int) -> dict[str, Any]:
-    root = work / mode
+def baseline_code(work: Path) -> Path | None:
+    """The client code of BASELINE_REF, from git, or None (no ref, or no git checkout)."""
+    if not BASELINE_REF:
+        return None
+    tree = work / "baseline-code"
+    tree.mkdir()
+    try:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", BASELINE_REF],
+                                 capture_output=True, check=True, timeout=120).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        print(f"(no baseline: {BASELINE_REF} could not be taken from git)")
+        return None
+    return tree
+
+
+def run_mode(
+    work: Path, source: Path, mode: str, limit: int, *, code_tree: Path | None = None,
+    name: str | None = None,
+) -> dict[str, Any]:
+    name = name or mode
+    root = work / name
     shutil.copytree(source, root)
-    server, url, code = start_server(work / f"{mode}-server")
+    server, url, code = start_server(work / f"{name}-server")
+    env = dict(os.environ)
+    if code_tree is not None:  # the client runs the baseline's packages, first on the path
+        env["PYTHONPATH"] = os.pathsep.join([str(code_tree), env.get("PYTHONPATH", "")])
     try:
         result = subprocess.run(
             [sys.executable, __file__, "--client", str(root), url, mode, str(limit)],
             input=code + "\n", capture_output=True, text=True, check=True, timeout=1800,
+            env=env,
         )
     finally:
         server.terminate()
@@ -129,6 +161,9 @@ def main() -> int:
         setup = time.perf_counter() - start
         print(f"{COUNT} finalised assessments prepared in {setup:.1f} s (not measured)")
         batched = run_mode(work, source, "batch", 0)
+        tree = baseline_code(work)
+        before = (run_mode(work, source, "batch", 0, code_tree=tree, name="baseline")
+                  if tree is not None else None)
         single = run_mode(work, source, "single", 0 if BASELINE == COUNT else BASELINE)
     scale = COUNT / BASELINE
     rows = [
@@ -149,6 +184,15 @@ def main() -> int:
     for name, ours, theirs, ratio in rows:
         print(f"  {name:12} {ours:>12} {theirs:>12} {ratio:7.1f}x")
     print(f"  throughput: {COUNT / batched['seconds']:.0f} assessments/s batched")
+    now_ms = batched["cpu_seconds"] * 1000 / COUNT
+    if before is not None:
+        then_ms = before["cpu_seconds"] * 1000 / COUNT
+        print(f"  client CPU per record (batched): {now_ms:.3f} ms, baseline {BASELINE_REF} "
+              f"{then_ms:.3f} ms (same run): {then_ms / now_ms:.2f}x less")
+        print(f"  baseline {BASELINE_REF} wall time {before['seconds']:.2f} s, "
+              f"bytes sent {before['bytes_sent'] / 1e6:.1f} MB")
+    else:
+        print(f"  client CPU per record (batched): {now_ms:.3f} ms")
     return 0
 
 

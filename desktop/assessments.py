@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 import uuid
 import weakref
@@ -20,32 +19,26 @@ from pathlib import Path
 from typing import Any
 
 from contract.canonical import canonical_json as canonical_json  # noqa: PLC0414 - re-exported
-from desktop import heads
-from desktop.crypto import RecordCipher
+from desktop import finalising, heads
 from desktop.errors import (
     BadDocument,
-    CorruptVault,
-    DiskFull,
     NotFound,
-    NotReady,
-    OneSendError,
     TamperedData,
-    VaultBusy,
-    VaultFilesChanged,
-    VaultLocked,
 )
+from desktop.heads import chain_tips, readable_heads
 from desktop.integrity import DAMAGED_RECORD, Head, revision_mac
 from desktop.outbox import Outbox
 from desktop.paths import write_private_file
 from desktop.record_status import FINALISABLE, Event, RecordStatus, next_status
+from desktop.summaries import UPN_INDEX_FIELD, Summary, summarise, upn_index
 from desktop.vault import Vault, now_iso
 from forms.bounds import MAX_DOCUMENT_BYTES, OutOfBounds, check_document_bounds
-from forms.errors import FormError
 from forms.registry import Catalogue
 from forms.validators import normalise_identifier
 
-# Failures of the vault itself, which no single record causes.
-_VAULT_FAILURES = (CorruptVault, DiskFull, VaultBusy, VaultFilesChanged, VaultLocked)
+__all__ = ["Assessments", "RevisionInfo", "Summary", "canonical_json", "parse_document",
+           "summarise", "upn_index", "write_export"]
+
 # Per open vault: record id -> (editing session, the revision that session is writing).
 # In memory only: after a restart (or a kill) the next save starts a new revision.
 _SESSIONS: weakref.WeakKeyDictionary[Vault, dict[str, tuple[str, int]]] = (
@@ -55,7 +48,6 @@ DOCUMENT_FIELDS = ("form", "form_version", "answers")
 # Answers a form migration moved out of the form (forms/migrations.py): kept, never sent.
 OPTIONAL_FIELDS = ("archive",)
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-UPN_INDEX_FIELD = "child.upn"
 
 
 def _reject_constant(name: str) -> Any:
@@ -108,37 +100,6 @@ def check_document(data: Any, source: str, catalogue: Catalogue | None = None) -
     return data
 
 
-def _text(value: Any) -> str:
-    if value is None or isinstance(value, dict | list):
-        return ""
-    if isinstance(value, float) and not math.isfinite(value):
-        return ""
-    return str(value)
-
-
-@dataclass(frozen=True)
-class Summary:
-    """What the assessment list shows of one record; decrypted once after unlock."""
-
-    id: str
-    revision: int
-    status: str
-    updated_at: str
-    form: str
-    form_version: str
-    first_name: str = ""
-    last_name: str = ""
-    date_of_birth: str = ""
-    setting: str = ""
-    kind: str = ""
-    nc_year: str = ""
-    request_date: str = ""
-    damaged: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 @dataclass(frozen=True)
 class RevisionInfo:
     """One entry in an assessment's history: who saved it, when, how and in what state."""
@@ -154,23 +115,6 @@ class RevisionInfo:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def summarise(answers: dict[str, Any]) -> dict[str, str]:
-    """The list's columns, taken from the national form's well-known answer paths."""
-    child = answers.get("child") if isinstance(answers.get("child"), dict) else {}
-    about = answers.get("assessment") if isinstance(answers.get("assessment"), dict) else {}
-    assert isinstance(child, dict)
-    assert isinstance(about, dict)
-    return {
-        "first_name": _text(child.get("first_name")),
-        "last_name": _text(child.get("last_name")),
-        "date_of_birth": _text(child.get("date_of_birth")),
-        "nc_year": _text(child.get("nc_year")),
-        "setting": _text(about.get("setting_name")),
-        "kind": _text(about.get("kind")),
-        "request_date": _text(about.get("request_date")),
-    }
 
 
 class Assessments:
@@ -194,7 +138,7 @@ class Assessments:
         self, document: dict[str, Any], *, record_id: str | None = None, action: str = "create"
     ) -> tuple[str, int]:
         record_id = record_id or uuid.uuid4().hex
-        body = self._body(document)
+        body = self.checked_body(document)
         now = now_iso()
         with self.vault.write() as conn:
             # The row first (the revision refers to it), then its MAC once the tip is known.
@@ -228,7 +172,7 @@ class Assessments:
         the last completed save. Earlier revisions are never touched, so a damaged working
         revision cannot hide the last one of the previous session.
         """
-        body = self._body(document)
+        body = self.checked_body(document)
         now = now_iso()
         sessions = _SESSIONS.setdefault(self.vault, {})
         with self.vault.write() as conn:
@@ -240,7 +184,7 @@ class Assessments:
                 self._replace_tip(conn, head, now=now, status=status, body=body)
                 return head.current_revision
             revision = head.current_revision + 1
-            self._append(conn, head, revision, now=now, action=action, status=status,
+            self.append_revision(conn, head, revision, now=now, action=action, status=status,
                          head_status=status, body=body, upn=True)
             self.vault.audit(conn, f"assessment.{action}", record_id)
         if session is not None and action == "edit":
@@ -279,97 +223,16 @@ class Assessments:
         ))
 
     def finalise(self, record_id: str) -> tuple[int, bool]:
-        """Sign off the current revision and queue it for the server, in one transaction.
-
-        Only a complete and valid assessment (as the forms engine judges it) is finalised. A
-        new revision (action `finalise`, author the profile's name) fixes the identity that
-        every delivery of it will carry. Returns (revision, newly_finalised): finalising what
-        is already queued or synced changes nothing.
-        """
-        with self.vault.errors():
-            judged = self._judge(self.vault.conn, record_id)
-        if isinstance(judged, int):
-            return judged, False
-        with self.vault.write() as conn:
-            return self._finalise_in(conn, record_id, *judged), True
+        """Sign off the current revision and queue it for the server, in one transaction
+        (desktop/finalising.py): (revision, newly_finalised)."""
+        return finalising.finalise(self, record_id)
 
     def finalise_many(
         self, record_ids: Sequence[str], *, batch: int = 250,
     ) -> Iterator[tuple[str, int | None, bool, Exception | None]]:
-        """Finalise many assessments in one process: (id, revision, newly, why-if-skipped).
-
-        Records are taken `batch` at a time in one durable transaction (one commit, one fsync
-        per batch), each inside its own savepoint: a record that is not ready, or was altered
-        outside OneSEND, is rolled back to its savepoint, reported, and stops no other. Each
-        record is judged and written exactly as `finalise` does, through the same MAC'd paths.
-        """
-        for start in range(0, len(record_ids), max(1, batch)):
-            done: list[tuple[str, int | None, bool, Exception | None]] = []
-            with self.vault.write() as conn:
-                for record_id in record_ids[start:start + batch]:
-                    conn.execute("SAVEPOINT finalise_one")
-                    try:
-                        judged = self._judge(conn, record_id)
-                        if isinstance(judged, int):
-                            done.append((record_id, judged, False, None))
-                        else:
-                            revision = self._finalise_in(conn, record_id, *judged)
-                            done.append((record_id, revision, True, None))
-                    except _VAULT_FAILURES:
-                        raise  # the vault itself: the batch rolls back, earlier ones stay
-                    except (OneSendError, FormError, RecursionError, ValueError) as exc:
-                        # This record only (not ready, altered, too deep, out of bounds).
-                        conn.execute("ROLLBACK TO finalise_one")
-                        done.append((record_id, None, False, exc))
-                    conn.execute("RELEASE finalise_one")
-            yield from done
-
-    def _judge(
-        self, conn: Any, record_id: str,
-    ) -> int | tuple[int, dict[str, Any]]:
-        """The current revision when already queued/synced; else (revision, body) once the
-        forms engine judges it complete and valid (NotReady says why not)."""
-        from forms.engine import check_document as judge  # noqa: PLC0415 - loads definitions
-
-        head = self.verified_head(conn, record_id)
-        current, status = head.current_revision, head.status
-        if status in (RecordStatus.QUEUED, RecordStatus.SYNCED):
-            return current
-        if status not in FINALISABLE:
-            raise NotReady(f"Assessment {record_id} cannot be finalised while it is {status}.")
-        document = self.get(record_id, current)
-        body = self._body(document, f"Assessment {record_id}")
-        try:
-            verdict = judge(body)
-        except FormError as exc:
-            raise NotReady(f"Assessment {record_id} cannot be finalised: {exc}") from exc
-        if not verdict.complete:
-            paths = ", ".join(problem.path for problem in verdict.problems[:5])
-            more = ", …" if len(verdict.problems) > 5 else ""
-            raise NotReady(
-                f"Assessment {record_id} is not complete and valid: "
-                f"{len(verdict.problems)} answer(s) to fix ({paths}{more})."
-            )
-        return current, body
-
-    def _finalise_in(
-        self, conn: Any, record_id: str, current: int, body: dict[str, Any],
-    ) -> int:
-        """Inside the caller's transaction: the sign-off revision, queued in the outbox."""
-        now = now_iso()
-        sign_off = {"by": self.vault.profile, "at": now}
-        head = self.verified_head(conn, record_id)
-        if head.current_revision != current:
-            raise NotReady(
-                f"Assessment {record_id} changed while it was being finalised; try again."
-            )
-        revision = current + 1
-        self._append(conn, head, revision, now=now, action="finalise",
-                     status=RecordStatus.READY,
-                     head_status=next_status(head.status, Event.FINALISE), body=body, upn=False)
-        Outbox(self.vault).enqueue(conn, record_id, revision, body=body, sign_off=sign_off)
-        self.vault.audit(conn, "assessment.finalise", record_id)
-        return revision
+        """Finalise many assessments in one process, a batch per durable transaction
+        (desktop/finalising.py): (id, revision, newly, why-if-skipped)."""
+        return finalising.finalise_many(self, record_ids, batch=batch)
 
     def finalisable(self) -> list[str]:
         """Ids of the assessments that could be finalised (drafts, amended, in conflict)."""
@@ -389,14 +252,14 @@ class Assessments:
         The next finalisation of this assessment is sent with `server_revision` as its base;
         nothing on either side is overwritten. Returns the new local revision.
         """
-        body = self._body(document)
+        body = self.checked_body(document)
         now = now_iso()
         with self.vault.write() as conn:
             head = self.verified_head(conn, record_id)
             # The server's revision numbers come first, so a gap here is expected: the
             # revisions' MAC chain, not their numbering, shows that none is missing.
             revision = max(head.current_revision, server_revision) + 1
-            self._append(conn, head, revision, now=now, action="resolve-conflict",
+            self.append_revision(conn, head, revision, now=now, action="resolve-conflict",
                          status=RecordStatus.AMENDED,
                          head_status=next_status(head.status, Event.RESOLVE), body=body,
                          upn=True)
@@ -444,8 +307,8 @@ class Assessments:
         whose revisions do not end where its row says (one deleted, added or rolled back),
         is marked damaged.
         """
-        heads, unreadable = self._readable_heads()
-        chains = self._chain_tips([head.id for head in heads])
+        heads, unreadable = readable_heads(self.vault)
+        chains = chain_tips(self.vault, [head.id for head in heads])
         cipher = self.vault.cipher
         result = [Summary(record_id, 0, "", "", "", "", damaged=True) for record_id in unreadable]
         for head in heads:
@@ -550,7 +413,8 @@ class Assessments:
     def _exists(self, record_id: str) -> bool:
         return bool(self.vault.read("SELECT 1 FROM assessments WHERE id = ?", (record_id,)))
 
-    def _body(self, document: dict[str, Any], source: str = "The assessment") -> dict[str, Any]:
+    def checked_body(self, document: dict[str, Any],
+                     source: str = "The assessment") -> dict[str, Any]:
         checked = check_document(document, source, self.vault.catalogue)
         body = {key: checked[key] for key in DOCUMENT_FIELDS}
         if checked.get("archive"):
@@ -570,8 +434,10 @@ class Assessments:
         body: dict[str, Any], previous: bytes | None,
     ) -> bytes:
         """Append a revision whose MAC chains to `previous` (the record's tip); its MAC."""
-        # Key order is kept as given, so an export reads like the file that was imported.
-        plaintext = json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        # Key order is kept as given, so an export reads like the file that was imported;
+        # a sign-off revision is canonical, as a sync sends it (Outbox.payload_bytes).
+        plaintext = (canonical_json(body) if action == "finalise" else
+                     json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8"))
         sealed = self.vault.cipher.seal(plaintext, "answers", record_id, revision)
         mac = revision_mac(self.vault.cipher, record_id, revision, now, self.vault.profile,
                            action, status, body["form"], body["form_version"], sealed, previous)
@@ -583,12 +449,13 @@ class Assessments:
         )
         return mac
 
-    def _append(
+    def append_revision(
         self, conn: Any, head: Head, revision: int, *, now: str, action: str, status: str,
-        head_status: str, body: dict[str, Any], upn: bool,
-    ) -> None:
+        head_status: str, body: dict[str, Any], upn: bool, move_state: bool = True,
+    ) -> tuple[bytes | None, bytes]:
         """A new revision and the record's row moved on to it, both MAC'd, in `conn`'s
-        transaction."""
+        transaction; the row's (old, new) MAC (the vault's state row moved by them unless
+        the caller moves it for a whole batch, `move_state=False`)."""
         tip = self._insert_revision(conn, head.id, revision, now=now, action=action,
                                     status=status, body=body, previous=head.tip)
         moved = replace(
@@ -598,7 +465,7 @@ class Assessments:
             form=body["form"], form_version=body["form_version"],
             summary=self._seal_summary(body, head.id, revision), tip=tip,
         )
-        self.put_head(conn, moved)
+        return heads.put_head(self.vault, conn, moved, move_state=move_state)
 
     def put_head(self, conn: Any, head: Head) -> None:
         """Write the record's row with a fresh MAC (the caller verified the row it read)."""
@@ -640,73 +507,9 @@ class Assessments:
             raise TamperedData(DAMAGED_RECORD.format(
                 id=head.id, what=f"revision {broken[0]}'s details do not verify"))
 
-    def _readable_heads(self) -> tuple[list[Head], list[str]]:
-        """Every assessment row that can be read, and the ids of those that cannot."""
-        try:
-            rows = self.vault.read(f"SELECT {Head.COLUMNS} FROM assessments")  # noqa: S608
-            return [Head.from_row(row) for row in rows], []
-        except CorruptVault:
-            pass
-        # A damaged page: read the table in rowid ranges, halving a range that fails, so only
-        # the rows on the damaged page are lost; the primary-key index names them.
-        heads: dict[int, Head] = {}
-        failed: list[int] = []
-        try:
-            top = int(self.vault.read("SELECT max(rowid) FROM assessments")[0][0] or 0)
-        except CorruptVault:
-            top = 0
-        ranges = [(1, max(top, 1))]
-        while ranges:
-            low, high = ranges.pop()
-            try:
-                rows = self.vault.read(
-                    f"SELECT rowid, {Head.COLUMNS} FROM assessments "  # noqa: S608 - constant
-                    "WHERE rowid BETWEEN ? AND ?", (low, high))
-                heads.update((int(row[0]), Head.from_row(row[1:])) for row in rows)
-            except (CorruptVault, ValueError, TypeError):
-                if low == high:
-                    failed.append(low)
-                else:
-                    middle = (low + high) // 2
-                    ranges += [(low, middle), (middle + 1, high)]
-        known = {head.id for head in heads.values()}
-        try:
-            indexed = self.vault.read("SELECT id, rowid FROM assessments INDEXED BY "
-                                      "sqlite_autoindex_assessments_1")
-        except CorruptVault:
-            indexed = []
-        unreadable = sorted(str(aid) for aid, rowid in indexed
-                            if str(aid) not in known and (not top or int(rowid) <= top))
-        return list(heads.values()), unreadable
-
-    def _chain_tips(self, ids: list[str]) -> dict[str, tuple[int, int, bytes | None]]:
-        """Per record: how many revisions, the last one's number and its MAC (index only)."""
-        query = ("SELECT assessment_id, count(*), max(revision), CAST(mac AS BLOB) "
-                 "FROM revisions INDEXED BY revisions_chain")
-        try:
-            rows = self.vault.read(query + " GROUP BY assessment_id")
-        except CorruptVault:
-            rows = []
-            for record_id in ids:
-                try:
-                    rows += self.vault.read(query + " WHERE assessment_id = ?", (record_id,))
-                except CorruptVault:
-                    continue  # the record's revisions are on a damaged page: shown damaged
-        return {str(row[0]): (int(row[1]), int(row[2]), row[3]) for row in rows
-                if row[0] is not None}
-
 
 def _digest(blob: Any) -> bytes | None:
     return None if blob is None else hashlib.sha256(bytes(blob)).digest()
-
-
-def upn_index(cipher: RecordCipher, answers: dict[str, Any]) -> bytes | None:
-    """The blind index of the child's UPN under this profile's key, or None without one."""
-    child = answers.get("child")
-    upn = child.get("upn") if isinstance(child, dict) else None
-    if not isinstance(upn, str) or not normalise_identifier(upn):
-        return None
-    return cipher.blind_index(normalise_identifier(upn), UPN_INDEX_FIELD)
 
 
 def write_export(path: Path, document: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ import hmac
 import os
 import secrets
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -118,11 +118,25 @@ def _hkdf(key: bytes, salt: bytes | None, info: bytes) -> bytes:
 
 def _encode_fields(kind: str, fields: tuple[object, ...]) -> bytes:
     """Each part length-prefixed (8 bytes) and typed, so no two different rows encode alike."""
-    out = bytearray()
-    for part in (b"onesend/v1/mac", kind.encode(), *map(_encode_field, fields)):
-        out += len(part).to_bytes(8, "big")
-        out += part
-    return bytes(out)
+    head = kind.encode()
+    out = [_MAC_DOMAIN, len(head).to_bytes(8, "big"), head]
+    for field in fields:
+        kind_of = type(field)  # the common exact types inline; the rest (and errors) below
+        if kind_of is str:
+            part = b"s" + cast(str, field).encode("utf-8")
+        elif kind_of is int:
+            part = b"i" + str(field).encode()
+        elif kind_of is bytes:
+            part = b"b" + cast(bytes, field)
+        elif field is None:
+            part = b"n"
+        else:
+            part = _encode_field(field)
+        out += (len(part).to_bytes(8, "big"), part)
+    return b"".join(out)
+
+
+_MAC_DOMAIN = len(b"onesend/v1/mac").to_bytes(8, "big") + b"onesend/v1/mac"
 
 
 def _encode_field(field: object) -> bytes:
@@ -195,7 +209,7 @@ class RecordCipher:
         """
         if self._mac_key is None:
             raise VaultLocked("The vault is locked: unlock it to continue.")
-        return hmac.new(self._mac_key, _encode_fields(kind, fields), hashlib.sha256).digest()
+        return hmac.digest(self._mac_key, _encode_fields(kind, fields), "sha256")
 
     def mac_ok(self, stored: object, kind: str, *fields: object) -> bool:
         """Whether `stored` is this row's MAC (compared in constant time)."""

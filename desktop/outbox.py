@@ -11,15 +11,17 @@ and server keys, live in `desktop.secrets`).
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from contract.canonical import canonical_json, payload_hash
+from contract.canonical import HASH_PREFIX, canonical_json
+from contract.canonical import payload_hash as payload_hash  # noqa: PLC0414 - re-exported
 from desktop import heads
 from desktop.errors import TamperedData
 from desktop.integrity import OUTBOX_MAC_COLUMNS, outbox_mac, sync_head_mac
@@ -42,6 +44,10 @@ _COLUMNS = (
 )
 # What a state change may set, by position in OUTBOX_MAC_COLUMNS.
 _CHANGEABLE = {"state": 6, "acknowledged_at": 8, "receipt": 10, "reasons": 11}
+_NO_LONGER_MATCHES = ("Assessment {id} (revision {revision}) no longer matches what was "
+                      "finalised; it was not sent.")
+_REMEMBERED = 5000  # rows remembered as written (a few batches' worth)
+_CHUNK = 500  # assessments named in one statement (well under SQLite's variable limit)
 
 
 def make_payload(body: dict[str, Any], sign_off: dict[str, str]) -> dict[str, Any]:
@@ -85,6 +91,8 @@ class Outbox:
 
     def __init__(self, vault: Vault) -> None:
         self.vault = vault
+        # Rows as this object last wrote them (OUTBOX_MAC_COLUMNS and MAC), by key.
+        self._written: dict[tuple[str, int], tuple[Any, ...]] = {}
 
     # -- queueing (inside the caller's transaction) -------------------------------------------
 
@@ -99,7 +107,7 @@ class Outbox:
         self._move(conn, f"assessment_id = ? AND +state = '{Q}'", (assessment_id,), now=now,
                    state=OutboxState.SUPERSEDED)
         base = self._base_revision(conn, assessment_id)
-        digest = payload_hash(make_payload(body, sign_off))
+        digest = _hash(canonical_json(make_payload(body, sign_off)))
         sealed = self.vault.cipher.seal(
             canonical_json(sign_off), "sign-off", assessment_id, revision
         )
@@ -151,6 +159,33 @@ class Outbox:
             (assessment_id, revision, sync_head_mac(self.vault.cipher, assessment_id, revision)),
         )
 
+    def _raise_server_revisions(
+        self, conn: sqlite3.Connection, keys: Sequence[tuple[str, int]]
+    ) -> None:
+        """`_raise_server_revision` for many (assessment, revision) at once."""
+        highest: dict[str, int] = {}
+        for aid, revision in keys:
+            highest[aid] = max(revision, highest.get(aid, revision))
+        ids = list(highest)
+        cipher = self.vault.cipher
+        known: dict[str, int] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start:start + _CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            for aid, revision, mac in conn.execute(
+                    "SELECT assessment_id, server_revision, CAST(mac AS BLOB) "  # noqa: S608
+                    f"FROM sync_heads WHERE assessment_id IN ({marks})", chunk):
+                if cipher.mac_ok(mac, "sync-head", aid, int(revision)):
+                    known[str(aid)] = int(revision)
+        rows = []
+        for aid, sent in highest.items():
+            revision = max(sent, known.get(aid, 0))
+            rows.append((aid, revision, sync_head_mac(cipher, aid, revision)))
+        conn.executemany(
+            "INSERT INTO sync_heads (assessment_id, server_revision, mac) VALUES (?, ?, ?) "
+            "ON CONFLICT(assessment_id) DO UPDATE SET server_revision = "
+            "excluded.server_revision, mac = excluded.mac", rows)
+
     def _move(
         self, conn: sqlite3.Connection, where: str, params: Sequence[Any], *, now: str,
         attempt: bool = False, **changes: Any,
@@ -160,22 +195,60 @@ class Outbox:
         rows = conn.execute(
             f"SELECT {OUTBOX_MAC_COLUMNS}, CAST(mac AS BLOB) FROM outbox "  # noqa: S608
             f"WHERE {where}", params).fetchall()
+        return self._rewrite(conn, rows, now=now, attempt=attempt, changes=lambda _: changes)
+
+    def _move_keys(
+        self, conn: sqlite3.Connection, keys: Iterable[tuple[str, int]], *, now: str,
+        attempt: bool = False, from_state: str | None = None,
+        changes: Callable[[tuple[str, int]], dict[str, Any]],
+    ) -> list[tuple[str, int]]:
+        """`_move` for the rows with these keys (and in `from_state`, when given): read by
+        primary key, a chunk of assessments per statement, and written in one statement."""
+        wanted = set(keys)
+        ids = list(dict.fromkeys(aid for aid, _ in wanted))
+        rows: list[Any] = []
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start:start + _CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            where = "" if from_state is None else " AND +state = ?"
+            params = [*chunk] if from_state is None else [*chunk, from_state]
+            rows += [row for row in conn.execute(
+                f"SELECT {OUTBOX_MAC_COLUMNS}, CAST(mac AS BLOB) FROM outbox "  # noqa: S608
+                f"WHERE assessment_id IN ({marks}){where}", params)
+                if (row[0], row[1]) in wanted]
+        return self._rewrite(conn, rows, now=now, attempt=attempt, changes=changes)
+
+    def _rewrite(
+        self, conn: sqlite3.Connection, rows: Sequence[Sequence[Any]], *, now: str,
+        attempt: bool, changes: Callable[[tuple[str, int]], dict[str, Any]],
+    ) -> list[tuple[str, int]]:
+        """Rows of OUTBOX_MAC_COLUMNS and their MAC: those that verify are changed and
+        re-MAC'd, in one prepared statement; the others are left exactly as found."""
         cipher = self.vault.cipher
-        moved = []
+        moved: list[tuple[str, int]] = []
+        updates = []
+        written = self._written
+        if len(written) > _REMEMBERED:
+            written.clear()
         for row in rows:
             values = list(row[:-1])
-            if not _same(outbox_mac(cipher, tuple(values)), row[-1]):
+            key = (str(values[0]), int(values[1]))
+            # A row exactly as this object last wrote it (values and MAC) verifies: its MAC
+            # was computed here over these values. Any other row is checked.
+            if written.pop(key, None) != tuple(row) and not _same(
+                    outbox_mac(cipher, tuple(values)), row[-1]):
                 continue
-            for name, value in changes.items():
+            for name, value in changes(key).items():
                 values[_CHANGEABLE[name]] = value
-            conn.execute(
-                "UPDATE outbox SET state = ?, acknowledged_at = ?, receipt = ?, reasons = ?, "
-                "updated_at = ?, attempts = attempts + ?, mac = ? "
-                "WHERE assessment_id = ? AND revision = ?",
-                (values[6], values[8], values[10], values[11], now, int(attempt),
-                 outbox_mac(cipher, tuple(values)), values[0], values[1]),
-            )
-            moved.append((str(values[0]), int(values[1])))
+            mac = outbox_mac(cipher, tuple(values))
+            updates.append((values[6], values[8], values[10], values[11], now, int(attempt),
+                            mac, values[0], values[1]))
+            written[key] = (*values, mac)
+            moved.append(key)
+        conn.executemany(
+            "UPDATE outbox SET state = ?, acknowledged_at = ?, receipt = ?, reasons = ?, "
+            "updated_at = ?, attempts = attempts + ?, mac = ? "
+            "WHERE assessment_id = ? AND revision = ?", updates)
         return moved
 
     def _set_record_status(
@@ -192,6 +265,21 @@ class Outbox:
             return
         heads.put_head(self.vault, conn, replace(head, status=next_status(head.status, event)))
 
+    def _set_record_statuses(
+        self, conn: sqlite3.Connection, keys: Sequence[tuple[str, int]], event: Event,
+        *, only_from: RecordStatus | None = None,
+    ) -> None:
+        """`_set_record_status` for many records: read in two statements, written in one."""
+        found = heads.verified_heads(self.vault, conn, [aid for aid, _ in keys])
+        moved = []
+        for aid, revision in keys:
+            head = found.get(aid)
+            if head is None or head.current_revision != revision or (
+                    only_from and head.status != only_from):
+                continue
+            moved.append(replace(head, status=next_status(head.status, event)))
+        heads.put_heads(self.vault, conn, moved)
+
     def adopt_server_revision(
         self, conn: sqlite3.Connection, assessment_id: str, server_revision: int
     ) -> None:
@@ -204,67 +292,96 @@ class Outbox:
 
     def take(self, limit: int) -> list[OutboxItem]:
         """Mark up to `limit` queued items in flight, oldest first, before anything is sent."""
+        width = len(_COLUMNS.split(","))
         with self.vault.write() as conn:
             rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM outbox WHERE state = '{Q}' "  # noqa: S608 - constant
+                f"SELECT {_COLUMNS}, {OUTBOX_MAC_COLUMNS}, CAST(mac AS BLOB) "  # noqa: S608
+                f"FROM outbox WHERE state = '{Q}' "
                 "ORDER BY queued_at, assessment_id, revision LIMIT ?",
                 (limit,),
             ).fetchall()
-            now = now_iso()
-            moved: set[tuple[str, int]] = set()
-            for row in rows:
-                moved.update(self._move(conn, "assessment_id = ? AND revision = ?",
-                                        (row[0], row[1]), now=now, attempt=True,
-                                        state=IN_FLIGHT))
-        return [self._item(row, state=IN_FLIGHT, attempts=int(row[9]) + 1) for row in rows
-                if (str(row[0]), int(row[1])) in moved]
+            moved = set(self._rewrite(conn, [row[width:] for row in rows], now=now_iso(),
+                                      attempt=True, changes=lambda _: {"state": IN_FLIGHT}))
+        return [OutboxItem(str(row[0]), int(row[1]), None if row[2] is None else int(row[2]),
+                           str(row[3]), str(row[4]), str(row[5]), IN_FLIGHT, str(row[7]),
+                           str(row[8]), int(row[9]) + 1, None if row[10] is None else str(row[10]))
+                for row in rows if (str(row[0]), int(row[1])) in moved]
 
     def retake(self, keys: Iterable[tuple[str, int]]) -> None:
         """Mark these queued items in flight again (a batch split after a refusal)."""
         with self.vault.write() as conn:
-            now = now_iso()
-            for key in keys:
-                self._move(conn, f"assessment_id = ? AND revision = ? AND state = '{Q}'",
-                           key, now=now, attempt=True, state=IN_FLIGHT)
+            self._move_keys(conn, keys, now=now_iso(), attempt=True, from_state=Q,
+                            changes=lambda _: {"state": IN_FLIGHT})
 
     def payload(self, item: OutboxItem) -> dict[str, Any]:
         """The payload exactly as finalised (its hash is checked before it is sent)."""
-        rows = self.vault.read(
-            "SELECT CAST(sign_off AS BLOB) FROM outbox WHERE assessment_id = ? AND revision = ?",
-            (item.assessment_id, item.revision),
-        )
-        sign_off_blob = rows[0][0]
-        body_blob = heads.sealed_body(self.vault, item.assessment_id, item.revision)
+        found = self.payload_bytes([item])[item.key]
+        if isinstance(found, TamperedData):
+            raise found
+        value: dict[str, Any] = json.loads(found)
+        return value
+
+    def payload_bytes(
+        self, items: Sequence[OutboxItem]
+    ) -> dict[tuple[str, int], bytes | TamperedData]:
+        """Each item's payload exactly as finalised, as its canonical JSON: the bytes that are
+        hashed are the bytes that are sent. An item whose payload no longer matches its hash
+        maps to TamperedData (it must not be sent).
+
+        A finalised revision is stored as canonical JSON (desktop/finalising.py), whose keys
+        `answers`, `form`, `form_version` come in the payload's order, before `sign_off`: the
+        payload is those bytes with the sealed sign-off spliced in, checked by its hash. A
+        revision that is not (finalised by an earlier version, or holding an archive of
+        migrated answers, which is never sent) is decoded and encoded again.
+        """
         cipher = self.vault.cipher
-        body = json.loads(cipher.open(body_blob, "answers", item.assessment_id, item.revision))
-        sign_off = json.loads(
-            cipher.open(sign_off_blob, "sign-off", item.assessment_id, item.revision)
-        )
-        payload = make_payload(body, sign_off)
-        if payload_hash(payload) != item.payload_hash:
-            raise TamperedData(
-                f"Assessment {item.assessment_id} (revision {item.revision}) no longer matches "
-                "what was finalised; it was not sent."
-            )
-        return payload
+        keys = [item.key for item in items]
+        bodies = heads.sealed_bodies(self.vault, keys)
+        sign_offs: dict[tuple[str, int], bytes] = {}
+        ids = list(dict.fromkeys(aid for aid, _ in keys))
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start:start + _CHUNK]
+            sign_offs.update(((str(aid), int(revision)), blob) for aid, revision, blob in
+                             self.vault.read(
+                "SELECT assessment_id, revision, CAST(sign_off AS BLOB) FROM outbox "  # noqa: S608
+                f"WHERE assessment_id IN ({', '.join('?' for _ in chunk)})", chunk))
+        found: dict[tuple[str, int], bytes | TamperedData] = {}
+        for item in items:
+            key = item.key
+            try:
+                if key not in bodies or sign_offs.get(key) is None:
+                    raise _damaged(item)
+                body = cipher.open(bodies[key], "answers", *key)
+                sign_off = cipher.open(sign_offs[key], "sign-off", *key)
+            except TamperedData as exc:
+                found[key] = exc
+                continue
+            raw = body[:-1] + b',"sign_off":' + sign_off + b"}"
+            if _hash(raw) != item.payload_hash:
+                raw = canonical_json(make_payload(json.loads(body), json.loads(sign_off)))
+            found[key] = raw if _hash(raw) == item.payload_hash else _damaged(item)
+        return found
 
     def acknowledge(self, acks: Sequence[tuple[OutboxItem, dict[str, Any]]]) -> None:
-        """Store verified receipts; an assessment whose current revision was sent is `synced`."""
+        """Store verified receipts; an assessment whose current revision was sent is `synced`.
+
+        One transaction per batch, each table written by one prepared statement (the MACs
+        are still computed and checked row by row)."""
         if not acks:
             return
         cipher = self.vault.cipher
         now = now_iso()
+        sealed = {item.key: cipher.seal(canonical_json(receipt), "receipt", item.assessment_id,
+                                        item.revision) for item, receipt in acks}
+        keys = list(sealed)
         with self.vault.write() as conn:
-            for item, receipt in acks:
-                sealed = cipher.seal(canonical_json(receipt), "receipt", item.assessment_id,
-                                     item.revision)
-                self._move(conn, "assessment_id = ? AND revision = ?", item.key, now=now,
-                           state=OutboxState.ACKNOWLEDGED, receipt=sealed, reasons=None,
-                           acknowledged_at=now)
-                self._raise_server_revision(conn, item.assessment_id, item.revision)
-                self._set_record_status(conn, item.assessment_id, item.revision,
-                                        Event.ACKNOWLEDGE, only_from=RecordStatus.QUEUED)
-                self.vault.audit(conn, "assessment.synced", item.assessment_id)
+            self._move_keys(conn, keys, now=now, changes=lambda key: {
+                "state": OutboxState.ACKNOWLEDGED, "receipt": sealed[key], "reasons": None,
+                "acknowledged_at": now})
+            self._raise_server_revisions(conn, keys)
+            self._set_record_statuses(conn, keys, Event.ACKNOWLEDGE,
+                                      only_from=RecordStatus.QUEUED)
+            self.vault.audit_many(conn, "assessment.synced", [aid for aid, _ in keys])
             self.vault.set_meta(conn, "last_acknowledged_at", now)
 
     def requeue(self, items: Iterable[OutboxItem]) -> None:
@@ -273,10 +390,8 @@ class Outbox:
         if not keys:
             return
         with self.vault.write() as conn:
-            now = now_iso()
-            for key in keys:
-                self._move(conn, f"assessment_id = ? AND revision = ? AND state = '{IN_FLIGHT}'",
-                           key, now=now, state=Q)
+            self._move_keys(conn, keys, now=now_iso(), from_state=IN_FLIGHT,
+                            changes=lambda _: {"state": Q})
 
     def set_aside(self, item: OutboxItem, state: str, reasons: dict[str, Any]) -> None:
         """Quarantine an item (or mark a conflict) with the server's reasons; others go on."""
@@ -371,9 +486,16 @@ class Outbox:
             queued_at=str(row[7]), updated_at=str(row[8]), attempts=int(row[9]),
             acknowledged_at=None if row[10] is None else str(row[10]),
         )
-        if changes:
-            return OutboxItem(**{**asdict(item), **changes})
-        return item
+        return replace(item, **changes) if changes else item
+
+
+def _hash(raw: bytes) -> str:
+    """`contract.canonical.payload_hash`, over payload bytes already canonical."""
+    return HASH_PREFIX + hashlib.sha256(raw).hexdigest()
+
+
+def _damaged(item: OutboxItem) -> TamperedData:
+    return TamperedData(_NO_LONGER_MATCHES.format(id=item.assessment_id, revision=item.revision))
 
 
 def _same(expected: bytes, stored: Any) -> bool:

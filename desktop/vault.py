@@ -445,6 +445,30 @@ class Vault:
         )
         self.move_state(conn, audit=(entry_id, mac), new_record=new_record)
 
+    def audit_many(
+        self, conn: sqlite3.Connection, action: str, assessment_ids: Sequence[str],
+    ) -> None:
+        """`audit` for many records at once: one INSERT, one move of the state row."""
+        if not assessment_ids:
+            return
+        cipher = self.cipher
+        last = conn.execute(
+            "SELECT id, CAST(mac AS BLOB) FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+        entry_id = int(last[0]) if last else 0
+        previous: bytes | None = last[1] if last else None
+        at = now_iso()
+        rows = []
+        for assessment_id in assessment_ids:
+            entry_id += 1
+            previous = integrity.audit_mac(cipher, entry_id, at, self.profile, action,
+                                           assessment_id, previous)
+            rows.append((entry_id, at, self.profile, action, assessment_id, previous))
+        conn.executemany(
+            "INSERT INTO audit (id, at, profile, action, assessment_id, mac) "
+            "VALUES (?, ?, ?, ?, ?, ?)", rows)
+        assert previous is not None
+        self.move_state(conn, audit=(entry_id, previous))
+
     def move_state(
         self, conn: sqlite3.Connection, *, audit: tuple[int, bytes] | None = None,
         new_record: bool = False, head: tuple[bytes | None, bytes] | None = None,

@@ -20,12 +20,15 @@ looked up in the manifest next time), and the run raises DeadlinePassed.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from contract.protocol import MAX_BATCH_ITEMS, PROTOCOL_VERSION, receipt_matches
 from desktop.errors import (
@@ -137,6 +140,7 @@ class SyncEngine:
         self._lock = SyncLock(vault.path.parent)
         self.report = SyncReport()
         self._state = SyncProgress("starting")
+        self._receipt_keys: dict[str, Ed25519PublicKey] = {}
 
     # -- public -------------------------------------------------------------------------------
 
@@ -255,26 +259,25 @@ class SyncEngine:
                 self._recover(api, credentials)
 
     def _send(self, api: Api, credentials: Credentials, batch: list[OutboxItem]) -> None:
-        sendable: list[tuple[OutboxItem, dict[str, Any]]] = []
+        sendable: list[tuple[OutboxItem, bytes]] = []
+        prepared = self.outbox.payload_bytes(batch)
         for item in batch:
-            try:
-                payload = self.outbox.payload(item)
-            except TamperedData as exc:
+            payload = prepared[item.key]
+            if isinstance(payload, TamperedData):
                 self._set_aside(item, OutboxState.QUARANTINED, {
-                    "status": 0, "type": "local-damage", "title": str(exc), "errors": []})
+                    "status": 0, "type": "local-damage", "title": str(payload), "errors": []})
                 continue
-            sendable.append((item, {
-                "submission_id": item.assessment_id, "revision": item.revision,
-                "base_revision": item.base_revision, "payload": payload,
-                "payload_hash": item.payload_hash}))
+            sendable.append((item, _item_json(item, payload)))
         if not sendable:
             return
         if self.mode == SINGLE:
             self._send_single(api, credentials, *sendable[0])
             return
         try:
-            reply = api.once("POST", "/v1/submissions/batch",
-                             {"items": [body for _, body in sendable]})
+            # The payloads' canonical bytes are spliced in as they were hashed, not encoded
+            # again: the body is the JSON `{"items": [...]}`.
+            reply = api.once("POST", "/v1/submissions/batch", raw=b'{"items":[' + b",".join(
+                body for _, body in sendable) + b"]}")
         except ServerRejected as exc:
             self._refused_batch(api, credentials, [item for item, _ in sendable], exc)
             return
@@ -283,11 +286,11 @@ class SyncEngine:
                             results if isinstance(results, list) else [])
 
     def _send_single(
-        self, api: Api, credentials: Credentials, item: OutboxItem, body: dict[str, Any]
+        self, api: Api, credentials: Credentials, item: OutboxItem, body: bytes
     ) -> None:
         try:
             reply = api.once("PUT", f"/v1/submissions/{item.assessment_id}/revisions/"
-                             f"{item.revision}", body)
+                             f"{item.revision}", raw=body)
         except ServerRejected as exc:
             state = OutboxState.CONFLICT if exc.status == 409 else OutboxState.QUARANTINED
             self._set_aside(item, state, rejected_reason(exc))
@@ -371,8 +374,11 @@ class SyncEngine:
                  reasons.get("type"))
 
     def _verified(self, credentials: Credentials, item: OutboxItem, receipt: Any) -> bool:
+        key = self._receipt_keys.get(credentials.receipt_key)
+        if key is None:  # the key's object made once per run, not once per receipt
+            key = self._receipt_keys[credentials.receipt_key] = credentials.receipt_public_key()
         return receipt_matches(
-            credentials.receipt_public_key(), receipt, submission_id=item.assessment_id,
+            key, receipt, submission_id=item.assessment_id,
             revision=item.revision, digest=item.payload_hash, server_id=credentials.server_id)
 
     @staticmethod
@@ -412,6 +418,14 @@ def check_reachable(server_url: str, settings: ApiSettings | None = None) -> Non
         raise api.offline(exc, 1) from None
     finally:
         api.close()
+
+
+def _item_json(item: OutboxItem, payload: bytes) -> bytes:
+    """One item of a submission, its payload's canonical bytes spliced in as they are."""
+    head = json.dumps({"submission_id": item.assessment_id, "revision": item.revision,
+                       "base_revision": item.base_revision, "payload_hash": item.payload_hash},
+                      ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return head[:-1].encode("utf-8") + b',"payload":' + payload + b"}"
 
 
 def _entries_by_key(body: Any) -> dict[tuple[Any, Any], dict[str, Any]]:

@@ -10,7 +10,7 @@ Proxies come from the app's setting or the system's.
 Every request has a connect timeout, a read timeout and an overall deadline (a read timeout
 alone lets a trickling server hold the client for ever). The deadline covers connecting, the
 TLS handshake, sending, waiting for the headers and reading the body: a watchdog shuts the
-request's socket when it passes (`_Watchdog`), whatever the request is blocked in. An `Api`
+request's socket when it passes (`Watchdog`), whatever the request is blocked in. An `Api`
 may also have a deadline for a whole run (`run_deadline`): every request and backoff wait is
 cut to what is left of it, and DeadlinePassed is raised when it is spent.
 
@@ -22,16 +22,12 @@ Retry-After, for timeouts, resets, 429 and 5xx only.
 
 from __future__ import annotations
 
-import contextlib
 import email.utils
 import gzip
 import ipaddress
 import json
 import random
 import re
-import socket
-import ssl
-import sys
 import threading
 import time
 import urllib.request
@@ -43,11 +39,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-import truststore
 import urllib3
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from contract.protocol import PROBLEM_PREFIX, PROTOCOL_HEADER, PROTOCOL_VERSION, canonical_json
 from desktop.errors import (
@@ -60,6 +52,7 @@ from desktop.errors import (
     UntrustedServer,
     UpdateRequired,
 )
+from sync.transport import DeadlineAdapter, TrustAdapter, Watchdog, tls_context
 
 # Bounds on what a server may send (far above any true answer: one assessment, a form
 # definition, a page of the manifest, the results of a batch of at most 1,000 items).
@@ -84,7 +77,9 @@ class ApiSettings:
     ca_bundle: Path | None = None
     proxy: str | None = None
     use_system_proxy: bool = True
-    gzip_level: int = 5
+    # Level 3: the cheapest in CPU per record of 1-9 on batches of assessments (zlib's fast
+    # strategy; 8 vs 17 us per record at level 5, for 1.3x the bytes: bench/bench_sync.py).
+    gzip_level: int = 3
 
 
 NETWORK_SETTINGS_FILE = "network.json"
@@ -195,198 +190,6 @@ class Backoff:
             raise Cancelled("Sync stopped; what was sent is kept and the rest stays queued.")
 
 
-# -- the per-request deadline, enforced whatever the request is blocked in -------------------
-
-_active = threading.local()  # the watchdog of the request this thread is making, if any
-
-
-class _Watchdog:
-    """Shuts every socket a request uses when its deadline passes.
-
-    A read timeout bounds each wait for a byte, not the request: a server trickling a byte of
-    its headers every few seconds would never trip it. `shutdown` wakes whatever the request
-    is blocked in (connecting through TLS, sending, waiting for headers, reading the body), so
-    the deadline holds. The sockets are duplicates kept by our connections for this alone.
-    """
-
-    def __init__(self, seconds: float) -> None:
-        self._lock = threading.Lock()
-        self._sockets: list[socket.socket] = []
-        self._done = False
-        self.fired = False
-        self._timer = threading.Timer(max(seconds, 0.0), self._fire)
-        self._timer.daemon = True
-
-    def watch(self, connection: HTTPConnection) -> None:
-        cut = getattr(connection, "_onesend_cut", None)
-        if not isinstance(cut, socket.socket):
-            return
-        with self._lock:
-            self._sockets.append(cut)
-            if self.fired:
-                _shut(cut)
-
-    def _fire(self) -> None:
-        with self._lock:
-            if self._done:
-                return
-            self.fired = True
-            for cut in self._sockets:
-                _shut(cut)
-
-    def __enter__(self) -> _Watchdog:
-        _active.watchdog = self
-        self._timer.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._timer.cancel()
-        with self._lock:
-            self._done = True
-        _active.watchdog = None
-
-
-def _shut(cut: socket.socket) -> None:
-    with contextlib.suppress(OSError):  # already closed: nothing left to cut
-        cut.shutdown(socket.SHUT_RDWR)
-
-
-def _enlist(connection: HTTPConnection) -> None:
-    watchdog = getattr(_active, "watchdog", None)
-    if isinstance(watchdog, _Watchdog):
-        watchdog.watch(connection)
-
-
-def _keep_cut(connection: HTTPConnection, sock: socket.socket) -> None:
-    _drop_cut(connection)
-    connection._onesend_cut = sock.dup()  # type: ignore[attr-defined]
-    _enlist(connection)
-
-
-def _drop_cut(connection: HTTPConnection) -> None:
-    cut = connection.__dict__.pop("_onesend_cut", None)
-    if isinstance(cut, socket.socket):
-        cut.close()
-
-
-class _Watched(HTTPConnection):
-    """A connection whose socket the deadline watchdog can cut (plain or TLS alike)."""
-
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        _keep_cut(self, sock)
-        return sock
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _enlist(self)
-        super().request(*args, **kwargs)
-
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            _drop_cut(self)
-
-
-class _WatchedHTTPConnection(_Watched):
-    pass
-
-
-class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
-    pass
-
-
-class _WatchedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
-
-
-class _WatchedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
-
-
-_WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
-
-
-class _DeadlineAdapter(HTTPAdapter):
-    """Connections a request's watchdog can cut."""
-
-    def __init__(self) -> None:
-        super().__init__(pool_connections=2, pool_maxsize=4, max_retries=0)
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _WATCHED_POOLS
-
-    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
-        manager = super().proxy_manager_for(proxy, **kwargs)
-        if not proxy.lower().startswith("socks"):
-            manager.pool_classes_by_scheme = _WATCHED_POOLS
-        return manager
-
-
-class _TrustAdapter(_DeadlineAdapter):
-    """Hands urllib3 our own SSLContext, so no CA file from the environment sneaks in."""
-
-    def __init__(self, context: ssl.SSLContext) -> None:
-        self._context = context
-        super().__init__()
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["ssl_context"] = self._context
-        super().init_poolmanager(*args, **kwargs)
-
-    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
-        kwargs["ssl_context"] = self._context
-        return super().proxy_manager_for(proxy, **kwargs)
-
-
-# -- trust: the OS's store and the administrator's bundle, never the environment's -------------
-
-# Where Linux distributions keep the system's CA certificates (the list truststore uses).
-_LINUX_CA_FILES = (
-    "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu
-    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",  # Fedora, RHEL
-    "/etc/ssl/cert.pem",  # Alpine, Arch, BSD
-    "/etc/pki/tls/cert.pem",  # older Fedora, RHEL, CentOS
-    "/etc/ssl/ca-bundle.pem",  # SUSE
-)
-
-
-def system_trust() -> ssl.SSLContext:
-    """A verifying context that trusts the operating system's CAs and nothing else.
-
-    Windows and macOS: `truststore`, which asks the OS to verify and reads no environment
-    variable. Linux: truststore would call OpenSSL's `set_default_verify_paths`, which honours
-    SSL_CERT_FILE and SSL_CERT_DIR, so anyone who can set a variable could add a CA; instead
-    the distribution's CA file and OpenSSL's compiled-in CA folder are loaded by path.
-    """
-    if sys.platform in ("win32", "darwin"):
-        return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, hostnames checked
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    built_in = ssl.get_default_verify_paths()  # openssl_* are compiled in, not from the env
-    for cafile in (built_in.openssl_cafile, *_LINUX_CA_FILES):
-        if cafile and Path(cafile).is_file():
-            context.load_verify_locations(cafile=cafile)
-            break
-    if built_in.openssl_capath and Path(built_in.openssl_capath).is_dir():
-        context.load_verify_locations(capath=built_in.openssl_capath)
-    return context
-
-
-def tls_context(ca_bundle: Path | None) -> ssl.SSLContext:
-    """The OS trust store, plus the administrator's CA bundle when one is set."""
-    context = system_trust()
-    if ca_bundle is not None:
-        try:
-            context.load_verify_locations(cafile=str(ca_bundle))
-        except (OSError, ssl.SSLError) as exc:
-            raise InvalidInput(
-                f"The CA bundle {ca_bundle} cannot be read as PEM certificates."
-            ) from exc
-    return context
-
-
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -440,9 +243,9 @@ class Api:
         self._expires_at = None if run_deadline is None else clock() + run_deadline
         self.session = requests.Session()
         self.session.trust_env = False  # no CA bundle, proxy or .netrc from the environment
-        adapter = _TrustAdapter(tls_context(settings.ca_bundle))
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", _DeadlineAdapter())
+        if self.base_url.startswith("https://"):  # (http:// is for loopback only)
+            self.session.mount("https://", TrustAdapter(tls_context(settings.ca_bundle)))
+        self.session.mount("http://", DeadlineAdapter())
         self.session.proxies = proxies_for(self.base_url, settings)
         self.session.headers.update({PROTOCOL_HEADER: str(PROTOCOL_VERSION),
                                      "User-Agent": USER_AGENT, "Accept": "application/json"})
@@ -502,12 +305,16 @@ class Api:
     # -- one attempt --------------------------------------------------------------------------
 
     def once(self, method: str, path: str, body: Any = None, *,
-             params: Mapping[str, Any] | None = None) -> Reply:
-        """One request; raises Retryable, or a OneSendError that a retry will not fix."""
+             params: Mapping[str, Any] | None = None, raw: bytes | None = None) -> Reply:
+        """One request; raises Retryable, or a OneSendError that a retry will not fix.
+
+        `raw`, instead of `body`: JSON already encoded (the sync engine's batch, whose
+        payloads are sent as the canonical bytes that were hashed)."""
         headers = {}
         data = None
         if body is not None:
             raw = canonical_json(body)
+        if raw is not None:
             headers["Content-Type"] = "application/json"
             if len(raw) > 1024:
                 raw = gzip.compress(raw, compresslevel=self.settings.gzip_level, mtime=0)
@@ -517,7 +324,7 @@ class Api:
         started = self._clock()
         self.traffic.requests += 1
         self.traffic.bytes_sent += len(data or b"")
-        with _Watchdog(limit) as watchdog:
+        with Watchdog(limit) as watchdog:
             try:
                 response, content = self._exchange(method, path, data, headers,
                                                    params=params, started=started, limit=limit)

@@ -51,11 +51,11 @@ class Session:
         """The sync service on `vault` (a worker's own connection) or the session's."""
         return SyncEngine(vault or self.vault, settings=self.settings, **options)
 
-    def sync(self, engine: SyncEngine, *, fetch_forms: bool = True, migrate: bool = True,
+    def sync(self, engine: SyncEngine, *, migrate: bool = True,
              cancel: threading.Event | None = None) -> SyncOutcome:
         """The one sync use case (sync/usecase.py) with this session's settings and forms."""
-        return run_sync(engine, settings=self.settings, fetch_forms=fetch_forms,
-                        migrate=migrate, cancel=cancel, catalogue=self.catalogue)
+        return run_sync(engine, settings=self.settings, migrate=migrate, cancel=cancel,
+                        catalogue=self.catalogue)
 
     def close(self) -> None:
         """End the session: the catalogue is dropped and the vault closed (keys forgotten)."""

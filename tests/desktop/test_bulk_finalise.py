@@ -114,3 +114,24 @@ def test_finalise_many_skips_the_bad_one_across_batches_and_finalises_the_rest(
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT count(*) FROM outbox").fetchone() == (7,)
     conn.close()
+
+
+def test_a_batch_moves_the_state_row_once_for_all_and_audits_each_record(vault: Vault) -> None:
+    """The state row (count and XOR of every record's MAC) and the audit chain are moved once
+    per batch: they still match the records, one audit entry per record finalised, and a
+    record rolled back to its savepoint leaves no trace in either."""
+    store = Assessments(vault)
+    ids = [store.create(complete(f"Child{n}"))[0] for n in range(7)]
+    not_ready = complete("Unready")
+    del not_ready["answers"]["about_me"]["aspirations"]
+    bad, _ = store.create(not_ready)
+    done = list(store.finalise_many([*ids[:3], bad, *ids[3:]], batch=3))
+    assert sorted(record for record, _, newly, _ in done if newly) == sorted(ids)
+    assert vault.check_metadata() == []
+    finalised = [entry for entry in vault.audit_log()
+                 if entry["action"] == "assessment.finalise"]
+    assert sorted(entry["assessment_id"] for entry in finalised) == sorted(ids)
+    # One more, alone: the single path moves the state row itself.
+    single = store.create(complete("Single"))[0]
+    assert store.finalise(single)[1]
+    assert vault.check_metadata() == []

@@ -160,8 +160,12 @@ def test_finalise_enrol_sync_status_reconcile(
     assert result.returncode == 0, result.stderr
     assert "sync [" in result.stderr
     assert "5/5" in result.stderr
-    assert result.stdout.strip() == (
-        "Sent 5, duplicates 0, recovered 0, conflicts 0, quarantined 0, still queued 0.")
+    sent, forms = result.stdout.strip().splitlines()
+    assert sent == "Sent 5, duplicates 0, recovered 0, conflicts 0, quarantined 0, still queued 0."
+    # The window's use case: then new form versions, and drafts moved to the newest (the
+    # incomplete one, to the newer national version shipped), said in one line.
+    assert forms == ("Forms: 0 new version(s) fetched, 1 draft(s) moved to a newer version, "
+                     "0 left on their version.")
     assert len(server.holdings()) == 5
 
     result = onesend(laptop, "reconcile", "--json")

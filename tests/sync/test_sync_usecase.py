@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from pathlib import Path
@@ -14,6 +15,8 @@ from desktop.errors import Cancelled
 from forms import registry
 from sync.session import Session
 from sync.usecase import run_sync
+
+PASSWORD = "correct horse battery staple"
 
 FIXTURES = Path(__file__).parents[1] / "forms" / "fixtures"
 
@@ -66,14 +69,8 @@ def test_drafts_stay_when_migration_is_not_allowed_and_nothing_after_a_cancel(
     assert len(catalogue) == 0
 
 
-def test_the_command_only_sends_and_a_forms_failure_never_undoes_a_send(
-    device: Any, server: Any,
-) -> None:
+def test_a_forms_failure_never_undoes_a_send(device: Any, server: Any) -> None:
     device.add(2)
-    only_send = run_sync(device.engine(), fetch_forms=False)
-    assert only_send.report.accepted == 2
-    assert only_send.forms is None
-
     server.store.publish(demo("1.0.0"))
     run_sync(device.engine(), settings=device.settings, catalogue=registry.Catalogue())
     with device.vault.write() as conn:  # the stored definition no longer matches its signature
@@ -83,6 +80,7 @@ def test_the_command_only_sends_and_a_forms_failure_never_undoes_a_send(
     outcome = run_sync(device.engine(), settings=device.settings,
                        catalogue=registry.Catalogue())
     assert outcome.report.accepted == 1
+    assert device.outbox.counts()["acknowledged"] == 3
     assert outcome.forms is None
     assert outcome.forms_problem
 
@@ -99,3 +97,42 @@ def test_a_session_runs_the_use_case_with_its_own_settings_and_catalogue(
         assert len(session.catalogue) == 1
     finally:
         session.close()
+
+
+def test_the_command_runs_the_same_use_case_and_says_what_it_fetched_and_moved(
+    device: Any, server: Any, data_dir: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`onesend sync` (in process): sends, fetches the new form versions and moves the draft,
+    as the window does; one line says so, and --json carries the whole outcome."""
+    from app import cli  # noqa: PLC0415 - the command, driven in this process
+
+    sent = device.add(2)
+    server.store.publish(demo("1.0.0"))
+    draft, _ = device.store.create({"form": "demo", "form_version": "1.0.0", "answers": {
+        "about": {"name": "Ada", "colour": "R", "hobby": "Chess"}}})
+    server.store.publish(demo("1.1.0"))
+
+    def sync(*options: str) -> tuple[int, str]:
+        monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+        code = cli.main(["--data-dir", str(data_dir), "sync", *options, "--password-stdin"])
+        return code, capsys.readouterr().out
+
+    code, out = sync("--json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["accepted"] == len(sent)
+    assert result["still_queued"] == 0
+    assert [(f["form"], f["version"]) for f in result["forms"]["fetched"]] == [
+        ("demo", "1.0.0"), ("demo", "1.1.0")]
+    assert [m["id"] for m in result["forms"]["migrated"]] == [draft]
+    assert result["forms_problem"] is None
+    assert device.store.get(draft)["form_version"] == "1.1.0"
+
+    device.add(1, start=5)
+    code, out = sync()
+    assert code == 0
+    assert out.splitlines() == [
+        "Sent 1, duplicates 0, recovered 0, conflicts 0, quarantined 0, still queued 0.",
+        "Forms: 0 new version(s) fetched, 0 draft(s) moved to a newer version, 0 left on "
+        "their version."]
