@@ -24,10 +24,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from forms.definition import FormDefinition, Question  # noqa: E402
-from forms.engine import Session, verdict_of  # noqa: E402
-from forms.errors import FormError  # noqa: E402
-from forms.registry import load_definition  # noqa: E402
+from forms.definition import FormDefinition, Question
+from forms.engine import Session, verdict_of
+from forms.errors import FormError
+from forms.registry import load_definition
 
 GOLDEN = Path(__file__).resolve().parent / "fixtures" / "golden_verdicts.json"
 TODAYS = (date(2026, 11, 28), date(2031, 3, 1))
