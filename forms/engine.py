@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -137,6 +138,35 @@ def _answered(value: Any) -> bool:
     return True
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _copied(value: Any, memo: dict[int, Any] | None = None) -> Any:
+    """``copy.deepcopy`` of answers, quicker for what answers are made of (dicts, lists and
+    JSON scalars); a container met twice is copied once, as deepcopy does."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if memo is None:
+        memo = {}
+    if kind is dict or kind is list:
+        done = memo.get(id(value))
+        if done is not None:
+            return done
+        if kind is dict:
+            out: Any = {}
+            memo[id(value)] = out
+            for key, inner in value.items():
+                out[key] = inner if type(inner) in _SCALARS else _copied(inner, memo)
+        else:
+            out = []
+            memo[id(value)] = out
+            out.extend(inner if type(inner) in _SCALARS else _copied(inner, memo)
+                       for inner in value)
+        return out
+    return copy.deepcopy(value, memo)
+
+
 def _plain_number(value: Any) -> bool:
     return (
         isinstance(value, int | float)
@@ -166,8 +196,13 @@ class Session:
             raise AnswersError("The answers must be a JSON object of sections.")
         self.definition = definition
         self.today = today or _today()
-        self._answers: dict[str, Any] = copy.deepcopy(answers or {})
+        self._answers: dict[str, Any] = _copied(answers or {})
         self._normalise()
+        # What the last pass found, and what has been edited since (the next pass reuses
+        # everything else: an edit re-evaluates only what depends on the changed answer).
+        self._last: _Evaluation | None = None
+        self._dirty: set[str] = set()
+        self._dirty_sections: set[str] = set()
         self._judged = self._evaluate()
 
     # --- reading --------------------------------------------------------------------------
@@ -175,7 +210,8 @@ class Session:
     @property
     def answers(self) -> dict[str, Any]:
         """Everything entered, hidden answers included (a copy)."""
-        return copy.deepcopy(self._answers)
+        copied: dict[str, Any] = _copied(self._answers)
+        return copied
 
     def answer(self, path: str) -> Any:
         """A copy of the raw answer stored at a question path, or None (no copy of the rest)."""
@@ -189,7 +225,7 @@ class Session:
                     0 <= key < len(container) else None
             else:
                 container = container.get(key) if isinstance(container, dict) else None
-        return copy.deepcopy(container)
+        return _copied(container)
 
     def item_count(self, path: str) -> int:
         """How many items a repeating section or group holds (without copying them)."""
@@ -208,6 +244,7 @@ class Session:
     def drop_empty_section(self, section_id: str) -> None:
         """Forget a section's answers if they are an empty object or list (after an undo)."""
         if self._answers.get(section_id, None) in ({}, []):
+            self._touch(section_id, None)
             del self._answers[section_id]
             self._judged = self._evaluate()
 
@@ -353,13 +390,14 @@ class Session:
             raise FormError(f"The path '{path}' does not name a question of this form.")
         elif meta.is_computed:
             raise FormError(f"'{path}' is worked out by the form and cannot be set.")
+        self._touch(section, question)
         target = self._container(section, index, question, qindex)
         if meta is not None and meta.type in IDENTIFIER_TYPES and isinstance(value, str):
             value = validators.normalise_identifier(value)
         if value is None:
             target.pop(name, None)
         else:
-            target[name] = copy.deepcopy(value)
+            target[name] = _copied(value)
         self._judged = self._evaluate()
 
     def add_item(self, path: str) -> int:
@@ -499,6 +537,7 @@ class Session:
 
     def _items(self, path: str) -> list[Any]:
         section, index, question, qindex, sub = self._locate(path)
+        self._touch(section, question)
         meta = self.definition.sections_by_id[section]
         if question is None and meta.repeat:
             items = self._answers.setdefault(section, [])
@@ -550,9 +589,29 @@ class Session:
 
     # --- evaluation -----------------------------------------------------------------------
 
+    def _touch(self, section_id: str, question_id: str | None) -> None:
+        """Note, before an edit, which answers it changes: the next pass works them out."""
+        self._dirty_sections.add(section_id)
+        section = self.definition.sections_by_id.get(section_id)
+        if section is not None and section.repeat:
+            self._dirty.add(section_id)
+            return
+        base = (question_id or "").removesuffix(OTHER_SUFFIX)
+        for key in (f"{section_id}.{question_id}", f"{section_id}.{base}"):
+            if key in self.definition.position:
+                self._dirty.add(key)
+                return
+        self._dirty.update(_plan(self.definition).units_of.get(section_id, ()))
+
     def _evaluate(self) -> _Judged:
         self._choices_memo: dict[tuple[str, str | None], list[tuple[str, str]]] = {}
-        return _Evaluation(self.definition, self._answers, self.today).run()
+        evaluation = _Evaluation(self.definition, self._answers, self.today, self._last,
+                                 frozenset(self._dirty), frozenset(self._dirty_sections))
+        judged = evaluation.run()
+        self._last = evaluation
+        self._dirty.clear()
+        self._dirty_sections.clear()
+        return judged
 
 
 def _json_value(value: Any) -> Any:
@@ -563,11 +622,108 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-class _Evaluation:
-    """One pass: values and visibility in dependency order, then every check."""
+def _same(a: Any, b: Any) -> bool:
+    """Whether two typed values are equal in kind as well as value (1 is not True, 1.0)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
 
-    def __init__(self, definition: FormDefinition, answers: dict[str, Any], today: date) -> None:
+
+def _outer_refs(expressions: list[Expression | None]) -> set[str]:
+    """The answers (``section.question`` or a repeating ``section``) expressions name, other
+    than the current item's (``this.``)."""
+    return {".".join(ref) for expression in expressions if expression is not None
+            for ref in expression.references if ref[0] != "this"}
+
+
+def _check_dependencies(unit: Unit) -> frozenset[str]:
+    """What a unit's checks read beyond its own value and answers: the answers its rules name
+    (required_if, constraints, date limits, its items' too) and the items it links to."""
+    questions = unit.section.questions if unit.question is None else (
+        unit.question, *unit.question.questions)
+    expressions: list[Expression | None] = []
+    keys: set[str] = set()
+    for question in questions:
+        expressions += [question.required_if, question.min_date, question.max_date]
+        expressions += [constraint.check for constraint in question.constraints]
+        if question.choices_from is not None:
+            keys.add(question.choices_from)
+    return frozenset(keys | _outer_refs(expressions))
+
+
+class _Plan:
+    """What the engine works out once per definition: each unit's dependencies, the first
+    unit of each section (where its visibility is decided), known names, section ranks."""
+
+    def __init__(self, definition: FormDefinition) -> None:
+        self.check_depends_on = {unit.key: _check_dependencies(unit) for unit in definition.order}
+        self.section_depends_on = {
+            section.id: frozenset(_outer_refs([c.check for c in section.constraints]))
+            for section in definition.sections}
+        self.units_of: dict[str, list[str]] = {}
+        for unit in definition.order:
+            self.units_of.setdefault(unit.section.id, []).append(unit.key)
+        self.rank = {section.id: index for index, section in enumerate(definition.sections)}
+        self.known: dict[int, frozenset[str]] = {}
+        for section in definition.sections:
+            self.known[id(section.questions)] = frozenset(q.id for q in section.questions)
+            for question in section.questions:
+                if question.is_group:
+                    self.known[id(question.questions)] = frozenset(
+                        q.id for q in question.questions)
+
+
+def _plan(definition: FormDefinition) -> _Plan:
+    """The definition's plan, built on first use and kept with it (as a cached_property is)."""
+    plan = definition.__dict__.get("_engine_plan")
+    if plan is None:
+        plan = definition.__dict__["_engine_plan"] = _Plan(definition)
+    return plan  # type: ignore[no-any-return]
+
+
+@dataclass
+class _Worked:
+    """What one unit's value pass found, kept so the next pass can reuse it unchanged."""
+
+    value: Any
+    entered: bool
+    paths: list[str]
+    typed: Any
+    error: str | None
+    visible: bool
+    item_errors: list[dict[str, str]] | None
+    rule_errors: list[str]
+    cost: int
+    section_shown: bool | None  # the section's visibility, when decided at this unit
+
+
+@dataclass
+class _Checked:
+    """What one unit's (or section's) checks found."""
+
+    problems: list[Problem]
+    rule_errors: list[str]
+    cost: int
+
+
+class _Evaluation:
+    """One pass: values and visibility in dependency order, then every check.
+
+    Given the previous pass and what changed since (``dirty``: unit keys whose answers were
+    edited; ``dirty_sections``: sections whose answers were), a pass reuses every unit whose
+    answers and inputs are unchanged and works out only the rest, so it ends exactly where a
+    pass from nothing would: the same values, problems, rule errors and evaluation budget.
+    """
+
+    def __init__(self, definition: FormDefinition, answers: dict[str, Any], today: date,
+                 previous: _Evaluation | None = None, dirty: frozenset[str] = frozenset(),
+                 dirty_sections: frozenset[str] = frozenset()) -> None:
         self.definition = definition
+        self.plan = _plan(definition)
         self.answers = answers
         self.judged = _Judged()
         self.entered: set[str] = set()
@@ -576,6 +732,15 @@ class _Evaluation:
         # What the check pass needs, gathered while computing values.
         self.pending: list[tuple[Unit, bool, Any, Any, str | None]] = []
         self.item_errors: dict[str, list[dict[str, str]]] = {}
+        self.previous = previous
+        self.dirty = dirty
+        self.dirty_sections = dirty_sections
+        self.worked: dict[str, _Worked] = {}
+        self.checked: dict[str, _Checked] = {}
+        self.section_checked: dict[str, _Checked] = {}
+        self.recomputed: set[str] = set()  # units worked out again in this pass
+        self.changed: set[str] = set()  # units whose value or 'entered' changed
+        self.paths: list[str] = []  # where value_of puts the paths it finds visible
 
     def rule(self, expression: Expression | None, item: dict[str, Any] | None = None,
              default: Any = True) -> Any:
@@ -590,24 +755,94 @@ class _Evaluation:
 
     def run(self) -> _Judged:
         for unit in self.definition.order:
-            self.value_of(unit)
+            self.work(unit)
         position = self.definition.position
         self.pending.sort(key=lambda entry: position[entry[0].key])
         for unit, visible, raw, typed, error in self.pending:
             if visible:
-                self.check_unit(unit, raw, typed, error)
+                self.checked[unit.key] = self.reuse_or(
+                    None if unit.key in self.recomputed or self.plan.check_depends_on[
+                        unit.key] & self.changed else (self.previous, unit.key, "checked"),
+                    lambda u=unit, r=raw, t=typed, e=error: self.check_unit(u, r, t, e))
         for section in self.definition.sections:
             if section.id in self.judged.visible_sections:
-                self.check_section(section)
+                fresh = section.id in self.dirty_sections or \
+                    self.plan.units_of[section.id][0] in self.recomputed or \
+                    self.plan.section_depends_on[section.id] & self.changed
+                self.section_checked[section.id] = self.reuse_or(
+                    None if fresh else (self.previous, section.id, "section_checked"),
+                    lambda s=section: self.check_section(s))
         for section_id in self.answers:
             if section_id not in self.definition.sections_by_id:
                 self.problem(section_id, "This is not a section of this form version.",
                              INVALID_KIND, section_id)
         # Field problems are already in form order; keep them so, section by section.
-        rank = {section.id: index for index, section in enumerate(self.definition.sections)}
+        rank = self.plan.rank
         self.judged.problems.sort(key=lambda problem: rank.get(problem.section, len(rank)))
         self.due_dates()
+        self.previous = None  # the next pass starts from this one; keep no chain
         return self.judged
+
+    def reuse_or(self, source: tuple[_Evaluation | None, str, str] | None,
+                 check: Callable[[], None]) -> _Checked:
+        """The previous pass's findings of a check when they still hold (and fit the budget
+        left, so an overrun happens where it would have), else the check done now."""
+        judged, ctx = self.judged, self.ctx
+        if source is not None and source[0] is not None:
+            earlier: _Checked | None = getattr(source[0], source[2]).get(source[1])
+            if earlier is not None and ctx.budget - earlier.cost >= 0:
+                judged.problems += earlier.problems
+                judged.rule_errors += earlier.rule_errors
+                ctx.budget -= earlier.cost
+                return earlier
+        problems, errors, budget = len(judged.problems), len(judged.rule_errors), ctx.budget
+        check()
+        return _Checked(judged.problems[problems:], judged.rule_errors[errors:],
+                        budget - ctx.budget)
+
+    def work(self, unit: Unit) -> None:
+        """A unit's value and visibility: the previous pass's when nothing it reads changed."""
+        key = unit.key
+        previous = self.previous
+        earlier = previous.worked.get(key) if previous is not None else None
+        if earlier is not None and key not in self.dirty and not (
+            unit.depends_on & self.changed) and self.ctx.budget - earlier.cost >= 0:
+            section = unit.section
+            if earlier.section_shown is not None:
+                self.section_visible[section.id] = earlier.section_shown
+                if earlier.section_shown:
+                    self.judged.visible_sections.add(section.id)
+            self.judged.values[key] = earlier.value
+            if earlier.entered:
+                self.entered.add(key)
+            self.judged.visible.update(earlier.paths)
+            if earlier.item_errors is not None:
+                self.item_errors[key] = earlier.item_errors
+            self.judged.rule_errors += earlier.rule_errors
+            self.ctx.budget -= earlier.cost
+            self.pending.append((unit, earlier.visible, self.answers.get(section.id),
+                                 earlier.typed, earlier.error))
+            self.worked[key] = earlier
+            return
+        self.recomputed.add(key)
+        errors, budget = len(self.judged.rule_errors), self.ctx.budget
+        decided = unit.section.id not in self.section_visible
+        self.paths = []
+        pending = len(self.pending)
+        self.value_of(unit)
+        self.judged.visible.update(self.paths)
+        visible, typed, error = (self.pending[pending][1], self.pending[pending][3],
+                                 self.pending[pending][4]) if len(self.pending) > pending \
+            else (key in self.judged.visible, MISSING, None)
+        worked = _Worked(
+            value=self.judged.values[key], entered=key in self.entered, paths=self.paths,
+            typed=typed, error=error, visible=visible, item_errors=self.item_errors.get(key),
+            rule_errors=self.judged.rule_errors[errors:], cost=budget - self.ctx.budget,
+            section_shown=self.section_visible[unit.section.id] if decided else None)
+        self.worked[key] = worked
+        if earlier is None or earlier.entered != worked.entered or not _same(
+                earlier.value, worked.value):
+            self.changed.add(key)
 
     def due_dates(self) -> None:
         """Each deadline of the definition whose date the answers give."""
@@ -649,7 +884,7 @@ class _Evaluation:
             return
         visible = shown and bool(self.rule(question.visible_if))
         if visible:
-            self.judged.visible.add(unit.key)
+            self.paths.append(unit.key)
             if isinstance(raw_section, dict) and _answered(raw_section.get(question.id)):
                 self.entered.add(unit.key)
         if question.is_computed:
@@ -686,7 +921,7 @@ class _Evaluation:
             for question in questions:
                 shown = visible and bool(self.rule(question.visible_if, typed_item))
                 if shown:
-                    self.judged.visible.add(f"{prefix}.{question.id}")
+                    self.paths.append(f"{prefix}.{question.id}")
                 else:
                     effective[question.id] = MISSING
             self.ctx.entered_item = frozenset()

@@ -203,6 +203,12 @@ def observe(definition: FormDefinition, answers: dict[str, Any], today: date) ->
         session = Session(definition, answers, today)
     except FormError as error:
         return {"error": type(error).__name__ + ": " + str(error)}
+    return observe_session(session)
+
+
+def observe_session(session: Session) -> dict[str, Any]:
+    """Everything a session says, through its public API."""
+    definition = session.definition
     verdict = verdict_of(session)
     normalised = session.answers
     choices: dict[str, Any] = {}
