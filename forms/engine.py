@@ -203,6 +203,7 @@ class Session:
         self._last: _Evaluation | None = None
         self._dirty: set[str] = set()
         self._dirty_sections: set[str] = set()
+        self._edited = False
         self._judged = self._evaluate()
 
     # --- reading --------------------------------------------------------------------------
@@ -607,8 +608,11 @@ class Session:
         self._choices_memo: dict[tuple[str, str | None], list[tuple[str, str]]] = {}
         evaluation = _Evaluation(self.definition, self._answers, self.today, self._last,
                                  frozenset(self._dirty), frozenset(self._dirty_sections))
-        judged = evaluation.run()
-        self._last = evaluation
+        # A session judged once and never edited (a verdict) keeps nothing for a next pass;
+        # from the first edit on, each pass keeps what the next can reuse.
+        judged = evaluation.run(record=self._edited)
+        self._last = evaluation if self._edited else None
+        self._edited = True
         self._dirty.clear()
         self._dirty_sections.clear()
         return judged
@@ -668,13 +672,17 @@ class _Plan:
         for unit in definition.order:
             self.units_of.setdefault(unit.section.id, []).append(unit.key)
         self.rank = {section.id: index for index, section in enumerate(definition.sections)}
+        # By the questions tuple of a section or group: their names, and every name an
+        # answer may have beside them (the item's key, a 'please specify' text).
         self.known: dict[int, frozenset[str]] = {}
+        self.accepted: dict[int, frozenset[str]] = {}
         for section in definition.sections:
-            self.known[id(section.questions)] = frozenset(q.id for q in section.questions)
-            for question in section.questions:
-                if question.is_group:
-                    self.known[id(question.questions)] = frozenset(
-                        q.id for q in question.questions)
+            for questions in (section.questions, *(q.questions for q in section.questions
+                                                   if q.is_group)):
+                known = frozenset(q.id for q in questions)
+                self.known[id(questions)] = known
+                self.accepted[id(questions)] = known | {KEY_FIELD} | {
+                    name + OTHER_SUFFIX for name in known}
 
 
 def _plan(definition: FormDefinition) -> _Plan:
@@ -753,7 +761,10 @@ class _Evaluation:
             self.judged.rule_errors.append(f"{expression.source}: {error}")
             return MISSING
 
-    def run(self) -> _Judged:
+    def run(self, *, record: bool = True) -> _Judged:
+        """The pass; with ``record=False`` nothing is kept for a next pass (a one-off verdict)."""
+        if not record:
+            return self.run_once()
         for unit in self.definition.order:
             self.work(unit)
         position = self.definition.position
@@ -772,6 +783,29 @@ class _Evaluation:
                 self.section_checked[section.id] = self.reuse_or(
                     None if fresh else (self.previous, section.id, "section_checked"),
                     lambda s=section: self.check_section(s))
+        self.finish()
+        self.previous = None  # the next pass starts from this one; keep no chain
+        return self.judged
+
+    def run_once(self) -> _Judged:
+        """A pass from nothing that keeps nothing for the next (the quickest)."""
+        paths = self.paths
+        for unit in self.definition.order:
+            self.value_of(unit)
+        self.judged.visible.update(paths)
+        position = self.definition.position
+        self.pending.sort(key=lambda entry: position[entry[0].key])
+        for unit, visible, raw, typed, error in self.pending:
+            if visible:
+                self.check_unit(unit, raw, typed, error)
+        for section in self.definition.sections:
+            if section.id in self.judged.visible_sections:
+                self.check_section(section)
+        self.finish()
+        return self.judged
+
+    def finish(self) -> None:
+        """Sections the form does not have, problems in section order, and the deadlines."""
         for section_id in self.answers:
             if section_id not in self.definition.sections_by_id:
                 self.problem(section_id, "This is not a section of this form version.",
@@ -780,8 +814,6 @@ class _Evaluation:
         rank = self.plan.rank
         self.judged.problems.sort(key=lambda problem: rank.get(problem.section, len(rank)))
         self.due_dates()
-        self.previous = None  # the next pass starts from this one; keep no chain
-        return self.judged
 
     def reuse_or(self, source: tuple[_Evaluation | None, str, str] | None,
                  check: Callable[[], None]) -> _Checked:
@@ -874,29 +906,39 @@ class _Evaluation:
 
     def value_of(self, unit: Unit) -> None:
         section = unit.section
-        shown = self.is_section_visible(section)
+        shown = self.section_visible.get(section.id)
+        if shown is None:
+            shown = self.is_section_visible(section)
         raw_section = self.answers.get(section.id)
         question = unit.question
+        key = unit.key
         if question is None:
-            typed, error = self.items(section.id, section.questions, raw_section, shown)
-            self.judged.values[unit.key] = typed if shown else MISSING
+            # A hidden answer's typed value is never read (it counts as MISSING): not made.
+            typed, error = self.items(section.id, section.questions, raw_section, shown) \
+                if shown else (MISSING, None)
+            self.judged.values[key] = typed if shown else MISSING
             self.pending.append((unit, shown, raw_section, typed, error))
             return
-        visible = shown and bool(self.rule(question.visible_if))
+        visible = shown and (question.visible_if is None or bool(self.rule(question.visible_if)))
         if visible:
-            self.paths.append(unit.key)
+            self.paths.append(key)
             if isinstance(raw_section, dict) and _answered(raw_section.get(question.id)):
-                self.entered.add(unit.key)
-        if question.is_computed:
+                self.entered.add(key)
+        kind = question.type
+        if kind == "computed":
             value = self.rule(question.expression, default=MISSING) if visible else MISSING
-            self.judged.values[unit.key] = _checked_computed(question, value)
+            self.judged.values[key] = _checked_computed(question, value)
+            return
+        if not visible:
+            self.judged.values[key] = MISSING
+            self.pending.append((unit, False, raw_section, MISSING, None))
             return
         raw = raw_section.get(question.id) if isinstance(raw_section, dict) else None
-        if question.is_group:
-            typed, error = self.items(unit.key, question.questions, raw, visible)
+        if kind == "group":
+            typed, error = self.items(key, question.questions, raw, visible)
         else:
             typed, error = self.convert(question, raw)
-        self.judged.values[unit.key] = typed if visible else MISSING
+        self.judged.values[key] = typed
         self.pending.append((unit, visible, raw_section, typed, error))
 
     def items(self, path: str, questions: tuple[Question, ...], raw: Any,
@@ -1025,10 +1067,13 @@ class _Evaluation:
     def check_section(self, section: Section) -> None:
         """Whole-section rules, the shape of its answers, and answers the form does not ask."""
         raw = self.answers.get(section.id)
+        accepted = self.plan.accepted
         if section.repeat:
+            names = accepted[id(section.questions)]
             for index, item in enumerate(raw if isinstance(raw, list) else []):
-                self.unknown_answers(f"{section.id}[{index}]", section.questions, item,
-                                     section.id)
+                if isinstance(item, dict) and not names.issuperset(item):
+                    self.unknown_answers(f"{section.id}[{index}]", section.questions, item,
+                                         section.id)
         elif raw is not None and not isinstance(raw, dict):
             self.problem(section.id, "These answers are not in the expected shape.",
                          INVALID_KIND, section.id)
@@ -1037,7 +1082,10 @@ class _Evaluation:
             for question in section.questions:
                 items = raw.get(question.id)
                 if question.is_group and isinstance(items, list):
+                    names = accepted[id(question.questions)]
                     for index, item in enumerate(items):
+                        if isinstance(item, dict) and names.issuperset(item):
+                            continue
                         self.unknown_answers(f"{section.id}.{question.id}[{index}]",
                                              question.questions, item, section.id)
         for constraint in section.constraints:
@@ -1048,7 +1096,7 @@ class _Evaluation:
                         section_id: str) -> None:
         if not isinstance(raw, dict):
             return
-        known = {question.id for question in questions}
+        known = self.plan.known[id(questions)]
         for name in raw:
             base = name.removesuffix(OTHER_SUFFIX)
             if name in known or name == KEY_FIELD or (name != base and base in known):

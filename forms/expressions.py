@@ -883,6 +883,21 @@ def _compile_call(node: Call) -> Compiled:
                 return MISSING
             return (then if _truth(value) else otherwise)(ctx)
         return choose
+    if node.name == "selected" and isinstance(node.args[1], Literal) and isinstance(
+            node.args[1].value, str):
+        answer, code = args[0], node.args[1].value  # the common case, without the call
+
+        def selected(ctx: Context) -> Any:
+            value = answer(ctx)
+            if value is MISSING:
+                return False
+            if isinstance(value, list | tuple):
+                return code in value
+            return value == code
+        return selected
+    if node.name == "is_answered":
+        (answered,) = args
+        return lambda ctx: answered(ctx) is not MISSING
     impl, takes_missing = node.function.impl, node.function.takes_missing
 
     def call(ctx: Context) -> Any:
