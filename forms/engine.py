@@ -581,7 +581,7 @@ class Session:
 
     def _normalise_answers(self, path: str, questions: tuple[Question, ...],
                            raw: dict[str, Any]) -> None:
-        for question in questions:
+        for question in _plan(self.definition).normalised[id(questions)]:
             value = raw.get(question.id)
             if question.type in IDENTIFIER_TYPES and isinstance(value, str):
                 raw[question.id] = validators.normalise_identifier(value)
@@ -676,6 +676,9 @@ class _Plan:
         # answer may have beside them (the item's key, a 'please specify' text).
         self.known: dict[int, frozenset[str]] = {}
         self.accepted: dict[int, frozenset[str]] = {}
+        self.normalised: dict[int, tuple[Question, ...]] = {}
+        # Items whose visibility rules ask is_entered(this.…), by their questions tuple.
+        self.asks_entered: set[int] = set()
         for section in definition.sections:
             for questions in (section.questions, *(q.questions for q in section.questions
                                                    if q.is_group)):
@@ -683,6 +686,12 @@ class _Plan:
                 self.known[id(questions)] = known
                 self.accepted[id(questions)] = known | {KEY_FIELD} | {
                     name + OTHER_SUFFIX for name in known}
+                # The questions whose answers a session normalises (identifiers, groups).
+                self.normalised[id(questions)] = tuple(
+                    q for q in questions if q.type in IDENTIFIER_TYPES or q.is_group)
+                if any(q.visible_if is not None and "is_entered" in q.visible_if.functions
+                       for q in questions):
+                    self.asks_entered.add(id(questions))
 
 
 def _plan(definition: FormDefinition) -> _Plan:
@@ -749,14 +758,20 @@ class _Evaluation:
         self.recomputed: set[str] = set()  # units worked out again in this pass
         self.changed: set[str] = set()  # units whose value or 'entered' changed
         self.paths: list[str] = []  # where value_of puts the paths it finds visible
+        self.keys_memo: dict[str, set[Any]] = {}
 
     def rule(self, expression: Expression | None, item: dict[str, Any] | None = None,
              default: Any = True) -> Any:
         if expression is None:
             return default
-        self.ctx.item = item
+        ctx = self.ctx
+        ctx.item = item
         try:
-            return expression.evaluate(self.ctx)
+            # Expression.evaluate, inlined: the budget, then the compiled rule.
+            ctx.budget -= expression.size
+            if ctx.budget < 0:
+                raise ExpressionError("The form's rules took too long to evaluate.")
+            return expression.compiled(ctx)
         except ExpressionError as error:
             self.judged.rule_errors.append(f"{expression.source}: {error}")
             return MISSING
@@ -949,6 +964,7 @@ class _Evaluation:
             return MISSING, "These answers are not in the expected shape (a list of items)."
         typed_items = []
         item_errors = []
+        asks_entered = id(questions) in self.plan.asks_entered
         for index, item in enumerate(raw):
             typed_item: dict[str, Any] = {KEY_FIELD: item.get(KEY_FIELD)}
             errors: dict[str, str] = {}
@@ -959,9 +975,11 @@ class _Evaluation:
                     errors[question.id] = error
             effective = dict(typed_item)
             prefix = f"{path}[{index}]"
-            self.ctx.entered_item = {q.id for q in questions if _answered(item.get(q.id))}
+            if asks_entered:  # only a rule with is_entered(this.…) reads it
+                self.ctx.entered_item = {q.id for q in questions if _answered(item.get(q.id))}
             for question in questions:
-                shown = visible and bool(self.rule(question.visible_if, typed_item))
+                shown = visible and (question.visible_if is None or bool(
+                    self.rule(question.visible_if, typed_item)))
                 if shown:
                     self.paths.append(f"{prefix}.{question.id}")
                 else:
@@ -1146,9 +1164,10 @@ class _Evaluation:
     def check_answer(self, question: Question, path: str, *, raw: Any, container: Any,
                      typed: Any, error: str | None, section_id: str,
                      item: dict[str, Any] | None) -> None:
-        if question.is_computed or path not in self.judged.visible:
+        kind = question.type
+        if kind == "computed" or path not in self.judged.visible:
             return
-        if question.is_group:
+        if kind == "group":
             self.check_items(path, section_id, questions=question.questions, raw=raw,
                              typed=typed, error=error, min_items=question.min_items,
                              max_items=question.max_items, item_label=question.item_label,
@@ -1235,10 +1254,14 @@ class _Evaluation:
                          section_id)
 
     def item_keys(self, target: str) -> set[Any]:
-        value = self.judged.values.get(target, MISSING)
-        if not isinstance(value, list):
-            return set()
-        return {item.get(KEY_FIELD) for item in value}
+        """The keys of a repeating section's or group's items (once per pass: every provision
+        item links to the outcomes)."""
+        keys = self.keys_memo.get(target)
+        if keys is None:
+            value = self.judged.values.get(target, MISSING)
+            keys = {item.get(KEY_FIELD) for item in value} if isinstance(value, list) else set()
+            self.keys_memo[target] = keys
+        return keys
 
     def check_value(self, question: Question, value: Any,
                     item: dict[str, Any] | None) -> str | None:
