@@ -15,6 +15,7 @@ choice whose code asks to "please specify" keeps its text beside it as ``<questi
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -36,6 +37,7 @@ from forms.definition import (
 )
 from forms.errors import AnswersError, ExpressionError, FormError
 from forms.expressions import MAX_MAGNITUDE, MISSING, Context, Expression, truth
+from forms.paths import parse_answer_path
 from forms.registry import load_definition
 
 MISSING_KIND = "missing"
@@ -55,10 +57,6 @@ AGREEMENT_DECISIONS = {
     "agree_with_comments": "Agree, with comments",
     "disagree": "Disagree, with reasons",
 }
-_PATH = re.compile(
-    r"^(?P<section>[a-z][a-z0-9_]*)(?:\[(?P<sindex>[0-9]+)\])?"
-    r"(?:\.(?P<question>[a-z][a-z0-9_]*)(?:\[(?P<qindex>[0-9]+)\]\.(?P<sub>[a-z][a-z0-9_]*))?)?$"
-)
 
 
 def _today() -> date:
@@ -353,7 +351,10 @@ class Session:
         if question.code_list is not None:
             codes = self.definition.code_lists[question.code_list]
             return [(item.code, item.label) for item in codes.offered]
-        target, _, group_id = (question.choices_from or "").partition(".")
+        parsed = parse_answer_path(question.choices_from or "")
+        if parsed is None:
+            return []  # never: the definition's checks made sure it names items
+        target, group_id = parsed.section, parsed.question
         source = self.definition.sections_by_id[target]
         items = self._answers.get(target)
         fields = source.questions
@@ -495,15 +496,13 @@ class Session:
         )
 
     def _locate(self, path: str) -> tuple[str, int | None, str | None, int | None, str | None]:
-        match = _PATH.match(path)
-        if match is None or match["section"] not in self.definition.sections_by_id:
+        parsed = parse_answer_path(path) if isinstance(path, str) else None
+        if parsed is None or parsed.section not in self.definition.sections_by_id:
             raise FormError(f"The path '{path}' does not name a question of this form.")
-        section = self.definition.sections_by_id[match["section"]]
-        index = int(match["sindex"]) if match["sindex"] is not None else None
-        if section.repeat != (index is not None) and match["question"] is not None:
+        section = self.definition.sections_by_id[parsed.section]
+        if section.repeat != (parsed.item is not None) and parsed.question is not None:
             raise FormError(f"The path '{path}' does not match the shape of the form.")
-        qindex = int(match["qindex"]) if match["qindex"] is not None else None
-        return match["section"], index, match["question"], qindex, match["sub"]
+        return parsed.section, parsed.item, parsed.question, parsed.group_item, parsed.field
 
     def _question_for(self, section_id: str, question_id: str | None,
                       sub: str | None) -> Question | None:
@@ -606,8 +605,9 @@ class Session:
 
     def _evaluate(self) -> _Judged:
         self._choices_memo: dict[tuple[str, str | None], list[tuple[str, str]]] = {}
-        evaluation = _Evaluation(self.definition, self._answers, self.today, self._last,
-                                 frozenset(self._dirty), frozenset(self._dirty_sections))
+        evaluation = _Evaluation(self.definition, self._answers, self.today,
+                                 previous=self._last, dirty=frozenset(self._dirty),
+                                 dirty_sections=frozenset(self._dirty_sections))
         # A session judged once and never edited (a verdict) keeps nothing for a next pass;
         # from the first edit on, each pass keeps what the next can reuse.
         judged = evaluation.run(record=self._edited)
@@ -696,10 +696,10 @@ class _Plan:
 
 def _plan(definition: FormDefinition) -> _Plan:
     """The definition's plan, built on first use and kept with it (as a cached_property is)."""
-    plan = definition.__dict__.get("_engine_plan")
+    plan: _Plan | None = definition.__dict__.get("_engine_plan")
     if plan is None:
         plan = definition.__dict__["_engine_plan"] = _Plan(definition)
-    return plan  # type: ignore[no-any-return]
+    return plan
 
 
 @dataclass
@@ -736,7 +736,7 @@ class _Evaluation:
     pass from nothing would: the same values, problems, rule errors and evaluation budget.
     """
 
-    def __init__(self, definition: FormDefinition, answers: dict[str, Any], today: date,
+    def __init__(self, definition: FormDefinition, answers: dict[str, Any], today: date, *,
                  previous: _Evaluation | None = None, dirty: frozenset[str] = frozenset(),
                  dirty_sections: frozenset[str] = frozenset()) -> None:
         self.definition = definition
@@ -784,20 +784,23 @@ class _Evaluation:
             self.work(unit)
         position = self.definition.position
         self.pending.sort(key=lambda entry: position[entry[0].key])
+        previous = self.previous
         for unit, visible, raw, typed, error in self.pending:
             if visible:
+                fresh = previous is None or unit.key in self.recomputed or bool(
+                    self.plan.check_depends_on[unit.key] & self.changed)
                 self.checked[unit.key] = self.reuse_or(
-                    None if unit.key in self.recomputed or self.plan.check_depends_on[
-                        unit.key] & self.changed else (self.previous, unit.key, "checked"),
-                    lambda u=unit, r=raw, t=typed, e=error: self.check_unit(u, r, t, e))
+                    None if fresh or previous is None else previous.checked.get(unit.key),
+                    functools.partial(self.check_unit, unit, raw, typed, error))
         for section in self.definition.sections:
             if section.id in self.judged.visible_sections:
-                fresh = section.id in self.dirty_sections or \
+                fresh = previous is None or section.id in self.dirty_sections or \
                     self.plan.units_of[section.id][0] in self.recomputed or \
-                    self.plan.section_depends_on[section.id] & self.changed
+                    bool(self.plan.section_depends_on[section.id] & self.changed)
                 self.section_checked[section.id] = self.reuse_or(
-                    None if fresh else (self.previous, section.id, "section_checked"),
-                    lambda s=section: self.check_section(s))
+                    None if fresh or previous is None else previous.section_checked.get(
+                        section.id),
+                    functools.partial(self.check_section, section))
         self.finish()
         self.previous = None  # the next pass starts from this one; keep no chain
         return self.judged
@@ -830,18 +833,15 @@ class _Evaluation:
         self.judged.problems.sort(key=lambda problem: rank.get(problem.section, len(rank)))
         self.due_dates()
 
-    def reuse_or(self, source: tuple[_Evaluation | None, str, str] | None,
-                 check: Callable[[], None]) -> _Checked:
+    def reuse_or(self, earlier: _Checked | None, check: Callable[[], None]) -> _Checked:
         """The previous pass's findings of a check when they still hold (and fit the budget
         left, so an overrun happens where it would have), else the check done now."""
         judged, ctx = self.judged, self.ctx
-        if source is not None and source[0] is not None:
-            earlier: _Checked | None = getattr(source[0], source[2]).get(source[1])
-            if earlier is not None and ctx.budget - earlier.cost >= 0:
-                judged.problems += earlier.problems
-                judged.rule_errors += earlier.rule_errors
-                ctx.budget -= earlier.cost
-                return earlier
+        if earlier is not None and ctx.budget - earlier.cost >= 0:
+            judged.problems += earlier.problems
+            judged.rule_errors += earlier.rule_errors
+            ctx.budget -= earlier.cost
+            return earlier
         problems, errors, budget = len(judged.problems), len(judged.rule_errors), ctx.budget
         check()
         return _Checked(judged.problems[problems:], judged.rule_errors[errors:],
