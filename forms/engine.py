@@ -201,6 +201,7 @@ class Session:
         self._last: _Evaluation | None = None
         self._dirty: set[str] = set()
         self._dirty_sections: set[str] = set()
+        self._dirty_items: dict[str, set[int]] = {}  # units edited inside some items only
         self._edited = False
         self._judged = self._evaluate()
 
@@ -392,7 +393,8 @@ class Session:
             raise FormError(f"The path '{path}' does not name a question of this form.")
         elif meta.is_computed:
             raise FormError(f"'{path}' is worked out by the form and cannot be set.")
-        self._touch(section, question)
+        self._touch(section, question, index if index is not None else (
+            qindex if sub is not None else None))
         target = self._container(section, index, question, qindex)
         if meta is not None and meta.type in IDENTIFIER_TYPES and isinstance(value, str):
             value = validators.normalise_identifier(value)
@@ -589,17 +591,21 @@ class Session:
 
     # --- evaluation -----------------------------------------------------------------------
 
-    def _touch(self, section_id: str, question_id: str | None) -> None:
-        """Note, before an edit, which answers it changes: the next pass works them out."""
+    def _touch(self, section_id: str, question_id: str | None, item: int | None = None) -> None:
+        """Note, before an edit, which answers it changes: the next pass works them out. With
+        ``item``, the edit is inside that item of a repeating section or group (its items
+        stay where they are, so the others' findings still hold)."""
         self._dirty_sections.add(section_id)
         section = self.definition.sections_by_id.get(section_id)
-        if section is not None and section.repeat:
-            self._dirty.add(section_id)
-            return
         base = (question_id or "").removesuffix(OTHER_SUFFIX)
-        for key in (f"{section_id}.{question_id}", f"{section_id}.{base}"):
+        keys = [section_id] if section is not None and section.repeat else [
+            f"{section_id}.{question_id}", f"{section_id}.{base}"]
+        for key in keys:
             if key in self.definition.position:
-                self._dirty.add(key)
+                if item is None:
+                    self._dirty.add(key)
+                else:
+                    self._dirty_items.setdefault(key, set()).add(item)
                 return
         self._dirty.update(_plan(self.definition).units_of.get(section_id, ()))
 
@@ -607,7 +613,9 @@ class Session:
         self._choices_memo: dict[tuple[str, str | None], list[tuple[str, str]]] = {}
         evaluation = _Evaluation(self.definition, self._answers, self.today,
                                  previous=self._last, dirty=frozenset(self._dirty),
-                                 dirty_sections=frozenset(self._dirty_sections))
+                                 dirty_sections=frozenset(self._dirty_sections),
+                                 dirty_items={key: frozenset(items) for key, items
+                                              in self._dirty_items.items()})
         # A session judged once and never edited (a verdict) keeps nothing for a next pass;
         # from the first edit on, each pass keeps what the next can reuse.
         judged = evaluation.run(record=self._edited)
@@ -615,6 +623,7 @@ class Session:
         self._edited = True
         self._dirty.clear()
         self._dirty_sections.clear()
+        self._dirty_items.clear()
         return judged
 
 
@@ -719,6 +728,17 @@ class _Worked:
 
 
 @dataclass
+class _ItemWorked:
+    """What one item of a repeating section or group was found to be."""
+
+    effective: dict[str, Any]
+    errors: dict[str, str]
+    paths: list[str]
+    rule_errors: list[str]
+    cost: int
+
+
+@dataclass
 class _Checked:
     """What one unit's (or section's) checks found."""
 
@@ -738,7 +758,8 @@ class _Evaluation:
 
     def __init__(self, definition: FormDefinition, answers: dict[str, Any], today: date, *,
                  previous: _Evaluation | None = None, dirty: frozenset[str] = frozenset(),
-                 dirty_sections: frozenset[str] = frozenset()) -> None:
+                 dirty_sections: frozenset[str] = frozenset(),
+                 dirty_items: dict[str, frozenset[int]] | None = None) -> None:
         self.definition = definition
         self.plan = _plan(definition)
         self.answers = answers
@@ -759,6 +780,15 @@ class _Evaluation:
         self.changed: set[str] = set()  # units whose value or 'entered' changed
         self.paths: list[str] = []  # where value_of puts the paths it finds visible
         self.keys_memo: dict[str, set[Any]] = {}
+        # Item by item, for repeating sections and groups edited inside an item: what each
+        # item's value and checks found, and (while a unit is worked out) what may be reused.
+        self.dirty_items = dirty_items or {}
+        self.recording = False
+        self.item_worked: dict[str, list[_ItemWorked]] = {}
+        self.item_checked: dict[str, list[_Checked]] = {}
+        self.item_only: set[str] = set()  # units worked out again for some items only
+        self.reuse_items: tuple[list[_ItemWorked], frozenset[int], bool] | None = None
+        self.reuse_checks: tuple[str, list[_Checked], frozenset[int]] | None = None
 
     def rule(self, expression: Expression | None, item: dict[str, Any] | None = None,
              default: Any = True) -> Any:
@@ -780,6 +810,7 @@ class _Evaluation:
         """The pass; with ``record=False`` nothing is kept for a next pass (a one-off verdict)."""
         if not record:
             return self.run_once()
+        self.recording = True
         for unit in self.definition.order:
             self.work(unit)
         position = self.definition.position
@@ -787,11 +818,16 @@ class _Evaluation:
         previous = self.previous
         for unit, visible, raw, typed, error in self.pending:
             if visible:
-                fresh = previous is None or unit.key in self.recomputed or bool(
-                    self.plan.check_depends_on[unit.key] & self.changed)
-                self.checked[unit.key] = self.reuse_or(
-                    None if fresh or previous is None else previous.checked.get(unit.key),
+                key = unit.key
+                inputs = bool(self.plan.check_depends_on[key] & self.changed)
+                fresh = previous is None or key in self.recomputed or inputs
+                earlier_items = previous.item_checked.get(key) if previous is not None else None
+                if key in self.item_only and not inputs and earlier_items is not None:
+                    self.reuse_checks = (key, earlier_items, self.dirty_items[key])
+                self.checked[key] = self.reuse_or(
+                    None if fresh or previous is None else previous.checked.get(key),
                     functools.partial(self.check_unit, unit, raw, typed, error))
+                self.reuse_checks = None
         for section in self.definition.sections:
             if section.id in self.judged.visible_sections:
                 fresh = previous is None or section.id in self.dirty_sections or \
@@ -852,8 +888,9 @@ class _Evaluation:
         key = unit.key
         previous = self.previous
         earlier = previous.worked.get(key) if previous is not None else None
-        if earlier is not None and key not in self.dirty and not (
-            unit.depends_on & self.changed) and self.ctx.budget - earlier.cost >= 0:
+        inputs = bool(unit.depends_on & self.changed)
+        if earlier is not None and key not in self.dirty and key not in self.dirty_items and \
+                not inputs and self.ctx.budget - earlier.cost >= 0:
             section = unit.section
             if earlier.section_shown is not None:
                 self.section_visible[section.id] = earlier.section_shown
@@ -876,7 +913,13 @@ class _Evaluation:
         decided = unit.section.id not in self.section_visible
         self.paths = []
         pending = len(self.pending)
+        earlier_items = previous.item_worked.get(key) if previous is not None else None
+        if earlier is not None and earlier_items is not None and key not in self.dirty and \
+                key in self.dirty_items and not inputs:
+            self.item_only.add(key)
+            self.reuse_items = (earlier_items, self.dirty_items[key], earlier.visible)
         self.value_of(unit)
+        self.reuse_items = None
         self.judged.visible.update(self.paths)
         visible, typed, error = (self.pending[pending][1], self.pending[pending][3],
                                  self.pending[pending][4]) if len(self.pending) > pending \
@@ -965,7 +1008,23 @@ class _Evaluation:
         typed_items = []
         item_errors = []
         asks_entered = id(questions) in self.plan.asks_entered
+        judged, ctx = self.judged, self.ctx
+        reuse = self.reuse_items
+        if reuse is not None and (reuse[2] != visible or len(reuse[0]) != len(raw)):
+            reuse = None
+        records: list[_ItemWorked] = []
         for index, item in enumerate(raw):
+            if reuse is not None and index not in reuse[1]:
+                kept = reuse[0][index]
+                if ctx.budget - kept.cost >= 0:  # else worked out again, to overrun in place
+                    typed_items.append(kept.effective)
+                    item_errors.append(kept.errors)
+                    self.paths += kept.paths
+                    judged.rule_errors += kept.rule_errors
+                    ctx.budget -= kept.cost
+                    records.append(kept)
+                    continue
+            before = (len(judged.rule_errors), ctx.budget, len(self.paths))
             typed_item: dict[str, Any] = {KEY_FIELD: item.get(KEY_FIELD)}
             errors: dict[str, str] = {}
             for question in questions:
@@ -987,6 +1046,12 @@ class _Evaluation:
             self.ctx.entered_item = frozenset()
             typed_items.append(effective)
             item_errors.append(errors)
+            if self.recording:
+                records.append(_ItemWorked(effective, errors, self.paths[before[2]:],
+                                           judged.rule_errors[before[0]:],
+                                           before[1] - ctx.budget))
+        if self.recording:
+            self.item_worked[path] = records
         self.item_errors[path] = item_errors
         return typed_items, None
 
@@ -1148,18 +1213,44 @@ class _Evaluation:
                          f"{_plural(item_label.lower(), max_items)}.", INVALID_KIND, section_id)
         raw_items = raw if isinstance(raw, list) else []
         all_errors = self.item_errors.get(path, [])
+        judged, ctx = self.judged, self.ctx
+        reuse = self.reuse_checks
+        if reuse is not None and (reuse[0] != path or len(reuse[1]) != len(items)):
+            reuse = None
+        records: list[_Checked] = []
         for index, (item, errors, raw_item) in enumerate(
             zip(items, all_errors, raw_items, strict=False)
         ):
-            prefix = f"{path}[{index}]"
-            for question in questions:
-                item_path = f"{prefix}.{question.id}"
-                if item_path not in self.judged.visible:
+            if reuse is not None and index not in reuse[2]:
+                kept = reuse[1][index]
+                if ctx.budget - kept.cost >= 0:
+                    judged.problems += kept.problems
+                    judged.rule_errors += kept.rule_errors
+                    ctx.budget -= kept.cost
+                    records.append(kept)
                     continue
-                self.check_answer(question, item_path, raw=raw_item.get(question.id),
-                                  container=raw_item, typed=item[question.id],
-                                  error=errors.get(question.id), section_id=section_id,
-                                  item=item)
+            before = (len(judged.problems), len(judged.rule_errors), ctx.budget)
+            self.check_item(path, index, questions=questions, item=item, errors=errors,
+                            raw_item=raw_item, section_id=section_id)
+            if self.recording:
+                records.append(_Checked(judged.problems[before[0]:],
+                                        judged.rule_errors[before[1]:], before[2] - ctx.budget))
+        if self.recording:
+            self.item_checked[path] = records
+
+    def check_item(self, path: str, index: int, *, questions: tuple[Question, ...],
+                   item: dict[str, Any], errors: dict[str, str], raw_item: dict[str, Any],
+                   section_id: str) -> None:
+        """One item's answers."""
+        prefix = f"{path}[{index}]"
+        for question in questions:
+            item_path = f"{prefix}.{question.id}"
+            if item_path not in self.judged.visible:
+                continue
+            self.check_answer(question, item_path, raw=raw_item.get(question.id),
+                              container=raw_item, typed=item[question.id],
+                              error=errors.get(question.id), section_id=section_id,
+                              item=item)
 
     def check_answer(self, question: Question, path: str, *, raw: Any, container: Any,
                      typed: Any, error: str | None, section_id: str,
