@@ -126,7 +126,7 @@ def _answered(value: Any) -> bool:
     """Whether a raw answer says anything; one level deep, so odd input cannot recurse."""
     if value is None:
         return False
-    if isinstance(value, str):
+    if type(value) is str or isinstance(value, str):
         return bool(value.strip())
     if isinstance(value, dict):
         return any(v is not None and not (isinstance(v, str) and not v.strip())
@@ -978,9 +978,11 @@ class _Evaluation:
             self.pending.append((unit, shown, raw_section, typed, error))
             return
         visible = shown and (question.visible_if is None or bool(self.rule(question.visible_if)))
+        raw = raw_section.get(question.id) if isinstance(raw_section, dict) else None
+        answered = visible and _answered(raw)
         if visible:
             self.paths.append(key)
-            if isinstance(raw_section, dict) and _answered(raw_section.get(question.id)):
+            if answered:
                 self.entered.add(key)
         kind = question.type
         if kind == "computed":
@@ -991,11 +993,10 @@ class _Evaluation:
             self.judged.values[key] = MISSING
             self.pending.append((unit, False, raw_section, MISSING, None))
             return
-        raw = raw_section.get(question.id) if isinstance(raw_section, dict) else None
         if kind == "group":
             typed, error = self.items(key, question.questions, raw, visible)
         else:
-            typed, error = self.convert(question, raw)
+            typed, error = self.typed(question, raw) if answered else (MISSING, None)
         self.judged.values[key] = typed
         self.pending.append((unit, visible, raw_section, typed, error))
 
@@ -1059,6 +1060,10 @@ class _Evaluation:
         """The typed value of a raw answer, or MISSING with a message saying why not."""
         if not _answered(raw):
             return MISSING, None
+        return self.typed(question, raw)
+
+    def typed(self, question: Question, raw: Any) -> tuple[Any, str | None]:
+        """The typed value of an answer that says something (see ``convert``)."""
         kind = question.type
         if kind in TEXT_TYPES:
             if not isinstance(raw, str):
