@@ -686,6 +686,26 @@ class _Plan:
         self.known: dict[int, frozenset[str]] = {}
         self.accepted: dict[int, frozenset[str]] = {}
         self.normalised: dict[int, tuple[Question, ...]] = {}
+        # Questions with no rules of their own whose valid answer can only be too long:
+        # their length limit (-1: none, for yes or no), by the question's id().
+        # A single choice's 'please specify' codes, by the question's id().
+        self.plain: dict[int, int] = {}
+        self.plain_choice: dict[int, frozenset[str]] = {}
+        for section in definition.sections:
+            for top in section.questions:
+                for q in (top, *top.questions):
+                    if q.constraints:
+                        continue
+                    if q.type in TEXT_TYPES and q.min_length is None:
+                        self.plain[id(q)] = q.max_length if q.max_length is not None else 10**9
+                    elif q.type in IDENTIFIER_TYPES or q.type == "yes_no" or (
+                            q.type == "date" and not q.not_future and q.min_date is None
+                            and q.max_date is None):
+                        self.plain[id(q)] = -1
+                    elif q.type == "choice" and q.choices_from is None and q.code_list:
+                        self.plain_choice[id(q)] = frozenset(
+                            item.code for item in definition.code_lists[q.code_list].items
+                            if item.specify)
         # Items whose visibility rules ask is_entered(this.…), by their questions tuple.
         self.asks_entered: set[int] = set()
         for section in definition.sections:
@@ -1148,6 +1168,8 @@ class _Evaluation:
             return
         if raw_section is not None and not isinstance(raw_section, dict):
             return  # reported once by check_section
+        if error is None and typed is not MISSING and self.fine(question, typed):
+            return
         raw = raw_section.get(question.id) if raw_section is not None else None
         self.check_answer(question, unit.key, raw=raw, container=raw_section, typed=typed,
                           error=error, section_id=section.id, item=None)
@@ -1252,10 +1274,25 @@ class _Evaluation:
             item_path = f"{prefix}.{question.id}"
             if item_path not in self.judged.visible:
                 continue
+            if question.id not in errors and self.fine(question, item[question.id]):
+                continue
             self.check_answer(question, item_path, raw=raw_item.get(question.id),
                               container=raw_item, typed=item[question.id],
                               error=errors.get(question.id), section_id=section_id,
                               item=item)
+
+    def fine(self, question: Question, typed: Any) -> bool:
+        """Whether a valid answer (not MISSING) to a question with no rules of its own is
+        fine as it is: text within its length, an identifier, yes or no, a date with no
+        limits, a choice that asks no more (``check_answer``'s outcome,
+        quicker, for the many answers that need nothing more)."""
+        if typed is MISSING:
+            return False
+        limit = self.plan.plain.get(id(question), -2)
+        if limit == -2:
+            specify = self.plan.plain_choice.get(id(question))
+            return specify is not None and typed not in specify
+        return limit == -1 or len(typed) <= limit
 
     def check_answer(self, question: Question, path: str, *, raw: Any, container: Any,
                      typed: Any, error: str | None, section_id: str,
