@@ -263,11 +263,8 @@ class Session:
     @property
     def computed(self) -> dict[str, Any]:
         """The computed values, by ``section.question``."""
-        return {
-            unit.key: self._judged.values.get(unit.key, MISSING)
-            for unit in self.definition.order
-            if unit.question is not None and unit.question.is_computed
-        }
+        values = self._judged.values
+        return {key: values.get(key, MISSING) for key in _plan(self.definition).computed}
 
     @property
     def problems(self) -> list[Problem]:
@@ -681,6 +678,8 @@ class _Plan:
         for unit in definition.order:
             self.units_of.setdefault(unit.section.id, []).append(unit.key)
         self.rank = {section.id: index for index, section in enumerate(definition.sections)}
+        self.computed = tuple(unit.key for unit in definition.order
+                              if unit.question is not None and unit.question.is_computed)
         # By the questions tuple of a section or group: their names, and every name an
         # answer may have beside them (the item's key, a 'please specify' text).
         self.known: dict[int, frozenset[str]] = {}
