@@ -886,6 +886,18 @@ def _compile_call(node: Call) -> Compiled:
     if node.name == "selected" and isinstance(node.args[1], Literal) and isinstance(
             node.args[1].value, str):
         answer, code = args[0], node.args[1].value  # the common case, without the call
+        first = node.args[0]
+        if isinstance(first, Reference) and not first.in_item:
+            key = first.key
+
+            def selected_answer(ctx: Context) -> Any:
+                value = ctx.values.get(key, MISSING)
+                if value is MISSING:
+                    return False
+                if isinstance(value, list | tuple):
+                    return code in value
+                return value == code
+            return selected_answer
 
         def selected(ctx: Context) -> Any:
             value = answer(ctx)
@@ -898,6 +910,21 @@ def _compile_call(node: Call) -> Compiled:
     if node.name == "is_answered":
         (answered,) = args
         return lambda ctx: answered(ctx) is not MISSING
+    if node.name == "coalesce" and all(
+            isinstance(arg, Literal) or (isinstance(arg, Reference) and not arg.in_item)
+            for arg in node.args):
+        # Answers and constants only: nothing to raise, so the first answered one will do.
+        parts = tuple((arg.key, MISSING) if isinstance(arg, Reference) else (None, arg.value)
+                      for arg in node.args if isinstance(arg, Reference | Literal))
+
+        def coalesce(ctx: Context) -> Any:
+            values = ctx.values
+            for key, constant in parts:
+                value = constant if key is None else values.get(key, MISSING)
+                if value is not MISSING:
+                    return value
+            return MISSING
+        return coalesce
     impl, takes_missing = node.function.impl, node.function.takes_missing
 
     def call(ctx: Context) -> Any:
