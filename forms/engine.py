@@ -680,6 +680,12 @@ class _Plan:
         self.rank = {section.id: index for index, section in enumerate(definition.sections)}
         self.computed = tuple(unit.key for unit in definition.order
                               if unit.question is not None and unit.question.is_computed)
+        # The pass's pending checks come in dependency order, one per unit that is not
+        # computed; their order in the form is this fixed permutation of them.
+        checked = [unit for unit in definition.order
+                   if unit.question is None or not unit.question.is_computed]
+        self.check_order = tuple(sorted(range(len(checked)),
+                                        key=lambda i: definition.position[checked[i].key]))
         # By the questions tuple of a section or group: their names, and every name an
         # answer may have beside them (the item's key, a 'please specify' text).
         self.known: dict[int, frozenset[str]] = {}
@@ -832,8 +838,8 @@ class _Evaluation:
         self.recording = True
         for unit in self.definition.order:
             self.work(unit)
-        position = self.definition.position
-        self.pending.sort(key=lambda entry: position[entry[0].key])
+        pending = self.pending
+        self.pending = [pending[index] for index in self.plan.check_order]
         previous = self.previous
         for unit, visible, raw, typed, error in self.pending:
             if visible:
@@ -866,9 +872,9 @@ class _Evaluation:
         for unit in self.definition.order:
             self.value_of(unit)
         self.judged.visible.update(paths)
-        position = self.definition.position
-        self.pending.sort(key=lambda entry: position[entry[0].key])
-        for unit, visible, raw, typed, error in self.pending:
+        pending = self.pending
+        for index in self.plan.check_order:
+            unit, visible, raw, typed, error = pending[index]
             if visible:
                 self.check_unit(unit, raw, typed, error)
         for section in self.definition.sections:
@@ -923,8 +929,9 @@ class _Evaluation:
                 self.item_errors[key] = earlier.item_errors
             self.judged.rule_errors += earlier.rule_errors
             self.ctx.budget -= earlier.cost
-            self.pending.append((unit, earlier.visible, self.answers.get(section.id),
-                                 earlier.typed, earlier.error))
+            if unit.question is None or not unit.question.is_computed:  # as value_of does
+                self.pending.append((unit, earlier.visible, self.answers.get(section.id),
+                                     earlier.typed, earlier.error))
             self.worked[key] = earlier
             return
         self.recomputed.add(key)
