@@ -10,6 +10,12 @@ Answers are ``{section_id: {question_id: value}}``. A repeating section's value 
 item dicts; so is a repeating group's. Every item carries a stable ``_key`` so that other
 answers (a provision item's outcomes) can link to it and items can be reordered safely. A
 choice whose code asks to "please specify" keeps its text beside it as ``<question>_other``.
+
+After an edit a session re-evaluates only what the edit reaches: the unit (question, or
+repeating section) whose answers changed, or only the item edited inside a repeating section
+or group, then whatever names a value that changed (each rule names its inputs, so the
+definition gives the dependency graph); everything else is kept from the last pass. What it
+says is always exactly what a session built afresh from the same answers would say.
 """
 
 from __future__ import annotations
