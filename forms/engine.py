@@ -640,6 +640,8 @@ def _json_value(value: Any) -> Any:
 
 def _same(a: Any, b: Any) -> bool:
     """Whether two typed values are equal in kind as well as value (1 is not True, 1.0)."""
+    if a is b:
+        return True
     if type(a) is not type(b):
         return False
     if isinstance(a, dict):
