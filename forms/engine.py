@@ -651,6 +651,16 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+_NEVER = 2**62  # more than any budget: a record that overran it is never reused
+
+
+def _spent(before: int, after: int) -> int:
+    """The budget a record used, which a pass reusing it must have left; a record during which
+    the budget ran out is never reused (where the overrun fell depended on the exact budget),
+    so its cost is put past any budget."""
+    return before - after if after >= 0 else _NEVER
+
+
 def _outer_refs(expressions: list[Expression | None]) -> set[str]:
     """The answers (``section.question`` or a repeating ``section``) expressions name, other
     than the current item's (``this.``)."""
@@ -914,7 +924,7 @@ class _Evaluation:
         problems, errors, budget = len(judged.problems), len(judged.rule_errors), ctx.budget
         check()
         return _Checked(judged.problems[problems:], judged.rule_errors[errors:],
-                        budget - ctx.budget)
+                        _spent(budget, ctx.budget))
 
     def work(self, unit: Unit) -> None:
         """A unit's value and visibility: the previous pass's when nothing it reads changed."""
@@ -961,7 +971,7 @@ class _Evaluation:
         worked = _Worked(
             value=self.judged.values[key], entered=key in self.entered, paths=self.paths,
             typed=typed, error=error, visible=visible, item_errors=self.item_errors.get(key),
-            rule_errors=self.judged.rule_errors[errors:], cost=budget - self.ctx.budget,
+            rule_errors=self.judged.rule_errors[errors:], cost=_spent(budget, self.ctx.budget),
             section_shown=self.section_visible[unit.section.id] if decided else None)
         self.worked[key] = worked
         if earlier is None or earlier.entered != worked.entered or not _same(
@@ -1084,7 +1094,7 @@ class _Evaluation:
             if self.recording:
                 records.append(_ItemWorked(effective, errors, self.paths[before[2]:],
                                            judged.rule_errors[before[0]:],
-                                           before[1] - ctx.budget))
+                                           _spent(before[1], ctx.budget)))
         if self.recording:
             self.item_worked[path] = records
         self.item_errors[path] = item_errors
@@ -1275,7 +1285,8 @@ class _Evaluation:
                             raw_item=raw_item, section_id=section_id)
             if self.recording:
                 records.append(_Checked(judged.problems[before[0]:],
-                                        judged.rule_errors[before[1]:], before[2] - ctx.budget))
+                                        judged.rule_errors[before[1]:],
+                                        _spent(before[2], ctx.budget)))
         if self.recording:
             self.item_checked[path] = records
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from forms.definition import FormDefinition, Question
+from forms.definition import FormDefinition, Question, build_definition
 from forms.engine import Session
 from forms.errors import FormError
 from forms.registry import load_definition
@@ -127,3 +127,37 @@ def test_random_edits_give_what_a_fresh_session_gives(name: str) -> None:
         fresh = Session(definition, session.answers, TODAY)
         assert observe_session(session) == observe_session(fresh), (n, json.dumps(
             session.answers)[:0])
+
+
+def _heavy_definition() -> FormDefinition:
+    """A form whose rule overruns the evaluation budget over a few thousand items."""
+    group = "(" + " or ".join(["this.a == 'x'"] * 8) + ")"
+    rule = " or ".join([group] * 12)  # 383 parts: about 2,600 evaluations fit the budget
+    raw = {
+        "format": 1, "id": "heavy", "version": "1.0.0", "title": "Heavy",
+        "sections": [
+            {"id": "about", "title": "About", "questions": [
+                {"id": "name", "type": "text", "label": "Name"}]},
+            {"id": "things", "title": "Things", "repeat": {"min_items": 0},
+             "questions": [
+                {"id": "a", "type": "text", "label": "A"},
+                {"id": "b", "type": "text", "label": "B", "required_if": rule}]},
+        ],
+    }
+    return build_definition(raw, "heavy.json")
+
+
+def test_an_overrun_of_the_rules_budget_falls_where_a_fresh_session_has_it() -> None:
+    definition = _heavy_definition()
+    answers = {"things": [{"a": "x" if n % 3 else "y"} for n in range(2700)]}
+    session = Session(definition, answers, TODAY)
+    overrun = [e for e in session.rule_errors if "took too long" in e]
+    assert overrun  # the budget runs out part way through the items
+    # Answering b spares its rule, so the overrun moves: an item past it must be judged again.
+    for path, value in (("things[4].b", "done"), ("things[7].b", "done"), ("about.name", "N"),
+                        ("things[2650].a", "y"), ("things[4].b", None)):
+        session.set_answer(path, value)
+        fresh = Session(definition, session.answers, TODAY)
+        assert session.rule_errors == fresh.rule_errors
+        assert session.problems == fresh.problems
+        assert session.is_complete == fresh.is_complete
