@@ -696,6 +696,8 @@ class _Plan:
         for unit in definition.order:
             self.units_of.setdefault(unit.section.id, []).append(unit.key)
         self.rank = {section.id: index for index, section in enumerate(definition.sections)}
+        self.groups = {section.id: tuple(q for q in section.questions if q.is_group)
+                       for section in definition.sections}
         self.computed = tuple(unit.key for unit in definition.order
                               if unit.question is not None and unit.question.is_computed)
         # The pass's pending checks come in dependency order, one per unit that is not
@@ -1213,9 +1215,9 @@ class _Evaluation:
                          INVALID_KIND, section.id)
         elif raw is not None:
             self.unknown_answers(section.id, section.questions, raw, section.id)
-            for question in section.questions:
+            for question in self.plan.groups[section.id]:
                 items = raw.get(question.id)
-                if question.is_group and isinstance(items, list):
+                if isinstance(items, list):
                     names = accepted[id(question.questions)]
                     for index, item in enumerate(items):
                         if isinstance(item, dict) and names.issuperset(item):
