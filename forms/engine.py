@@ -10,13 +10,21 @@ Answers are ``{section_id: {question_id: value}}``. A repeating section's value 
 item dicts; so is a repeating group's. Every item carries a stable ``_key`` so that other
 answers (a provision item's outcomes) can link to it and items can be reordered safely. A
 choice whose code asks to "please specify" keeps its text beside it as ``<question>_other``.
+
+After an edit a session re-evaluates only what the edit reaches: the unit (question, or
+repeating section) whose answers changed, or only the item edited inside a repeating section
+or group, then whatever names a value that changed (each rule names its inputs, so the
+definition gives the dependency graph); everything else is kept from the last pass. What it
+says is always exactly what a session built afresh from the same answers would say.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -35,6 +43,7 @@ from forms.definition import (
 )
 from forms.errors import AnswersError, ExpressionError, FormError
 from forms.expressions import MAX_MAGNITUDE, MISSING, Context, Expression, truth
+from forms.paths import parse_answer_path
 from forms.registry import Catalogue, load_definition
 
 MISSING_KIND = "missing"
@@ -54,10 +63,6 @@ AGREEMENT_DECISIONS = {
     "agree_with_comments": "Agree, with comments",
     "disagree": "Disagree, with reasons",
 }
-_PATH = re.compile(
-    r"^(?P<section>[a-z][a-z0-9_]*)(?:\[(?P<sindex>[0-9]+)\])?"
-    r"(?:\.(?P<question>[a-z][a-z0-9_]*)(?:\[(?P<qindex>[0-9]+)\]\.(?P<sub>[a-z][a-z0-9_]*))?)?$"
-)
 
 
 def _today() -> date:
@@ -127,7 +132,7 @@ def _answered(value: Any) -> bool:
     """Whether a raw answer says anything; one level deep, so odd input cannot recurse."""
     if value is None:
         return False
-    if isinstance(value, str):
+    if type(value) is str or isinstance(value, str):
         return bool(value.strip())
     if isinstance(value, dict):
         return any(v is not None and not (isinstance(v, str) and not v.strip())
@@ -135,6 +140,35 @@ def _answered(value: Any) -> bool:
     if isinstance(value, list):
         return bool(value)
     return True
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _copied(value: Any, memo: dict[int, Any] | None = None) -> Any:
+    """``copy.deepcopy`` of answers, quicker for what answers are made of (dicts, lists and
+    JSON scalars); a container met twice is copied once, as deepcopy does."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if memo is None:
+        memo = {}
+    if kind is dict or kind is list:
+        done = memo.get(id(value))
+        if done is not None:
+            return done
+        if kind is dict:
+            out: Any = {}
+            memo[id(value)] = out
+            for key, inner in value.items():
+                out[key] = inner if type(inner) in _SCALARS else _copied(inner, memo)
+        else:
+            out = []
+            memo[id(value)] = out
+            out.extend(inner if type(inner) in _SCALARS else _copied(inner, memo)
+                       for inner in value)
+        return out
+    return copy.deepcopy(value, memo)
 
 
 def _plain_number(value: Any) -> bool:
@@ -166,8 +200,15 @@ class Session:
             raise AnswersError("The answers must be a JSON object of sections.")
         self.definition = definition
         self.today = today or _today()
-        self._answers: dict[str, Any] = copy.deepcopy(answers or {})
+        self._answers: dict[str, Any] = _copied(answers or {})
         self._normalise()
+        # What the last pass found, and what has been edited since (the next pass reuses
+        # everything else: an edit re-evaluates only what depends on the changed answer).
+        self._last: _Evaluation | None = None
+        self._dirty: set[str] = set()
+        self._dirty_sections: set[str] = set()
+        self._dirty_items: dict[str, set[int]] = {}  # units edited inside some items only
+        self._edited = False
         self._judged = self._evaluate()
 
     # --- reading --------------------------------------------------------------------------
@@ -175,7 +216,8 @@ class Session:
     @property
     def answers(self) -> dict[str, Any]:
         """Everything entered, hidden answers included (a copy)."""
-        return copy.deepcopy(self._answers)
+        copied: dict[str, Any] = _copied(self._answers)
+        return copied
 
     def answer(self, path: str) -> Any:
         """A copy of the raw answer stored at a question path, or None (no copy of the rest)."""
@@ -189,7 +231,7 @@ class Session:
                     0 <= key < len(container) else None
             else:
                 container = container.get(key) if isinstance(container, dict) else None
-        return copy.deepcopy(container)
+        return _copied(container)
 
     def item_count(self, path: str) -> int:
         """How many items a repeating section or group holds (without copying them)."""
@@ -208,6 +250,7 @@ class Session:
     def drop_empty_section(self, section_id: str) -> None:
         """Forget a section's answers if they are an empty object or list (after an undo)."""
         if self._answers.get(section_id, None) in ({}, []):
+            self._touch(section_id, None)
             del self._answers[section_id]
             self._judged = self._evaluate()
 
@@ -226,11 +269,8 @@ class Session:
     @property
     def computed(self) -> dict[str, Any]:
         """The computed values, by ``section.question``."""
-        return {
-            unit.key: self._judged.values.get(unit.key, MISSING)
-            for unit in self.definition.order
-            if unit.question is not None and unit.question.is_computed
-        }
+        values = self._judged.values
+        return {key: values.get(key, MISSING) for key in _plan(self.definition).computed}
 
     @property
     def problems(self) -> list[Problem]:
@@ -315,7 +355,10 @@ class Session:
         if question.code_list is not None:
             codes = self.definition.code_lists[question.code_list]
             return [(item.code, item.label) for item in codes.offered]
-        target, _, group_id = (question.choices_from or "").partition(".")
+        parsed = parse_answer_path(question.choices_from or "")
+        if parsed is None:
+            return []  # never: the definition's checks made sure it names items
+        target, group_id = parsed.section, parsed.question
         source = self.definition.sections_by_id[target]
         items = self._answers.get(target)
         fields = source.questions
@@ -353,13 +396,15 @@ class Session:
             raise FormError(f"The path '{path}' does not name a question of this form.")
         elif meta.is_computed:
             raise FormError(f"'{path}' is worked out by the form and cannot be set.")
+        self._touch(section, question, index if index is not None else (
+            qindex if sub is not None else None))
         target = self._container(section, index, question, qindex)
         if meta is not None and meta.type in IDENTIFIER_TYPES and isinstance(value, str):
             value = validators.normalise_identifier(value)
         if value is None:
             target.pop(name, None)
         else:
-            target[name] = copy.deepcopy(value)
+            target[name] = _copied(value)
         self._judged = self._evaluate()
 
     def add_item(self, path: str) -> int:
@@ -456,15 +501,13 @@ class Session:
         )
 
     def _locate(self, path: str) -> tuple[str, int | None, str | None, int | None, str | None]:
-        match = _PATH.match(path)
-        if match is None or match["section"] not in self.definition.sections_by_id:
+        parsed = parse_answer_path(path) if isinstance(path, str) else None
+        if parsed is None or parsed.section not in self.definition.sections_by_id:
             raise FormError(f"The path '{path}' does not name a question of this form.")
-        section = self.definition.sections_by_id[match["section"]]
-        index = int(match["sindex"]) if match["sindex"] is not None else None
-        if section.repeat != (index is not None) and match["question"] is not None:
+        section = self.definition.sections_by_id[parsed.section]
+        if section.repeat != (parsed.item is not None) and parsed.question is not None:
             raise FormError(f"The path '{path}' does not match the shape of the form.")
-        qindex = int(match["qindex"]) if match["qindex"] is not None else None
-        return match["section"], index, match["question"], qindex, match["sub"]
+        return parsed.section, parsed.item, parsed.question, parsed.group_item, parsed.field
 
     def _question_for(self, section_id: str, question_id: str | None,
                       sub: str | None) -> Question | None:
@@ -499,6 +542,7 @@ class Session:
 
     def _items(self, path: str) -> list[Any]:
         section, index, question, qindex, sub = self._locate(path)
+        self._touch(section, question)
         meta = self.definition.sections_by_id[section]
         if question is None and meta.repeat:
             items = self._answers.setdefault(section, [])
@@ -541,7 +585,7 @@ class Session:
 
     def _normalise_answers(self, path: str, questions: tuple[Question, ...],
                            raw: dict[str, Any]) -> None:
-        for question in questions:
+        for question in _plan(self.definition).normalised[id(questions)]:
             value = raw.get(question.id)
             if question.type in IDENTIFIER_TYPES and isinstance(value, str):
                 raw[question.id] = validators.normalise_identifier(value)
@@ -550,9 +594,40 @@ class Session:
 
     # --- evaluation -----------------------------------------------------------------------
 
+    def _touch(self, section_id: str, question_id: str | None, item: int | None = None) -> None:
+        """Note, before an edit, which answers it changes: the next pass works them out. With
+        ``item``, the edit is inside that item of a repeating section or group (its items
+        stay where they are, so the others' findings still hold)."""
+        self._dirty_sections.add(section_id)
+        section = self.definition.sections_by_id.get(section_id)
+        base = (question_id or "").removesuffix(OTHER_SUFFIX)
+        keys = [section_id] if section is not None and section.repeat else [
+            f"{section_id}.{question_id}", f"{section_id}.{base}"]
+        for key in keys:
+            if key in self.definition.position:
+                if item is None:
+                    self._dirty.add(key)
+                else:
+                    self._dirty_items.setdefault(key, set()).add(item)
+                return
+        self._dirty.update(_plan(self.definition).units_of.get(section_id, ()))
+
     def _evaluate(self) -> _Judged:
         self._choices_memo: dict[tuple[str, str | None], list[tuple[str, str]]] = {}
-        return _Evaluation(self.definition, self._answers, self.today).run()
+        evaluation = _Evaluation(self.definition, self._answers, self.today,
+                                 previous=self._last, dirty=frozenset(self._dirty),
+                                 dirty_sections=frozenset(self._dirty_sections),
+                                 dirty_items={key: frozenset(items) for key, items
+                                              in self._dirty_items.items()})
+        # A session judged once and never edited (a verdict) keeps nothing for a next pass;
+        # from the first edit on, each pass keeps what the next can reuse.
+        judged = evaluation.run(record=self._edited)
+        self._last = evaluation if self._edited else None
+        self._edited = True
+        self._dirty.clear()
+        self._dirty_sections.clear()
+        self._dirty_items.clear()
+        return judged
 
 
 def _json_value(value: Any) -> Any:
@@ -563,11 +638,175 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-class _Evaluation:
-    """One pass: values and visibility in dependency order, then every check."""
+def _same(a: Any, b: Any) -> bool:
+    """Whether two typed values are equal in kind as well as value (1 is not True, 1.0)."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
 
-    def __init__(self, definition: FormDefinition, answers: dict[str, Any], today: date) -> None:
+
+_NEVER = 2**62  # more than any budget: a record that overran it is never reused
+
+
+def _spent(before: int, after: int) -> int:
+    """The budget a record used, which a pass reusing it must have left; a record during which
+    the budget ran out is never reused (where the overrun fell depended on the exact budget),
+    so its cost is put past any budget."""
+    return before - after if after >= 0 else _NEVER
+
+
+def _outer_refs(expressions: list[Expression | None]) -> set[str]:
+    """The answers (``section.question`` or a repeating ``section``) expressions name, other
+    than the current item's (``this.``)."""
+    return {".".join(ref) for expression in expressions if expression is not None
+            for ref in expression.references if ref[0] != "this"}
+
+
+def _check_dependencies(unit: Unit) -> frozenset[str]:
+    """What a unit's checks read beyond its own value and answers: the answers its rules name
+    (required_if, constraints, date limits, its items' too) and the items it links to."""
+    questions = unit.section.questions if unit.question is None else (
+        unit.question, *unit.question.questions)
+    expressions: list[Expression | None] = []
+    keys: set[str] = set()
+    for question in questions:
+        expressions += [question.required_if, question.min_date, question.max_date]
+        expressions += [constraint.check for constraint in question.constraints]
+        if question.choices_from is not None:
+            keys.add(question.choices_from)
+    return frozenset(keys | _outer_refs(expressions))
+
+
+class _Plan:
+    """What the engine works out once per definition: each unit's dependencies, the first
+    unit of each section (where its visibility is decided), known names, section ranks."""
+
+    def __init__(self, definition: FormDefinition) -> None:
+        self.check_depends_on = {unit.key: _check_dependencies(unit) for unit in definition.order}
+        self.section_depends_on = {
+            section.id: frozenset(_outer_refs([c.check for c in section.constraints]))
+            for section in definition.sections}
+        self.units_of: dict[str, list[str]] = {}
+        for unit in definition.order:
+            self.units_of.setdefault(unit.section.id, []).append(unit.key)
+        self.rank = {section.id: index for index, section in enumerate(definition.sections)}
+        self.groups = {section.id: tuple(q for q in section.questions if q.is_group)
+                       for section in definition.sections}
+        self.computed = tuple(unit.key for unit in definition.order
+                              if unit.question is not None and unit.question.is_computed)
+        # The pass's pending checks come in dependency order, one per unit that is not
+        # computed; their order in the form is this fixed permutation of them.
+        checked = [unit for unit in definition.order
+                   if unit.question is None or not unit.question.is_computed]
+        self.check_order = tuple(sorted(range(len(checked)),
+                                        key=lambda i: definition.position[checked[i].key]))
+        # By the questions tuple of a section or group: their names, and every name an
+        # answer may have beside them (the item's key, a 'please specify' text).
+        self.known: dict[int, frozenset[str]] = {}
+        self.accepted: dict[int, frozenset[str]] = {}
+        self.normalised: dict[int, tuple[Question, ...]] = {}
+        # Questions with no rules of their own whose valid answer can only be too long:
+        # their length limit (-1: none, for yes or no), by the question's id().
+        # A single choice's 'please specify' codes, by the question's id().
+        self.plain: dict[int, int] = {}
+        self.plain_choice: dict[int, frozenset[str]] = {}
+        for section in definition.sections:
+            for top in section.questions:
+                for q in (top, *top.questions):
+                    if q.constraints:
+                        continue
+                    if q.type in TEXT_TYPES and q.min_length is None:
+                        self.plain[id(q)] = q.max_length if q.max_length is not None else 10**9
+                    elif q.type in IDENTIFIER_TYPES or q.type == "yes_no" or (
+                            q.type == "date" and not q.not_future and q.min_date is None
+                            and q.max_date is None):
+                        self.plain[id(q)] = -1
+                    elif q.type == "choice" and q.choices_from is None and q.code_list:
+                        self.plain_choice[id(q)] = frozenset(
+                            item.code for item in definition.code_lists[q.code_list].items
+                            if item.specify)
+        # Items whose visibility rules ask is_entered(this.…), by their questions tuple.
+        self.asks_entered: set[int] = set()
+        for section in definition.sections:
+            for questions in (section.questions, *(q.questions for q in section.questions
+                                                   if q.is_group)):
+                known = frozenset(q.id for q in questions)
+                self.known[id(questions)] = known
+                self.accepted[id(questions)] = known | {KEY_FIELD} | {
+                    name + OTHER_SUFFIX for name in known}
+                # The questions whose answers a session normalises (identifiers, groups).
+                self.normalised[id(questions)] = tuple(
+                    q for q in questions if q.type in IDENTIFIER_TYPES or q.is_group)
+                if any(q.visible_if is not None and "is_entered" in q.visible_if.functions
+                       for q in questions):
+                    self.asks_entered.add(id(questions))
+
+
+def _plan(definition: FormDefinition) -> _Plan:
+    """The definition's plan, built on first use and kept with it (as a cached_property is)."""
+    plan: _Plan | None = definition.__dict__.get("_engine_plan")
+    if plan is None:
+        plan = definition.__dict__["_engine_plan"] = _Plan(definition)
+    return plan
+
+
+@dataclass
+class _Worked:
+    """What one unit's value pass found, kept so the next pass can reuse it unchanged."""
+
+    value: Any
+    entered: bool
+    paths: list[str]
+    typed: Any
+    error: str | None
+    visible: bool
+    item_errors: list[dict[str, str]] | None
+    rule_errors: list[str]
+    cost: int
+    section_shown: bool | None  # the section's visibility, when decided at this unit
+
+
+@dataclass
+class _ItemWorked:
+    """What one item of a repeating section or group was found to be."""
+
+    effective: dict[str, Any]
+    errors: dict[str, str]
+    paths: list[str]
+    rule_errors: list[str]
+    cost: int
+
+
+@dataclass
+class _Checked:
+    """What one unit's (or section's) checks found."""
+
+    problems: list[Problem]
+    rule_errors: list[str]
+    cost: int
+
+
+class _Evaluation:
+    """One pass: values and visibility in dependency order, then every check.
+
+    Given the previous pass and what changed since (``dirty``: unit keys whose answers were
+    edited; ``dirty_sections``: sections whose answers were), a pass reuses every unit whose
+    answers and inputs are unchanged and works out only the rest, so it ends exactly where a
+    pass from nothing would: the same values, problems, rule errors and evaluation budget.
+    """
+
+    def __init__(self, definition: FormDefinition, answers: dict[str, Any], today: date, *,
+                 previous: _Evaluation | None = None, dirty: frozenset[str] = frozenset(),
+                 dirty_sections: frozenset[str] = frozenset(),
+                 dirty_items: dict[str, frozenset[int]] | None = None) -> None:
         self.definition = definition
+        self.plan = _plan(definition)
         self.answers = answers
         self.judged = _Judged()
         self.entered: set[str] = set()
@@ -576,38 +815,170 @@ class _Evaluation:
         # What the check pass needs, gathered while computing values.
         self.pending: list[tuple[Unit, bool, Any, Any, str | None]] = []
         self.item_errors: dict[str, list[dict[str, str]]] = {}
+        self.previous = previous
+        self.dirty = dirty
+        self.dirty_sections = dirty_sections
+        self.worked: dict[str, _Worked] = {}
+        self.checked: dict[str, _Checked] = {}
+        self.section_checked: dict[str, _Checked] = {}
+        self.recomputed: set[str] = set()  # units worked out again in this pass
+        self.changed: set[str] = set()  # units whose value or 'entered' changed
+        self.paths: list[str] = []  # where value_of puts the paths it finds visible
+        self.keys_memo: dict[str, set[Any]] = {}
+        # Item by item, for repeating sections and groups edited inside an item: what each
+        # item's value and checks found, and (while a unit is worked out) what may be reused.
+        self.dirty_items = dirty_items or {}
+        self.recording = False
+        self.item_worked: dict[str, list[_ItemWorked]] = {}
+        self.item_checked: dict[str, list[_Checked]] = {}
+        self.item_only: set[str] = set()  # units worked out again for some items only
+        self.reuse_items: tuple[list[_ItemWorked], frozenset[int], bool] | None = None
+        self.reuse_checks: tuple[str, list[_Checked], frozenset[int]] | None = None
 
     def rule(self, expression: Expression | None, item: dict[str, Any] | None = None,
              default: Any = True) -> Any:
         if expression is None:
             return default
-        self.ctx.item = item
+        ctx = self.ctx
+        ctx.item = item
         try:
-            return expression.evaluate(self.ctx)
+            # Expression.evaluate, inlined: the budget, then the compiled rule.
+            ctx.budget -= expression.size
+            if ctx.budget < 0:
+                raise ExpressionError("The form's rules took too long to evaluate.")
+            return expression.compiled(ctx)
         except ExpressionError as error:
             self.judged.rule_errors.append(f"{expression.source}: {error}")
             return MISSING
 
-    def run(self) -> _Judged:
+    def run(self, *, record: bool = True) -> _Judged:
+        """The pass; with ``record=False`` nothing is kept for a next pass (a one-off verdict)."""
+        if not record:
+            return self.run_once()
+        self.recording = True
+        for unit in self.definition.order:
+            self.work(unit)
+        pending = self.pending
+        self.pending = [pending[index] for index in self.plan.check_order]
+        previous = self.previous
+        for unit, visible, raw, typed, error in self.pending:
+            if visible:
+                key = unit.key
+                inputs = bool(self.plan.check_depends_on[key] & self.changed)
+                fresh = previous is None or key in self.recomputed or inputs
+                earlier_items = previous.item_checked.get(key) if previous is not None else None
+                if key in self.item_only and not inputs and earlier_items is not None:
+                    self.reuse_checks = (key, earlier_items, self.dirty_items[key])
+                self.checked[key] = self.reuse_or(
+                    None if fresh or previous is None else previous.checked.get(key),
+                    functools.partial(self.check_unit, unit, raw, typed, error))
+                self.reuse_checks = None
+        for section in self.definition.sections:
+            if section.id in self.judged.visible_sections:
+                fresh = previous is None or section.id in self.dirty_sections or \
+                    self.plan.units_of[section.id][0] in self.recomputed or \
+                    bool(self.plan.section_depends_on[section.id] & self.changed)
+                self.section_checked[section.id] = self.reuse_or(
+                    None if fresh or previous is None else previous.section_checked.get(
+                        section.id),
+                    functools.partial(self.check_section, section))
+        self.finish()
+        self.previous = None  # the next pass starts from this one; keep no chain
+        return self.judged
+
+    def run_once(self) -> _Judged:
+        """A pass from nothing that keeps nothing for the next (the quickest)."""
+        paths = self.paths
         for unit in self.definition.order:
             self.value_of(unit)
-        position = self.definition.position
-        self.pending.sort(key=lambda entry: position[entry[0].key])
-        for unit, visible, raw, typed, error in self.pending:
+        self.judged.visible.update(paths)
+        pending = self.pending
+        for index in self.plan.check_order:
+            unit, visible, raw, typed, error = pending[index]
             if visible:
                 self.check_unit(unit, raw, typed, error)
         for section in self.definition.sections:
             if section.id in self.judged.visible_sections:
                 self.check_section(section)
+        self.finish()
+        return self.judged
+
+    def finish(self) -> None:
+        """Sections the form does not have, problems in section order, and the deadlines."""
         for section_id in self.answers:
             if section_id not in self.definition.sections_by_id:
                 self.problem(section_id, "This is not a section of this form version.",
                              INVALID_KIND, section_id)
         # Field problems are already in form order; keep them so, section by section.
-        rank = {section.id: index for index, section in enumerate(self.definition.sections)}
+        rank = self.plan.rank
         self.judged.problems.sort(key=lambda problem: rank.get(problem.section, len(rank)))
         self.due_dates()
-        return self.judged
+
+    def reuse_or(self, earlier: _Checked | None, check: Callable[[], None]) -> _Checked:
+        """The previous pass's findings of a check when they still hold (and fit the budget
+        left, so an overrun happens where it would have), else the check done now."""
+        judged, ctx = self.judged, self.ctx
+        if earlier is not None and ctx.budget - earlier.cost >= 0:
+            judged.problems += earlier.problems
+            judged.rule_errors += earlier.rule_errors
+            ctx.budget -= earlier.cost
+            return earlier
+        problems, errors, budget = len(judged.problems), len(judged.rule_errors), ctx.budget
+        check()
+        return _Checked(judged.problems[problems:], judged.rule_errors[errors:],
+                        _spent(budget, ctx.budget))
+
+    def work(self, unit: Unit) -> None:
+        """A unit's value and visibility: the previous pass's when nothing it reads changed."""
+        key = unit.key
+        previous = self.previous
+        earlier = previous.worked.get(key) if previous is not None else None
+        inputs = bool(unit.depends_on & self.changed)
+        if earlier is not None and key not in self.dirty and key not in self.dirty_items and \
+                not inputs and self.ctx.budget - earlier.cost >= 0:
+            section = unit.section
+            if earlier.section_shown is not None:
+                self.section_visible[section.id] = earlier.section_shown
+                if earlier.section_shown:
+                    self.judged.visible_sections.add(section.id)
+            self.judged.values[key] = earlier.value
+            if earlier.entered:
+                self.entered.add(key)
+            self.judged.visible.update(earlier.paths)
+            if earlier.item_errors is not None:
+                self.item_errors[key] = earlier.item_errors
+            self.judged.rule_errors += earlier.rule_errors
+            self.ctx.budget -= earlier.cost
+            if unit.question is None or not unit.question.is_computed:  # as value_of does
+                self.pending.append((unit, earlier.visible, self.answers.get(section.id),
+                                     earlier.typed, earlier.error))
+            self.worked[key] = earlier
+            return
+        self.recomputed.add(key)
+        errors, budget = len(self.judged.rule_errors), self.ctx.budget
+        decided = unit.section.id not in self.section_visible
+        self.paths = []
+        pending = len(self.pending)
+        earlier_items = previous.item_worked.get(key) if previous is not None else None
+        if earlier is not None and earlier_items is not None and key not in self.dirty and \
+                key in self.dirty_items and not inputs:
+            self.item_only.add(key)
+            self.reuse_items = (earlier_items, self.dirty_items[key], earlier.visible)
+        self.value_of(unit)
+        self.reuse_items = None
+        self.judged.visible.update(self.paths)
+        visible, typed, error = (self.pending[pending][1], self.pending[pending][3],
+                                 self.pending[pending][4]) if len(self.pending) > pending \
+            else (key in self.judged.visible, MISSING, None)
+        worked = _Worked(
+            value=self.judged.values[key], entered=key in self.entered, paths=self.paths,
+            typed=typed, error=error, visible=visible, item_errors=self.item_errors.get(key),
+            rule_errors=self.judged.rule_errors[errors:], cost=_spent(budget, self.ctx.budget),
+            section_shown=self.section_visible[unit.section.id] if decided else None)
+        self.worked[key] = worked
+        if earlier is None or earlier.entered != worked.entered or not _same(
+                earlier.value, worked.value):
+            self.changed.add(key)
 
     def due_dates(self) -> None:
         """Each deadline of the definition whose date the answers give."""
@@ -639,29 +1010,40 @@ class _Evaluation:
 
     def value_of(self, unit: Unit) -> None:
         section = unit.section
-        shown = self.is_section_visible(section)
+        shown = self.section_visible.get(section.id)
+        if shown is None:
+            shown = self.is_section_visible(section)
         raw_section = self.answers.get(section.id)
         question = unit.question
+        key = unit.key
         if question is None:
-            typed, error = self.items(section.id, section.questions, raw_section, shown)
-            self.judged.values[unit.key] = typed if shown else MISSING
+            # A hidden answer's typed value is never read (it counts as MISSING): not made.
+            typed, error = self.items(section.id, section.questions, raw_section, shown) \
+                if shown else (MISSING, None)
+            self.judged.values[key] = typed if shown else MISSING
             self.pending.append((unit, shown, raw_section, typed, error))
             return
-        visible = shown and bool(self.rule(question.visible_if))
-        if visible:
-            self.judged.visible.add(unit.key)
-            if isinstance(raw_section, dict) and _answered(raw_section.get(question.id)):
-                self.entered.add(unit.key)
-        if question.is_computed:
-            value = self.rule(question.expression, default=MISSING) if visible else MISSING
-            self.judged.values[unit.key] = _checked_computed(question, value)
-            return
+        visible = shown and (question.visible_if is None or bool(self.rule(question.visible_if)))
         raw = raw_section.get(question.id) if isinstance(raw_section, dict) else None
-        if question.is_group:
-            typed, error = self.items(unit.key, question.questions, raw, visible)
+        answered = visible and _answered(raw)
+        if visible:
+            self.paths.append(key)
+            if answered:
+                self.entered.add(key)
+        kind = question.type
+        if kind == "computed":
+            value = self.rule(question.expression, default=MISSING) if visible else MISSING
+            self.judged.values[key] = _checked_computed(question, value)
+            return
+        if not visible:
+            self.judged.values[key] = MISSING
+            self.pending.append((unit, False, raw_section, MISSING, None))
+            return
+        if kind == "group":
+            typed, error = self.items(key, question.questions, raw, visible)
         else:
-            typed, error = self.convert(question, raw)
-        self.judged.values[unit.key] = typed if visible else MISSING
+            typed, error = self.typed(question, raw) if answered else (MISSING, None)
+        self.judged.values[key] = typed
         self.pending.append((unit, visible, raw_section, typed, error))
 
     def items(self, path: str, questions: tuple[Question, ...], raw: Any,
@@ -672,7 +1054,24 @@ class _Evaluation:
             return MISSING, "These answers are not in the expected shape (a list of items)."
         typed_items = []
         item_errors = []
+        asks_entered = id(questions) in self.plan.asks_entered
+        judged, ctx = self.judged, self.ctx
+        reuse = self.reuse_items
+        if reuse is not None and (reuse[2] != visible or len(reuse[0]) != len(raw)):
+            reuse = None
+        records: list[_ItemWorked] = []
         for index, item in enumerate(raw):
+            if reuse is not None and index not in reuse[1]:
+                kept = reuse[0][index]
+                if ctx.budget - kept.cost >= 0:  # else worked out again, to overrun in place
+                    typed_items.append(kept.effective)
+                    item_errors.append(kept.errors)
+                    self.paths += kept.paths
+                    judged.rule_errors += kept.rule_errors
+                    ctx.budget -= kept.cost
+                    records.append(kept)
+                    continue
+            before = (len(judged.rule_errors), ctx.budget, len(self.paths))
             typed_item: dict[str, Any] = {KEY_FIELD: item.get(KEY_FIELD)}
             errors: dict[str, str] = {}
             for question in questions:
@@ -682,16 +1081,24 @@ class _Evaluation:
                     errors[question.id] = error
             effective = dict(typed_item)
             prefix = f"{path}[{index}]"
-            self.ctx.entered_item = {q.id for q in questions if _answered(item.get(q.id))}
+            if asks_entered:  # only a rule with is_entered(this.…) reads it
+                self.ctx.entered_item = {q.id for q in questions if _answered(item.get(q.id))}
             for question in questions:
-                shown = visible and bool(self.rule(question.visible_if, typed_item))
+                shown = visible and (question.visible_if is None or bool(
+                    self.rule(question.visible_if, typed_item)))
                 if shown:
-                    self.judged.visible.add(f"{prefix}.{question.id}")
+                    self.paths.append(f"{prefix}.{question.id}")
                 else:
                     effective[question.id] = MISSING
             self.ctx.entered_item = frozenset()
             typed_items.append(effective)
             item_errors.append(errors)
+            if self.recording:
+                records.append(_ItemWorked(effective, errors, self.paths[before[2]:],
+                                           judged.rule_errors[before[0]:],
+                                           _spent(before[1], ctx.budget)))
+        if self.recording:
+            self.item_worked[path] = records
         self.item_errors[path] = item_errors
         return typed_items, None
 
@@ -699,6 +1106,10 @@ class _Evaluation:
         """The typed value of a raw answer, or MISSING with a message saying why not."""
         if not _answered(raw):
             return MISSING, None
+        return self.typed(question, raw)
+
+    def typed(self, question: Question, raw: Any) -> tuple[Any, str | None]:
+        """The typed value of an answer that says something (see ``convert``)."""
         kind = question.type
         if kind in TEXT_TYPES:
             if not isinstance(raw, str):
@@ -783,6 +1194,8 @@ class _Evaluation:
             return
         if raw_section is not None and not isinstance(raw_section, dict):
             return  # reported once by check_section
+        if error is None and typed is not MISSING and self.fine(question, typed):
+            return
         raw = raw_section.get(question.id) if raw_section is not None else None
         self.check_answer(question, unit.key, raw=raw, container=raw_section, typed=typed,
                           error=error, section_id=section.id, item=None)
@@ -790,19 +1203,25 @@ class _Evaluation:
     def check_section(self, section: Section) -> None:
         """Whole-section rules, the shape of its answers, and answers the form does not ask."""
         raw = self.answers.get(section.id)
+        accepted = self.plan.accepted
         if section.repeat:
+            names = accepted[id(section.questions)]
             for index, item in enumerate(raw if isinstance(raw, list) else []):
-                self.unknown_answers(f"{section.id}[{index}]", section.questions, item,
-                                     section.id)
+                if isinstance(item, dict) and not names.issuperset(item):
+                    self.unknown_answers(f"{section.id}[{index}]", section.questions, item,
+                                         section.id)
         elif raw is not None and not isinstance(raw, dict):
             self.problem(section.id, "These answers are not in the expected shape.",
                          INVALID_KIND, section.id)
         elif raw is not None:
             self.unknown_answers(section.id, section.questions, raw, section.id)
-            for question in section.questions:
+            for question in self.plan.groups[section.id]:
                 items = raw.get(question.id)
-                if question.is_group and isinstance(items, list):
+                if isinstance(items, list):
+                    names = accepted[id(question.questions)]
                     for index, item in enumerate(items):
+                        if isinstance(item, dict) and names.issuperset(item):
+                            continue
                         self.unknown_answers(f"{section.id}.{question.id}[{index}]",
                                              question.questions, item, section.id)
         for constraint in section.constraints:
@@ -813,7 +1232,7 @@ class _Evaluation:
                         section_id: str) -> None:
         if not isinstance(raw, dict):
             return
-        known = {question.id for question in questions}
+        known = self.plan.known[id(questions)]
         for name in raw:
             base = name.removesuffix(OTHER_SUFFIX)
             if name in known or name == KEY_FIELD or (name != base and base in known):
@@ -847,25 +1266,68 @@ class _Evaluation:
                          f"{_plural(item_label.lower(), max_items)}.", INVALID_KIND, section_id)
         raw_items = raw if isinstance(raw, list) else []
         all_errors = self.item_errors.get(path, [])
+        judged, ctx = self.judged, self.ctx
+        reuse = self.reuse_checks
+        if reuse is not None and (reuse[0] != path or len(reuse[1]) != len(items)):
+            reuse = None
+        records: list[_Checked] = []
         for index, (item, errors, raw_item) in enumerate(
             zip(items, all_errors, raw_items, strict=False)
         ):
-            prefix = f"{path}[{index}]"
-            for question in questions:
-                item_path = f"{prefix}.{question.id}"
-                if item_path not in self.judged.visible:
+            if reuse is not None and index not in reuse[2]:
+                kept = reuse[1][index]
+                if ctx.budget - kept.cost >= 0:
+                    judged.problems += kept.problems
+                    judged.rule_errors += kept.rule_errors
+                    ctx.budget -= kept.cost
+                    records.append(kept)
                     continue
-                self.check_answer(question, item_path, raw=raw_item.get(question.id),
-                                  container=raw_item, typed=item[question.id],
-                                  error=errors.get(question.id), section_id=section_id,
-                                  item=item)
+            before = (len(judged.problems), len(judged.rule_errors), ctx.budget)
+            self.check_item(path, index, questions=questions, item=item, errors=errors,
+                            raw_item=raw_item, section_id=section_id)
+            if self.recording:
+                records.append(_Checked(judged.problems[before[0]:],
+                                        judged.rule_errors[before[1]:],
+                                        _spent(before[2], ctx.budget)))
+        if self.recording:
+            self.item_checked[path] = records
+
+    def check_item(self, path: str, index: int, *, questions: tuple[Question, ...],
+                   item: dict[str, Any], errors: dict[str, str], raw_item: dict[str, Any],
+                   section_id: str) -> None:
+        """One item's answers."""
+        prefix = f"{path}[{index}]"
+        for question in questions:
+            item_path = f"{prefix}.{question.id}"
+            if item_path not in self.judged.visible:
+                continue
+            if question.id not in errors and self.fine(question, item[question.id]):
+                continue
+            self.check_answer(question, item_path, raw=raw_item.get(question.id),
+                              container=raw_item, typed=item[question.id],
+                              error=errors.get(question.id), section_id=section_id,
+                              item=item)
+
+    def fine(self, question: Question, typed: Any) -> bool:
+        """Whether a valid answer (not MISSING) to a question with no rules of its own is
+        fine as it is: text within its length, an identifier, yes or no, a date with no
+        limits, a choice that asks no more (``check_answer``'s outcome,
+        quicker, for the many answers that need nothing more)."""
+        if typed is MISSING:
+            return False
+        limit = self.plan.plain.get(id(question), -2)
+        if limit == -2:
+            specify = self.plan.plain_choice.get(id(question))
+            return specify is not None and typed not in specify
+        return limit == -1 or len(typed) <= limit
 
     def check_answer(self, question: Question, path: str, *, raw: Any, container: Any,
                      typed: Any, error: str | None, section_id: str,
                      item: dict[str, Any] | None) -> None:
-        if question.is_computed or path not in self.judged.visible:
+        kind = question.type
+        if kind == "computed" or path not in self.judged.visible:
             return
-        if question.is_group:
+        if kind == "group":
             self.check_items(path, section_id, questions=question.questions, raw=raw,
                              typed=typed, error=error, min_items=question.min_items,
                              max_items=question.max_items, item_label=question.item_label,
@@ -952,10 +1414,14 @@ class _Evaluation:
                          section_id)
 
     def item_keys(self, target: str) -> set[Any]:
-        value = self.judged.values.get(target, MISSING)
-        if not isinstance(value, list):
-            return set()
-        return {item.get(KEY_FIELD) for item in value}
+        """The keys of a repeating section's or group's items (once per pass: every provision
+        item links to the outcomes)."""
+        keys = self.keys_memo.get(target)
+        if keys is None:
+            value = self.judged.values.get(target, MISSING)
+            keys = {item.get(KEY_FIELD) for item in value} if isinstance(value, list) else set()
+            self.keys_memo[target] = keys
+        return keys
 
     def check_value(self, question: Question, value: Any,
                     item: dict[str, Any] | None) -> str | None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from forms.definition import KEY_FIELD, OTHER_SUFFIX, FormDefinition, Section
 from forms.errors import AnswersError, FormError
+from forms.paths import parse_answer_path
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,15 @@ class ArchivedAnswer:
     def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "value": self.value, "reason": self.reason,
                 "from_version": self.from_version}
+
+
+def _section_question(path: str) -> tuple[str, str]:
+    """The section and question a rule names (``section.question``, by the path grammar)."""
+    parsed = parse_answer_path(path)
+    if parsed is None or parsed.question is None or parsed.item is not None \
+            or parsed.group_item is not None:
+        raise FormError(f"The migration names '{path}', which is not a section's question.")
+    return parsed.section, parsed.question
 
 
 def _rules(from_def: FormDefinition, to_def: FormDefinition) -> list[dict[str, Any]]:
@@ -74,8 +84,8 @@ class _Migration:
         self.archive.append(ArchivedAnswer(path, value, reason, self.from_def.version))
 
     def rename(self, source: str, target: str) -> None:
-        from_section, from_question = source.split(".")
-        to_section, to_question = target.split(".")
+        from_section, from_question = _section_question(source)
+        to_section, to_question = _section_question(target)
         for prefix, container in self.containers(from_section):
             for suffix in ("", OTHER_SUFFIX):
                 if from_question + suffix not in container:
@@ -96,7 +106,7 @@ class _Migration:
                 destination[to_question + suffix] = value
 
     def remap(self, path: str, codes: dict[str, str]) -> None:
-        section_id, question_id = path.split(".")
+        section_id, question_id = _section_question(path)
         for _prefix, container in self.containers(section_id):
             value = container.get(question_id)
             if isinstance(value, str):
@@ -107,7 +117,7 @@ class _Migration:
                 ]
 
     def default(self, path: str, value: Any) -> None:
-        section_id, question_id = path.split(".")
+        section_id, question_id = _section_question(path)
         section = self.to_def.sections_by_id.get(section_id)
         if section is not None and section.repeat:
             for _prefix, container in self.containers(section_id):
@@ -118,7 +128,7 @@ class _Migration:
             container[question_id] = copy.deepcopy(value)
 
     def archive_answer(self, path: str, reason: str) -> None:
-        section_id, question_id = path.split(".")
+        section_id, question_id = _section_question(path)
         for prefix, container in self.containers(section_id):
             for suffix in ("", OTHER_SUFFIX):
                 if question_id + suffix in container:

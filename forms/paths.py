@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_NAME = r"[a-z0-9_]+"
-_PATH = re.compile(rf"^({_NAME})(?:\[(\d+)\])?(?:\.({_NAME})(?:\[(\d+)\]\.({_NAME}))?)?")
+_NAME = r"[a-z][a-z0-9_]*"  # as the definition format names sections and questions
+_INDEX = r"[0-9]+"  # ASCII digits only (\d would take "٣" too)
+_PATH = re.compile(
+    rf"^({_NAME})(?:\[({_INDEX})\])?(?:\.({_NAME})(?:\[({_INDEX})\]\.({_NAME}))?)?")
 
 
 @dataclass(frozen=True)
