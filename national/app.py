@@ -47,6 +47,7 @@ from contract.protocol import (
 from national.faults import FaultMiddleware, Faults
 from national.logs import log_event
 from national.reads import register_reads
+from national.stats import THRESHOLD
 from national.store import (
     DEFAULT_RENEW_AFTER,
     DEFAULT_TOKEN_GRACE,
@@ -132,6 +133,9 @@ class ServerConfig:
     faults: Faults = field(default_factory=Faults)
     # Form definitions to publish beside the shipped ones (say a new version, for a pilot).
     publish: list[dict[str, Any]] = field(default_factory=list)
+    # Figures: counts from 1 to this minus 1 are shown as `c` (national/stats.py says what
+    # the default 5 rests on, and what is not verified).
+    suppression_threshold: int = THRESHOLD
 
 
 class ProblemError(Exception):
@@ -271,6 +275,8 @@ def _problem_response(body: dict[str, Any], headers: dict[str, str] | None = Non
 
 def create_app(config: ServerConfig) -> FastAPI:
     """The application; `app.state.store` and `app.state.faults` are there for tests."""
+    if config.suppression_threshold < 2:
+        raise ValueError("the suppression threshold is a count of 2 or more")
     store = ServerStore(config.data_dir, database=config.database, token_ttl=config.token_ttl,
                         renew_after=config.token_renew_after, token_grace=config.token_grace,
                         pool_size=config.pool_size)
@@ -541,7 +547,8 @@ def create_app(config: ServerConfig) -> FastAPI:
             raise ProblemError(problem("bad-request", "after >= 0 and 1 <= limit <= 5000.", 400))
         return store.manifest_page(device, start, size)
 
-    register_reads(app, store, principal, ProblemError)
+    register_reads(app, store, principal, ProblemError,
+                   threshold=config.suppression_threshold)
     return app
 
 

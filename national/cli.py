@@ -21,6 +21,7 @@ from national.logs import configure_logging
 
 DATA_ENV = "ONESEND_SERVER_DATA"
 DATABASE_ENV = "ONESEND_DATABASE_URL"
+THRESHOLD_ENV = "ONESEND_SUPPRESSION_THRESHOLD"
 
 
 def _out(text: str) -> None:
@@ -111,7 +112,8 @@ def app_from_env() -> Any:
     configure_logging()
     config = ServerConfig(Path(os.environ[DATA_ENV]),
                           database=os.environ.get(DATABASE_ENV) or None,
-                          pool_size=int(os.environ.get("ONESEND_POOL_SIZE", "8")))
+                          pool_size=int(os.environ.get("ONESEND_POOL_SIZE", "8")),
+                          suppression_threshold=int(os.environ.get(THRESHOLD_ENV, "5")))
     return create_app(config)
 
 
@@ -123,6 +125,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os.environ[DATA_ENV] = str(Path(args.data).absolute())
     if args.database:
         os.environ[DATABASE_ENV] = args.database
+    if args.suppression_threshold < 2:
+        raise ValueError("the suppression threshold is a count of 2 or more")
+    os.environ[THRESHOLD_ENV] = str(args.suppression_threshold)
     logging.getLogger("onesend.national").info(json.dumps(
         {"event": "serve", "host": args.host, "port": args.port, "workers": args.workers,
          "database": "postgresql" if args.database else "sqlite", "at": time.time()}))
@@ -190,6 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=4)
     p.add_argument("--tls-cert")
     p.add_argument("--tls-key")
+    p.add_argument("--suppression-threshold", type=int,
+                   default=int(os.environ.get(THRESHOLD_ENV, "5")),
+                   help="figures show counts from 1 to N-1 as c (default 5, or "
+                   f"${THRESHOLD_ENV}; DfE's exact threshold for SEN2 not verified: see "
+                   "national/stats.py)")
     p.set_defaults(handler=cmd_serve)
     return parser
 

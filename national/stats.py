@@ -6,6 +6,11 @@ statistics use), and so that a published total cannot give it back, secondary su
 where a group (one LA's cells, or the LAs of the national total) would have exactly one
 suppressed cell, the next smallest non-zero cell of the group is suppressed too. Zeros are
 shown: they identify nobody.
+
+The sufficiency figures are read from `case_counts`, the counts kept as each revision is
+stored (national/ingest.py), so the query at national scale groups thousands of rows, not
+millions; `sufficiency(..., source="cases")` is the same figures counted over `cases`, and the
+tests hold the two equal.
 """
 
 from __future__ import annotations
@@ -14,13 +19,25 @@ import csv
 import html
 import io
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, case, func, select
 
 from national import schema
 
+# The suppression threshold: counts from 1 to THRESHOLD - 1 are shown as `c`. A setting
+# (`onesend-server serve --suppression-threshold N`, ServerConfig.suppression_threshold),
+# default 5. What is sourced and what is not:
+# - Sourced: `c` is the symbol for confidential data in the Government Statistical Service's
+#   guidance on symbols in tables, and the one DfE's official statistics use on Explore
+#   Education Statistics (the SEN2 release, "Education, health and care plans";
+#   methodology: https://explore-education-statistics.service.gov.uk/methodology/
+#   education-health-and-care-plans).
+# - Not verified: DfE's exact threshold for SEN2. We did not find the number in the sources
+#   we could read; 5 follows the common UK practice of protecting cell counts below 5 (the
+#   ONS and Department of Health disclosure guidance as reported to us, not read here).
+#   Check it with DfE's statistics team before publishing, and set it here if it differs.
 THRESHOLD = 5
 SUPPRESSED = "c"
 TIMELINE_DIMENSIONS = ("la", "month")
@@ -79,27 +96,79 @@ def _scope(conn_query: Any, la: str | None) -> Any:
     return conn_query
 
 
-def sufficiency(conn: Connection, la: str | None, year_by: str = "phase") -> dict[str, Any]:
+def count_key(values: Iterable[Any]) -> tuple[str, ...]:
+    """A case's combination of COUNT_KEY values as `case_counts` holds it (absent: '')."""
+    return tuple("" if value is None else str(value) for value in values)
+
+
+def add_counts(conn: Connection, delta: dict[tuple[str, ...], int]) -> None:
+    """Move cases between combinations: one upsert, in key order (so two batches lock the
+    counts they share in the same order)."""
+    counts = schema.case_counts
+    rows = [{**dict(zip(schema.COUNT_KEY, key, strict=True)), "n": change}
+            for key, change in sorted(delta.items()) if change]
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert  # noqa: PLC0415
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]  # noqa: PLC0415
+    statement = insert(counts)
+    conn.execute(statement.on_conflict_do_update(
+        index_elements=list(schema.COUNT_KEY), set_={"n": counts.c.n + statement.excluded.n}),
+        rows)
+
+
+def rebuild_counts(conn: Connection) -> None:
+    """`case_counts` counted afresh from `cases` (migration 2; a bulk load)."""
+    cases, counts = schema.cases, schema.case_counts
+    keys = [func.coalesce(cases.c[name], "") for name in schema.COUNT_KEY]
+    conn.execute(counts.delete())
+    conn.execute(counts.insert().from_select(
+        [*schema.COUNT_KEY, "n"], select(*keys, func.count()).group_by(*keys)))
+
+
+def _cells(conn: Connection, la: str | None, year_by: str, source: str) -> list[dict[str, Any]]:
+    """The sufficiency cells, from the kept counts or counted over `cases`, in one order."""
+    table = schema.case_counts if source == "counts" else schema.cases
+    year_col = table.c.nc_year if year_by == "nc_year" else table.c.phase
+    columns = [table.c.home_la.label("la"), table.c.primary_need,
+               table.c.current_setting_type, table.c.recommended_setting_type,
+               year_col.label(year_by), table.c.academic_year]
+    measure = func.sum(table.c.n) if source == "counts" else func.count()
+    query = select(*columns, measure.label("count")).group_by(*columns)
+    if source == "counts":
+        query = query.where(table.c.n > 0)
+    if la is not None:
+        query = query.where(table.c.home_la == la)
+    rows = []
+    for row in conn.execute(query):
+        cell: dict[str, Any] = {name: (None if value == "" else value)
+                                for name, value in row._mapping.items()}
+        cell["count"] = int(row._mapping["count"])
+        rows.append(cell)
+    rows.sort(key=lambda cell: tuple("" if cell[name] is None else str(cell[name])
+                                     for name in cell if name != "count"))
+    return rows
+
+
+def sufficiency(
+    conn: Connection, la: str | None, year_by: str = "phase", *, threshold: int = THRESHOLD,
+    source: str = "counts",
+) -> dict[str, Any]:
     """Counts by LA by primary need by current and recommended setting type by phase (or NC
     year) by academic year a place is needed."""
-    cases = schema.cases
-    year_col = cases.c.nc_year if year_by == "nc_year" else cases.c.phase
-    columns = [cases.c.home_la.label("la"), cases.c.primary_need,
-               cases.c.current_setting_type, cases.c.recommended_setting_type,
-               year_col.label(year_by), cases.c.academic_year]
-    query = _scope(select(*columns, func.count().label("count")), la).group_by(
-        *columns).order_by(*columns)
-    rows = [dict(row._mapping) for row in conn.execute(query)]
+    rows = _cells(conn, la, year_by, source)
     measures = ("count",)
-    la_totals, overall = totals(rows, measures)
+    la_totals, overall = totals(rows, measures, threshold)
     return {"dimensions": ["la", "primary_need", "current_setting_type",
                            "recommended_setting_type", year_by, "academic_year"],
-            "threshold": THRESHOLD, "suppressed_as": SUPPRESSED, "scope": la or "england",
-            "rows": suppress(rows, measures), "la_totals": la_totals,
+            "threshold": threshold, "suppressed_as": SUPPRESSED, "scope": la or "england",
+            "rows": suppress(rows, measures, threshold=threshold), "la_totals": la_totals,
             "total": overall["count"]}
 
 
-def timeline(conn: Connection, la: str | None) -> dict[str, Any]:
+def timeline(conn: Connection, la: str | None, *, threshold: int = THRESHOLD) -> dict[str, Any]:
     """EHC needs assessment requests and plans recommended, by LA and month."""
     cases = schema.cases
     requests = func.sum(case((cases.c.kind == "ehc_request", 1), else_=0))
@@ -113,10 +182,11 @@ def timeline(conn: Connection, la: str | None) -> dict[str, Any]:
     rows = [{**dict(row._mapping), "requests": int(row.requests), "plans": int(row.plans)}
             for row in conn.execute(query)]
     measures = ("requests", "plans")
-    la_totals, overall = totals(rows, measures)
-    return {"dimensions": list(TIMELINE_DIMENSIONS), "threshold": THRESHOLD,
+    la_totals, overall = totals(rows, measures, threshold)
+    return {"dimensions": list(TIMELINE_DIMENSIONS), "threshold": threshold,
             "suppressed_as": SUPPRESSED, "scope": la or "england",
-            "rows": suppress(rows, measures), "la_totals": la_totals, "total": overall}
+            "rows": suppress(rows, measures, threshold=threshold), "la_totals": la_totals,
+            "total": overall}
 
 
 def to_csv(figures: dict[str, Any]) -> str:
@@ -164,7 +234,8 @@ def page(suff: dict[str, Any], time_: dict[str, Any]) -> str:
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>OneSEND sufficiency: {scope}</title></head><body>"
         f"<h1>Children with assessments: {scope}</h1>"
-        f"<p>Total: {html.escape(str(suff['total']))}. Counts from 1 to {THRESHOLD - 1} are "
+        f"<p>Total: {html.escape(str(suff['total']))}. Counts from 1 to "
+        f"{suff['threshold'] - 1} are "
         f"shown as <strong>{SUPPRESSED}</strong>, and so is one more where a total would "
         "give them away.</p>"
         "<h2>By home local authority</h2><table><tr><th>LA</th><th>Children</th></tr>"
