@@ -120,13 +120,13 @@ def app_from_env() -> Any:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn  # noqa: PLC0415
 
+    if args.suppression_threshold < 2:
+        raise ValueError("the suppression threshold is a count of 2 or more")
     store = _store(args)  # migrate once, before the workers start
     store.close()
     os.environ[DATA_ENV] = str(Path(args.data).absolute())
     if args.database:
         os.environ[DATABASE_ENV] = args.database
-    if args.suppression_threshold < 2:
-        raise ValueError("the suppression threshold is a count of 2 or more")
     os.environ[THRESHOLD_ENV] = str(args.suppression_threshold)
     logging.getLogger("onesend.national").info(json.dumps(
         {"event": "serve", "host": args.host, "port": args.port, "workers": args.workers,

@@ -45,55 +45,59 @@ TIMELINE_DIMENSIONS = ("la", "month")
 
 def suppress(
     rows: Sequence[dict[str, Any]], measures: Sequence[str], group: str = "la",
-    threshold: int = THRESHOLD,
+    threshold: int = THRESHOLD, must_hide: dict[str, set[Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Rows with small counts replaced by `c`, primary and secondary, per group and measure."""
+    """Rows with small counts replaced by `c`, per group and measure. Primary: every count
+    from 1 to threshold - 1. Secondary, so the group's published total cannot give them back:
+    while a group has exactly one hidden cell, or its hidden cells add up to less than the
+    threshold (two hidden 1s under a total would be known to be 1 each, since zeros are
+    shown), the smallest shown non-zero cell is hidden too. A group named in `must_hide`
+    (one whose own total is hidden) hides at least one cell, so its cells cannot add up to
+    that total."""
     out = [dict(row) for row in rows]
     groups: dict[Any, list[int]] = defaultdict(list)
     for index, row in enumerate(out):
         groups[row.get(group)].append(index)
     for measure in measures:
-        for members in groups.values():
-            hidden = []
-            for index in members:
-                value = out[index][measure]
-                if 0 < value < threshold:
-                    hidden.append(index)
-            if len(hidden) == 1:
-                shown = sorted((out[i][measure], i) for i in members
-                               if i not in hidden and out[i][measure] > 0)
-                if shown:
-                    hidden.append(shown[0][1])
+        forced = (must_hide or {}).get(measure, set())
+        for key, members in groups.items():
+            hidden = [i for i in members if 0 < out[i][measure] < threshold]
+            shown = sorted((out[i][measure], i) for i in members
+                           if out[i][measure] >= threshold)
+            if not hidden and key in forced and shown:
+                hidden.append(shown.pop(0)[1])
+            while hidden and shown and (
+                    len(hidden) == 1 or sum(out[i][measure] for i in hidden) < threshold):
+                hidden.append(shown.pop(0)[1])
             for index in hidden:
                 out[index][measure] = SUPPRESSED
     return out
 
 
-def totals(
-    rows: Sequence[dict[str, Any]], measures: Sequence[str], threshold: int = THRESHOLD
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Each LA's totals and the overall total, suppressed the same way (an LA total below the
-    threshold is `c`, and then one more LA's, so the overall total cannot give it back)."""
-    by_la: dict[Any, dict[str, int]] = defaultdict(lambda: dict.fromkeys(measures, 0))
-    for row in rows:
-        for measure in measures:
-            by_la[row["la"]][measure] += int(row[measure])
-    la_rows = [{"la": la, **values} for la, values in sorted(by_la.items(), key=str)]
-    overall = {m: sum(int(r[m]) for r in rows) for m in measures}
-    shown = suppress([{**row, "_all": 0} for row in la_rows], measures, group="_all",
-                     threshold=threshold)
-    for row in shown:
+def publish(
+    rows: Sequence[dict[str, Any]], la_rows: Sequence[dict[str, Any]],
+    measures: Sequence[str], la: str | None, threshold: int = THRESHOLD,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+    """(cells, LA totals, total) as published. `la_rows` are every LA's totals, whatever the
+    scope, so that an LA's figures are suppressed exactly as in England's (else asking for
+    one LA would give back a total that England's figures hid). An LA total that is hidden
+    hides at least one of that LA's cells too."""
+    la_shown = suppress([{**row, "_all": 0} for row in la_rows], measures, group="_all",
+                        threshold=threshold)
+    for row in la_shown:
         row.pop("_all", None)
-    overall_shown: dict[str, Any] = {
-        m: (SUPPRESSED if 0 < overall[m] < threshold else overall[m]) for m in measures}
-    return shown, overall_shown
-
-
-def _scope(conn_query: Any, la: str | None) -> Any:
-    cases = schema.cases
+    hidden_las = {m: {row["la"] for row in la_shown if row[m] == SUPPRESSED}
+                  for m in measures}
+    cells = suppress(rows, measures, threshold=threshold, must_hide=hidden_las)
     if la is not None:
-        return conn_query.where(cases.c.home_la == la)
-    return conn_query
+        la_shown = [row for row in la_shown if row["la"] == la]
+        total: dict[str, Any] = (dict(la_shown[0]) if la_shown
+                                 else dict.fromkeys(measures, 0))
+        total.pop("la", None)
+        return cells, la_shown, total
+    overall = {m: sum(int(r[m]) for r in la_rows) for m in measures}
+    return cells, la_shown, {m: (SUPPRESSED if 0 < overall[m] < threshold else overall[m])
+                             for m in measures}
 
 
 def count_key(values: Iterable[Any]) -> tuple[str, ...]:
@@ -159,13 +163,18 @@ def sufficiency(
     """Counts by LA by primary need by current and recommended setting type by phase (or NC
     year) by academic year a place is needed."""
     rows = _cells(conn, la, year_by, source)
-    measures = ("count",)
-    la_totals, overall = totals(rows, measures, threshold)
+    table = schema.case_counts if source == "counts" else schema.cases
+    measure = func.sum(table.c.n) if source == "counts" else func.count()
+    query = select(table.c.home_la, measure).group_by(table.c.home_la)
+    if source == "counts":
+        query = query.where(table.c.n > 0)
+    la_rows = sorted(({"la": None if found == "" else found, "count": int(n)}
+                      for found, n in conn.execute(query)), key=lambda r: str(r["la"] or ""))
+    cells, la_totals, total = publish(rows, la_rows, ("count",), la, threshold)
     return {"dimensions": ["la", "primary_need", "current_setting_type",
                            "recommended_setting_type", year_by, "academic_year"],
             "threshold": threshold, "suppressed_as": SUPPRESSED, "scope": la or "england",
-            "rows": suppress(rows, measures, threshold=threshold), "la_totals": la_totals,
-            "total": overall["count"]}
+            "rows": cells, "la_totals": la_totals, "total": total["count"]}
 
 
 def timeline(conn: Connection, la: str | None, *, threshold: int = THRESHOLD) -> dict[str, Any]:
@@ -173,20 +182,23 @@ def timeline(conn: Connection, la: str | None, *, threshold: int = THRESHOLD) ->
     cases = schema.cases
     requests = func.sum(case((cases.c.kind == "ehc_request", 1), else_=0))
     plans = func.sum(case((cases.c.plan_needed.is_(True), 1), else_=0))
-    query = _scope(select(cases.c.home_la.label("la"), cases.c.event_month.label("month"),
-                          func.coalesce(requests, 0).label("requests"),
-                          func.coalesce(plans, 0).label("plans")), la).where(
-        cases.c.event_month.is_not(None)).group_by(cases.c.home_la, cases.c.event_month
-                                                   ).order_by(cases.c.home_la,
-                                                              cases.c.event_month)
+    sums = (func.coalesce(requests, 0).label("requests"), func.coalesce(plans, 0).label("plans"))
+    query = select(cases.c.home_la.label("la"), cases.c.event_month.label("month"), *sums
+                   ).where(cases.c.event_month.is_not(None))
+    if la is not None:
+        query = query.where(cases.c.home_la == la)
     rows = [{**dict(row._mapping), "requests": int(row.requests), "plans": int(row.plans)}
-            for row in conn.execute(query)]
-    measures = ("requests", "plans")
-    la_totals, overall = totals(rows, measures, threshold)
+            for row in conn.execute(query.group_by(cases.c.home_la, cases.c.event_month))]
+    rows.sort(key=lambda r: (str(r["la"] or ""), str(r["month"])))
+    la_rows = sorted(({"la": row.la, "requests": int(row.requests), "plans": int(row.plans)}
+                      for row in conn.execute(select(cases.c.home_la.label("la"), *sums)
+                                              .where(cases.c.event_month.is_not(None))
+                                              .group_by(cases.c.home_la))),
+                     key=lambda r: str(r["la"] or ""))
+    cells, la_totals, total = publish(rows, la_rows, ("requests", "plans"), la, threshold)
     return {"dimensions": list(TIMELINE_DIMENSIONS), "threshold": threshold,
             "suppressed_as": SUPPRESSED, "scope": la or "england",
-            "rows": suppress(rows, measures, threshold=threshold), "la_totals": la_totals,
-            "total": overall}
+            "rows": cells, "la_totals": la_totals, "total": total}
 
 
 def to_csv(figures: dict[str, Any]) -> str:
