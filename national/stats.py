@@ -49,9 +49,9 @@ def suppress(
 ) -> list[dict[str, Any]]:
     """Rows with small counts replaced by `c`, per group and measure. Primary: every count
     from 1 to threshold - 1. Secondary, so the group's published total cannot give them back:
-    while a group has exactly one hidden cell, or its hidden cells add up to less than the
-    threshold (two hidden 1s under a total would be known to be 1 each, since zeros are
-    shown), the smallest shown non-zero cell is hidden too. A group named in `must_hide`
+    while a group has exactly one hidden cell, or its hidden cells add up to no more than
+    their number (then each is known to be 1, since zeros are shown and a `c` is not 0), the
+    smallest shown non-zero cell is hidden too. A group named in `must_hide`
     (one whose own total is hidden) hides at least one cell, so its cells cannot add up to
     that total."""
     out = [dict(row) for row in rows]
@@ -67,7 +67,7 @@ def suppress(
             if not hidden and key in forced and shown:
                 hidden.append(shown.pop(0)[1])
             while hidden and shown and (
-                    len(hidden) == 1 or sum(out[i][measure] for i in hidden) < threshold):
+                    len(hidden) == 1 or sum(out[i][measure] for i in hidden) <= len(hidden)):
                 hidden.append(shown.pop(0)[1])
             for index in hidden:
                 out[index][measure] = SUPPRESSED

@@ -147,7 +147,7 @@ def test_one_la_asked_alone_is_suppressed_as_in_england(service: ServerThread) -
     assert requests_alone["total"]["requests"] == SUPPRESSED
 
 
-def test_hidden_cells_that_add_up_to_a_small_number_take_one_more() -> None:
+def test_hidden_cells_that_would_each_be_known_to_be_1_take_one_more() -> None:
     rows = [{"la": "204", "need": need, "count": count}
             for need, count in (("ASD", 1), ("SLCN", 1), ("MLD", 10), ("SEMH", 12))]
     shown = {r["need"]: r["count"] for r in suppress(rows, ["count"])}
@@ -157,6 +157,10 @@ def test_hidden_cells_that_add_up_to_a_small_number_take_one_more() -> None:
             for need, count in (("ASD", 2), ("SLCN", 3), ("MLD", 10))]
     shown = {r["need"]: r["count"] for r in suppress(rows, ["count"])}
     assert shown == {"ASD": "c", "SLCN": "c", "MLD": 10}  # 5 hidden: 1+4, 2+3, ...
+    rows = [{"la": "839", "need": need, "count": count}
+            for need, count in (("ASD", 1), ("SLCN", 1), ("SEMH", 1), ("MLD", 7))]
+    shown = {r["need"]: r["count"] for r in suppress(rows, ["count"])}
+    assert shown == {"ASD": "c", "SLCN": "c", "SEMH": "c", "MLD": "c"}
     # A group whose own total is hidden hides a cell, and then one more.
     rows = [{"la": "204", "need": "ASD", "count": 6}, {"la": "204", "need": "MLD", "count": 8},
             {"la": "839", "need": "ASD", "count": 9}]
