@@ -13,6 +13,7 @@ enrolment also by its failures.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import functools
 import json
@@ -63,6 +64,7 @@ ENROL_BODY_BYTES = 16 * 1024
 QUERY_BODY_BYTES = 512 * 1024
 MAX_JSON_VALUES = 1_000_000  # commas and brackets: an upper bound on the values to build
 MAX_JSON_DEPTH = 64
+BATCHES_AT_ONCE = 2  # per worker process
 _IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{16,128}")
 
 
@@ -515,12 +517,18 @@ def create_app(config: ServerConfig) -> FastAPI:
                 results.append(next(outcomes).result(item))
         return {"results": results, "server_time": now_iso()}
 
+    # Batches judged at once in this process: judging is CPU under one GIL, so more at once
+    # only interleave (each batch finishes later, and holds its row locks longer while its
+    # thread waits for the GIL); two keep one judging while the other waits on the database.
+    judging = asyncio.Semaphore(BATCHES_AT_ONCE)
+
     @app.post("/v1/submissions/batch")
     async def batch(request: Request) -> Response:
         device = await run_in_threadpool(authenticate, request)
-        body = await read_json(request)
-        # Plain JSON types only: answered as they are, without FastAPI's encoder's walk.
-        return JSONResponse(await run_in_threadpool(submit_batch, device, body))
+        async with judging:
+            body = await read_json(request)
+            # Plain JSON types only: answered as they are, without FastAPI's encoder's walk.
+            return JSONResponse(await run_in_threadpool(submit_batch, device, body))
 
     def submit_single(device: Principal, sid: str, revision: int, body: Any) -> Response:
         require("Submission", body)
