@@ -18,6 +18,7 @@ PostgreSQL is started from the installed server binaries as in the tests (tests/
 from __future__ import annotations
 
 import copy
+import gc
 import os
 import signal
 import socket
@@ -180,6 +181,7 @@ def judge_cpu() -> None:
     key = (EXAMPLE["form"], EXAMPLE["form_version"])
     definition = store.definition(*key)
     verdicts = [verdict_of(Session(definition, i["payload"]["answers"])) for i in items]
+    gc.freeze()  # as a worker does once started (national/cli.py): only the batch is young
     stages = {
         "parse (bounded JSON)": lambda: parse_json(body),
         "contract check": lambda: [schema_errors("Submission", i) for i in items],

@@ -8,6 +8,7 @@ ONESEND_DATABASE_URL, else SQLite in the data folder (the laptop reference).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -114,7 +115,12 @@ def app_from_env() -> Any:
                           database=os.environ.get(DATABASE_ENV) or None,
                           pool_size=int(os.environ.get("ONESEND_POOL_SIZE", "8")),
                           suppression_threshold=int(os.environ.get(THRESHOLD_ENV, "5")))
-    return create_app(config)
+    app = create_app(config)
+    # What the worker made to start (modules, form definitions, the schema) lives as long as
+    # it does: out of the collector's way, so a full collection walks only the batches in
+    # flight (it was a third of parsing a batch's JSON).
+    gc.freeze()
+    return app
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
