@@ -163,19 +163,23 @@ def store_batch(
 
 
 def _insert_revisions(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert the new revisions; their `seq` numbers, in order. On PostgreSQL the numbers
-    are drawn from the sequence first, in one query, so the rows go as one executemany of a
-    short statement (psycopg's pipeline) rather than an INSERT ... RETURNING of thousands of
-    parameters, which psycopg would parse afresh, in Python, for every batch."""
-    subs = schema.submissions
-    if conn.dialect.name != "postgresql":
-        return list(conn.execute(subs.insert().returning(
-            subs.c.seq, sort_by_parameter_order=True), rows).scalars())
-    seqs = [int(n) for n in conn.execute(text(
-        "SELECT nextval(pg_get_serial_sequence('submissions', 'seq')) "
-        "FROM generate_series(1, :n)"), {"n": len(rows)}).scalars()]
-    conn.execute(subs.insert(), [{**row, "seq": seq} for row, seq in zip(rows, seqs,
-                                                                          strict=True)])
+    """Insert the new revisions as one executemany of a short statement; their `seq`
+    numbers, in order. The numbers are drawn first: on PostgreSQL from the sequence, in one
+    query (an INSERT ... RETURNING of thousands of parameters would be parsed afresh, in
+    Python, by psycopg for every batch); on SQLite after the highest ever given (the batch
+    holds the one write lock, BEGIN IMMEDIATE; SQLAlchemy would send a RETURNING insert there
+    one row at a time)."""
+    if conn.dialect.name == "postgresql":
+        seqs = [int(n) for n in conn.execute(text(
+            "SELECT nextval(pg_get_serial_sequence('submissions', 'seq')) "
+            "FROM generate_series(1, :n)"), {"n": len(rows)}).scalars()]
+    else:
+        top = int(conn.execute(text(
+            "SELECT max(n) FROM (SELECT max(seq) AS n FROM submissions UNION ALL "
+            "SELECT seq FROM sqlite_sequence WHERE name = 'submissions')")).scalar() or 0)
+        seqs = list(range(top + 1, top + 1 + len(rows)))
+    conn.execute(schema.submissions.insert(),
+                 [{**row, "seq": seq} for row, seq in zip(rows, seqs, strict=True)])
     return seqs
 
 
