@@ -198,7 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="serve the API with several worker processes")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8443)
-    p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="worker processes (default: one per core; judging is CPU-bound)")
     p.add_argument("--tls-cert")
     p.add_argument("--tls-key")
     p.add_argument("--suppression-threshold", type=int,
