@@ -1,11 +1,15 @@
 """National service benchmark: the load the issue asks for, and the figures at national scale.
 
 1. 20 concurrent clients x 1,000 records each, in batches of 200, through `onesend-server
-   serve --workers 2` on PostgreSQL; beside it, the same load on one worker on SQLite (the
-   laptop reference, as before). Throughput, p50/p99 batch latency, errors.
-2. The sufficiency query on 1.8 million cases (generated in SQL with generate_series), for
-   England and for one LA.
-3. The database's size per 100,000 stored revisions of a real payload.
+   serve --workers N` (N = the machine's cores) on PostgreSQL; beside it, the same load on
+   one worker on SQLite (the laptop reference, as before). Throughput, p50/p99 batch
+   latency, errors, and the CPU the service's processes (and PostgreSQL's) spent per record.
+2. The CPU to judge one record, stage by stage, in this process: parsing, the contract check,
+   canonical JSON and hash, the forms engine's verdict, the facts, the receipt's signature.
+3. The sufficiency query on 1.8 million cases (generated in SQL with generate_series, the
+   kept counts then counted from them as migration 2 does), for England and for one LA,
+   beside the same figures counted over the cases (and checked equal).
+4. The database's size per 100,000 stored revisions of a real payload.
 
 PostgreSQL is started from the installed server binaries as in the tests (tests/pg.py).
 `BENCH_NATIONAL_CLIENTS`, `BENCH_NATIONAL_RECORDS`, `BENCH_NATIONAL_CASES` scale it down.
@@ -14,6 +18,7 @@ PostgreSQL is started from the installed server binaries as in the tests (tests/
 from __future__ import annotations
 
 import copy
+import gc
 import os
 import signal
 import socket
@@ -37,6 +42,7 @@ from tests.national.conftest import EXAMPLE, HEADERS  # noqa: E402
 from tests.pg import cluster  # noqa: E402
 
 CLIENTS = int(os.environ.get("BENCH_NATIONAL_CLIENTS", "20"))
+WORKERS = int(os.environ.get("BENCH_NATIONAL_WORKERS", str(os.cpu_count() or 2)))
 RECORDS = int(os.environ.get("BENCH_NATIONAL_RECORDS", "1000"))
 BATCH = 200
 CASES = int(os.environ.get("BENCH_NATIONAL_CASES", "1800000"))
@@ -67,7 +73,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def load(label: str, data: Path, database: str | None, workers: int) -> None:
+def _ticks(pid: int) -> int:
+    """CPU clock ticks of a process and its children, reaped or alive (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    total = sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return total + sum(_ticks(int(child)) for child in children)
+
+
+def _cpu_seconds(pid: int | None) -> float:
+    return _ticks(pid) / os.sysconf("SC_CLK_TCK") if pid else 0.0
+
+
+def load(label: str, data: Path, database: str | None, workers: int,
+         db_pid: int | None = None) -> None:
     admin(data, database, "add-setting", "bench", "Bench School")
     codes = [admin(data, database, "issue-code", "bench").rsplit(" ", 1)[1].strip()
              for _ in range(CLIENTS)]
@@ -119,21 +144,70 @@ def load(label: str, data: Path, database: str | None, workers: int) -> None:
                     errors[0] += not ok
 
         threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+        cpu_before = _cpu_seconds(server.pid), _cpu_seconds(db_pid)
         began = time.perf_counter()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         wall = time.perf_counter() - began
+        service_cpu = _cpu_seconds(server.pid) - cpu_before[0]
+        db_cpu = _cpu_seconds(db_pid) - cpu_before[1]
         latencies.sort()
         p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
         print(f"{label}: {CLIENTS} clients x {RECORDS} records in batches of {BATCH}: "
               f"{CLIENTS * RECORDS / wall:,.0f} records/s, batch p50 "
-              f"{statistics.median(latencies):.2f} s, p99 {p99:.2f} s, errors {errors[0]}",
-              flush=True)
+              f"{statistics.median(latencies):.2f} s, p99 {p99:.2f} s, errors {errors[0]}; "
+              f"CPU per record: service {service_cpu / (CLIENTS * RECORDS) * 1000:.2f} ms"
+              + (f", PostgreSQL {db_cpu / (CLIENTS * RECORDS) * 1000:.2f} ms" if db_pid
+                 else ""), flush=True)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=60)
+
+
+def judge_cpu() -> None:
+    """CPU per record of each stage the service runs on a batch item before the database."""
+    from contract.protocol import sign_receipt  # noqa: PLC0415
+    from forms.engine import Session, verdict_of  # noqa: PLC0415
+    from national.app import parse_json, schema_errors  # noqa: PLC0415
+    from national.facts import facts_of  # noqa: PLC0415
+    from national.store import ServerStore  # noqa: PLC0415
+
+    count = 1000
+    body = canonical_json({"items": [record(n) for n in range(count)]})
+    store = ServerStore(Path(tempfile.mkdtemp(prefix="bench-judge-")))
+    items = parse_json(body)["items"]
+    key = (EXAMPLE["form"], EXAMPLE["form_version"])
+    definition = store.definition(*key)
+    verdicts = [verdict_of(Session(definition, i["payload"]["answers"])) for i in items]
+    gc.freeze()  # as a worker does once started (national/cli.py): only the batch is young
+    stages = {
+        "parse (bounded JSON)": lambda: parse_json(body),
+        "contract check": lambda: [schema_errors("Submission", i) for i in items],
+        "canonical JSON + hash": lambda: [payload_hash(i["payload"]) for i in items],
+        "forms engine verdict": lambda: [verdict_of(Session(definition, i["payload"]["answers"]))
+                                         for i in items],
+        "facts": lambda: [facts_of(i["payload"]["answers"], v.deadlines)
+                          for i, v in zip(items, verdicts, strict=True)],
+        "receipt signature": lambda: [sign_receipt(store.receipt_key, {
+            "submission_id": i["submission_id"], "revision": 1,
+            "payload_hash": i["payload_hash"], "received_at": now_iso(),
+            "server_id": store.server_id}) for i in items],
+    }
+    spent = {}
+    for name, run in stages.items():
+        run()  # warm
+        began = time.process_time()
+        run()
+        spent[name] = (time.process_time() - began) / count * 1000
+    store.close()
+    total = sum(spent.values())
+    forms_ms = spent["forms engine verdict"]
+    print(f"CPU to judge one record: {total:.3f} ms, of which the forms engine {forms_ms:.3f} ms"
+          f" and the rest {total - forms_ms:.3f} ms ("
+          + ", ".join(f"{name} {ms:.3f}" for name, ms in spent.items()
+                      if name != "forms engine verdict") + ")", flush=True)
 
 
 def national_scale(pg: Any) -> None:
@@ -168,17 +242,29 @@ def national_scale(pg: Any) -> None:
                 (2022 + n % 4)::text || '-' || lpad((1 + n % 12)::text, 2, '0'),
                 n % 4 <> 0, '2026-01-01', '2026-01-01T00:00:00.000Z'
             FROM generate_series(1, {CASES}) AS n"""))
+    print(f"generated {CASES:,} cases in {time.perf_counter() - began:.1f} s", flush=True)
+    began = time.perf_counter()
+    with engine.begin() as conn:
+        stats.rebuild_counts(conn)  # what migration 2 does; each stored revision keeps it
     with engine.begin() as conn:
         conn.execute(text("ANALYZE cases"))
-    print(f"generated {CASES:,} cases in {time.perf_counter() - began:.1f} s", flush=True)
+        conn.execute(text("ANALYZE case_counts"))
+        kept = conn.execute(text("SELECT count(*) FROM case_counts")).scalar_one()
+    print(f"counted them into case_counts ({kept:,} rows) in "
+          f"{time.perf_counter() - began:.1f} s", flush=True)
     for scope in (None, "204"):
-        with engine.connect() as conn:
-            stats.sufficiency(conn, scope)  # warm
-            began = time.perf_counter()
-            result = stats.sufficiency(conn, scope)
-            took = time.perf_counter() - began
-        print(f"sufficiency query, {scope or 'England'}: {took:.2f} s "
-              f"({len(result['rows']):,} cells)", flush=True)
+        took = {}
+        results = {}
+        for source in ("counts", "cases"):
+            with engine.connect() as conn:
+                stats.sufficiency(conn, scope, source=source)  # warm
+                began = time.perf_counter()
+                results[source] = stats.sufficiency(conn, scope, source=source)
+                took[source] = time.perf_counter() - began
+        same = "equal" if results["counts"] == results["cases"] else "NOT EQUAL"
+        print(f"sufficiency query, {scope or 'England'}: {took['counts']:.2f} s from the kept "
+              f"counts, {took['cases']:.2f} s counted over the cases ({same}; "
+              f"{len(results['counts']['rows']):,} cells)", flush=True)
     # Size per 100,000 stored revisions of the real example payload.
     payload = record(0)["payload"]
     blob = canonical_json(payload)
@@ -207,11 +293,16 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-national-") as tmp:
         try:
             with cluster() as pg:
+                postmaster = int((pg.data / "postmaster.pid").read_text().split()[0])
+                print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at the "
+                      "start", flush=True)
+                judge_cpu()
                 load("SQLite, 1 worker (the reference, as before)", Path(tmp) / "sqlite",
                      None, 1)
-                load("PostgreSQL, 2 workers (the service)", Path(tmp) / "pg",
-                     pg.new_database(), 2)
+                load(f"PostgreSQL, {WORKERS} workers (the service)", Path(tmp) / "pg",
+                     pg.new_database(), WORKERS, postmaster)
                 national_scale(pg)
+                print(f"load average {os.getloadavg()[0]:.1f} at the end", flush=True)
         except BaseException as exc:
             if type(exc).__name__ in ("Skipped", "Failed"):
                 print(f"national bench not run: {exc}")

@@ -13,6 +13,7 @@ enrolment also by its failures.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import functools
 import json
@@ -47,6 +48,7 @@ from contract.protocol import (
 from national.faults import FaultMiddleware, Faults
 from national.logs import log_event
 from national.reads import register_reads
+from national.stats import THRESHOLD
 from national.store import (
     DEFAULT_RENEW_AFTER,
     DEFAULT_TOKEN_GRACE,
@@ -62,6 +64,7 @@ ENROL_BODY_BYTES = 16 * 1024
 QUERY_BODY_BYTES = 512 * 1024
 MAX_JSON_VALUES = 1_000_000  # commas and brackets: an upper bound on the values to build
 MAX_JSON_DEPTH = 64
+BATCHES_AT_ONCE = 2  # per worker process
 _IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{16,128}")
 
 
@@ -132,6 +135,9 @@ class ServerConfig:
     faults: Faults = field(default_factory=Faults)
     # Form definitions to publish beside the shipped ones (say a new version, for a pilot).
     publish: list[dict[str, Any]] = field(default_factory=list)
+    # Figures: counts from 1 to this minus 1 are shown as `c` (national/stats.py says what
+    # the default 5 rests on, and what is not verified).
+    suppression_threshold: int = THRESHOLD
 
 
 class ProblemError(Exception):
@@ -237,6 +243,9 @@ def parse_json(data: bytes | bytearray) -> Any:
         value = json.loads(data, parse_constant=_no_constants, parse_float=_finite)
     except (ValueError, RecursionError) as exc:
         raise _bad_json("The body is not valid JSON.") from exc
+    if _no_surrogates(data):
+        _check_depth(value)  # only containers: every string is known to be valid
+        return value
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
@@ -257,6 +266,34 @@ def parse_json(data: bytes | bytearray) -> Any:
     return value
 
 
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abAB]")
+
+
+def _no_surrogates(data: bytes | bytearray) -> bool:
+    """Whether the body certainly holds no lone surrogate (the only text json.loads lets
+    through that is not valid Unicode): strict UTF-8, and no \\uD800-\\uDFFF escape. When
+    unsure, the caller looks at every string."""
+    try:
+        bytes(data).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return b"\\u" not in data or _SURROGATE_ESCAPE.search(data) is None
+
+
+def _check_depth(value: Any) -> None:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        item, depth = pop()
+        if type(item) is not dict and type(item) is not list:
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise _bad_json(f"The body is nested more than {MAX_JSON_DEPTH} deep.")
+        for child in item.values() if type(item) is dict else item:
+            if type(child) is dict or type(child) is list:
+                push((child, depth + 1))
+
+
 def _finite(text: str) -> float:
     number = float(text)
     if not math.isfinite(number):
@@ -271,6 +308,8 @@ def _problem_response(body: dict[str, Any], headers: dict[str, str] | None = Non
 
 def create_app(config: ServerConfig) -> FastAPI:
     """The application; `app.state.store` and `app.state.faults` are there for tests."""
+    if config.suppression_threshold < 2:
+        raise ValueError("the suppression threshold is a count of 2 or more")
     store = ServerStore(config.data_dir, database=config.database, token_ttl=config.token_ttl,
                         renew_after=config.token_renew_after, token_grace=config.token_grace,
                         pool_size=config.pool_size)
@@ -478,11 +517,18 @@ def create_app(config: ServerConfig) -> FastAPI:
                 results.append(next(outcomes).result(item))
         return {"results": results, "server_time": now_iso()}
 
+    # Batches judged at once in this process: judging is CPU under one GIL, so more at once
+    # only interleave (each batch finishes later, and holds its row locks longer while its
+    # thread waits for the GIL); two keep one judging while the other waits on the database.
+    judging = asyncio.Semaphore(BATCHES_AT_ONCE)
+
     @app.post("/v1/submissions/batch")
-    async def batch(request: Request) -> dict[str, Any]:
+    async def batch(request: Request) -> Response:
         device = await run_in_threadpool(authenticate, request)
-        body = await read_json(request)
-        return await run_in_threadpool(submit_batch, device, body)
+        async with judging:
+            body = await read_json(request)
+            # Plain JSON types only: answered as they are, without FastAPI's encoder's walk.
+            return JSONResponse(await run_in_threadpool(submit_batch, device, body))
 
     def submit_single(device: Principal, sid: str, revision: int, body: Any) -> Response:
         require("Submission", body)
@@ -541,7 +587,8 @@ def create_app(config: ServerConfig) -> FastAPI:
             raise ProblemError(problem("bad-request", "after >= 0 and 1 <= limit <= 5000.", 400))
         return store.manifest_page(device, start, size)
 
-    register_reads(app, store, principal, ProblemError)
+    register_reads(app, store, principal, ProblemError,
+                   threshold=config.suppression_threshold)
     return app
 
 

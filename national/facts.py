@@ -7,7 +7,7 @@ payload. They are what the case lists filter by and what the sufficiency figures
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
@@ -36,7 +36,10 @@ class Facts:
     next_due: str | None = None
 
     def columns(self) -> dict[str, Any]:
-        return asdict(self)
+        return {name: getattr(self, name) for name in _FIELDS}
+
+
+_FIELDS = tuple(field.name for field in fields(Facts))
 
 
 def _text(section: Any, name: str, limit: int = 64) -> str | None:

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, inspect, select, text
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from contract.canonical import now_iso
-from national import schema
+from national import schema, stats
 
 
 @dataclass(frozen=True)
@@ -25,19 +25,32 @@ class Migration:
     apply: Callable[[Connection], None]
 
 
+_ADDED_LATER = ("case_counts",)  # version 2
+
+
 def _initial(conn: Connection) -> None:
-    schema.metadata.create_all(conn, checkfirst=True)
+    schema.metadata.create_all(conn, checkfirst=True, tables=[
+        table for table in schema.metadata.sorted_tables if table.name not in _ADDED_LATER])
+
+
+def _case_counts(conn: Connection) -> None:
+    """The sufficiency counts kept as revisions are stored, counted once from the cases."""
+    schema.case_counts.create(conn, checkfirst=True)
+    stats.rebuild_counts(conn)
 
 
 MIGRATIONS = (
     Migration(1, "organisations, devices, officers, forms, submissions, cases, access log",
               _initial),
+    Migration(2, "case_counts: the sufficiency figures kept as revisions are stored",
+              _case_counts),
 )
 LATEST = MIGRATIONS[-1].version
 
 
 def ddl(engine: Engine) -> str:
-    """The statements of version 1 for this database's dialect."""
+    """The tables and indexes of the latest version, for this database's dialect (version 2
+    adds `case_counts` and fills it from `cases`)."""
     out = []
     for table in schema.metadata.sorted_tables:
         out.append(str(CreateTable(table).compile(dialect=engine.dialect)).strip() + ";")

@@ -125,7 +125,7 @@ def access_log(store: ServerStore, la: str, after: int, limit: int) -> dict[str,
 
 def register_reads(
     app: FastAPI, store: ServerStore, principal: Callable[[Request], Principal],
-    problem_error: Callable[..., Exception],
+    problem_error: Callable[..., Exception], *, threshold: int = stats.THRESHOLD,
 ) -> None:
     def refuse(name: str, title: str, status: int) -> Exception:
         return problem_error(problem(name, title, status))
@@ -211,8 +211,8 @@ def register_reads(
         year_by = "nc_year" if request.query_params.get("year") == "nc_year" else "phase"
         fmt = request.query_params.get("format", "json")
         with store.engine.connect() as conn:
-            result = (stats.sufficiency(conn, la, year_by) if which == "sufficiency"
-                      else stats.timeline(conn, la))
+            result = (stats.sufficiency(conn, la, year_by, threshold=threshold)
+                      if which == "sufficiency" else stats.timeline(conn, la, threshold=threshold))
         if fmt == "csv":
             return PlainTextResponse(stats.to_csv(result), media_type="text/csv")
         return JSONResponse(result)
@@ -229,5 +229,6 @@ def register_reads(
     def stats_page(request: Request) -> Response:
         la = scope(request)
         with store.engine.connect() as conn:
-            body = stats.page(stats.sufficiency(conn, la), stats.timeline(conn, la))
+            body = stats.page(stats.sufficiency(conn, la, threshold=threshold),
+                              stats.timeline(conn, la, threshold=threshold))
         return HTMLResponse(body)

@@ -6,6 +6,11 @@ statistics use), and so that a published total cannot give it back, secondary su
 where a group (one LA's cells, or the LAs of the national total) would have exactly one
 suppressed cell, the next smallest non-zero cell of the group is suppressed too. Zeros are
 shown: they identify nobody.
+
+The sufficiency figures are read from `case_counts`, the counts kept as each revision is
+stored (national/ingest.py), so the query at national scale groups thousands of rows, not
+millions; `sufficiency(..., source="cases")` is the same figures counted over `cases`, and the
+tests hold the two equal.
 """
 
 from __future__ import annotations
@@ -14,13 +19,25 @@ import csv
 import html
 import io
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, case, func, select
 
 from national import schema
 
+# The suppression threshold: counts from 1 to THRESHOLD - 1 are shown as `c`. A setting
+# (`onesend-server serve --suppression-threshold N`, ServerConfig.suppression_threshold),
+# default 5. What is sourced and what is not:
+# - Sourced: `c` is the symbol for confidential data in the Government Statistical Service's
+#   guidance on symbols in tables, and the one DfE's official statistics use on Explore
+#   Education Statistics (the SEN2 release, "Education, health and care plans";
+#   methodology: https://explore-education-statistics.service.gov.uk/methodology/
+#   education-health-and-care-plans).
+# - Not verified: DfE's exact threshold for SEN2. We did not find the number in the sources
+#   we could read; 5 follows the common UK practice of protecting cell counts below 5 (the
+#   ONS and Department of Health disclosure guidance as reported to us, not read here).
+#   Check it with DfE's statistics team before publishing, and set it here if it differs.
 THRESHOLD = 5
 SUPPRESSED = "c"
 TIMELINE_DIMENSIONS = ("la", "month")
@@ -28,95 +45,160 @@ TIMELINE_DIMENSIONS = ("la", "month")
 
 def suppress(
     rows: Sequence[dict[str, Any]], measures: Sequence[str], group: str = "la",
-    threshold: int = THRESHOLD,
+    threshold: int = THRESHOLD, must_hide: dict[str, set[Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Rows with small counts replaced by `c`, primary and secondary, per group and measure."""
+    """Rows with small counts replaced by `c`, per group and measure. Primary: every count
+    from 1 to threshold - 1. Secondary, so the group's published total cannot give them back:
+    while a group has exactly one hidden cell, or its hidden cells add up to no more than
+    their number (then each is known to be 1, since zeros are shown and a `c` is not 0), the
+    smallest shown non-zero cell is hidden too. A group named in `must_hide`
+    (one whose own total is hidden) hides at least one cell, so its cells cannot add up to
+    that total."""
     out = [dict(row) for row in rows]
     groups: dict[Any, list[int]] = defaultdict(list)
     for index, row in enumerate(out):
         groups[row.get(group)].append(index)
     for measure in measures:
-        for members in groups.values():
-            hidden = []
-            for index in members:
-                value = out[index][measure]
-                if 0 < value < threshold:
-                    hidden.append(index)
-            if len(hidden) == 1:
-                shown = sorted((out[i][measure], i) for i in members
-                               if i not in hidden and out[i][measure] > 0)
-                if shown:
-                    hidden.append(shown[0][1])
+        forced = (must_hide or {}).get(measure, set())
+        for key, members in groups.items():
+            hidden = [i for i in members if 0 < out[i][measure] < threshold]
+            shown = sorted((out[i][measure], i) for i in members
+                           if out[i][measure] >= threshold)
+            if not hidden and key in forced and shown:
+                hidden.append(shown.pop(0)[1])
+            while hidden and shown and (
+                    len(hidden) == 1 or sum(out[i][measure] for i in hidden) <= len(hidden)):
+                hidden.append(shown.pop(0)[1])
             for index in hidden:
                 out[index][measure] = SUPPRESSED
     return out
 
 
-def totals(
-    rows: Sequence[dict[str, Any]], measures: Sequence[str], threshold: int = THRESHOLD
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Each LA's totals and the overall total, suppressed the same way (an LA total below the
-    threshold is `c`, and then one more LA's, so the overall total cannot give it back)."""
-    by_la: dict[Any, dict[str, int]] = defaultdict(lambda: dict.fromkeys(measures, 0))
-    for row in rows:
-        for measure in measures:
-            by_la[row["la"]][measure] += int(row[measure])
-    la_rows = [{"la": la, **values} for la, values in sorted(by_la.items(), key=str)]
-    overall = {m: sum(int(r[m]) for r in rows) for m in measures}
-    shown = suppress([{**row, "_all": 0} for row in la_rows], measures, group="_all",
-                     threshold=threshold)
-    for row in shown:
+def publish(
+    rows: Sequence[dict[str, Any]], la_rows: Sequence[dict[str, Any]],
+    measures: Sequence[str], la: str | None, threshold: int = THRESHOLD,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+    """(cells, LA totals, total) as published. `la_rows` are every LA's totals, whatever the
+    scope, so that an LA's figures are suppressed exactly as in England's (else asking for
+    one LA would give back a total that England's figures hid). An LA total that is hidden
+    hides at least one of that LA's cells too."""
+    la_shown = suppress([{**row, "_all": 0} for row in la_rows], measures, group="_all",
+                        threshold=threshold)
+    for row in la_shown:
         row.pop("_all", None)
-    overall_shown: dict[str, Any] = {
-        m: (SUPPRESSED if 0 < overall[m] < threshold else overall[m]) for m in measures}
-    return shown, overall_shown
-
-
-def _scope(conn_query: Any, la: str | None) -> Any:
-    cases = schema.cases
+    hidden_las = {m: {row["la"] for row in la_shown if row[m] == SUPPRESSED}
+                  for m in measures}
+    cells = suppress(rows, measures, threshold=threshold, must_hide=hidden_las)
     if la is not None:
-        return conn_query.where(cases.c.home_la == la)
-    return conn_query
+        la_shown = [row for row in la_shown if row["la"] == la]
+        total: dict[str, Any] = (dict(la_shown[0]) if la_shown
+                                 else dict.fromkeys(measures, 0))
+        total.pop("la", None)
+        return cells, la_shown, total
+    overall = {m: sum(int(r[m]) for r in la_rows) for m in measures}
+    return cells, la_shown, {m: (SUPPRESSED if 0 < overall[m] < threshold else overall[m])
+                             for m in measures}
 
 
-def sufficiency(conn: Connection, la: str | None, year_by: str = "phase") -> dict[str, Any]:
+def count_key(values: Iterable[Any]) -> tuple[str, ...]:
+    """A case's combination of COUNT_KEY values as `case_counts` holds it (absent: '')."""
+    return tuple("" if value is None else str(value) for value in values)
+
+
+def add_counts(conn: Connection, delta: dict[tuple[str, ...], int]) -> None:
+    """Move cases between combinations: one upsert, in key order (so two batches lock the
+    counts they share in the same order)."""
+    counts = schema.case_counts
+    rows = [{**dict(zip(schema.COUNT_KEY, key, strict=True)), "n": change}
+            for key, change in sorted(delta.items()) if change]
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert  # noqa: PLC0415
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]  # noqa: PLC0415
+    statement = insert(counts)
+    conn.execute(statement.on_conflict_do_update(
+        index_elements=list(schema.COUNT_KEY), set_={"n": counts.c.n + statement.excluded.n}),
+        rows)
+
+
+def rebuild_counts(conn: Connection) -> None:
+    """`case_counts` counted afresh from `cases` (migration 2; a bulk load)."""
+    cases, counts = schema.cases, schema.case_counts
+    keys = [func.coalesce(cases.c[name], "") for name in schema.COUNT_KEY]
+    conn.execute(counts.delete())
+    conn.execute(counts.insert().from_select(
+        [*schema.COUNT_KEY, "n"], select(*keys, func.count()).group_by(*keys)))
+
+
+def _cells(conn: Connection, la: str | None, year_by: str, source: str) -> list[dict[str, Any]]:
+    """The sufficiency cells, from the kept counts or counted over `cases`, in one order."""
+    table = schema.case_counts if source == "counts" else schema.cases
+    year_col = table.c.nc_year if year_by == "nc_year" else table.c.phase
+    columns = [table.c.home_la.label("la"), table.c.primary_need,
+               table.c.current_setting_type, table.c.recommended_setting_type,
+               year_col.label(year_by), table.c.academic_year]
+    measure = func.sum(table.c.n) if source == "counts" else func.count()
+    query = select(*columns, measure.label("count")).group_by(*columns)
+    if source == "counts":
+        query = query.where(table.c.n > 0)
+    if la is not None:
+        query = query.where(table.c.home_la == la)
+    rows = []
+    for row in conn.execute(query):
+        cell: dict[str, Any] = {name: (None if value == "" else value)
+                                for name, value in row._mapping.items()}
+        cell["count"] = int(row._mapping["count"])
+        rows.append(cell)
+    rows.sort(key=lambda cell: tuple("" if cell[name] is None else str(cell[name])
+                                     for name in cell if name != "count"))
+    return rows
+
+
+def sufficiency(
+    conn: Connection, la: str | None, year_by: str = "phase", *, threshold: int = THRESHOLD,
+    source: str = "counts",
+) -> dict[str, Any]:
     """Counts by LA by primary need by current and recommended setting type by phase (or NC
     year) by academic year a place is needed."""
-    cases = schema.cases
-    year_col = cases.c.nc_year if year_by == "nc_year" else cases.c.phase
-    columns = [cases.c.home_la.label("la"), cases.c.primary_need,
-               cases.c.current_setting_type, cases.c.recommended_setting_type,
-               year_col.label(year_by), cases.c.academic_year]
-    query = _scope(select(*columns, func.count().label("count")), la).group_by(
-        *columns).order_by(*columns)
-    rows = [dict(row._mapping) for row in conn.execute(query)]
-    measures = ("count",)
-    la_totals, overall = totals(rows, measures)
+    rows = _cells(conn, la, year_by, source)
+    table = schema.case_counts if source == "counts" else schema.cases
+    measure = func.sum(table.c.n) if source == "counts" else func.count()
+    query = select(table.c.home_la, measure).group_by(table.c.home_la)
+    if source == "counts":
+        query = query.where(table.c.n > 0)
+    la_rows = sorted(({"la": None if found == "" else found, "count": int(n)}
+                      for found, n in conn.execute(query)), key=lambda r: str(r["la"] or ""))
+    cells, la_totals, total = publish(rows, la_rows, ("count",), la, threshold)
     return {"dimensions": ["la", "primary_need", "current_setting_type",
                            "recommended_setting_type", year_by, "academic_year"],
-            "threshold": THRESHOLD, "suppressed_as": SUPPRESSED, "scope": la or "england",
-            "rows": suppress(rows, measures), "la_totals": la_totals,
-            "total": overall["count"]}
+            "threshold": threshold, "suppressed_as": SUPPRESSED, "scope": la or "england",
+            "rows": cells, "la_totals": la_totals, "total": total["count"]}
 
 
-def timeline(conn: Connection, la: str | None) -> dict[str, Any]:
+def timeline(conn: Connection, la: str | None, *, threshold: int = THRESHOLD) -> dict[str, Any]:
     """EHC needs assessment requests and plans recommended, by LA and month."""
     cases = schema.cases
     requests = func.sum(case((cases.c.kind == "ehc_request", 1), else_=0))
     plans = func.sum(case((cases.c.plan_needed.is_(True), 1), else_=0))
-    query = _scope(select(cases.c.home_la.label("la"), cases.c.event_month.label("month"),
-                          func.coalesce(requests, 0).label("requests"),
-                          func.coalesce(plans, 0).label("plans")), la).where(
-        cases.c.event_month.is_not(None)).group_by(cases.c.home_la, cases.c.event_month
-                                                   ).order_by(cases.c.home_la,
-                                                              cases.c.event_month)
+    sums = (func.coalesce(requests, 0).label("requests"), func.coalesce(plans, 0).label("plans"))
+    query = select(cases.c.home_la.label("la"), cases.c.event_month.label("month"), *sums
+                   ).where(cases.c.event_month.is_not(None))
+    if la is not None:
+        query = query.where(cases.c.home_la == la)
     rows = [{**dict(row._mapping), "requests": int(row.requests), "plans": int(row.plans)}
-            for row in conn.execute(query)]
-    measures = ("requests", "plans")
-    la_totals, overall = totals(rows, measures)
-    return {"dimensions": list(TIMELINE_DIMENSIONS), "threshold": THRESHOLD,
+            for row in conn.execute(query.group_by(cases.c.home_la, cases.c.event_month))]
+    rows.sort(key=lambda r: (str(r["la"] or ""), str(r["month"])))
+    la_rows = sorted(({"la": row.la, "requests": int(row.requests), "plans": int(row.plans)}
+                      for row in conn.execute(select(cases.c.home_la.label("la"), *sums)
+                                              .where(cases.c.event_month.is_not(None))
+                                              .group_by(cases.c.home_la))),
+                     key=lambda r: str(r["la"] or ""))
+    cells, la_totals, total = publish(rows, la_rows, ("requests", "plans"), la, threshold)
+    return {"dimensions": list(TIMELINE_DIMENSIONS), "threshold": threshold,
             "suppressed_as": SUPPRESSED, "scope": la or "england",
-            "rows": suppress(rows, measures), "la_totals": la_totals, "total": overall}
+            "rows": cells, "la_totals": la_totals, "total": total}
 
 
 def to_csv(figures: dict[str, Any]) -> str:
@@ -164,7 +246,8 @@ def page(suff: dict[str, Any], time_: dict[str, Any]) -> str:
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>OneSEND sufficiency: {scope}</title></head><body>"
         f"<h1>Children with assessments: {scope}</h1>"
-        f"<p>Total: {html.escape(str(suff['total']))}. Counts from 1 to {THRESHOLD - 1} are "
+        f"<p>Total: {html.escape(str(suff['total']))}. Counts from 1 to "
+        f"{suff['threshold'] - 1} are "
         f"shown as <strong>{SUPPRESSED}</strong>, and so is one more where a total would "
         "give them away.</p>"
         "<h2>By home local authority</h2><table><tr><th>LA</th><th>Children</th></tr>"

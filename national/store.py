@@ -15,10 +15,10 @@ as sent: the service's database must sit on encrypted storage (see README).
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
 import threading
@@ -29,43 +29,32 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import (
-    Connection,
-    Engine,
-    create_engine,
-    event,
-    func,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import Connection, func, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.pool import NullPool
 
-from contract.canonical import canonical_json, now_iso, payload_hash
+from contract.canonical import HASH_PREFIX, canonical_json, now_iso
 from contract.protocol import (
     CODE_ALPHABET,
     CODE_SECRET_CHARS,
     b64,
-    form_message,
     group_code,
     key_fingerprint,
     normalise_code,
     sign_receipt,
 )
-from forms.definition import FormDefinition, build_definition
-from forms.engine import Session, verdict_of
-from forms.errors import FormError
-from forms.registry import list_definitions
+from forms.definition import FormDefinition
 from national import schema
-from national.facts import Facts, facts_of
+from national.catalogue import FormCatalogue, shipped_definitions
+from national.database import SQLITE_FILE, make_engine
+from national.ingest import ItemOutcome, problem, store_batch, verdict
+from national.keys import load_key, load_secret, private_dir, raw_public
 from national.migrations import migrate
+
+__all__ = ["SQLITE_FILE", "ItemOutcome", "ServerStore", "make_engine", "private_dir",
+           "problem"]
 
 DEFAULT_SETTING = "default"
 DEFAULT_TOKEN_TTL = 90 * 24 * 3600.0
@@ -77,7 +66,6 @@ SETTING_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 LA_CODE = re.compile(r"[0-9]{3}")
 ROLES = ("device", "trust_officer", "la_officer", "analyst")
 OFFICER_ROLES = {"trust_officer": "trust", "la_officer": "la", "analyst": None}
-SQLITE_FILE = "server.db"
 _RACE_RETRIES = 5
 _VERDICT_CACHE = 4096  # outcomes by payload hash: a hash names the content exactly
 
@@ -97,121 +85,7 @@ class Principal:
 Device = Principal  # the reference server's name for it
 
 
-@dataclass(frozen=True)
-class ItemOutcome:
-    """What happened to one submitted item: a batch result or a single PUT's answer."""
-
-    status: str  # accepted | duplicate | conflict | rejected
-    http_status: int
-    receipt: dict[str, Any] | None = None
-    problem: dict[str, Any] | None = None
-    facts: Facts | None = None
-
-    def result(self, item: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "submission_id": str(item.get("submission_id", "")),
-            "revision": item.get("revision") if isinstance(item.get("revision"), int) else 0,
-            "status": self.status,
-        }
-        if self.receipt is not None:
-            out["receipt"] = self.receipt
-        if self.problem is not None:
-            out["problem"] = self.problem
-        return out
-
-
-def problem(name: str, title: str, status: int, **extra: Any) -> dict[str, Any]:
-    return {"type": f"urn:onesend:problem:{name}", "title": title, "status": status, **extra}
-
-
-def private_dir(path: Path) -> Path:
-    """The data folder, made if need be, readable by its owner only."""
-    path.mkdir(parents=True, exist_ok=True)
-    if os.name == "posix":
-        path.chmod(0o700)
-    return path
-
-
-def _load_or_create(path: Path, make: Callable[[], bytes]) -> bytes:
-    """The file's bytes, made once (first writer wins, so workers starting together agree)."""
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        pass
-    data = make()
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes()
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    return data
-
-
-def _load_secret(path: Path) -> bytes:
-    secret = _load_or_create(path, lambda: secrets.token_bytes(32))
-    if len(secret) != 32:
-        raise ValueError(f"{path} does not hold a 32-byte secret")
-    return secret
-
-
-def _load_key(path: Path) -> Ed25519PrivateKey:
-    def make() -> bytes:
-        return Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption())
-    key = serialization.load_pem_private_key(_load_or_create(path, make), password=None)
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ValueError(f"{path} does not hold an Ed25519 key")
-    return key
-
-
-def _raw_public(key: Ed25519PrivateKey) -> bytes:
-    return key.public_key().public_bytes(serialization.Encoding.Raw,
-                                         serialization.PublicFormat.Raw)
-
-
-def shipped_definitions() -> list[dict[str, Any]]:
-    """The form definitions that come with the package, as published JSON."""
-    root = resources.files("forms").joinpath("definitions")
-    found = []
-    for form_id, version, _title in list_definitions():
-        text_ = root.joinpath(form_id, f"{version}.json").read_text(encoding="utf-8")
-        found.append(json.loads(text_))
-    return found
-
-
-def make_engine(database: str | None, data_dir: Path, *, pool_size: int = 8) -> Engine:
-    """PostgreSQL when `database` is a postgresql:// URL; else SQLite in the data folder."""
-    if database and database.startswith(("postgresql", "postgres")):
-        url = database.replace("postgres://", "postgresql://", 1)
-        if url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url[len("postgresql://"):]
-        return create_engine(url, pool_size=pool_size, max_overflow=pool_size,
-                             pool_pre_ping=True)
-    path = Path(database[len("sqlite:///"):]) if database else data_dir / SQLITE_FILE
-    engine = create_engine(f"sqlite:///{path}", poolclass=NullPool,
-                           connect_args={"check_same_thread": False, "timeout": 30})
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # transactions begin as below
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = FULL")
-        cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")  # one writer at a time, no upgrade deadlock
-
-    return engine
-
-
-class ServerStore:
+class ServerStore(FormCatalogue):
     """One service's database and its data folder (the two signing keys and the secret)."""
 
     def __init__(
@@ -229,11 +103,11 @@ class ServerStore:
         self.renew_after = renew_after
         self.token_grace = token_grace
         self.clock = clock  # tests move it forward to pass a grace period or an expiry
-        self.receipt_key = _load_key(data_dir / "receipt-key.pem")
-        self.form_key = _load_key(data_dir / "form-key.pem")
-        self._secret = _load_secret(data_dir / "server-secret.key")
-        self.fingerprint = key_fingerprint(_raw_public(self.receipt_key),
-                                           _raw_public(self.form_key))
+        self.receipt_key = load_key(data_dir / "receipt-key.pem")
+        self.form_key = load_key(data_dir / "form-key.pem")
+        self._secret = load_secret(data_dir / "server-secret.key")
+        self.fingerprint = key_fingerprint(raw_public(self.receipt_key),
+                                           raw_public(self.form_key))
         self.engine = make_engine(database, data_dir, pool_size=pool_size)
         self.dialect = self.engine.dialect.name
         self._lock = threading.Lock()  # only around the definition cache
@@ -417,8 +291,8 @@ class ServerStore:
             "token": token,
             "server_id": self.server_id,
             "setting": setting,
-            "receipt_key": b64(_raw_public(self.receipt_key)),
-            "form_key": b64(_raw_public(self.form_key)),
+            "receipt_key": b64(raw_public(self.receipt_key)),
+            "form_key": b64(raw_public(self.form_key)),
             "expires_at": None if expires is None else _iso(expires),
             "renew_after": self.renew_after,
         }
@@ -543,73 +417,6 @@ class ServerStore:
         found = self.organisation(setting)
         return bool(found and found["kind"] == "setting" and found["trust_id"] == trust)
 
-    # -- forms ----------------------------------------------------------------------------------
-
-    def publish(self, raw: dict[str, Any]) -> None:
-        """Publish (or re-publish identically) a form definition, signed with the form key."""
-        definition = build_definition(raw, f"published {raw.get('id')}@{raw.get('version')}")
-        signature = b64(self.form_key.sign(form_message(raw)))
-        stored = canonical_json(raw).decode()
-        forms = schema.forms
-        for _ in range(_RACE_RETRIES):
-            try:
-                with self._transaction() as conn:
-                    held = conn.execute(select(forms.c.definition).where(
-                        forms.c.form == definition.id, forms.c.version == definition.version)
-                    ).first()
-                    if held is None:
-                        seq = conn.execute(select(func.coalesce(
-                            func.max(forms.c.published_seq), 0))).scalar_one() + 1
-                        conn.execute(forms.insert().values(
-                            form=definition.id, version=definition.version, definition=stored,
-                            signature=signature, published_seq=seq))
-                    elif held[0] != stored:
-                        conn.execute(update(forms).where(
-                            forms.c.form == definition.id,
-                            forms.c.version == definition.version).values(
-                            definition=stored, signature=signature))
-                break
-            except IntegrityError:
-                continue
-        with self._lock:
-            self._definitions[(definition.id, definition.version)] = definition
-
-    def forms(self) -> list[dict[str, str]]:
-        forms = schema.forms
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(forms.c.form, forms.c.version, forms.c.definition)
-                                .order_by(forms.c.form, forms.c.published_seq)).all()
-        return [
-            {"form": form, "version": version,
-             "sha256": hashlib.sha256(text_.encode()).hexdigest()}
-            for form, version, text_ in rows
-        ]
-
-    def form(self, form: str, version: str) -> dict[str, Any] | None:
-        forms = schema.forms
-        with self.engine.connect() as conn:
-            row = conn.execute(select(forms.c.definition, forms.c.signature).where(
-                forms.c.form == form, forms.c.version == version)).first()
-        if row is None:
-            return None
-        return {"form": form, "version": version, "definition": json.loads(row[0]),
-                "signature": row[1]}
-
-    def tamper_form(self, form: str, version: str) -> None:
-        """For tests and demos: alter a published definition but keep the old signature."""
-        forms = schema.forms
-        with self._transaction() as conn:
-            stored = conn.execute(select(forms.c.definition).where(
-                forms.c.form == form, forms.c.version == version)).scalar_one()
-            raw = json.loads(stored)
-            raw["title"] = str(raw.get("title", "")) + " (altered)"
-            conn.execute(update(forms).where(forms.c.form == form, forms.c.version == version)
-                         .values(definition=canonical_json(raw).decode()))
-
-    def definition(self, form: str, version: str) -> FormDefinition | None:
-        with self._lock:
-            return self._definitions.get((form, version))
-
     # -- submissions ----------------------------------------------------------------------------
 
     def judge(self, item: dict[str, Any]) -> ItemOutcome | None:
@@ -618,53 +425,41 @@ class ServerStore:
         return None if outcome.status == "ok" else outcome
 
     def judge_with_facts(self, item: dict[str, Any]) -> ItemOutcome:
-        """The verdict on one item: status 'ok' with the facts to store, or a rejection."""
+        """The verdict on one item: status 'ok' with the facts and the canonical payload to
+        store, or a rejection. The canonical JSON is made once: hashed here, stored later."""
         payload = item["payload"]
-        if payload_hash(payload) != item["payload_hash"]:
+        blob = canonical_json(payload)
+        digest = HASH_PREFIX + hashlib.sha256(blob).hexdigest()
+        if digest != item["payload_hash"]:
             return ItemOutcome("rejected", 422, problem=problem(
                 "hash-mismatch", "The payload does not match its payload_hash.", 422))
         key = (payload["form"], payload["form_version"])
-        cached = self._verdicts.get(item["payload_hash"])
-        if cached is not None:
-            return cached  # the same content judged a moment ago (a retry, a racing worker)
-        outcome = self._judge(key, payload)
-        if self.definition(*key) is None:
-            return outcome  # not published yet: it may be by the next try
-        with self._lock:
-            self._verdicts[item["payload_hash"]] = outcome
-            while len(self._verdicts) > _VERDICT_CACHE:
-                self._verdicts.popitem(last=False)
-        return outcome
-
-    def _judge(self, key: tuple[str, str], payload: dict[str, Any]) -> ItemOutcome:
-        definition = self.definition(*key)
-        if definition is None:
-            return ItemOutcome("rejected", 422, problem=problem(
-                "invalid-payload", f"The form {key[0]} version {key[1]} is not published.",
-                422, errors=[{"path": "form_version", "message": "not a published version"}]))
-        try:
-            verdict = verdict_of(Session(definition, payload["answers"]))
-        except FormError:
-            return ItemOutcome("rejected", 422, problem=problem(
-                "invalid-payload", "The answers cannot be read as this form's answers.", 422,
-                errors=[{"path": "answers", "message": "not readable as answers"}]))
-        if verdict.problems:
-            return ItemOutcome("rejected", 422, problem=problem(
-                "invalid-payload", "The assessment is incomplete or invalid.", 422,
-                errors=[{"path": p.path, "message": p.message} for p in verdict.problems]))
-        return ItemOutcome("ok", 0, facts=facts_of(payload["answers"], verdict.deadlines))
+        cached = self._verdicts.get(digest)
+        if cached is None:
+            definition = self.definition(*key)
+            cached = verdict(definition, key, payload)
+            if definition is None:
+                return cached  # not published yet: it may be by the next try
+            with self._lock:  # the same content judged again soon: a retry, a racing worker
+                self._verdicts[digest] = cached
+                while len(self._verdicts) > _VERDICT_CACHE:
+                    self._verdicts.popitem(last=False)
+        return dataclasses.replace(cached, blob=blob) if cached.status == "ok" else cached
 
     def submit(
         self, device: Principal, items: Sequence[dict[str, Any]],
         judged: Sequence[ItemOutcome | None],
     ) -> list[ItemOutcome]:
-        """Store a batch in one transaction; one outcome per item, in order. A batch that loses
-        a race on the uniqueness constraint is rolled back whole and run again."""
+        """Store a batch in one transaction (national/ingest.py); one outcome per item, in
+        order. A batch that loses a race on the uniqueness constraint is rolled back whole
+        and run again."""
         for attempt in range(_RACE_RETRIES):
             now = now_iso()
             try:
                 with self._transaction() as conn:
-                    return self._submit_all(conn, device, items, judged, now)
+                    return store_batch(conn, items, judged, setting=device.setting,
+                                       device_id=device.id, now=now, sign=self._sign,
+                                       receipt=self._receipt)
             except DBAPIError as exc:
                 # Lost a race on the constraint, or (PostgreSQL) a deadlock or serialization
                 # failure: the whole batch was rolled back, so judging it again is safe.
@@ -674,99 +469,8 @@ class ServerStore:
                     raise
         raise AssertionError("unreachable")
 
-    def _submit_all(
-        self, conn: Connection, device: Principal, items: Sequence[dict[str, Any]],
-        judged: Sequence[ItemOutcome | None], now: str,
-    ) -> list[ItemOutcome]:
-        """What the database holds of these submissions is read in one query; each item is
-        decided in order against it (so revisions 1 and 2 in one batch both go in); the new
-        rows are written together."""
-        subs, cases = schema.submissions, schema.cases
-        sids = sorted({str(item["submission_id"]) for item in items})
-        owners: dict[str, str] = {}
-        held: dict[tuple[str, int], tuple[str, str, str]] = {}
-        latest: dict[str, int] = {}
-        for sid, revision, digest, received_at, signature, setting in conn.execute(select(
-                subs.c.submission_id, subs.c.revision, subs.c.payload_hash,
-                subs.c.received_at, subs.c.signature, subs.c.setting).where(
-                subs.c.submission_id.in_(sids))):
-            owners.setdefault(sid, setting)
-            held[(sid, revision)] = (digest, received_at, signature)
-            latest[sid] = max(latest.get(sid, 0), revision)
-        outcomes: list[ItemOutcome] = []
-        rows: list[dict[str, Any]] = []
-        for item, verdict in zip(items, judged, strict=True):
-            sid, revision, base = item["submission_id"], item["revision"], item["base_revision"]
-            owner = owners.get(sid)
-            if owner is not None and owner != device.setting:
-                # Another setting's record: refused, with nothing said about what it holds.
-                outcomes.append(ItemOutcome("rejected", 403, problem=problem(
-                    "forbidden", "This device may not write this submission.", 403)))
-                continue
-            found = held.get((sid, revision))
-            if found is not None:
-                if found[0] == item["payload_hash"]:
-                    outcomes.append(ItemOutcome("duplicate", 200, receipt=self._receipt(
-                        sid, revision, *found)))
-                else:
-                    outcomes.append(ItemOutcome("conflict", 409, problem=problem(
-                        "conflict", "The server holds this revision with different content.",
-                        409, latest_revision=latest.get(sid))))
-                continue
-            if verdict is not None and verdict.status != "ok":
-                outcomes.append(verdict)
-                continue
-            now_latest = latest.get(sid)
-            if base != now_latest or revision <= (now_latest or 0):
-                outcomes.append(ItemOutcome("conflict", 409, problem=problem(
-                    "conflict", "The revision is based on one that is not the server's latest.",
-                    409, latest_revision=now_latest)))
-                continue
-            receipt = sign_receipt(self.receipt_key, {
-                "submission_id": sid, "revision": revision,
-                "payload_hash": item["payload_hash"], "received_at": now,
-                "server_id": self.server_id,
-            })
-            payload = item["payload"]
-            facts = verdict.facts if verdict is not None and verdict.facts else Facts()
-            rows.append(dict(
-                submission_id=sid, revision=revision, base_revision=base,
-                form=payload["form"], form_version=payload["form_version"],
-                payload=canonical_json(payload), payload_hash=item["payload_hash"],
-                device_id=device.id, received_at=now, signature=receipt["signature"],
-                setting=device.setting, **facts.columns()))
-            owners[sid] = device.setting
-            held[(sid, revision)] = (item["payload_hash"], now, receipt["signature"])
-            latest[sid] = revision
-            outcomes.append(ItemOutcome("accepted", 201, receipt=receipt))
-        if rows:
-            # Rows and cases in one order (by id), so two batches holding the same submissions
-            # in different orders wait for each other instead of deadlocking.
-            rows.sort(key=lambda row: (row["submission_id"], row["revision"]))
-            seqs = conn.execute(subs.insert().returning(
-                subs.c.seq, sort_by_parameter_order=True), rows).scalars().all()
-            newest: dict[str, dict[str, Any]] = {}
-            for row, seq in zip(rows, seqs, strict=True):
-                newest[row["submission_id"]] = {**row, "latest_seq": seq}
-            existing = set(conn.execute(select(cases.c.submission_id).where(
-                cases.c.submission_id.in_(list(newest)))).scalars())
-            fields = [c.name for c in cases.columns
-                      if c.name not in ("submission_id", "latest_seq", "revision", "setting",
-                                        "updated_at")]
-            case_rows = [{"submission_id": sid, "latest_seq": row["latest_seq"],
-                          "revision": row["revision"], "setting": row["setting"],
-                          "updated_at": now, **{f: row[f] for f in fields}}
-                         for sid, row in sorted(newest.items())]
-            fresh = [r for r in case_rows if r["submission_id"] not in existing]
-            if fresh:
-                conn.execute(cases.insert(), fresh)
-            for r in case_rows:
-                if r["submission_id"] in existing:
-                    conn.execute(update(cases).where(
-                        cases.c.submission_id == r["submission_id"]).values(
-                        {k: v for k, v in r.items() if k != "submission_id"}))
-        return outcomes
-
+    def _sign(self, fields: dict[str, Any]) -> dict[str, Any]:
+        return sign_receipt(self.receipt_key, {**fields, "server_id": self.server_id})
 
     def _receipt(
         self, sid: str, revision: int, digest: str, received_at: str, signature: str

@@ -34,11 +34,12 @@ def test_the_admin_commands_set_up_tenants_and_tokens(
     data = tmp_path / "national"
     migrated = admin(data, database, "migrate")
     assert migrated.returncode == 0, migrated.stderr
-    assert "Schema at version 1 (was 0; applied: 1)" in migrated.stdout
+    assert "Schema at version 2 (was 0; applied: 1, 2)" in migrated.stdout
     assert "applied: nothing" in admin(data, database, "migrate").stdout
     ddl = admin(data, database, "migrate", "--sql").stdout
     assert "CREATE TABLE submissions" in ddl
     assert "submissions_revision_once" in ddl
+    assert "CREATE TABLE case_counts" in ddl
     assert admin(data, database, "add-la", "204", "Hackney").returncode == 0
     assert admin(data, database, "add-trust", "trust-1", "A Trust").returncode == 0
     added = admin(data, database, "add-setting", "100010", "A School", "--la", "204",

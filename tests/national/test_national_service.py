@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from sqlalchemy import event
 
-from national import Faults, ServerConfig, ServerThread
+from national import Faults, ServerConfig, ServerThread, stats
 from national.stats import suppress
 from national.store import make_engine
 from tests.national.conftest import (
@@ -80,9 +81,43 @@ def test_two_workers_racing_with_the_same_revisions_store_each_once(
         held = one.store.holdings()
         assert len(held) == 120
         assert len({(sid, rev) for sid, rev, _ in held}) == 120
+        # The kept sufficiency counts count each case once too.
+        with one.store.engine.connect() as conn:
+            assert stats.sufficiency(conn, None, threshold=1)["total"] == 120
+            assert (stats.sufficiency(conn, None, threshold=1)
+                    == stats.sufficiency(conn, None, threshold=1, source="cases"))
     finally:
         two.stop()
         one.stop()
+
+
+def test_a_batch_asks_the_database_the_same_number_of_times_whatever_its_size(
+    service: ServerThread,
+) -> None:
+    """No query per record: a batch of 40 new and 40 revised records takes as many
+    statements as a batch of 2 and 2."""
+    device = enrol_device(service, "default")
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement.split(None, 1)[0])
+
+    engine = service.store.engine
+    asked = []
+    for size in (2, 40):
+        first = [item() for _ in range(size)]
+        assert device.batch(*first).status_code == 200
+        again = [{**record, "revision": 2, "base_revision": 1} for record in first]
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            answer = device.batch(*again, *[item() for _ in range(size)])
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert [r["status"] for r in answer.json()["results"]] == ["accepted"] * (2 * size)
+        asked.append(list(statements))
+    assert asked[0] == asked[1]
+    assert len(asked[1]) <= 12
 
 
 def test_an_la_officer_reads_only_children_of_their_la_or_placed_in_it(
