@@ -19,19 +19,17 @@ if TYPE_CHECKING:
 
 PASSWORD = "correct horse battery staple"
 
-# The full tier only (`make test`; `make test-fast` runs `-m "not slow"`): modules that start a
-# process per command, build the 10,000-record vault, kill processes or build the bundle.
-# Everything else is unit or in-process and runs in both tiers.
+# The full tier only (`make test`; `make test-fast` runs `-m "not slow"`): integration modules
+# that start processes (the bundle, a server and its clients, processes killed or racing for
+# a lock), mount a small disk, or build the 10,000-record vault. A single end-to-end test in
+# an otherwise in-process module carries `@pytest.mark.slow` itself. Everything else is unit
+# or in-process (the `onesend` command runs in-process: tests/cli_runner.py) and runs in both.
 FULL_TIER = (
     "test_bundle.py",
-    "desktop/test_cli.py",
-    "desktop/test_cli_national_v2.py",
+    "desktop/test_cli_end_to_end.py",
     "desktop/test_crash.py",
     "desktop/test_disk_full.py",
-    "sync/test_sync_cli.py",
     "sync/test_sync_server_security.py",
-    "ctf/test_ctf_cli.py",
-    "forms/test_forms_cli.py",
     "ui/test_ui_selftest.py",
     "ui_list/",
 )
@@ -44,6 +42,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         where = item.path.relative_to(root).as_posix()
         if where.startswith(FULL_TIER):
             item.add_marker(pytest.mark.slow)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Every test module is imported: move what exists now out of the collector's sight.
+
+    The fixture below collects garbage after every test; without this, each collection would
+    walk the few hundred thousand objects of the imported modules again, a tenth of a second
+    a test. Objects made by tests are not frozen, so they are still collected.
+    """
+    del session
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture
