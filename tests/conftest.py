@@ -29,18 +29,29 @@ FULL_TIER = (
     "desktop/test_cli_end_to_end.py",
     "desktop/test_crash.py",
     "desktop/test_disk_full.py",
+    "national/test_national_cli.py",  # the operator's commands and `serve`'s workers, as processes
+    "sync/test_sync_contract.py",  # the property-based contract run against the server
     "sync/test_sync_server_security.py",
     "ui/test_ui_selftest.py",
     "ui_list/",
+    # Whole journeys through the window's widgets (their parts are tested one by one).
+    "ui_shell/test_ui_shell_end_to_end.py",
+    "ui_form/test_ui_form_editor.py::test_fill_primary_through_widgets_autosave_and_reopen",
+    "ui_form/test_ui_form_v2.py::test_a_phase_transfer_review_filled_through_the_widgets",
 )
+# The national service's tests run on SQLite in both tiers, and on PostgreSQL in the full tier.
+FULL_TIER_PARAMS = {"database": "postgresql"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark the full tier's modules `slow`, so `make test-fast` leaves them out."""
     root = Path(__file__).parent
     for item in items:
-        where = item.path.relative_to(root).as_posix()
-        if where.startswith(FULL_TIER):
+        where = f"{item.path.relative_to(root).as_posix()}::{item.name}"
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params if callspec else {}
+        if where.startswith(FULL_TIER) or any(
+                params.get(name) == value for name, value in FULL_TIER_PARAMS.items()):
             item.add_marker(pytest.mark.slow)
 
 
