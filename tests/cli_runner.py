@@ -21,8 +21,6 @@ from pathlib import Path
 
 import app.cli
 
-PASSWORD_STDIN = "--password-stdin"
-
 
 @dataclass(frozen=True)
 class Result:
