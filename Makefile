@@ -34,11 +34,12 @@ test: lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest --cov --cov-branch --cov-report=term:skip-covered
 	@$(BIN)/coverage report --format=total | sed 's/^/Branch coverage (total, %): /'
 
-# The fast tier: unit and in-process tests, no subprocess-per-command, bundle or 10,000-record
-# vault (those modules are marked `slow` in tests/conftest.py). Under a minute on an idle machine.
+# The fast tier: unit and in-process tests (the `onesend` command in-process), on every core
+# (pytest-xdist). What is marked `slow` (FULL_TIER in tests/conftest.py: processes, the bundle,
+# whole journeys, PostgreSQL, the 10,000-record vault) runs only in `make test`.
 test-fast: $(STAMP)
 	@sh build_scripts/test-deps.sh
-	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -m "not slow" -q
+	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -m "not slow" -q -n auto
 
 # The packaged executable (PyInstaller, onedir) in dist/onesend/, then its self-test.
 dist: $(STAMP)

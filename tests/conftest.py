@@ -19,31 +19,52 @@ if TYPE_CHECKING:
 
 PASSWORD = "correct horse battery staple"
 
-# The full tier only (`make test`; `make test-fast` runs `-m "not slow"`): modules that start a
-# process per command, build the 10,000-record vault, kill processes or build the bundle.
-# Everything else is unit or in-process and runs in both tiers.
+# The full tier only (`make test`; `make test-fast` runs `-m "not slow"`): integration modules
+# that start processes (the bundle, a server and its clients, processes killed or racing for
+# a lock), mount a small disk, or build the 10,000-record vault. A single end-to-end test in
+# an otherwise in-process module carries `@pytest.mark.slow` itself. Everything else is unit
+# or in-process (the `onesend` command runs in-process: tests/cli_runner.py) and runs in both.
 FULL_TIER = (
     "test_bundle.py",
-    "desktop/test_cli.py",
-    "desktop/test_cli_national_v2.py",
+    "desktop/test_cli_end_to_end.py",
     "desktop/test_crash.py",
     "desktop/test_disk_full.py",
-    "sync/test_sync_cli.py",
+    "national/test_national_cli.py",  # the operator's commands and `serve`'s workers, as processes
+    "sync/test_sync_contract.py",  # the property-based contract run against the server
     "sync/test_sync_server_security.py",
-    "ctf/test_ctf_cli.py",
-    "forms/test_forms_cli.py",
     "ui/test_ui_selftest.py",
     "ui_list/",
+    # Whole journeys through the window's widgets (their parts are tested one by one).
+    "ui_shell/test_ui_shell_end_to_end.py",
+    "ui_form/test_ui_form_editor.py::test_fill_primary_through_widgets_autosave_and_reopen",
+    "ui_form/test_ui_form_v2.py::test_a_phase_transfer_review_filled_through_the_widgets",
 )
+# The national service's tests run on SQLite in both tiers, and on PostgreSQL in the full tier.
+FULL_TIER_PARAMS = {"database": "postgresql"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark the full tier's modules `slow`, so `make test-fast` leaves them out."""
     root = Path(__file__).parent
     for item in items:
-        where = item.path.relative_to(root).as_posix()
-        if where.startswith(FULL_TIER):
+        where = f"{item.path.relative_to(root).as_posix()}::{item.name}"
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params if callspec else {}
+        if where.startswith(FULL_TIER) or any(
+                params.get(name) == value for name, value in FULL_TIER_PARAMS.items()):
             item.add_marker(pytest.mark.slow)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Every test module is imported: move what exists now out of the collector's sight.
+
+    The fixture below collects garbage after every test; without this, each collection would
+    walk the few hundred thousand objects of the imported modules again, a tenth of a second
+    a test. Objects made by tests are not frozen, so they are still collected.
+    """
+    del session
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture

@@ -10,20 +10,28 @@ from typing import Any
 
 import pytest
 
-from tests.desktop.test_cli import DOC, PASSWORD, Onesend
+from desktop.crypto import FAST_KDF
+from desktop.profiles import Profiles
+from tests.cli_runner import Onesend
+from tests.desktop.test_cli import DOC, PASSWORD
 
 COUNT = 150
 
 
 @pytest.fixture
 def cli(tmp_path: Path) -> Onesend:
-    return Onesend(tmp_path)
+    return Onesend(tmp_path, PASSWORD)
 
 
 def doc(n: int) -> dict[str, Any]:
     answers = json.loads(json.dumps(DOC["answers"]))
     answers["about_me"]["what_matters"] = f"Record {n}"
     return {**DOC, "answers": answers}
+
+
+def profile(cli: Onesend) -> None:
+    """The profile, with the floor key-derivation cost (each command reads it back)."""
+    Profiles(cli.data_dir, kdf=FAST_KDF).create("alex", PASSWORD)[0].close()
 
 
 def vault_counts(cli: Onesend) -> tuple[int, int, int]:
@@ -42,7 +50,7 @@ def vault_counts(cli: Onesend) -> tuple[int, int, int]:
 def test_a_folder_is_imported_in_one_go_and_a_bad_file_is_skipped(
     cli: Onesend, tmp_path: Path,
 ) -> None:
-    cli.ok("profile", "create", "alex", "--password-stdin")
+    profile(cli)
     folder = tmp_path / "incoming"
     folder.mkdir()
     for n in range(COUNT):
@@ -71,7 +79,7 @@ def test_a_folder_is_imported_in_one_go_and_a_bad_file_is_skipped(
 def test_ndjson_on_stdin_and_many_files_with_a_progress_bar(
     cli: Onesend, tmp_path: Path,
 ) -> None:
-    cli.ok("profile", "create", "alex", "--password-stdin")
+    profile(cli)
     lines = [json.dumps(doc(n)) for n in range(40)]
     lines.insert(10, "{not json")
     lines.insert(20, "")
@@ -105,7 +113,7 @@ def test_ndjson_on_stdin_and_many_files_with_a_progress_bar(
 def test_one_file_keeps_its_single_result_and_everything_good_exits_zero(
     cli: Onesend, tmp_path: Path,
 ) -> None:
-    cli.ok("profile", "create", "alex", "--password-stdin")
+    profile(cli)
     one = tmp_path / "one.json"
     one.write_text(json.dumps(doc(1)), "utf-8")
     single = json.loads(cli.ok("assessments", "import", str(one), "--json",

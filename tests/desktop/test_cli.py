@@ -1,16 +1,18 @@
-"""The `onesend` command end to end, as a subprocess, from an empty data folder."""
+"""The `onesend` command from an empty data folder: in-process (tests/cli_runner.py), and the
+whole journey once more as the installed script in a process of its own (the full tier)."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from desktop.crypto import FAST_KDF
+from desktop.profiles import Profiles
+from tests.cli_runner import Onesend, OnesendProcess
 
 PASSWORD = "a long enough passphrase"
 DOC: dict[str, Any] = {
@@ -24,55 +26,31 @@ DOC: dict[str, Any] = {
 }
 
 
-class Onesend:
-    """Runs `onesend` with its own data folder and home, as a user would from a shell."""
-
-    def __init__(self, tmp_path: Path) -> None:
-        self.data_dir = tmp_path / "data"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("ONESEND_")}
-        self.env.update(ONESEND_DATA_DIR=str(self.data_dir), HOME=str(tmp_path / "home"))
-
-    def __call__(self, *args: str, stdin: str = "", env: dict[str, str] | None = None,
-                 module: bool = False) -> subprocess.CompletedProcess[str]:
-        entry = [sys.executable, "-m", "app"] if module else [_onesend_script()]
-        return subprocess.run(
-            [*entry, *args], input=stdin, capture_output=True, text=True, timeout=120,
-            env=env or self.env, check=False,
-        )
-
-    def ok(self, *args: str, stdin: str = PASSWORD + "\n") -> str:
-        result = self(*args, stdin=stdin)
-        assert result.returncode == 0, result.stderr
-        assert result.stderr == ""
-        return result.stdout
-
-    def fails(self, *args: str, stdin: str = PASSWORD + "\n") -> str:
-        result = self(*args, stdin=stdin)
-        assert result.returncode == 2, (result.stdout, result.stderr)
-        assert "Traceback" not in result.stderr
-        lines = result.stderr.splitlines()
-        assert len(lines) == 1, result.stderr
-        assert lines[0].startswith("onesend: ")
-        return lines[0]
-
-
-def _onesend_script() -> str:
-    script = Path(sys.executable).with_name("onesend")
-    assert script.exists(), "the console script is installed with the project"
-    return str(script)
-
-
 @pytest.fixture
 def onesend(tmp_path: Path) -> Onesend:
-    return Onesend(tmp_path)
+    """`onesend` in this process, with its own data folder and home."""
+    return Onesend(tmp_path, PASSWORD)
 
 
-def test_cli_end_to_end_from_an_empty_data_dir(onesend: Onesend, tmp_path: Path) -> None:
+@pytest.fixture(params=["in-process", pytest.param("process", marks=pytest.mark.slow)])
+def journey(request: pytest.FixtureRequest, tmp_path: Path) -> Onesend:
+    """The same journey in this process (both tiers) and as the installed script (full tier)."""
+    if request.param == "process":
+        return OnesendProcess(tmp_path, PASSWORD)
+    return Onesend(tmp_path, PASSWORD)
+
+
+def test_cli_end_to_end_from_an_empty_data_dir(journey: Onesend, tmp_path: Path) -> None:
+    onesend = journey
     assert re.fullmatch(r"onesend \d+\.\d+\.\d+\n", onesend.ok("--version", stdin=""))
     assert "No profiles yet" in onesend.ok("profile", "list", stdin="")
     assert "no profile in" in onesend.fails("assessments", "list", "--password-stdin")
 
-    created = onesend.ok("profile", "create", "alex", "--password-stdin")
+    if isinstance(onesend, OnesendProcess):  # from nothing, as a user would
+        created = onesend.ok("profile", "create", "alex", "--password-stdin")
+    else:  # with the floor key-derivation cost, which every command reads from profile.json
+        vault, created = Profiles(onesend.data_dir, kdf=FAST_KDF).create("alex", PASSWORD)
+        vault.close()
     recovery_key = re.search(r"^([A-Z2-7]{4}(-[A-Z2-7]{4}){7})$", created, re.MULTILINE)
     assert recovery_key, created
     assert json.loads(onesend.ok("profile", "list", "--json", stdin="")) == [{"name": "alex"}]
@@ -138,7 +116,9 @@ def test_cli_end_to_end_from_an_empty_data_dir(onesend: Onesend, tmp_path: Path)
 
 
 def test_cli_errors_are_one_sentence(onesend: Onesend, tmp_path: Path) -> None:
-    onesend.ok("profile", "create", "alex", "--password-stdin")
+    # Made here with the floor key-derivation cost (the command reads it from profile.json);
+    # `profile create` itself is the journey's, above, and "sam" below.
+    Profiles(onesend.data_dir, kdf=FAST_KDF).create("alex", PASSWORD)[0].close()
     assert "That password does not unlock the profile 'alex'" in onesend.fails(
         "assessments", "list", "--password-stdin", stdin="wrong password\n")
     assert "give the password with --password-stdin" in onesend.fails(
@@ -163,27 +143,3 @@ def test_cli_errors_are_one_sentence(onesend: Onesend, tmp_path: Path) -> None:
                                                       "--password-stdin")
     assert "Standard input ended" in onesend.fails("--profile", "sam", "profile",
                                                    "change-password", "--password-stdin")
-
-
-def test_python_dash_m_desktop_is_the_same_command(onesend: Onesend) -> None:
-    result = onesend("--help", module=True)
-    assert result.returncode == 0
-    for command in ("profile", "assessments", "forms", "self-test"):
-        assert command in result.stdout
-
-
-def test_window_without_a_display_says_so_in_one_sentence(onesend: Onesend) -> None:
-    env = {k: v for k, v in onesend.env.items()
-           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
-    result = onesend(env=env)
-    assert result.returncode == 2
-    assert result.stderr.count("\n") == 1
-    assert result.stderr.startswith("onesend: No display is available")
-    assert "Traceback" not in result.stderr
-
-
-def test_self_test_prints_ok(onesend: Onesend) -> None:
-    result = onesend("self-test")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "OK"
-    assert not onesend.data_dir.exists()  # it works in a temporary folder of its own

@@ -1,4 +1,4 @@
-"""`onesend` on national form 2.0.0, as a subprocess: `forms check --json` lists the statutory
+"""`onesend` on national form 2.0.0, in-process: `forms check --json` lists the statutory
 deadlines, and `assessments start-review` starts a review from the previous record's outcomes."""
 
 from __future__ import annotations
@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.desktop.test_cli import Onesend, onesend
+from desktop.crypto import FAST_KDF
+from desktop.profiles import Profiles
+from tests.cli_runner import Onesend
+from tests.desktop.test_cli import PASSWORD, onesend
 
 __all__ = ["onesend"]  # the fixture, used by name below
 
@@ -36,7 +39,7 @@ def test_forms_check_json_lists_the_deadlines(onesend: Onesend) -> None:
 
 
 def test_start_review_copies_the_previous_outcomes(onesend: Onesend) -> None:
-    onesend.ok("profile", "create", "alex", "--password-stdin")
+    Profiles(onesend.data_dir, kdf=FAST_KDF).create("alex", PASSWORD)[0].close()
     previous = json.loads((EXAMPLES / "primary.json").read_text("utf-8"))
     first = json.loads(onesend.ok("assessments", "import", str(EXAMPLES / "primary.json"),
                                   "--json", "--password-stdin"))["id"]

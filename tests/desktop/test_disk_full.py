@@ -8,7 +8,6 @@ import errno
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,9 +17,9 @@ from desktop.assessments import Assessments
 from desktop.crypto import FAST_KDF
 from desktop.errors import DiskFull, WrongPassword
 from desktop.profiles import Profiles
+from tests.cli_runner import Result, run_onesend
 
 PASSWORD = "correct horse battery staple"
-REPO = Path(__file__).parents[2]
 DISK_BYTES = 1024 * 1024
 
 
@@ -64,14 +63,12 @@ def disk(tmp_path: Path) -> Iterator[SmallDisk]:
         subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-def onesend(data_dir: Path, *args: str, stdin: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", "--data-dir", str(data_dir), *args],
-        input=stdin, capture_output=True, text=True, cwd=REPO, timeout=120, check=False,
-    )
+def onesend(data_dir: Path, *args: str, stdin: str) -> Result:
+    """The command in-process (tests/cli_runner.py)."""
+    return run_onesend(["--data-dir", str(data_dir), *args], stdin=stdin)
 
 
-def _one_sentence(result: subprocess.CompletedProcess[str]) -> str:
+def _one_sentence(result: Result) -> str:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     lines = result.stderr.splitlines()

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
-import subprocess
-import sys
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -25,6 +22,7 @@ from pypdf.generic import ArrayObject, DictionaryObject
 from desktop.answers_text import summary_blocks
 from desktop.family_copy import family_copy_title, write_family_copy
 from forms.engine import document_session
+from tests.cli_runner import run_onesend
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "forms" / "examples"
 MADE_ON = date(2026, 11, 30)
@@ -185,13 +183,10 @@ def test_no_heading_ends_a_page_and_every_page_is_numbered(
 
 
 def test_the_command_writes_the_same_family_copy(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ONESEND_")}
-    env.update(ONESEND_DATA_DIR=str(tmp_path / "data"), HOME=str(tmp_path / "home"))
-    script = str(Path(sys.executable).with_name("onesend"))
+    env = {"ONESEND_DATA_DIR": str(tmp_path / "data"), "HOME": str(tmp_path / "home")}
 
     def run(*args: str) -> str:
-        result = subprocess.run([script, *args], input=PASSWORD + "\n", capture_output=True,
-                                text=True, timeout=120, env=env, check=False)
+        result = run_onesend(args, stdin=PASSWORD + "\n", env=env)
         assert result.returncode == 0, result.stderr
         return result.stdout
 

@@ -20,6 +20,7 @@ from desktop.profiles import (
     Profiles,
     password_problem,
 )
+from tests.cli_runner import Result, run_onesend
 
 PASSWORD = "correct horse battery staple"
 WEAK = ["aaaaaaaaaa", "1234567890", "password12", " " * 10, "alexalexalex"]
@@ -42,6 +43,7 @@ def _failures(profiles: Profiles) -> int:
     return int(json.loads(path.read_bytes())["failures"])
 
 
+@pytest.mark.slow  # eight real processes racing for the profile
 def test_eight_concurrent_wrong_passwords_are_counted_and_tried_one_per_window(
     profiles: Profiles, data_dir: Path, tmp_path: Path,
 ) -> None:
@@ -106,11 +108,10 @@ def test_weak_passwords_are_refused_with_the_three_words_advice(
 def test_weak_passwords_are_refused_by_the_command_too(
     profiles: Profiles, data_dir: Path, tmp_path: Path,
 ) -> None:
-    env = _env(data_dir, tmp_path)
+    env = {"ONESEND_DATA_DIR": str(data_dir), "HOME": str(tmp_path / "home")}
 
-    def run(*args: str, stdin: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([_script(), *args], input=stdin, capture_output=True, text=True,
-                              env=env, timeout=120, check=False)
+    def run(*args: str, stdin: str) -> Result:
+        return run_onesend(args, stdin=stdin, env=env)
 
     for weak in WEAK[:4]:
         result = run("profile", "create", "sam", "--password-stdin", stdin=weak + "\n")
@@ -191,9 +192,8 @@ def test_the_command_says_the_profile_was_altered(
 ) -> None:
     profiles.create("alex", PASSWORD)[0].close()
     _edit_profile(profiles, "wrapped_by_password", _flipped(profiles, "wrapped_by_password"))
-    result = subprocess.run([_script(), "assessments", "list", "--password-stdin"],
-                            input=PASSWORD + "\n", capture_output=True, text=True,
-                            env=_env(data_dir, tmp_path), timeout=120, check=False)
+    result = run_onesend(["assessments", "list", "--password-stdin"], stdin=PASSWORD + "\n",
+                         env={"ONESEND_DATA_DIR": str(data_dir), "HOME": str(tmp_path / "home")})
     assert result.returncode == 2
     assert "has been altered" in result.stderr
     assert "not counted as a wrong password" in result.stderr

@@ -1,13 +1,11 @@
-"""Change the password and re-key; rotate the recovery key (real vault files, real subprocess)."""
+"""Change the password and re-key; rotate the recovery key (real vault files; the commands
+in-process, tests/cli_runner.py)."""
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sqlite3
-import subprocess
-import sys
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -15,11 +13,13 @@ from typing import Any
 import pytest
 
 from desktop.assessments import Assessments
+from desktop.crypto import FAST_KDF
 from desktop.errors import ProfileError, TamperedData, WrongPassword, WrongRecoveryKey
 from desktop.outbox import Outbox
 from desktop.profile_record import ProfileRecord
 from desktop.profiles import Profiles
 from desktop.secrets import Secrets
+from tests.cli_runner import Result, run_onesend
 
 OLD = "correct horse battery staple"
 NEW = "a brand new passphrase here"
@@ -166,17 +166,14 @@ def test_rotating_the_recovery_key_retires_the_old_one(filled: tuple[Profiles, s
 
 
 def test_the_commands_rekey_and_rotate(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ONESEND_")}
-    env.update(ONESEND_DATA_DIR=str(tmp_path / "data"), HOME=str(tmp_path / "home"))
-    script = Path(sys.executable).with_name("onesend")
+    env = {"ONESEND_DATA_DIR": str(tmp_path / "data"), "HOME": str(tmp_path / "home")}
 
-    def run(*args: str, stdin: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(script), *args], input=stdin, capture_output=True,
-                              text=True, timeout=120, env=env, check=False)
+    def run(*args: str, stdin: str) -> Result:
+        return run_onesend(args, stdin=stdin, env=env)
 
-    created = run("profile", "create", "alex", "--password-stdin", stdin=OLD + "\n")
-    assert created.returncode == 0, created.stderr
-    first_key = created.stdout.splitlines()[-1]
+    # The floor key-derivation cost to start with (read back from profile.json).
+    vault, first_key = Profiles(tmp_path / "data", kdf=FAST_KDF).create("alex", OLD)
+    vault.close()
     saved = tmp_path / "profile-copy.json"
     shutil.copy(tmp_path / "data" / "profiles" / "alex" / "profile.json", saved)
     result = run("profile", "rekey", "--password-stdin", stdin=f"{OLD}\n{NEW}\n")

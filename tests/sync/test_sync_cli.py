@@ -1,4 +1,5 @@
-"""The trust-staff commands end to end: `onesend` and `onesend reference-server` as processes."""
+"""The trust-staff commands end to end: `onesend` in-process (tests/cli_runner.py) against
+`onesend reference-server` as a process; a client process too where the server is killed."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import pytest
 from desktop.assessments import Assessments
 from desktop.crypto import FAST_KDF
 from desktop.profiles import Profiles
+from tests.cli_runner import Result, run_onesend
 
 PASSWORD = "correct horse battery staple"
 
@@ -95,16 +97,13 @@ def reference_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
 
 
 def onesend(data_dir: Path, *args: str, stdin: str = PASSWORD + "\n",
-            home: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ONESEND_")}
-    env.update(ONESEND_DATA_DIR=str(data_dir), HOME=str(home or data_dir / "home"))
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args, "--password-stdin"], input=stdin,
-        capture_output=True, text=True, timeout=120, env=env, check=False,
-    )
+            home: Path | None = None) -> Result:
+    """The command in this process (tests/cli_runner.py); the server is a process of its own."""
+    env = {"ONESEND_DATA_DIR": str(data_dir), "HOME": str(home or data_dir / "home")}
+    return run_onesend([*args, "--password-stdin"], stdin=stdin, env=env)
 
 
-def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+def one_line_error(result: Result) -> str:
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if not line.startswith("sync [")]
@@ -189,6 +188,7 @@ def test_finalise_enrol_sync_status_reconcile(
     assert "Quillonyx" not in result.stdout + result.stderr
 
 
+@pytest.mark.slow  # the server killed and restarted under a client process of its own
 def test_server_killed_mid_batch_and_restarted_loses_and_duplicates_nothing(
     laptop: Path, reference_server: Callable[..., Server]
 ) -> None:

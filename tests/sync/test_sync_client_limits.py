@@ -31,6 +31,7 @@ from sync.device import enrol
 from sync.engine import SyncProgress
 from sync.http import Api, ApiSettings, Retryable
 from sync.lock import SyncLock
+from tests.cli_runner import Result, run_onesend
 
 PASSWORD = "correct horse battery staple"
 Check = Callable[..., None]
@@ -209,7 +210,7 @@ def outbox_rows(vault_file: Path) -> list[tuple[Any, ...]]:
         conn.close()
 
 
-# -- the command line, as a process ---------------------------------------------------------
+# -- the command line: in-process (tests/cli_runner.py), or a process where two must race ----
 
 def cli_env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONESEND_")}
@@ -217,10 +218,9 @@ def cli_env(data_dir: Path) -> dict[str, str]:
     return env
 
 
-def onesend(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args, "--password-stdin"], input=PASSWORD + "\n",
-        capture_output=True, text=True, timeout=120, env=cli_env(data_dir), check=False)
+def onesend(data_dir: Path, *args: str) -> Result:
+    return run_onesend([*args, "--password-stdin"], stdin=PASSWORD + "\n",
+                       env={"ONESEND_DATA_DIR": str(data_dir), "HOME": str(data_dir / "home")})
 
 
 def start_onesend(data_dir: Path, *args: str) -> subprocess.Popen[str]:
@@ -264,6 +264,7 @@ def vault_file(data_dir: Path) -> Path:
 
 # -- one sync per profile ---------------------------------------------------------------------
 
+@pytest.mark.slow  # a sync process killed mid-batch
 def test_a_sync_killed_mid_batch_does_not_block_the_next_one(
     laptop: Path, server: ServerThread,
 ) -> None:
@@ -328,6 +329,7 @@ def test_the_lock_is_the_operating_systems_and_goes_with_its_holder(
         pass
 
 
+@pytest.mark.slow  # the first sync is another process, holding the lock
 def test_a_second_sync_while_one_runs_says_one_sentence_and_touches_nothing(
     data_dir: Path, make_device: Callable[..., Any], front: Front, server: ServerThread,
 ) -> None:
