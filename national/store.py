@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from contract.canonical import HASH_PREFIX, canonical_json, now_iso
@@ -139,11 +139,6 @@ class ServerStore(FormCatalogue):
     def _transaction(self) -> Iterator[Connection]:
         with self.engine.begin() as conn:
             yield conn
-
-    def _read(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        """Plain SQL, for tests and operators."""
-        with self.engine.connect() as conn:
-            return [tuple(row) for row in conn.execute(text(sql), params or {})]
 
     def close(self) -> None:
         self.engine.dispose()

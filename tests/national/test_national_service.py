@@ -11,6 +11,8 @@ from typing import Any
 
 import requests
 from sqlalchemy import event
+from sqlalchemy import text as sql_text
+from sqlalchemy.engine import Engine
 
 from national import Faults, ServerConfig, ServerThread, stats
 from national.stats import suppress
@@ -24,6 +26,13 @@ from tests.national.conftest import (
     officer,
     tenants,
 )
+
+
+def stored_rows(engine: Engine, sql: str) -> list[tuple[Any, ...]]:
+    """What the service's database holds, read as an operator would (plain SQL)."""
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(sql_text(sql))]
+
 
 
 def test_a_batch_is_stored_once_and_a_repeat_is_a_duplicate(service: ServerThread) -> None:
@@ -234,7 +243,7 @@ def test_revoked_and_expired_tokens_are_refused(service: ServerThread) -> None:
     assert expired.status_code == 401
     assert expired.json()["type"].endswith(":token-expired")
     # Tokens are stored keyed, never as themselves.
-    stored = service.store._read("SELECT token_hash FROM officers")
+    stored = stored_rows(service.store.engine, "SELECT token_hash FROM officers")
     assert all(token not in str(row) and short not in str(row) for row in stored)
 
 

@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 import requests
+from sqlalchemy import text as sql_text
+from sqlalchemy.engine import Engine
 
 from desktop.errors import (
     AuthExpired,
@@ -36,6 +38,12 @@ FAST = ApiSettings(connect_timeout=2.0, read_timeout=5.0, deadline=10.0, max_att
                    backoff_base=0.01, backoff_cap=0.05, max_retry_after=2.0)
 PROTOCOL = {"OneSEND-Protocol": "1"}
 CODE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){6}$")
+
+def stored_rows(engine: Engine, sql: str) -> list[tuple[Any, ...]]:
+    """What the service's database holds, read as an operator would (plain SQL)."""
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(sql_text(sql))]
+
 
 
 def auth(token: str) -> dict[str, str]:
@@ -210,7 +218,7 @@ def test_codes_are_long_random_and_stored_only_as_keyed_hashes(server: ServerThr
     assert all(CODE.fullmatch(code) for code in codes)
     assert len({code[:19] for code in codes}) == 40  # 16 random characters: 80 bits
     assert len({code[20:] for code in codes}) == 1  # the fingerprint of the one server
-    stored = server.store._read("SELECT code_hash FROM enrol_codes")
+    stored = stored_rows(server.store.engine, "SELECT code_hash FROM enrol_codes")
     hashes = {row[0] for row in stored}
     assert len(hashes) == 40
     for code in codes:
