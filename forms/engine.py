@@ -194,14 +194,22 @@ class Session:
 
     def __init__(
         self, definition: FormDefinition, answers: dict[str, Any] | None = None,
-        today: date | None = None,
+        today: date | None = None, *, borrowed: bool = False,
     ) -> None:
+        """With ``borrowed`` (a session judged once and never edited or read back, as
+        ``verdict_for`` makes), the caller's answers are judged in place when they need no
+        normalising; the caller must not change them while the session lives."""
         if answers is not None and not isinstance(answers, dict):
             raise AnswersError("The answers must be a JSON object of sections.")
         self.definition = definition
         self.today = today or _today()
-        self._answers: dict[str, Any] = _copied(answers or {})
-        self._normalise()
+        if borrowed and answers is not None and not self._needs_normalising(answers):
+            # A one-off verdict (verdict_for): the pass only reads the answers, and nothing
+            # would be normalised in them, so they are judged where they are, not copied.
+            self._answers: dict[str, Any] = answers
+        else:
+            self._answers = _copied(answers or {})
+            self._normalise()
         # What the last pass found, and what has been edited since (the next pass reuses
         # everything else: an edit re-evaluates only what depends on the changed answer).
         self._last: _Evaluation | None = None
@@ -311,7 +319,18 @@ class Session:
 
     @property
     def sections(self) -> list[SectionStatus]:
-        return [self.section_status(s.id) for s in self.definition.sections]
+        """Every section's status (as ``section_status``), the problems counted in one pass."""
+        missing: dict[str, int] = {}
+        invalid: dict[str, int] = {}
+        for problem in self._judged.problems:
+            if problem.kind == MISSING_KIND:
+                missing[problem.section] = missing.get(problem.section, 0) + 1
+            elif problem.kind == INVALID_KIND:
+                invalid[problem.section] = invalid.get(problem.section, 0) + 1
+        visible = self._judged.visible_sections
+        return [SectionStatus(id=s.id, title=s.title, visible=s.id in visible,
+                              missing=missing.get(s.id, 0), invalid=invalid.get(s.id, 0))
+                for s in self.definition.sections]
 
     @property
     def deadlines(self) -> list[DueDate]:
@@ -575,6 +594,36 @@ class Session:
             elif isinstance(raw, dict):
                 self._normalise_answers(section.id, section.questions, raw)
 
+    def _needs_normalising(self, answers: dict[str, Any]) -> bool:
+        """Whether ``_normalise`` would change anything in these answers (read only)."""
+        for section in self.definition.sections:
+            raw = answers.get(section.id)
+            if section.repeat:
+                if isinstance(raw, list) and self._items_need(section.questions, raw):
+                    return True
+            elif isinstance(raw, dict) and self._answers_need(section.questions, raw):
+                return True
+        return False
+
+    def _items_need(self, questions: tuple[Question, ...], items: list[Any]) -> bool:
+        for item in items:
+            if isinstance(item, dict):
+                key = item.get(KEY_FIELD)
+                if not isinstance(key, str) or not key or self._answers_need(questions, item):
+                    return True
+        return False
+
+    def _answers_need(self, questions: tuple[Question, ...], raw: dict[str, Any]) -> bool:
+        for question in _plan(self.definition).normalised[id(questions)]:
+            value = raw.get(question.id)
+            if question.type in IDENTIFIER_TYPES and isinstance(value, str):
+                if validators.normalise_identifier(value) != value:
+                    return True
+            elif question.is_group and isinstance(value, list) and \
+                    self._items_need(question.questions, value):
+                return True
+        return False
+
     def _normalise_items(self, path: str, questions: tuple[Question, ...],
                          items: list[Any]) -> None:
         for item in items:
@@ -651,6 +700,7 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+_NOT_PLAIN = frozenset({"computed", "group"})  # question types value_of works out its own way
 _NEVER = 2**62  # more than any budget: a record that overran it is never reused
 
 
@@ -889,14 +939,67 @@ class _Evaluation:
     def run_once(self) -> _Judged:
         """A pass from nothing that keeps nothing for the next (the quickest)."""
         paths = self.paths
+        # value_of, inlined for a plain question (most of a form): the same steps in order.
+        values, answers, section_visible = self.judged.values, self.answers, self.section_visible
+        add_pending, add_path, add_entered = self.pending.append, paths.append, self.entered.add
+        rule, typed_of, ctx = self.rule, self.typed, self.ctx
+        rule_errors = self.judged.rule_errors
         for unit in self.definition.order:
-            self.value_of(unit)
+            question = unit.question
+            if question is None or question.type in _NOT_PLAIN:
+                self.value_of(unit)
+                continue
+            section = unit.section
+            shown = section_visible.get(section.id)
+            if shown is None:
+                shown = self.is_section_visible(section)
+            raw_section = answers.get(section.id)
+            key = unit.key
+            if shown and (expression := question.visible_if) is not None:
+                # rule(), inlined for the common case (the budget holds, no error).
+                ctx.budget -= expression.size
+                if ctx.budget >= 0:
+                    ctx.item = None
+                    try:
+                        shown = bool(expression.compiled(ctx))
+                    except ExpressionError as error:  # as rule() reports it
+                        rule_errors.append(f"{expression.source}: {error}")
+                        shown = bool(MISSING)
+                else:  # the budget runs out here: rule() reports it, exactly as before
+                    ctx.budget += expression.size
+                    shown = bool(rule(expression))
+            if not shown:
+                values[key] = MISSING
+                add_pending((unit, False, raw_section, MISSING, None))
+                continue
+            add_path(key)
+            raw = raw_section.get(question.id) if isinstance(raw_section, dict) else None
+            if (raw.strip() != "") if type(raw) is str else _answered(raw):
+                add_entered(key)
+                typed, error = typed_of(question, raw)
+            else:
+                typed, error = MISSING, None
+            values[key] = typed
+            add_pending((unit, True, raw_section, typed, error))
         self.judged.visible.update(paths)
         pending = self.pending
+        plain, plain_choice = self.plan.plain, self.plan.plain_choice
         for index in self.plan.check_order:
             unit, visible, raw, typed, error = pending[index]
-            if visible:
-                self.check_unit(unit, raw, typed, error)
+            if not visible:
+                continue
+            question = unit.question
+            if question is not None and error is None and typed is not MISSING and (
+                    raw is None or isinstance(raw, dict)):
+                # check_unit's quick way out (``fine``), inlined: nothing more to check.
+                limit = plain.get(id(question), -2)
+                if limit == -2:
+                    specify = plain_choice.get(id(question))
+                    if specify is not None and typed not in specify:
+                        continue
+                elif limit == -1 or len(typed) <= limit:
+                    continue
+            self.check_unit(unit, raw, typed, error)
         for section in self.definition.sections:
             if section.id in self.judged.visible_sections:
                 self.check_section(section)
@@ -1523,9 +1626,9 @@ class Verdict:
 
 def document_session(doc: Any, today: date | None = None,
                      source: str = "The assessment document",
-                     catalogue: Catalogue | None = None) -> Session:
+                     catalogue: Catalogue | None = None, *, borrowed: bool = False) -> Session:
     """A session for an assessment document ``{"form", "form_version", "answers"}``; a fetched
-    form version is found in `catalogue` (the open session's)."""
+    form version is found in `catalogue` (the open session's). ``borrowed``: see Session."""
     if not isinstance(doc, dict):
         raise AnswersError(f"{source} is not a JSON object.")
     form_id = doc.get("form")
@@ -1537,7 +1640,8 @@ def document_session(doc: Any, today: date | None = None,
     if not isinstance(answers, dict):
         raise AnswersError(f"{source}: 'answers' must be a JSON object of sections.")
     try:
-        return Session(load_definition(form_id, version, catalogue), answers, today)
+        return Session(load_definition(form_id, version, catalogue), answers, today,
+                       borrowed=borrowed)
     except AnswersError as error:
         raise AnswersError(f"{source}: {error}") from None
 
@@ -1545,7 +1649,14 @@ def document_session(doc: Any, today: date | None = None,
 def check_document(doc: dict[str, Any], today: date | None = None,
                    catalogue: Catalogue | None = None) -> Verdict:
     """The engine's verdict on an assessment document: complete and valid, or what is not."""
-    return verdict_of(document_session(doc, today, catalogue=catalogue))
+    return verdict_of(document_session(doc, today, catalogue=catalogue, borrowed=True))
+
+
+def verdict_for(definition: FormDefinition, answers: dict[str, Any],
+                today: date | None = None) -> Verdict:
+    """The verdict on answers judged once (the national service, finalise): the same as
+    ``verdict_of(Session(definition, answers, today))``, without copying the answers."""
+    return verdict_of(Session(definition, answers, today, borrowed=True))
 
 
 def verdict_of(session: Session) -> Verdict:
