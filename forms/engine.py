@@ -989,16 +989,21 @@ class _Evaluation:
             if not visible:
                 continue
             question = unit.question
-            if question is not None and error is None and typed is not MISSING and (
-                    raw is None or isinstance(raw, dict)):
-                # check_unit's quick way out (``fine``), inlined: nothing more to check.
-                limit = plain.get(id(question), -2)
-                if limit == -2:
-                    specify = plain_choice.get(id(question))
-                    if specify is not None and typed not in specify:
+            if question is not None and error is None and (raw is None or isinstance(raw, dict)):
+                if typed is MISSING:
+                    # Unanswered and never required: check_answer would find nothing.
+                    if not question.required and question.required_if is None and \
+                            question.type not in _NOT_PLAIN:
                         continue
-                elif limit == -1 or len(typed) <= limit:
-                    continue
+                else:
+                    # check_unit's quick way out (``fine``), inlined: nothing more to check.
+                    limit = plain.get(id(question), -2)
+                    if limit == -2:
+                        specify = plain_choice.get(id(question))
+                        if specify is not None and typed not in specify:
+                            continue
+                    elif limit == -1 or len(typed) <= limit:
+                        continue
             self.check_unit(unit, raw, typed, error)
         for section in self.definition.sections:
             if section.id in self.judged.visible_sections:
@@ -1158,7 +1163,7 @@ class _Evaluation:
         typed_items = []
         item_errors = []
         asks_entered = id(questions) in self.plan.asks_entered
-        judged, ctx = self.judged, self.ctx
+        judged, ctx, typed_of = self.judged, self.ctx, self.typed
         reuse = self.reuse_items
         if reuse is not None and (reuse[2] != visible or len(reuse[0]) != len(raw)):
             reuse = None
@@ -1177,8 +1182,13 @@ class _Evaluation:
             before = (len(judged.rule_errors), ctx.budget, len(self.paths))
             typed_item: dict[str, Any] = {KEY_FIELD: item.get(KEY_FIELD)}
             errors: dict[str, str] = {}
-            for question in questions:
-                value, error = self.convert(question, item.get(question.id))
+            for question in questions:  # convert(), inlined: most answers are text
+                raw_answer = item.get(question.id)
+                if raw_answer is None or not ((raw_answer.strip() != "") if type(raw_answer)
+                                              is str else _answered(raw_answer)):
+                    typed_item[question.id] = MISSING
+                    continue
+                value, error = typed_of(question, raw_answer)
                 typed_item[question.id] = value
                 if error:
                     errors[question.id] = error
@@ -1404,8 +1414,14 @@ class _Evaluation:
             item_path = f"{prefix}.{question.id}"
             if item_path not in self.judged.visible:
                 continue
-            if question.id not in errors and self.fine(question, item[question.id]):
-                continue
+            if question.id not in errors:
+                typed = item[question.id]
+                if typed is MISSING:
+                    if not question.required and question.required_if is None and \
+                            question.type not in _NOT_PLAIN:
+                        continue  # unanswered and never required: nothing to find
+                elif self.fine(question, typed):
+                    continue
             self.check_answer(question, item_path, raw=raw_item.get(question.id),
                               container=raw_item, typed=item[question.id],
                               error=errors.get(question.id), section_id=section_id,
