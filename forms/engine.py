@@ -962,8 +962,8 @@ class _Evaluation:
                     ctx.item = None
                     try:
                         shown = bool(expression.compiled(ctx))
-                    except ExpressionError as error:  # as rule() reports it
-                        rule_errors.append(f"{expression.source}: {error}")
+                    except ExpressionError as failed:  # as rule() reports it
+                        rule_errors.append(f"{expression.source}: {failed}")
                         shown = bool(MISSING)
                 else:  # the budget runs out here: rule() reports it, exactly as before
                     ctx.budget += expression.size
@@ -1182,7 +1182,7 @@ class _Evaluation:
             before = (len(judged.rule_errors), ctx.budget, len(self.paths))
             typed_item: dict[str, Any] = {KEY_FIELD: item.get(KEY_FIELD)}
             errors: dict[str, str] = {}
-            for question in questions:  # convert(), inlined: most answers are text
+            for question in questions:  # unanswered is MISSING; text is checked in place
                 raw_answer = item.get(question.id)
                 if raw_answer is None or not ((raw_answer.strip() != "") if type(raw_answer)
                                               is str else _answered(raw_answer)):
@@ -1215,14 +1215,9 @@ class _Evaluation:
         self.item_errors[path] = item_errors
         return typed_items, None
 
-    def convert(self, question: Question, raw: Any) -> tuple[Any, str | None]:
-        """The typed value of a raw answer, or MISSING with a message saying why not."""
-        if not _answered(raw):
-            return MISSING, None
-        return self.typed(question, raw)
-
     def typed(self, question: Question, raw: Any) -> tuple[Any, str | None]:
-        """The typed value of an answer that says something (see ``convert``)."""
+        """The typed value of an answer that says something (``_answered``), or MISSING with a
+        message saying why not."""
         kind = question.type
         if kind in TEXT_TYPES:
             if not isinstance(raw, str):
