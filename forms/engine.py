@@ -328,9 +328,8 @@ class Session:
             elif problem.kind == INVALID_KIND:
                 invalid[problem.section] = invalid.get(problem.section, 0) + 1
         visible = self._judged.visible_sections
-        return [SectionStatus(id=s.id, title=s.title, visible=s.id in visible,
-                              missing=missing.get(s.id, 0), invalid=invalid.get(s.id, 0))
-                for s in self.definition.sections]
+        return [SectionStatus(s.id, s.title, s.id in visible, missing.get(s.id, 0),
+                              invalid.get(s.id, 0)) for s in self.definition.sections]
 
     @property
     def deadlines(self) -> list[DueDate]:
@@ -596,7 +595,7 @@ class Session:
 
     def _needs_normalising(self, answers: dict[str, Any]) -> bool:
         """Whether ``_normalise`` would change anything in these answers (read only)."""
-        for section in self.definition.sections:
+        for section in _plan(self.definition).normalising:
             raw = answers.get(section.id)
             if section.repeat:
                 if isinstance(raw, list) and self._items_need(section.questions, raw):
@@ -796,6 +795,9 @@ class _Plan:
                 if any(q.visible_if is not None and "is_entered" in q.visible_if.functions
                        for q in questions):
                     self.asks_entered.add(id(questions))
+        # The sections in which a session may normalise something (item keys, identifiers).
+        self.normalising = tuple(section for section in definition.sections
+                                 if section.repeat or self.normalised[id(section.questions)])
 
 
 def _plan(definition: FormDefinition) -> _Plan:
