@@ -1324,7 +1324,8 @@ class _Evaluation:
             self.problem(section.id, "These answers are not in the expected shape.",
                          INVALID_KIND, section.id)
         elif raw is not None:
-            self.unknown_answers(section.id, section.questions, raw, section.id)
+            if not accepted[id(section.questions)].issuperset(raw):
+                self.unknown_answers(section.id, section.questions, raw, section.id)
             for question in self.plan.groups[section.id]:
                 items = raw.get(question.id)
                 if isinstance(items, list):
