@@ -431,13 +431,15 @@ class Assessments:
 
     def _insert_revision(
         self, conn: Any, record_id: str, revision: int, *, now: str, action: str, status: str,
-        body: dict[str, Any], previous: bytes | None,
+        body: dict[str, Any], previous: bytes | None, plaintext: bytes | None = None,
     ) -> bytes:
-        """Append a revision whose MAC chains to `previous` (the record's tip); its MAC."""
+        """Append a revision whose MAC chains to `previous` (the record's tip); its MAC.
+        `plaintext`: the body as it is to be sealed, when the caller has encoded it already."""
         # Key order is kept as given, so an export reads like the file that was imported;
         # a sign-off revision is canonical, as a sync sends it (Outbox.payload_bytes).
-        plaintext = (canonical_json(body) if action == "finalise" else
-                     json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8"))
+        if plaintext is None:
+            plaintext = (canonical_json(body) if action == "finalise" else
+                         json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8"))
         sealed = self.vault.cipher.seal(plaintext, "answers", record_id, revision)
         mac = revision_mac(self.vault.cipher, record_id, revision, now, self.vault.profile,
                            action, status, body["form"], body["form_version"], sealed, previous)
@@ -452,12 +454,14 @@ class Assessments:
     def append_revision(
         self, conn: Any, head: Head, revision: int, *, now: str, action: str, status: str,
         head_status: str, body: dict[str, Any], upn: bool, move_state: bool = True,
+        plaintext: bytes | None = None,
     ) -> tuple[bytes | None, bytes]:
         """A new revision and the record's row moved on to it, both MAC'd, in `conn`'s
         transaction; the row's (old, new) MAC (the vault's state row moved by them unless
         the caller moves it for a whole batch, `move_state=False`)."""
         tip = self._insert_revision(conn, head.id, revision, now=now, action=action,
-                                    status=status, body=body, previous=head.tip)
+                                    status=status, body=body, previous=head.tip,
+                                    plaintext=plaintext)
         moved = replace(
             head, updated_at=now, current_revision=revision,
             revision_count=head.revision_count + 1, status=head_status,

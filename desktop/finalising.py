@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from contract.canonical import canonical_json
 from desktop import heads
 from desktop.errors import (
     CorruptVault,
@@ -24,7 +25,7 @@ from desktop.errors import (
     VaultLocked,
 )
 from desktop.integrity import Head
-from desktop.outbox import Outbox
+from desktop.outbox import Outbox, make_payload
 from desktop.record_status import FINALISABLE, Event, RecordStatus, next_status
 from desktop.vault import now_iso
 from forms.errors import FormError
@@ -137,11 +138,26 @@ def _finalise_in(
     now = now_iso()
     sign_off = {"by": store.vault.profile, "at": now}
     revision = head.current_revision + 1
+    # The body's canonical JSON, encoded once: sealed as the sign-off revision, and (with the
+    # sign-off added) the payload whose hash the outbox keeps.
+    canonical = canonical_json(body)
     macs = store.append_revision(conn, head, revision, now=now, action="finalise",
                                  status=RecordStatus.READY,
                                  head_status=next_status(head.status, Event.FINALISE),
-                                 body=body, upn=False, move_state=move_state)
-    Outbox(store.vault).enqueue(conn, head.id, revision, body=body, sign_off=sign_off)
+                                 body=body, upn=False, move_state=move_state,
+                                 plaintext=canonical)
+    Outbox(store.vault).enqueue(conn, head.id, revision, body=body, sign_off=sign_off,
+                                payload=_payload_bytes(body, canonical, sign_off))
     if replaced is not None:
         replaced.append(macs)
     return revision
+
+
+def _payload_bytes(body: dict[str, Any], canonical: bytes, sign_off: dict[str, str]) -> bytes:
+    """`canonical_json(make_payload(body, sign_off))`, built from the body's canonical JSON:
+    the payload is the body's fields (answers, form, form_version, sorted) and then
+    `sign_off`, which sorts after them. A body with more fields (an archive, never sent) is
+    encoded afresh."""
+    if set(body) != {"answers", "form", "form_version"} or not canonical.endswith(b"}"):
+        return canonical_json(make_payload(body, sign_off))
+    return canonical[:-1] + b',"sign_off":' + canonical_json(sign_off) + b"}"

@@ -98,16 +98,18 @@ class Outbox:
 
     def enqueue(
         self, conn: sqlite3.Connection, assessment_id: str, revision: int, *,
-        body: dict[str, Any], sign_off: dict[str, str],
+        body: dict[str, Any], sign_off: dict[str, str], payload: bytes | None = None,
     ) -> OutboxItem:
-        """Queue a finalised revision; an earlier one still waiting is superseded by it."""
+        """Queue a finalised revision; an earlier one still waiting is superseded by it.
+        `payload`: the payload's canonical JSON, when the caller has built it already."""
         now = now_iso()
         # `+state`: look the assessment's rows up by primary key, never through the index on
         # state (which would scan every queued row, making a bulk finalise quadratic).
         self._move(conn, f"assessment_id = ? AND +state = '{Q}'", (assessment_id,), now=now,
                    state=OutboxState.SUPERSEDED)
         base = self._base_revision(conn, assessment_id)
-        digest = _hash(canonical_json(make_payload(body, sign_off)))
+        digest = _hash(payload if payload is not None else
+                       canonical_json(make_payload(body, sign_off)))
         sealed = self.vault.cipher.seal(
             canonical_json(sign_off), "sign-off", assessment_id, revision
         )

@@ -242,8 +242,19 @@ def check_value(value: Any, bound: Bound = GENERIC, path: str = "") -> None:
                                   f"{len(current):,} entries, more than the {limit.items:,} "
                                   "OneSEND accepts there")
             entry = limit.item or _generic_below(limit)
-            stack.extend((item, entry, (chain, index), depth + 1)
-                         for index, item in enumerate(current))
+            inline = depth < MAX_DEPTH  # a child text, null or yes/no is checked in place
+            for index, item in enumerate(current):
+                if inline and (type(item) is str or item is None or type(item) is bool):
+                    values += 1
+                    if values > MAX_VALUES:
+                        raise OutOfBounds(f"the answers hold more than the {MAX_VALUES:,} "
+                                          "values OneSEND accepts")
+                    if type(item) is str:
+                        if len(item) > entry.chars or not item.isascii():
+                            check_text(item, _render((chain, index), path), entry.chars)
+                        chars += len(item)
+                    continue
+                stack.append((item, entry, (chain, index), depth + 1))
         elif kind is dict:
             if len(current) > limit.items:
                 raise OutOfBounds(f"the answer at {_describe(_render(chain, path))} has "
@@ -251,13 +262,25 @@ def check_value(value: Any, bound: Bound = GENERIC, path: str = "") -> None:
                                   "OneSEND accepts there")
             fields = limit.fields
             below = _generic_below(limit)
+            inline = depth < MAX_DEPTH
             for key, item in current.items():
-                key_text = str(key)
+                key_text = key if type(key) is str else str(key)
                 if len(key_text) > CODE_CHARS or not key_text.isascii():
                     check_text(key_text, _render(chain, path), CODE_CHARS)
                 chars += len(key_text)
-                field = fields.get(key_text) if fields else None
-                stack.append((item, field or below, (chain, key_text), depth + 1))
+                bound = (fields.get(key_text) if fields else None) or below
+                if inline and (type(item) is str or item is None or type(item) is bool):
+                    # Checked here, as the walk would check it next (one value, its text).
+                    values += 1
+                    if values > MAX_VALUES:
+                        raise OutOfBounds(f"the answers hold more than the {MAX_VALUES:,} "
+                                          "values OneSEND accepts")
+                    if type(item) is str:
+                        if len(item) > bound.chars or not item.isascii():
+                            check_text(item, _render((chain, key_text), path), bound.chars)
+                        chars += len(item)
+                    continue
+                stack.append((item, bound, (chain, key_text), depth + 1))
         else:
             raise OutOfBounds(f"the answer at {_describe(_render(chain, path))} is not a JSON "
                               "value")

@@ -194,14 +194,22 @@ class Session:
 
     def __init__(
         self, definition: FormDefinition, answers: dict[str, Any] | None = None,
-        today: date | None = None,
+        today: date | None = None, *, borrowed: bool = False,
     ) -> None:
+        """With ``borrowed`` (a session judged once and never edited or read back, as
+        ``verdict_for`` makes), the caller's answers are judged in place when they need no
+        normalising; the caller must not change them while the session lives."""
         if answers is not None and not isinstance(answers, dict):
             raise AnswersError("The answers must be a JSON object of sections.")
         self.definition = definition
         self.today = today or _today()
-        self._answers: dict[str, Any] = _copied(answers or {})
-        self._normalise()
+        if borrowed and answers is not None and not self._needs_normalising(answers):
+            # A one-off verdict (verdict_for): the pass only reads the answers, and nothing
+            # would be normalised in them, so they are judged where they are, not copied.
+            self._answers: dict[str, Any] = answers
+        else:
+            self._answers = _copied(answers or {})
+            self._normalise()
         # What the last pass found, and what has been edited since (the next pass reuses
         # everything else: an edit re-evaluates only what depends on the changed answer).
         self._last: _Evaluation | None = None
@@ -311,7 +319,17 @@ class Session:
 
     @property
     def sections(self) -> list[SectionStatus]:
-        return [self.section_status(s.id) for s in self.definition.sections]
+        """Every section's status (as ``section_status``), the problems counted in one pass."""
+        missing: dict[str, int] = {}
+        invalid: dict[str, int] = {}
+        for problem in self._judged.problems:
+            if problem.kind == MISSING_KIND:
+                missing[problem.section] = missing.get(problem.section, 0) + 1
+            elif problem.kind == INVALID_KIND:
+                invalid[problem.section] = invalid.get(problem.section, 0) + 1
+        visible = self._judged.visible_sections
+        return [SectionStatus(s.id, s.title, s.id in visible, missing.get(s.id, 0),
+                              invalid.get(s.id, 0)) for s in self.definition.sections]
 
     @property
     def deadlines(self) -> list[DueDate]:
@@ -575,6 +593,36 @@ class Session:
             elif isinstance(raw, dict):
                 self._normalise_answers(section.id, section.questions, raw)
 
+    def _needs_normalising(self, answers: dict[str, Any]) -> bool:
+        """Whether ``_normalise`` would change anything in these answers (read only)."""
+        for section in _plan(self.definition).normalising:
+            raw = answers.get(section.id)
+            if section.repeat:
+                if isinstance(raw, list) and self._items_need(section.questions, raw):
+                    return True
+            elif isinstance(raw, dict) and self._answers_need(section.questions, raw):
+                return True
+        return False
+
+    def _items_need(self, questions: tuple[Question, ...], items: list[Any]) -> bool:
+        for item in items:
+            if isinstance(item, dict):
+                key = item.get(KEY_FIELD)
+                if not isinstance(key, str) or not key or self._answers_need(questions, item):
+                    return True
+        return False
+
+    def _answers_need(self, questions: tuple[Question, ...], raw: dict[str, Any]) -> bool:
+        for question in _plan(self.definition).normalised[id(questions)]:
+            value = raw.get(question.id)
+            if question.type in IDENTIFIER_TYPES and isinstance(value, str):
+                if validators.normalise_identifier(value) != value:
+                    return True
+            elif question.is_group and isinstance(value, list) and \
+                    self._items_need(question.questions, value):
+                return True
+        return False
+
     def _normalise_items(self, path: str, questions: tuple[Question, ...],
                          items: list[Any]) -> None:
         for item in items:
@@ -651,6 +699,7 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+_NOT_PLAIN = frozenset({"computed", "group"})  # question types value_of works out its own way
 _NEVER = 2**62  # more than any budget: a record that overran it is never reused
 
 
@@ -746,6 +795,9 @@ class _Plan:
                 if any(q.visible_if is not None and "is_entered" in q.visible_if.functions
                        for q in questions):
                     self.asks_entered.add(id(questions))
+        # The sections in which a session may normalise something (item keys, identifiers).
+        self.normalising = tuple(section for section in definition.sections
+                                 if section.repeat or self.normalised[id(section.questions)])
 
 
 def _plan(definition: FormDefinition) -> _Plan:
@@ -889,14 +941,72 @@ class _Evaluation:
     def run_once(self) -> _Judged:
         """A pass from nothing that keeps nothing for the next (the quickest)."""
         paths = self.paths
+        # value_of, inlined for a plain question (most of a form): the same steps in order.
+        values, answers, section_visible = self.judged.values, self.answers, self.section_visible
+        add_pending, add_path, add_entered = self.pending.append, paths.append, self.entered.add
+        rule, typed_of, ctx = self.rule, self.typed, self.ctx
+        rule_errors = self.judged.rule_errors
         for unit in self.definition.order:
-            self.value_of(unit)
+            question = unit.question
+            if question is None or question.type in _NOT_PLAIN:
+                self.value_of(unit)
+                continue
+            section = unit.section
+            shown = section_visible.get(section.id)
+            if shown is None:
+                shown = self.is_section_visible(section)
+            raw_section = answers.get(section.id)
+            key = unit.key
+            if shown and (expression := question.visible_if) is not None:
+                # rule(), inlined for the common case (the budget holds, no error).
+                ctx.budget -= expression.size
+                if ctx.budget >= 0:
+                    ctx.item = None
+                    try:
+                        shown = bool(expression.compiled(ctx))
+                    except ExpressionError as failed:  # as rule() reports it
+                        rule_errors.append(f"{expression.source}: {failed}")
+                        shown = bool(MISSING)
+                else:  # the budget runs out here: rule() reports it, exactly as before
+                    ctx.budget += expression.size
+                    shown = bool(rule(expression))
+            if not shown:
+                values[key] = MISSING
+                add_pending((unit, False, raw_section, MISSING, None))
+                continue
+            add_path(key)
+            raw = raw_section.get(question.id) if isinstance(raw_section, dict) else None
+            if (raw.strip() != "") if type(raw) is str else _answered(raw):
+                add_entered(key)
+                typed, error = typed_of(question, raw)
+            else:
+                typed, error = MISSING, None
+            values[key] = typed
+            add_pending((unit, True, raw_section, typed, error))
         self.judged.visible.update(paths)
         pending = self.pending
+        plain, plain_choice = self.plan.plain, self.plan.plain_choice
         for index in self.plan.check_order:
             unit, visible, raw, typed, error = pending[index]
-            if visible:
-                self.check_unit(unit, raw, typed, error)
+            if not visible:
+                continue
+            question = unit.question
+            if question is not None and error is None and (raw is None or isinstance(raw, dict)):
+                if typed is MISSING:
+                    # Unanswered and never required: check_answer would find nothing.
+                    if not question.required and question.required_if is None and \
+                            question.type not in _NOT_PLAIN:
+                        continue
+                else:
+                    # check_unit's quick way out (``fine``), inlined: nothing more to check.
+                    limit = plain.get(id(question), -2)
+                    if limit == -2:
+                        specify = plain_choice.get(id(question))
+                        if specify is not None and typed not in specify:
+                            continue
+                    elif limit == -1 or len(typed) <= limit:
+                        continue
+            self.check_unit(unit, raw, typed, error)
         for section in self.definition.sections:
             if section.id in self.judged.visible_sections:
                 self.check_section(section)
@@ -1055,7 +1165,7 @@ class _Evaluation:
         typed_items = []
         item_errors = []
         asks_entered = id(questions) in self.plan.asks_entered
-        judged, ctx = self.judged, self.ctx
+        judged, ctx, typed_of = self.judged, self.ctx, self.typed
         reuse = self.reuse_items
         if reuse is not None and (reuse[2] != visible or len(reuse[0]) != len(raw)):
             reuse = None
@@ -1074,8 +1184,13 @@ class _Evaluation:
             before = (len(judged.rule_errors), ctx.budget, len(self.paths))
             typed_item: dict[str, Any] = {KEY_FIELD: item.get(KEY_FIELD)}
             errors: dict[str, str] = {}
-            for question in questions:
-                value, error = self.convert(question, item.get(question.id))
+            for question in questions:  # unanswered is MISSING; text is checked in place
+                raw_answer = item.get(question.id)
+                if raw_answer is None or not ((raw_answer.strip() != "") if type(raw_answer)
+                                              is str else _answered(raw_answer)):
+                    typed_item[question.id] = MISSING
+                    continue
+                value, error = typed_of(question, raw_answer)
                 typed_item[question.id] = value
                 if error:
                     errors[question.id] = error
@@ -1102,14 +1217,9 @@ class _Evaluation:
         self.item_errors[path] = item_errors
         return typed_items, None
 
-    def convert(self, question: Question, raw: Any) -> tuple[Any, str | None]:
-        """The typed value of a raw answer, or MISSING with a message saying why not."""
-        if not _answered(raw):
-            return MISSING, None
-        return self.typed(question, raw)
-
     def typed(self, question: Question, raw: Any) -> tuple[Any, str | None]:
-        """The typed value of an answer that says something (see ``convert``)."""
+        """The typed value of an answer that says something (``_answered``), or MISSING with a
+        message saying why not."""
         kind = question.type
         if kind in TEXT_TYPES:
             if not isinstance(raw, str):
@@ -1214,7 +1324,8 @@ class _Evaluation:
             self.problem(section.id, "These answers are not in the expected shape.",
                          INVALID_KIND, section.id)
         elif raw is not None:
-            self.unknown_answers(section.id, section.questions, raw, section.id)
+            if not accepted[id(section.questions)].issuperset(raw):
+                self.unknown_answers(section.id, section.questions, raw, section.id)
             for question in self.plan.groups[section.id]:
                 items = raw.get(question.id)
                 if isinstance(items, list):
@@ -1301,8 +1412,14 @@ class _Evaluation:
             item_path = f"{prefix}.{question.id}"
             if item_path not in self.judged.visible:
                 continue
-            if question.id not in errors and self.fine(question, item[question.id]):
-                continue
+            if question.id not in errors:
+                typed = item[question.id]
+                if typed is MISSING:
+                    if not question.required and question.required_if is None and \
+                            question.type not in _NOT_PLAIN:
+                        continue  # unanswered and never required: nothing to find
+                elif self.fine(question, typed):
+                    continue
             self.check_answer(question, item_path, raw=raw_item.get(question.id),
                               container=raw_item, typed=item[question.id],
                               error=errors.get(question.id), section_id=section_id,
@@ -1523,9 +1640,9 @@ class Verdict:
 
 def document_session(doc: Any, today: date | None = None,
                      source: str = "The assessment document",
-                     catalogue: Catalogue | None = None) -> Session:
+                     catalogue: Catalogue | None = None, *, borrowed: bool = False) -> Session:
     """A session for an assessment document ``{"form", "form_version", "answers"}``; a fetched
-    form version is found in `catalogue` (the open session's)."""
+    form version is found in `catalogue` (the open session's). ``borrowed``: see Session."""
     if not isinstance(doc, dict):
         raise AnswersError(f"{source} is not a JSON object.")
     form_id = doc.get("form")
@@ -1537,7 +1654,8 @@ def document_session(doc: Any, today: date | None = None,
     if not isinstance(answers, dict):
         raise AnswersError(f"{source}: 'answers' must be a JSON object of sections.")
     try:
-        return Session(load_definition(form_id, version, catalogue), answers, today)
+        return Session(load_definition(form_id, version, catalogue), answers, today,
+                       borrowed=borrowed)
     except AnswersError as error:
         raise AnswersError(f"{source}: {error}") from None
 
@@ -1545,7 +1663,14 @@ def document_session(doc: Any, today: date | None = None,
 def check_document(doc: dict[str, Any], today: date | None = None,
                    catalogue: Catalogue | None = None) -> Verdict:
     """The engine's verdict on an assessment document: complete and valid, or what is not."""
-    return verdict_of(document_session(doc, today, catalogue=catalogue))
+    return verdict_of(document_session(doc, today, catalogue=catalogue, borrowed=True))
+
+
+def verdict_for(definition: FormDefinition, answers: dict[str, Any],
+                today: date | None = None) -> Verdict:
+    """The verdict on answers judged once (the national service, finalise): the same as
+    ``verdict_of(Session(definition, answers, today))``, without copying the answers."""
+    return verdict_of(Session(definition, answers, today, borrowed=True))
 
 
 def verdict_of(session: Session) -> Verdict:

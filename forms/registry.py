@@ -23,7 +23,10 @@ def _definitions_root() -> Traversable:
     return resources.files("forms").joinpath("definitions")
 
 
+@functools.cache
 def _available() -> dict[str, dict[str, Traversable]]:
+    """The shipped definitions by id and version: the package's files, listed once (they do
+    not change while the process runs; every load asked the file system before)."""
     found: dict[str, dict[str, Traversable]] = {}
     for form_dir in _definitions_root().iterdir():
         if not form_dir.is_dir():

@@ -135,3 +135,26 @@ def test_a_batch_moves_the_state_row_once_for_all_and_audits_each_record(vault: 
     single = store.create(complete("Single"))[0]
     assert store.finalise(single)[1]
     assert vault.check_metadata() == []
+
+
+def test_the_queued_hash_is_the_payload_the_sync_sends_with_and_without_an_archive(
+    vault: Vault,
+) -> None:
+    """The body is encoded once when finalising; the hash queued is still that of the payload
+    sent (the sync re-derives the payload and refuses one that does not match its hash)."""
+    store = Assessments(vault)
+    plain = complete("Zoë “Ann” Ünal")
+    archived = {**complete("Ola"), "archive": [{"path": "old.answer", "value": "kept ✓"}]}
+    ids = [store.create(plain)[0], store.create(archived)[0]]
+    done = list(store.finalise_many(ids))
+    assert [newly for _, _, newly, _ in done] == [True, True]
+    outbox = Outbox(vault)
+    items = outbox.items()
+    payloads = outbox.payload_bytes(items)
+    assert sorted(item.assessment_id for item in items) == sorted(ids)
+    for item in items:
+        sent = payloads[item.key]
+        assert isinstance(sent, bytes)  # not TamperedData: the bytes match the queued hash
+        payload = json.loads(sent)
+        assert payload["answers"]["child"]["first_name"] in ("Zoë “Ann” Ünal", "Ola")
+        assert "archive" not in payload
