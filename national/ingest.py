@@ -22,7 +22,7 @@ from sqlalchemy import Connection, bindparam, select, text, update
 
 from contract.canonical import canonical_json
 from forms.definition import FormDefinition
-from forms.engine import Session, verdict_of
+from forms.engine import verdict_for
 from forms.errors import FormError
 from national import schema, stats
 from national.facts import Facts, facts_of
@@ -65,7 +65,7 @@ def verdict(definition: FormDefinition | None, key: tuple[str, str],
             "invalid-payload", f"The form {key[0]} version {key[1]} is not published.",
             422, errors=[{"path": "form_version", "message": "not a published version"}]))
     try:
-        judged = verdict_of(Session(definition, payload["answers"]))
+        judged = verdict_for(definition, payload["answers"])
     except FormError:
         return ItemOutcome("rejected", 422, problem=problem(
             "invalid-payload", "The answers cannot be read as this form's answers.", 422,
