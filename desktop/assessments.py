@@ -30,7 +30,7 @@ from desktop.integrity import DAMAGED_RECORD, Head, revision_mac
 from desktop.outbox import Outbox
 from desktop.paths import write_private_file
 from desktop.record_status import FINALISABLE, Event, RecordStatus, next_status
-from desktop.summaries import UPN_INDEX_FIELD, Summary, summarise, upn_index
+from desktop.summaries import UPN_INDEX_FIELD, Summary, summarise, summary_of, upn_index
 from desktop.vault import Vault, now_iso
 from forms.bounds import MAX_DOCUMENT_BYTES, OutOfBounds, check_document_bounds
 from forms.registry import Catalogue
@@ -311,23 +311,7 @@ class Assessments:
         chains = chain_tips(self.vault, [head.id for head in heads])
         cipher = self.vault.cipher
         result = [Summary(record_id, 0, "", "", "", "", damaged=True) for record_id in unreadable]
-        for head in heads:
-            fields: dict[str, Any] = {"damaged": True}
-            tip = chains.get(head.id)
-            if head.ok(cipher) and tip == (head.revision_count, head.current_revision, head.tip):
-                try:
-                    fields = json.loads(cipher.open(head.summary, "summary", head.id,
-                                                    head.current_revision))
-                except (TamperedData, ValueError):
-                    # One damaged record is shown as such; it must not hide the others.
-                    fields = {"damaged": True}
-            try:
-                summary = Summary(head.id, head.current_revision, head.status, head.updated_at,
-                                  head.form, head.form_version, **fields)
-            except TypeError:  # a summary with fields this version does not know
-                summary = Summary(head.id, head.current_revision, head.status, head.updated_at,
-                                  head.form, head.form_version, damaged=True)
-            result.append(summary)
+        result.extend(summary_of(head, chains.get(head.id), cipher) for head in heads)
         result.sort(key=lambda summary: summary.id)
         result.sort(key=lambda summary: summary.updated_at, reverse=True)
         return result

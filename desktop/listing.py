@@ -8,20 +8,18 @@ No UPN is held here: a search by UPN goes through the blind index (`matching_upn
 from __future__ import annotations
 
 import datetime
-import json
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
 
 from desktop.assessments import Assessments, Summary
-from desktop.errors import CorruptVault, TamperedData
+from desktop.errors import CorruptVault
 from desktop.heads import heads_with_tips, ids_newest_edit_first
-from desktop.integrity import Head
 from desktop.outbox import Outbox
 from desktop.record_status import SET_ASIDE, OutboxState, RecordStatus
+from desktop.summaries import summary_of
 from desktop.vault import Vault
 from forms.errors import FormError
 from forms.registry import load_definition
@@ -264,23 +262,6 @@ def _rest_round_damage(vault: Vault, load: ListLoad) -> list[ListRow]:
     return [_row(s, list_status(s, load.outbox), load.today)
             for s in Assessments(vault).summaries() if s.id not in load.seen]
 
-
-def summary_of(head: Head, tip: tuple[int, int, bytes | None] | None, cipher: Any) -> Summary:
-    """One record's summary, as `Assessments.summaries` makes it: marked damaged when its row
-    fails its MAC, its revisions do not end where the row says, or the summary does not open."""
-    fields: dict[str, Any] = {"damaged": True}
-    if head.ok(cipher) and tip == (head.revision_count, head.current_revision, head.tip):
-        try:
-            fields = json.loads(cipher.open(head.summary, "summary", head.id,
-                                            head.current_revision))
-        except (TamperedData, ValueError):
-            fields = {"damaged": True}
-    try:
-        return Summary(head.id, head.current_revision, head.status, head.updated_at,
-                       head.form, head.form_version, **fields)
-    except TypeError:  # a summary with fields this version does not know
-        return Summary(head.id, head.current_revision, head.status, head.updated_at,
-                       head.form, head.form_version, damaged=True)
 
 
 def summaries_of(vault: Vault, record_ids: Sequence[str]) -> dict[str, Summary]:

@@ -6,11 +6,14 @@ Part of the record store (desktop/assessments.py, which re-exports these names).
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from desktop.crypto import RecordCipher
+from desktop.errors import TamperedData
+from desktop.integrity import Head
 from forms.validators import normalise_identifier
 
 UPN_INDEX_FIELD = "child.upn"
@@ -71,3 +74,21 @@ def upn_index(cipher: RecordCipher, answers: dict[str, Any]) -> bytes | None:
     if not isinstance(upn, str) or not normalise_identifier(upn):
         return None
     return cipher.blind_index(normalise_identifier(upn), UPN_INDEX_FIELD)
+
+
+def summary_of(head: Head, tip: tuple[int, int, bytes | None] | None, cipher: Any) -> Summary:
+    """One record's summary, as `Assessments.summaries` makes it: marked damaged when its row
+    fails its MAC, its revisions do not end where the row says, or the summary does not open."""
+    fields: dict[str, Any] = {"damaged": True}
+    if head.ok(cipher) and tip == (head.revision_count, head.current_revision, head.tip):
+        try:
+            fields = json.loads(cipher.open(head.summary, "summary", head.id,
+                                            head.current_revision))
+        except (TamperedData, ValueError):
+            fields = {"damaged": True}
+    try:
+        return Summary(head.id, head.current_revision, head.status, head.updated_at,
+                       head.form, head.form_version, **fields)
+    except TypeError:  # a summary with fields this version does not know
+        return Summary(head.id, head.current_revision, head.status, head.updated_at,
+                       head.form, head.form_version, damaged=True)
