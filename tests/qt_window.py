@@ -6,17 +6,23 @@ shown, active MainWindows on a test's data folder that are closed and deleted at
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from desktop.assessments import Assessments
 from desktop.crypto import FAST_KDF
 from desktop.profiles import Profiles
+from desktop.vault import Vault
+from ui.form.editor import AssessmentEditor
 from ui.main_window import MainWindow
+from ui.tasks import TaskRunner
 
 MakeWindow = Callable[..., MainWindow]
 
@@ -69,3 +75,24 @@ def unlock_with_password(qtbot: QtBot, window: MainWindow, password: str) -> Non
     qtbot.keyClicks(page.password_edit, password)
     qtbot.keyClick(page.password_edit, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: window.workspace is not None, timeout=10_000)
+
+
+def editor_opener(qtbot: QtBot, vault: Vault, tasks: TaskRunner,
+                  ) -> Callable[[dict[str, Any] | str], AssessmentEditor]:
+    """Open an assessment (by id, or store a document first) in a shown, active editor."""
+
+    def opener(document: dict[str, Any] | str) -> AssessmentEditor:
+        if isinstance(document, str):
+            record_id = document
+        else:
+            record_id, _revision = Assessments(vault).create(copy.deepcopy(document))
+        editor = AssessmentEditor(tasks, Assessments(vault).get(record_id), autosave_ms=40)
+        qtbot.addWidget(editor)
+        editor.resize(1280, 900)
+        editor.show()
+        qtbot.waitExposed(editor)
+        editor.activateWindow()
+        qtbot.waitUntil(editor.isActiveWindow)
+        return editor
+
+    return opener

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,11 +11,11 @@ import pytest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from desktop.assessments import Assessments
 from desktop.profiles import Profiles
 from desktop.vault import Vault
 from tests.qt_window import (
     MakeWindow,
+    editor_opener,
     kept_application_look,
     unlock_with_password,
     window_factory,
@@ -48,22 +47,7 @@ OpenEditor = Callable[..., AssessmentEditor]
 @pytest.fixture
 def open_editor(qtbot: QtBot, vault: Vault, tasks: TaskRunner) -> OpenEditor:
     """Open an assessment (by id, or store a document first) in a shown, active editor."""
-
-    def opener(document: dict[str, Any] | str) -> AssessmentEditor:
-        if isinstance(document, str):
-            record_id = document
-        else:
-            record_id, _revision = Assessments(vault).create(copy.deepcopy(document))
-        editor = AssessmentEditor(tasks, Assessments(vault).get(record_id), autosave_ms=40)
-        qtbot.addWidget(editor)
-        editor.resize(1280, 900)
-        editor.show()
-        qtbot.waitExposed(editor)
-        editor.activateWindow()
-        qtbot.waitUntil(editor.isActiveWindow)
-        return editor
-
-    return opener
+    return editor_opener(qtbot, vault, tasks)
 
 
 @pytest.fixture

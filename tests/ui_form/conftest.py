@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from pytestqt.qtbot import QtBot
 
-from desktop.assessments import Assessments
 from desktop.vault import Vault
+from tests.qt_window import editor_opener
 from tests.ui_form.editor_filler import Filler
 from ui.form.editor import AssessmentEditor
 from ui.tasks import TaskRunner
@@ -20,19 +19,7 @@ from ui.tasks import TaskRunner
 def open_editor(qtbot: QtBot, vault: Vault, tasks: TaskRunner
                 ) -> Callable[[dict[str, Any]], AssessmentEditor]:
     """Store a document as a new assessment and open it in a shown, active editor."""
-
-    def opener(document: dict[str, Any]) -> AssessmentEditor:
-        record_id, _revision = Assessments(vault).create(copy.deepcopy(document))
-        editor = AssessmentEditor(tasks, Assessments(vault).get(record_id), autosave_ms=40)
-        qtbot.addWidget(editor)
-        editor.resize(1280, 900)
-        editor.show()
-        qtbot.waitExposed(editor)
-        editor.activateWindow()
-        qtbot.waitUntil(editor.isActiveWindow)
-        return editor
-
-    return opener
+    return editor_opener(qtbot, vault, tasks)
 
 
 @pytest.fixture
