@@ -427,7 +427,7 @@ class MainWindow(QMainWindow):
         # unlock page, and leaving them out keeps the cold start short.
         from sync.http import network_settings  # noqa: PLC0415
         from sync.session import Session  # noqa: PLC0415
-        from ui.workspace import Workspace, after_paint  # noqa: PLC0415
+        from ui.workspace import Workspace, after_frame  # noqa: PLC0415
 
         settings = None
         if self.data_dir is not None:
@@ -459,7 +459,7 @@ class MainWindow(QMainWindow):
         self.idle.start()
         emit(self.workspace_opened, workspace)
         workspace.ready.connect(  # built in short steps, then the sync area (and a resume)
-            lambda: after_paint(workspace, lambda: self._finish_session(workspace, vault.profile)))
+            lambda: after_frame(workspace, lambda: self._finish_session(workspace, vault.profile)))
 
     def _finish_session(self, workspace: Workspace, profile: str) -> None:
         if self.workspace is not workspace:

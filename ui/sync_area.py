@@ -63,9 +63,9 @@ class SyncArea(QObject):
         self.panel, self.dock = panel, dock
         self.action.setEnabled(True)
         # Loading the network-information backend takes a while: a step of its own.
-        from ui.workspace import after_paint  # noqa: PLC0415 - imported with the session
+        from ui.workspace import after_frame  # noqa: PLC0415 - imported with the session
 
-        after_paint(panel.schedule, panel.schedule.watch_network)
+        after_frame(panel.schedule, panel.schedule.watch_network)
 
     def _visibility(self, visible: bool) -> None:
         if self.dock is not None and not self.closing:

@@ -8,11 +8,12 @@ closes the vault.
 Actions the lead adds later (import, sync) go in with ``add_action``: they appear in the
 toolbar and in the Assessments menu, before Lock.
 
-Built in stages, one per turn of the event loop, so unlocking never holds the GUI thread for
+Built in stages a frame apart (`after_frame`), so unlocking never holds the GUI thread for
 long: the frame (the Lock action and its shortcut, the menu, "Opening…") when made; then the
-list page, whose first page is read on the database thread meanwhile (`list_made`); then the
-toolbar's buttons (`ready`). What needs a later stage is absent or disabled until it is there
-(New assessment waits for the list), and a lock between stages stops the rest.
+list page, built hidden while its first page is read on the database thread (`list_made`),
+then shown; then the toolbar's buttons (`ready`). What needs a later stage is absent or
+disabled until it is there (New assessment waits for the list), and a lock between stages
+stops the rest.
 """
 
 from __future__ import annotations
@@ -37,15 +38,17 @@ from ui.tasks import TaskRunner, emit
 
 LOCK_SHORTCUT = "Ctrl+L"
 OPENING_TEXT = "Opening your assessments…"
+STEP_GAP_MS = 16  # between the steps of building a session: a frame, for paints and results
 
 
-def after_paint(context: QObject, step: Callable[[], None]) -> None:
-    """Run `step` two turns of the event loop from now (dropped if `context` is deleted).
+def after_frame(context: QObject, step: Callable[[], None]) -> None:
+    """Run `step` a frame from now (dropped if `context` is deleted).
 
-    What the step before changed on screen is painted in the next turn (a paint is queued
-    like a zero timer, and the turn after a long step is the first to take it); the step
-    runs in the turn after that, so a step and a paint never add up to one long stall."""
-    QTimer.singleShot(0, context, lambda: QTimer.singleShot(0, context, step))
+    What the step before changed on screen is painted meanwhile (a paint is queued like a
+    zero timer and handled in the same turn as whatever else is queued), and so is a task's
+    result that came back meanwhile: a step, a paint and a delivery do not add up to one
+    long stall, and a key press between them is handled at once."""
+    QTimer.singleShot(STEP_GAP_MS, context, step)
 
 
 def unknown_form_sentence(document: dict[str, Any]) -> str:
@@ -156,7 +159,7 @@ class Workspace(QWidget):
         # Form versions fetched from the server become usable before anything is opened (the
         # database thread runs its tasks in order).
         tasks.run_db(register_stored_definitions)
-        after_paint(self, self._next_stage)
+        after_frame(self, self._next_stage)
 
     # -- stages ----------------------------------------------------------------------------------
 
@@ -173,12 +176,12 @@ class Workspace(QWidget):
         return self._list_page
 
     def _next_stage(self) -> None:
-        """Build one stage; the next one after what it changed is painted."""
+        """Build one stage; the next one a frame later."""
         if self._closed or not self._stages:
             return
         self._stages.pop(0)()
         if self._stages:
-            after_paint(self, self._next_stage)
+            after_frame(self, self._next_stage)
         else:
             emit(self.ready)
 
