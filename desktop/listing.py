@@ -21,8 +21,9 @@ from desktop.outbox import Outbox
 from desktop.record_status import SET_ASIDE, OutboxState, RecordStatus
 from desktop.summaries import summary_of
 from desktop.vault import Vault
+from forms.definition import FormDefinition
 from forms.errors import FormError
-from forms.registry import load_definition
+from forms.registry import Catalogue, load_definition
 from forms.validators import normalise_identifier
 
 # What the list shows as a record's status. `ready` (finalised, not yet queued) exists in the
@@ -138,25 +139,42 @@ def next_statutory(
 
 
 @cache
-def _code_labels(form: str, version: str) -> dict[str, str]:
+def _shipped_code_labels(form: str, version: str) -> dict[str, str]:
     try:
-        definition = load_definition(form, version)
+        return _kind_labels_of(load_definition(form, version))
     except FormError:
         return {}
+
+
+def _kind_labels_of(definition: FormDefinition) -> dict[str, str]:
     code_list = definition.code_lists.get("assessment_kind")
     if code_list is None:
         return {}
     return {item.code: item.label for item in code_list.items}
 
 
-def kind_label(form: str, version: str, kind: str) -> str:
-    """A short name for the kind of assessment; the form's own label for one it adds later."""
+def _code_labels(form: str, version: str, catalogue: Catalogue | None = None
+                 ) -> dict[str, str]:
+    """The form's labels for its kinds of assessment: a shipped version's (cached), or a
+    version fetched by sync, found only in the open session's catalogue (never cached, so
+    nothing of it outlives the session)."""
+    shipped = _shipped_code_labels(form, version)
+    if shipped or catalogue is None:
+        return shipped
+    fetched = catalogue.fetched(form).get(version)
+    return _kind_labels_of(fetched) if fetched is not None else {}
+
+
+def kind_label(form: str, version: str, kind: str, catalogue: Catalogue | None = None) -> str:
+    """A short name for the kind of assessment; the form's own label for one it adds later
+    (a version fetched by sync is looked up in the session's `catalogue`)."""
     if not kind:
         return ""
-    return _KIND_LABELS.get(kind) or _code_labels(form, version).get(kind, kind)
+    return _KIND_LABELS.get(kind) or _code_labels(form, version, catalogue).get(kind, kind)
 
 
-def _row(summary: Summary, status: str, today: datetime.date) -> ListRow:
+def _row(summary: Summary, status: str, today: datetime.date,
+         catalogue: Catalogue | None = None) -> ListRow:
     if summary.damaged:
         return ListRow(
             id=summary.id, child=DAMAGED_TEXT, first_name="", last_name="", date_of_birth="",
@@ -173,7 +191,7 @@ def _row(summary: Summary, status: str, today: datetime.date) -> ListRow:
         date_of_birth=summary.date_of_birth,
         setting=summary.setting,
         kind=summary.kind,
-        kind_label=kind_label(summary.form, summary.form_version, summary.kind),
+        kind_label=kind_label(summary.form, summary.form_version, summary.kind, catalogue),
         status=status,
         last_edited=summary.updated_at,
         next_statutory_date=due,
@@ -200,7 +218,8 @@ def list_status(summary: Summary, outbox: dict[tuple[str, int], str]) -> str:
 def list_rows(vault: Vault, today: datetime.date) -> list[ListRow]:
     """Every assessment as a list row, newest edit first; a damaged record is marked, not fatal."""
     outbox = outbox_states(vault)
-    return [_row(s, list_status(s, outbox), today) for s in Assessments(vault).summaries()]
+    return [_row(s, list_status(s, outbox), today, vault.catalogue)
+            for s in Assessments(vault).summaries()]
 
 
 # The first page is small so it is painted at once; the rest follows in larger pages.
@@ -252,14 +271,15 @@ def next_page(vault: Vault, load: ListLoad, size: int) -> list[ListRow]:
     cipher = vault.cipher
     summaries = {head.id: summary_of(head, tip, cipher) for head, tip in found}
     load.seen.update(summaries)
-    return [_row(summaries[i], list_status(summaries[i], load.outbox), load.today)
+    return [_row(summaries[i], list_status(summaries[i], load.outbox), load.today,
+                 vault.catalogue)
             for i in chunk if i in summaries]
 
 
 def _rest_round_damage(vault: Vault, load: ListLoad) -> list[ListRow]:
     """Every row not yet shown, read round damaged pages (a damaged record is marked)."""
     load.done = len(load.ids)
-    return [_row(s, list_status(s, load.outbox), load.today)
+    return [_row(s, list_status(s, load.outbox), load.today, vault.catalogue)
             for s in Assessments(vault).summaries() if s.id not in load.seen]
 
 

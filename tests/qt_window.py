@@ -74,7 +74,8 @@ def unlock_with_password(qtbot: QtBot, window: MainWindow, password: str) -> Non
     page.password_edit.clear()
     qtbot.keyClicks(page.password_edit, password)
     qtbot.keyClick(page.password_edit, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: window.workspace is not None, timeout=10_000)
+    # The session is built in steps after the key is derived: wait for the last.
+    qtbot.waitUntil(lambda: window.session_is_ready, timeout=10_000)
 
 
 def editor_opener(qtbot: QtBot, vault: Vault, tasks: TaskRunner,

@@ -89,7 +89,8 @@ def _minutes_words(minutes: float) -> str:
 class MainWindow(QMainWindow):
     """The one OneSEND window: a menu bar and a stack of pages."""
 
-    workspace_opened = Signal(object)  # the new Workspace, after an unlock
+    workspace_opened = Signal(object)  # the new Workspace, after an unlock (still being built)
+    session_ready = Signal(object)  # that Workspace, every stage built and the sync area made
     locked = Signal()  # the session ended (locked by the user or after the idle time)
 
     def __init__(
@@ -236,6 +237,7 @@ class MainWindow(QMainWindow):
         self.import_action.setStatusTip(
             "Create drafts from the pupils in your school's Common Transfer File")
         self.import_action.triggered.connect(self.import_from_school_file)
+        self.import_action.setEnabled(False)  # until the session is built
         self.add_workspace_action(self.import_action)
         self.sync_action = QAction("&Sync", self)
         self.sync_action.setObjectName("syncAction")
@@ -250,7 +252,7 @@ class MainWindow(QMainWindow):
     def import_from_school_file(self) -> CtfImportDialog | None:
         """Open the import dialog (it asks for the file); the list refreshes after an import."""
         workspace = self.workspace
-        if workspace is None:
+        if workspace is None or not workspace.built:
             return None
         from ui.ctf_import_dialog import CtfImportDialog  # noqa: PLC0415 - when first asked
 
@@ -425,7 +427,7 @@ class MainWindow(QMainWindow):
         # unlock page, and leaving them out keeps the cold start short.
         from sync.http import network_settings  # noqa: PLC0415
         from sync.session import Session  # noqa: PLC0415
-        from ui.workspace import Workspace  # noqa: PLC0415
+        from ui.workspace import Workspace, after_frame  # noqa: PLC0415
 
         settings = None
         if self.data_dir is not None:
@@ -456,20 +458,25 @@ class MainWindow(QMainWindow):
         self.idle.set_minutes(self.prefs.idle_minutes)
         self.idle.start()
         emit(self.workspace_opened, workspace)
-        # The list's first page is on its way; the sync area (and a record to resume) in the
-        # next turn of the event loop, so no one step holds the GUI thread long.
-        QTimer.singleShot(0, workspace, lambda: self._finish_session(workspace, vault.profile))
+        workspace.ready.connect(  # built in short steps, then the sync area (and a resume)
+            lambda: after_frame(workspace, lambda: self._finish_session(workspace, vault.profile)))
 
     def _finish_session(self, workspace: Workspace, profile: str) -> None:
         if self.workspace is not workspace:
             return  # locked meanwhile
         self.sync_area.start(workspace, self.session.settings if self.session else None)
+        self.import_action.setEnabled(True)
         resume, self._resume = self._resume, None
         if resume is not None and resume[0] == profile:
             workspace.open_assessment(resume[1], resume[2])
+        emit(self.session_ready, workspace)
+
+    session_is_ready = property(lambda self: self.workspace is not None and self.sync_area.panel
+                                is not None, doc="Every step of the session built.")
 
     def _end_session(self) -> None:
         self.rekey_action.setEnabled(False)
+        self.import_action.setEnabled(False)
         self.idle.stop()
         if self.import_dialog is not None:
             self.import_dialog.close()

@@ -28,6 +28,7 @@ class SyncArea(QObject):
         self.panel: SyncPanel | None = None
         self.dock: QDockWidget | None = None
         self.closing = False
+        action.setEnabled(False)  # until a session's area is made
         action.toggled.connect(self.show)
 
     def show(self, shown: bool) -> None:
@@ -44,20 +45,27 @@ class SyncArea(QObject):
         """The sync area of this session: it checks for the server and sends on its own."""
         from ui.sync_panel import SyncPanel  # noqa: PLC0415 - after unlock, like the rest
 
-        panel = SyncPanel(workspace.tasks, settings=settings)
-        panel.may_migrate_drafts = lambda: workspace.editor is None
-        panel.changed.connect(workspace.refresh)
-        workspace.editor_opened.connect(
-            lambda editor: editor.finalised.connect(lambda _doc=None: panel.refresh()))
         dock = QDockWidget("Sync with the national service", self.window)
         dock.setObjectName("syncDock")
         dock.setAccessibleName("Sync with the national service")
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        dock.setVisible(False)
+        # Made inside its dock, so it is not re-parented (and its style worked out) twice.
+        panel = SyncPanel(workspace.tasks, dock, settings=settings, use_network_information=False)
+        panel.may_migrate_drafts = lambda: workspace.editor is None
+        panel.changed.connect(workspace.refresh)
+        workspace.editor_opened.connect(
+            lambda editor: editor.finalised.connect(lambda _doc=None: panel.refresh()))
         dock.setWidget(panel)
         dock.visibilityChanged.connect(self._visibility)
         self.window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
         dock.setVisible(self.action.isChecked())
         self.panel, self.dock = panel, dock
+        self.action.setEnabled(True)
+        # Loading the network-information backend takes a while: a step of its own.
+        from ui.workspace import after_frame  # noqa: PLC0415 - imported with the session
+
+        after_frame(panel.schedule, panel.schedule.watch_network)
 
     def _visibility(self, visible: bool) -> None:
         if self.dock is not None and not self.closing:
@@ -66,6 +74,7 @@ class SyncArea(QObject):
             self.action.blockSignals(False)
 
     def stop(self) -> None:
+        self.action.setEnabled(False)
         panel, self.panel = self.panel, None
         dock, self.dock = self.dock, None
         if panel is not None:

@@ -7,14 +7,22 @@ closes the vault.
 
 Actions the lead adds later (import, sync) go in with ``add_action``: they appear in the
 toolbar and in the Assessments menu, before Lock.
+
+Built in stages a frame apart (`after_frame`), so unlocking never holds the GUI thread for
+long: the frame (the Lock action and its shortcut, the menu, "Opening…") when made; then the
+list page, built hidden while its first page is read on the database thread (`list_made`),
+then shown; then the toolbar's buttons (`ready`). What needs a later stage is absent or
+disabled until it is there (New assessment waits for the list), and a lock between stages
+stops the rest.
 """
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMenu, QStackedWidget, QToolBar, QVBoxLayout, QWidget
 
@@ -29,6 +37,18 @@ from ui.form.editor import AssessmentEditor
 from ui.tasks import TaskRunner, emit
 
 LOCK_SHORTCUT = "Ctrl+L"
+OPENING_TEXT = "Opening your assessments…"
+STEP_GAP_MS = 16  # between the steps of building a session: a frame, for paints and results
+
+
+def after_frame(context: QObject, step: Callable[[], None]) -> None:
+    """Run `step` a frame from now (dropped if `context` is deleted).
+
+    What the step before changed on screen is painted meanwhile (a paint is queued like a
+    zero timer and handled in the same turn as whatever else is queued), and so is a task's
+    result that came back meanwhile: a step, a paint and a delivery do not add up to one
+    long stall, and a key press between them is handled at once."""
+    QTimer.singleShot(STEP_GAP_MS, context, step)
 
 
 def unknown_form_sentence(document: dict[str, Any]) -> str:
@@ -47,6 +67,8 @@ class Workspace(QWidget):
     title_changed = Signal(str)  # what the window title should say (a child's name, or "")
     failed = Signal(str)  # one sentence for the user
     editor_opened = Signal(object)  # the AssessmentEditor
+    list_made = Signal(object)  # the AssessmentListPage, built in the second stage
+    ready = Signal()  # every stage built: the list, the toolbar and the menu
 
     def __init__(self, tasks: TaskRunner, profile: str, parent: QWidget | None = None, *,
                  today: datetime.date | None = None, autosave_ms: int = 600) -> None:
@@ -59,8 +81,13 @@ class Workspace(QWidget):
         self.today = today
         self.autosave_ms = autosave_ms
         self.editor: AssessmentEditor | None = None
+        self._list_page: AssessmentListPage | None = None
+        self._list_shown = False
         self._opening: str | None = None
         self._closed = False
+        self._toolbar_actions: list[QAction] | None = []  # put on the toolbar in its stage
+        self._stages: list[Callable[[], None]] = [self._build_list, self._show_list_page,
+                                                  self._build_toolbar]
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -84,6 +111,7 @@ class Workspace(QWidget):
         self.new_action.setShortcut(QKeySequence(QKeySequence.StandardKey.New))
         self.new_action.setStatusTip("Start a new assessment")
         self.new_action.triggered.connect(self.new_assessment)
+        self.new_action.setEnabled(False)  # until the list is there
         # A review (annual or phase transfer) starts from the open record: the child, the plan
         # and each outcome copied, not retyped (CFA 2014 s44; SEND Regulations 2014 reg 20).
         self.review_action = QAction("Start a &review from this assessment", self)
@@ -104,8 +132,13 @@ class Workspace(QWidget):
         self.back_action.setIconText("← All assessments")
         self.new_action.setIconText("New…")
         for action in (self.back_action, self.new_action):
-            self.toolbar.addAction(action)
             self.menu.addAction(action)
+        self.menu.addAction(self.review_action)
+        self._menu_tail = self.menu.addSeparator()
+        self.menu.addAction(self.lock_action)
+        for action in (self.back_action, self.new_action, self.review_action, self.lock_action):
+            self.addAction(action)  # shortcuts work wherever the focus is in the workspace
+        # On the toolbar at once: the profile's name and Lock; the other buttons in their stage.
         spacer = QWidget(self.toolbar)
         spacer.setSizePolicy(spacer.sizePolicy().Policy.Expanding,
                              spacer.sizePolicy().Policy.Preferred)
@@ -115,29 +148,75 @@ class Workspace(QWidget):
         self.profile_label.setTextFormat(Qt.TextFormat.PlainText)
         self.toolbar.addWidget(self.profile_label)
         self.toolbar.addAction(self.lock_action)
-        self.menu.addAction(self.review_action)
-        self._menu_tail = self.menu.addSeparator()
-        self.menu.addAction(self.lock_action)
-        for action in (self.back_action, self.new_action, self.review_action, self.lock_action):
-            self.addAction(action)  # shortcuts work wherever the focus is in the workspace
 
         self.stack = QStackedWidget(self)
         self.stack.setObjectName("workspaceStack")
         layout.addWidget(self.stack, 1)
-        self.list_page = AssessmentListPage(tasks, self.stack, today=today)
-        self.list_page.open_requested.connect(self.open_assessment)
-        self.stack.addWidget(self.list_page)
-        self.stack.setCurrentWidget(self.list_page)
+        self.opening_label = QLabel(OPENING_TEXT, self.stack)
+        self.opening_label.setObjectName("workspaceOpening")
+        self.opening_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.stack.addWidget(self.opening_label)
         # Form versions fetched from the server become usable before anything is opened (the
         # database thread runs its tasks in order).
         tasks.run_db(register_stored_definitions)
-        self.list_page.refresh()
+        after_frame(self, self._next_stage)
+
+    # -- stages ----------------------------------------------------------------------------------
+
+    @property
+    def built(self) -> bool:
+        """Whether every stage is built (`ready` was emitted)."""
+        return not self._stages
+
+    @property
+    def list_page(self) -> AssessmentListPage:
+        """The list page (built in the workspace's second stage: see `list_made`)."""
+        if self._list_page is None:
+            raise RuntimeError("The list page is built in the workspace's next stage.")
+        return self._list_page
+
+    def _next_stage(self) -> None:
+        """Build one stage; the next one a frame later."""
+        if self._closed or not self._stages:
+            return
+        self._stages.pop(0)()
+        if self._stages:
+            after_frame(self, self._next_stage)
+        else:
+            emit(self.ready)
+
+    def _build_list(self) -> None:
+        page = AssessmentListPage(self.tasks, self.stack, today=self.today)
+        page.open_requested.connect(self.open_assessment)
+        self._list_page = page
+        self.stack.addWidget(page)  # hidden: shown (and its style worked out) in the next step
+        page.refresh()  # the first page is read meanwhile
+        emit(self.list_made, page)
+
+    def _show_list_page(self) -> None:
+        page = self.list_page
+        if self.editor is None:
+            self.stack.setCurrentWidget(page)
+        self.stack.removeWidget(self.opening_label)
+        self.opening_label.deleteLater()
+        self._list_shown = True
+        self.new_action.setEnabled(True)
+
+    def _build_toolbar(self) -> None:
+        waiting, self._toolbar_actions = self._toolbar_actions or [], None
+        self.toolbar.insertActions(self._spacer, [self.back_action, self.new_action, *waiting])
 
     # -- public --------------------------------------------------------------------------------
 
     def add_action(self, action: QAction) -> None:
-        """Put an action in the toolbar and the Assessments menu (before Lock); lead's hook."""
-        self.toolbar.insertAction(self._spacer, action)
+        """Put an action in the toolbar and the Assessments menu (before Lock); lead's hook.
+
+        Before the toolbar's stage it is in the menu (and its shortcut works) at once, and on
+        the toolbar when that is built."""
+        if self._toolbar_actions is not None:
+            self._toolbar_actions.append(action)
+        else:
+            self.toolbar.insertAction(self._spacer, action)
         self.menu.insertAction(self._menu_tail, action)
         self.addAction(action)
 
@@ -150,16 +229,17 @@ class Workspace(QWidget):
         return self.editor.current_section if self.editor is not None else ""
 
     def refresh(self) -> None:
-        """Reload the list (after an import or a sync, for example)."""
-        if not self.tasks.closed:
-            self.list_page.refresh()
+        """Reload the list (after an import or a sync, for example); before the list is
+        built there is nothing to reload (it reads the rows when it is)."""
+        if not self.tasks.closed and self._list_page is not None:
+            self._list_page.refresh()
 
     def new_assessment(self) -> None:
-        if self._closed:
+        if self._closed or self._list_page is None or not self._list_shown:
             return
         if self.editor is not None:
             self.show_list()
-        self.list_page.new_assessment()
+        self._list_page.new_assessment()
 
     def start_review(self) -> None:
         """A new review draft from the open assessment (written off the GUI thread), opened."""
@@ -227,12 +307,16 @@ class Workspace(QWidget):
         """Back to all assessments: the editor's work is written first, then the list reloads."""
         if self.editor is not None:
             self._close_editor()
-        self.stack.setCurrentWidget(self.list_page)
+        page = self._list_page
         self.back_action.setVisible(False)
         self.review_action.setVisible(False)
         emit(self.title_changed, "")
+        if page is None or not self._list_shown:  # still opening: the list comes in its step
+            self.stack.setCurrentWidget(self.opening_label)
+            return
+        self.stack.setCurrentWidget(page)
         self.refresh()
-        self.list_page.setFocus(Qt.FocusReason.OtherFocusReason)
+        page.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _close_editor(self) -> None:
         editor, self.editor = self.editor, None
@@ -260,4 +344,5 @@ class Workspace(QWidget):
             self._close_editor()
         self.tasks.shutdown()
         # Nothing of the records stays in the object graph of a locked window.
-        self.list_page.forget()
+        if self._list_page is not None:
+            self._list_page.forget()

@@ -22,6 +22,7 @@ from desktop.listing import (
 )
 from desktop.outbox import Outbox
 from desktop.vault import Vault
+from forms.registry import Catalogue, parse_definition_text
 
 TODAY = datetime.date(2026, 3, 2)
 
@@ -95,6 +96,37 @@ def test_rows_carry_the_summary_and_a_damaged_record_does_not_hide_the_others(
     assert row.kind_label == "EHC plan annual review"
     assert row.search_key == "zoe okafor"
     assert row.status_label == "Draft"
+
+
+def fetched_version_with_a_new_kind() -> Catalogue:
+    """A session's catalogue holding a later version of the form (as sync fetches one) whose
+    list of kinds gains one this build's own labels do not name."""
+    text = (resources.files("forms").joinpath("definitions", "national-send-assessment",
+                                             "2.0.0.json").read_text("utf-8"))
+    raw = json.loads(text)
+    raw["version"] = "2.1.0"
+    raw["code_lists"]["assessment_kind"]["items"].append(
+        {"code": "tribunal_review", "label": "Review after a tribunal decision"})
+    catalogue = Catalogue()
+    catalogue.register(parse_definition_text(json.dumps(raw), "fetched 2.1.0"))
+    return catalogue
+
+
+def test_a_fetched_versions_new_kind_shows_its_label_not_its_code(
+    vault_and_key: tuple[Vault, str],
+) -> None:
+    vault, _ = vault_and_key
+    vault.catalogue = fetched_version_with_a_new_kind()
+    document = draft("Noor", kind="tribunal_review")
+    document["form_version"] = "2.1.0"
+    record_id, _ = Assessments(vault).create(document)
+    [row] = [row for row in list_rows(vault, TODAY) if row.id == record_id]
+    assert row.kind == "tribunal_review"
+    assert row.kind_label == "Review after a tribunal decision"
+    # The label comes from the open session only: locked (catalogue dropped), the code shows.
+    vault.catalogue = None
+    [row] = list_rows(vault, TODAY)
+    assert row.kind_label == "tribunal_review"
 
 
 @pytest.mark.parametrize(("requested", "due", "label", "overdue"), [

@@ -37,7 +37,7 @@ def test_the_pages_before_a_profile_is_open(
     problems += page_problems(qtbot, window, "recovery key")
     window.recovery_page.confirm_box.setChecked(True)
     window.recovery_page.continue_button.click()
-    qtbot.waitUntil(lambda: window.workspace is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: window.session_is_ready, timeout=10_000)
     window.lock()
     qtbot.waitUntil(lambda: window.current_page is window.unlock_page, timeout=10_000)
     problems += page_problems(qtbot, window, "unlock")

@@ -71,7 +71,7 @@ def test_a_forgotten_password_is_reset_with_the_recovery_key_in_the_window(
     page.password_edit.clear()
     qtbot.keyClicks(page.password_edit, NEW_PASSWORD)
     qtbot.keyClick(page.password_edit, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: window.workspace is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: window.session_is_ready, timeout=10_000)
 
 
 def test_the_recovery_key_page_prints_and_copies_an_unambiguous_key(

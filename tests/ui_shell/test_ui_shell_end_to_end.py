@@ -64,6 +64,7 @@ def create_profile_through_the_widgets(qtbot: QtBot, window: MainWindow) -> Work
     recovery = window.recovery_page
     qtbot.mouseClick(recovery.confirm_box, Qt.MouseButton.LeftButton)
     qtbot.mouseClick(recovery.continue_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.session_is_ready, timeout=10_000)  # built in steps
     workspace = window.workspace
     assert workspace is not None
     return workspace

@@ -132,7 +132,7 @@ def test_wrong_password_says_one_sentence_clears_and_refocuses_then_unlocks(
 
     qtbot.keyClicks(page.password_edit, PASSWORD)
     qtbot.keyClick(page.password_edit, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: window.workspace is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: window.session_is_ready, timeout=10_000)
     unlocked(window)
     assert not page.message.isVisible()
 
@@ -149,7 +149,7 @@ def test_several_profiles_offer_a_choice_and_remember_the_last(
     combo.setCurrentText("bea")
     qtbot.keyClicks(page.password_edit, PASSWORD)
     qtbot.keyClick(page.password_edit, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: window.workspace is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: window.session_is_ready, timeout=10_000)
     assert unlocked(window).profile == "bea"
     window.close()
 
@@ -169,7 +169,7 @@ def test_keyboard_only_from_unlock_to_workspace_and_lock_with_ctrl_l(
     qtbot.keyClick(widget, Qt.Key.Key_Tab)
     assert focused() is page.unlock_button
     qtbot.keyClick(page.unlock_button, Qt.Key.Key_Space)
-    qtbot.waitUntil(lambda: window.workspace is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: window.session_is_ready, timeout=10_000)
     workspace = unlocked(window)
     assert workspace.menu.menuAction() in window.menuBar().actions()
 

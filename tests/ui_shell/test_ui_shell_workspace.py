@@ -205,7 +205,7 @@ def test_save_screenshots(qtbot: QtBot, make_window: MakeWindow) -> None:
     window.grab().save(str(SCREENSHOTS / "recovery-key.png"))
     window.recovery_page.confirm_box.setChecked(True)
     window.recovery_page.continue_button.click()
-    qtbot.waitUntil(lambda: window.workspace is not None)
+    qtbot.waitUntil(lambda: window.session_is_ready)
     window.lock()
     qtbot.keyClicks(window.unlock_page.password_edit, "not the password")
     qtbot.keyClick(window.unlock_page.password_edit, Qt.Key.Key_Return)

@@ -1,0 +1,157 @@
+"""Unlocking builds the session in steps (issue 10, target 5: never one long GUI-thread stall):
+nothing a user can reach right after the key is derived leads into a half-built workspace,
+and once every step is built the window is whole and usable from the keyboard."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QToolButton, QWidget
+from pytestqt.qtbot import QtBot
+
+from desktop.assessments import Assessments
+from desktop.profiles import Profiles
+from ui.main_window import MainWindow
+from ui.workspace import OPENING_TEXT, Workspace
+
+pytestmark = pytest.mark.qt_log_ignore(
+    r"This plugin does not support (propagateSizeHints|raise|grabbing the keyboard)",
+)
+MakeWindow = Callable[..., MainWindow]
+PASSWORD = "correct horse battery staple"
+
+
+def press_unlock(qtbot: QtBot, window: MainWindow) -> list[Workspace]:
+    """Type the password and press Enter; the workspaces opened, as soon as each opens."""
+    opened: list[Workspace] = []
+    window.workspace_opened.connect(opened.append)
+    page = window.unlock_page
+    qtbot.keyClicks(page.password_edit, PASSWORD)
+    qtbot.keyClick(page.password_edit, Qt.Key.Key_Return)
+    return opened
+
+
+def toolbar_words(workspace: Workspace) -> list[str]:
+    """The toolbar's buttons, left to right, as shown."""
+    buttons = [workspace.toolbar.widgetForAction(action) for action in workspace.toolbar.actions()]
+    return [button.text() for button in buttons
+            if isinstance(button, QToolButton) and button.isVisibleTo(workspace.toolbar)]
+
+
+def test_right_after_unlock_what_is_not_built_is_disabled_then_it_works(
+    qtbot: QtBot, make_window: MakeWindow, profiles: Profiles,
+) -> None:
+    profiles.create("alex", PASSWORD)[0].close()
+    window = make_window()
+    seen: list[tuple[bool, bool, bool, bool, str]] = []
+
+    def at_once(workspace: Workspace) -> None:
+        # The first step only: the frame is there, the list and the sync area are not yet.
+        # A user's shortcut or click on what they need does nothing rather than break.
+        window.sync_action.trigger()
+        window.import_action.trigger()
+        workspace.new_action.trigger()
+        current = workspace.stack.currentWidget()
+        seen.append((window.sync_action.isEnabled(), window.import_action.isEnabled(),
+                     workspace.new_action.isEnabled(), workspace.built,
+                     current.text() if current is workspace.opening_label else ""))
+
+    window.workspace_opened.connect(at_once)
+    opened = press_unlock(qtbot, window)
+    qtbot.waitUntil(lambda: bool(opened), timeout=10_000)
+    workspace = opened[0]
+    assert seen == [(False, False, False, False, OPENING_TEXT)]
+    assert window.sync_dock is None  # the disabled Sync made nothing half-way
+    assert not window.sync_action.isChecked()
+    assert window.import_dialog is None
+    assert workspace.lock_action.isEnabled()  # locking is always possible
+
+    with qtbot.waitSignal(window.session_ready, timeout=10_000):
+        pass
+    assert window.session_is_ready
+    assert workspace.built
+    assert window.sync_action.isEnabled()
+    assert window.import_action.isEnabled()
+    assert workspace.new_action.isEnabled()
+    assert workspace.stack.currentWidget() is workspace.list_page
+    # Each now does its work.
+    window.sync_action.trigger()
+    assert window.sync_dock is not None
+    assert window.sync_dock.isVisible()
+    workspace.new_action.trigger()
+    dialog = workspace.list_page.dialog
+    assert dialog is not None
+    assert dialog.isVisible()
+    dialog.reject()
+
+
+def test_after_the_steps_the_window_is_whole_and_the_keyboard_reaches_the_list(
+    qtbot: QtBot, make_window: MakeWindow, profiles: Profiles,
+) -> None:
+    vault, _key = profiles.create("alex", PASSWORD)
+    Assessments(vault).create({"form": "national-send-assessment", "form_version": "1.0.0",
+                               "answers": {"child": {"first_name": "Amara"}}})
+    vault.close()
+    window = make_window()
+    press_unlock(qtbot, window)
+    qtbot.waitUntil(lambda: window.session_is_ready, timeout=10_000)
+    qtbot.waitUntil(lambda: window.workspace is not None
+                    and window.workspace.list_page.model.rowCount() == 1, timeout=10_000)
+    workspace = window.workspace
+    assert workspace is not None
+    # Menus: File, Assessments (with everything the session adds, before Lock), View.
+    menus = [action.text() for action in window.menuBar().actions()]
+    assert menus == ["&File", "&Assessments", "&View"]
+    assert [a.text() for a in workspace.menu.actions() if not a.isSeparator()] == [
+        "← &Back to all assessments", "&New assessment…", "Start a &review from this assessment",
+        "&Import from school file…", "&Sync", "&Lock"]
+    # The toolbar: every button, in order, with the profile and Lock at the end.
+    assert toolbar_words(workspace) == ["New…", "Import…", "Sync", "Lock"]
+    assert workspace.profile_label.text() == "Profile: alex"
+    # Tab from the window's focus reaches the list's controls and its table.
+    page = workspace.list_page
+    reached: list[QWidget] = []
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    for _press in range(12):
+        current = QApplication.focusWidget() or window
+        qtbot.keyClick(current, Qt.Key.Key_Tab)
+        focus = QApplication.focusWidget()
+        if focus is not None:
+            reached.append(focus)
+    assert page.view in reached
+    assert page.search in reached
+    assert page.new_button in reached
+
+
+def test_locking_between_the_steps_stops_them_and_a_new_unlock_builds_again(
+    qtbot: QtBot, make_window: MakeWindow, profiles: Profiles,
+) -> None:
+    profiles.create("alex", PASSWORD)[0].close()
+    window = make_window()
+    lists: list[object] = []
+
+    def lock_at_once(workspace: Workspace) -> None:  # Ctrl+L as soon as it opens
+        workspace.list_made.connect(lists.append)
+        window.lock()
+
+    window.workspace_opened.connect(lock_at_once)
+    opened = press_unlock(qtbot, window)
+    qtbot.waitUntil(lambda: bool(opened), timeout=10_000)
+    first = opened[0]
+    qtbot.wait(100)  # the later steps' turns come and go
+    assert window.workspace is None
+    assert window.current_page is window.unlock_page
+    assert window.sync_dock is None
+    assert not window.sync_action.isEnabled()
+    assert not window.import_action.isEnabled()
+    assert lists == []
+    assert not first.built
+    window.workspace_opened.disconnect()
+
+    press_unlock(qtbot, window)
+    qtbot.waitUntil(lambda: window.session_is_ready, timeout=10_000)
+    assert window.workspace is not first
+    assert window.sync_action.isEnabled()
