@@ -206,6 +206,7 @@ def judge_cpu() -> None:
     definition = store.definition(*key)
     verdicts = [verdict_of(Session(definition, i["payload"]["answers"])) for i in items]
     gc.freeze()  # as a worker does once started (national/cli.py): only the batch is young
+    gc.set_threshold(100_000, 50, 1000)  # as a worker does too
     stages = {
         "parse (bounded JSON)": lambda: parse_json(body),
         "contract check": lambda: [schema_errors("Submission", i) for i in items],
