@@ -4,11 +4,11 @@ Request bodies are checked against the contract's own schemas (jsonschema), so t
 and the server cannot drift apart; each batch item is checked on its own, so one malformed
 item is rejected without stopping the rest.
 
-No small request can stall or swell it: bodies are decompressed as they stream in, with a
-cap per endpoint; the number of values is bounded before parsing and the depth, numbers and
-Unicode after; parsing and checking run off the event loop; item counts are checked before
-any item is; and the endpoints that need no token are rate-limited (429 with Retry-After),
-enrolment also by its failures.
+No small request can stall or swell it: bodies are capped as they stream in and inflated
+once, in steps, with a cap per endpoint; the number of values is bounded before parsing and
+the depth, numbers and Unicode after; parsing and checking run off the event loop; item
+counts are checked before any item is; and the endpoints that need no token are
+rate-limited (429 with Retry-After), enrolment also by its failures.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ ENROL_BODY_BYTES = 16 * 1024
 QUERY_BODY_BYTES = 512 * 1024
 MAX_JSON_VALUES = 1_000_000  # commas and brackets: an upper bound on the values to build
 MAX_JSON_DEPTH = 64
-BATCHES_AT_ONCE = 2  # per worker process
+BATCHES_AT_ONCE = 2  # per worker process (`serve --batches-at-once`)
 _IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{16,128}")
 
 
@@ -138,6 +138,8 @@ class ServerConfig:
     # Figures: counts from 1 to this minus 1 are shown as `c` (national/stats.py says what
     # the default 5 rests on, and what is not verified).
     suppression_threshold: int = THRESHOLD
+    # Batches one process reads, judges and stores at once (the others wait their turn).
+    batches_at_once: int = BATCHES_AT_ONCE
 
 
 class ProblemError(Exception):
@@ -184,8 +186,11 @@ class RateWindow:
 
 
 class _Body:
-    """A request body read a chunk at a time: inflated in steps of 1 MiB, never past `limit`
-    bytes, and refused as soon as it holds more values than any request may."""
+    """A request body taken as it arrives, on the event loop (no thread hop a chunk): never
+    past `limit` bytes received, a plain one refused as soon as it holds more values than any
+    request may. A gzip body is inflated once it is all here, in one call off the event loop,
+    in steps of 1 MiB, never past `limit` bytes and refused at the step that holds too many
+    values."""
 
     _STEP = 1024 * 1024
 
@@ -194,24 +199,32 @@ class _Body:
         self.data = bytearray()
         self.received = 0
         self.values = 0
-        self.inflater = zlib.decompressobj(wbits=31) if gzipped else None
+        self.compressed: list[bytes] | None = [] if gzipped else None
 
-    def feed(self, chunk: bytes) -> None:
+    def take(self, chunk: bytes) -> None:
         self.received += len(chunk)
         if self.received > self.limit:
             raise _too_large("The request is too large.")
-        if self.inflater is None:
+        if self.compressed is None:
             self._add(chunk)
-            return
-        pending = chunk
-        while pending:
-            try:
-                out = self.inflater.decompress(pending, self._STEP)
-            except zlib.error as exc:
-                damaged = problem("bad-request", "The gzip body is damaged.", 400)
-                raise ProblemError(damaged) from exc
-            pending = self.inflater.unconsumed_tail
-            self._add(out)
+        else:
+            self.compressed.append(chunk)
+
+    def json(self) -> Any:
+        """The body parsed (parse_json), inflated first if it came gzipped."""
+        if self.compressed is not None:
+            inflater = zlib.decompressobj(wbits=31)
+            pending = b"".join(self.compressed)
+            self.compressed = None
+            while pending:
+                try:
+                    out = inflater.decompress(pending, self._STEP)
+                except zlib.error as exc:
+                    damaged = problem("bad-request", "The gzip body is damaged.", 400)
+                    raise ProblemError(damaged) from exc
+                pending = inflater.unconsumed_tail
+                self._add(out)
+        return parse_json(self.data)
 
     def _add(self, out: bytes) -> None:
         self.values += out.count(b",") + out.count(b"[") + out.count(b"{")
@@ -310,6 +323,8 @@ def create_app(config: ServerConfig) -> FastAPI:
     """The application; `app.state.store` and `app.state.faults` are there for tests."""
     if config.suppression_threshold < 2:
         raise ValueError("the suppression threshold is a count of 2 or more")
+    if config.batches_at_once < 1:
+        raise ValueError("batches at once is a count of 1 or more")
     store = ServerStore(config.data_dir, database=config.database, token_ttl=config.token_ttl,
                         renew_after=config.token_renew_after, token_grace=config.token_grace,
                         pool_size=config.pool_size)
@@ -404,13 +419,13 @@ def create_app(config: ServerConfig) -> FastAPI:
         open_requests.add(client)
 
     async def read_json(request: Request, limit: int = MAX_BODY_BYTES) -> Any:
-        """The body, decompressed as it arrives and refused once it passes `limit` bytes or
-        holds more values than any request may."""
+        """The body, refused once it passes `limit` bytes or holds more values than any
+        request may; inflated (if gzip) and parsed in one call off the event loop."""
         body = _Body(limit, request.headers.get("content-encoding", "").lower() == "gzip")
         async for chunk in request.stream():
             if chunk:
-                await run_in_threadpool(body.feed, chunk)
-        return await run_in_threadpool(parse_json, body.data)
+                body.take(chunk)
+        return await run_in_threadpool(body.json)
 
     def require(schema: str, value: Any) -> None:
         errors = schema_errors(schema, value)
@@ -520,7 +535,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     # Batches judged at once in this process: judging is CPU under one GIL, so more at once
     # only interleave (each batch finishes later, and holds its row locks longer while its
     # thread waits for the GIL); two keep one judging while the other waits on the database.
-    judging = asyncio.Semaphore(BATCHES_AT_ONCE)
+    judging = asyncio.Semaphore(config.batches_at_once)
 
     @app.post("/v1/submissions/batch")
     async def batch(request: Request) -> Response:

@@ -23,6 +23,7 @@ from national.logs import configure_logging
 DATA_ENV = "ONESEND_SERVER_DATA"
 DATABASE_ENV = "ONESEND_DATABASE_URL"
 THRESHOLD_ENV = "ONESEND_SUPPRESSION_THRESHOLD"
+BATCHES_ENV = "ONESEND_BATCHES_AT_ONCE"
 
 
 def _out(text: str) -> None:
@@ -114,12 +115,17 @@ def app_from_env() -> Any:
     config = ServerConfig(Path(os.environ[DATA_ENV]),
                           database=os.environ.get(DATABASE_ENV) or None,
                           pool_size=int(os.environ.get("ONESEND_POOL_SIZE", "8")),
-                          suppression_threshold=int(os.environ.get(THRESHOLD_ENV, "5")))
+                          suppression_threshold=int(os.environ.get(THRESHOLD_ENV, "5")),
+                          batches_at_once=int(os.environ.get(BATCHES_ENV, "2")))
     app = create_app(config)
     # What the worker made to start (modules, form definitions, the schema) lives as long as
     # it does: out of the collector's way, so a full collection walks only the batches in
     # flight (it was a third of parsing a batch's JSON).
     gc.freeze()
+    # A batch builds a few hundred thousand objects and no cycles: collect the youngest
+    # after 100,000 allocations instead of 700 (parsing a batch 15% less CPU; the memory
+    # held is bounded by the batches in flight).
+    gc.set_threshold(100_000, 50, 1000)
     return app
 
 
@@ -128,12 +134,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if args.suppression_threshold < 2:
         raise ValueError("the suppression threshold is a count of 2 or more")
+    if args.batches_at_once < 1:
+        raise ValueError("--batches-at-once is a count of 1 or more")
     store = _store(args)  # migrate once, before the workers start
     store.close()
     os.environ[DATA_ENV] = str(Path(args.data).absolute())
     if args.database:
         os.environ[DATABASE_ENV] = args.database
     os.environ[THRESHOLD_ENV] = str(args.suppression_threshold)
+    os.environ[BATCHES_ENV] = str(args.batches_at_once)
     logging.getLogger("onesend.national").info(json.dumps(
         {"event": "serve", "host": args.host, "port": args.port, "workers": args.workers,
          "database": "postgresql" if args.database else "sqlite", "at": time.time()}))
@@ -207,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="figures show counts from 1 to N-1 as c (default 5, or "
                    f"${THRESHOLD_ENV}; DfE's exact threshold for SEN2 not verified: see "
                    "national/stats.py)")
+    p.add_argument("--batches-at-once", type=int, default=2,
+                   help="batches each worker reads, judges and stores at once; the others "
+                   "wait (default 2: one judged while one waits on the database)")
     p.set_defaults(handler=cmd_serve)
     return parser
 

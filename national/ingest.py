@@ -163,24 +163,46 @@ def store_batch(
 
 
 def _insert_revisions(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert the new revisions as one executemany of a short statement; their `seq`
-    numbers, in order. The numbers are drawn first: on PostgreSQL from the sequence, in one
-    query (an INSERT ... RETURNING of thousands of parameters would be parsed afresh, in
-    Python, by psycopg for every batch); on SQLite after the highest ever given (the batch
-    holds the one write lock, BEGIN IMMEDIATE; SQLAlchemy would send a RETURNING insert there
-    one row at a time)."""
+    """Insert the new revisions; their `seq` numbers, in order. The numbers are drawn first:
+    on PostgreSQL from the sequence, in one query, and the rows then go in by one COPY (an
+    executemany costs a parameter conversion and a pipelined statement per row, a third of
+    the service's CPU per record outside judging; COPY checks the same constraints, and a
+    unique violation rolls the batch back as before); on SQLite after the highest ever given
+    (the batch holds the one write lock, BEGIN IMMEDIATE; SQLAlchemy would send a RETURNING
+    insert there one row at a time)."""
     if conn.dialect.name == "postgresql":
         seqs = [int(n) for n in conn.execute(text(
             "SELECT nextval(pg_get_serial_sequence('submissions', 'seq')) "
             "FROM generate_series(1, :n)"), {"n": len(rows)}).scalars()]
-    else:
-        top = int(conn.execute(text(
-            "SELECT max(n) FROM (SELECT max(seq) AS n FROM submissions UNION ALL "
-            "SELECT seq FROM sqlite_sequence WHERE name = 'submissions')")).scalar() or 0)
-        seqs = list(range(top + 1, top + 1 + len(rows)))
+        _copy_rows(conn, "submissions", [{"seq": seq, **row}
+                                         for row, seq in zip(rows, seqs, strict=True)])
+        return seqs
+    top = int(conn.execute(text(
+        "SELECT max(n) FROM (SELECT max(seq) AS n FROM submissions UNION ALL "
+        "SELECT seq FROM sqlite_sequence WHERE name = 'submissions')")).scalar() or 0)
+    seqs = list(range(top + 1, top + 1 + len(rows)))
     conn.execute(schema.submissions.insert(),
                  [{**row, "seq": seq} for row, seq in zip(rows, seqs, strict=True)])
     return seqs
+
+
+def _copy_rows(conn: Connection, table: str, rows: list[dict[str, Any]]) -> None:
+    """New rows of one table by COPY, on this transaction's own psycopg connection. A
+    constraint they break is raised as SQLAlchemy's IntegrityError, as an executemany's
+    would be (the caller retries a lost race on it)."""
+    import psycopg  # noqa: PLC0415 - PostgreSQL only: the SQLite reference runs without it
+    from sqlalchemy.exc import IntegrityError  # noqa: PLC0415
+
+    names = list(rows[0])  # every row is made with the same keys
+    statement = f"COPY {table} ({', '.join(names)}) FROM STDIN"
+    raw = conn.connection.driver_connection
+    assert raw is not None  # a connection in a transaction
+    try:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([row[name] for name in names])
+    except psycopg.IntegrityError as exc:
+        raise IntegrityError(statement, None, exc) from exc
 
 
 def _file_cases(conn: Connection, fresh_cases: list[dict[str, Any]],
@@ -190,7 +212,9 @@ def _file_cases(conn: Connection, fresh_cases: list[dict[str, Any]],
     cases = schema.cases
     added = [row for row in fresh_cases if row["submission_id"] not in before]
     changed = [row for row in fresh_cases if row["submission_id"] in before]
-    if added:
+    if added and conn.dialect.name == "postgresql":
+        _copy_rows(conn, "cases", added)
+    elif added:
         conn.execute(cases.insert(), added)
     if changed:
         fields = [name for name in changed[0] if name != "submission_id"]

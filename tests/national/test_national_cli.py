@@ -61,6 +61,10 @@ def test_the_admin_commands_set_up_tenants_and_tokens(
     again = admin(data, database, "revoke", officer_id)
     assert again.returncode == 2
     assert "already revoked" in again.stderr
+    # A worker that may hold no batch at once would never answer one: refused before serving.
+    idle = admin(data, database, "serve", "--batches-at-once", "0")
+    assert idle.returncode == 2
+    assert idle.stderr == "onesend-server: --batches-at-once is a count of 1 or more.\n"
 
 
 def _free_port() -> int:
