@@ -194,7 +194,8 @@ def judge_cpu() -> None:
     """CPU per record of each stage the service runs on a batch item before the database."""
     from contract.protocol import sign_receipt  # noqa: PLC0415
     from forms.engine import Session, verdict_of  # noqa: PLC0415
-    from national.app import parse_json, schema_errors  # noqa: PLC0415
+    from national.app import schema_errors  # noqa: PLC0415
+    from national.body import parse_json  # noqa: PLC0415
     from national.facts import facts_of  # noqa: PLC0415
     from national.store import ServerStore  # noqa: PLC0415
 
