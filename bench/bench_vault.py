@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from desktop.assessments import Assessments, canonical_json, summarise
+from contract.canonical import canonical_json
+from desktop.assessments import Assessments, summarise
 from desktop.crypto import DEFAULT_KDF, FAST_KDF
 from desktop.profiles import Profiles
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from forms.definition import CHOICE_TYPES, IDENTIFIER_TYPES, KEY_FIELD, OTHER_SUFFIX, Question
 from forms.engine import AGREEMENT_DECISIONS, Session
 from forms.expressions import MISSING
+from forms.model import CHOICE_TYPES, IDENTIFIER_TYPES, KEY_FIELD, OTHER_SUFFIX, Question
 
 NOT_ANSWERED = "Not answered"
 

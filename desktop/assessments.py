@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from contract.canonical import canonical_json as canonical_json  # noqa: PLC0414 - re-exported
+from contract.canonical import canonical_json, now_iso
 from desktop import finalising, heads
 from desktop.errors import (
     BadDocument,
@@ -31,13 +31,20 @@ from desktop.outbox import Outbox
 from desktop.paths import write_private_file
 from desktop.record_status import FINALISABLE, Event, RecordStatus, next_status
 from desktop.summaries import UPN_INDEX_FIELD, Summary, summarise, summary_of, upn_index
-from desktop.vault import Vault, now_iso
+from desktop.vault import Vault
 from forms.bounds import MAX_DOCUMENT_BYTES, OutOfBounds, check_document_bounds
 from forms.registry import Catalogue
 from forms.validators import normalise_identifier
 
-__all__ = ["Assessments", "RevisionInfo", "Summary", "canonical_json", "parse_document",
-           "summarise", "upn_index", "write_export"]
+__all__ = [
+    "Assessments",
+    "RevisionInfo",
+    "Summary",
+    "parse_document",
+    "summarise",
+    "upn_index",
+    "write_export",
+]
 
 # Per open vault: record id -> (editing session, the revision that session is writing).
 # In memory only: after a restart (or a kill) the next save starts a new revision.

@@ -36,6 +36,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from contract.canonical import now_iso
 from desktop.crypto import (
     RecordCipher,
     derive_password_key,
@@ -54,15 +55,10 @@ from desktop.errors import (
     WrongRecoveryKey,
 )
 from desktop.owner import OwnerLock
+from desktop.passwords import check_password_strength
 from desktop.paths import ensure_private_dir, fsync_dir
-from desktop.profiles import (
-    PROFILE_FILE,
-    VAULT_FILE,
-    ProfileRecord,
-    Profiles,
-    check_password_strength,
-)
-from desktop.vault import RESTORE_HOW, Vault, now_iso
+from desktop.profiles import PROFILE_FILE, VAULT_FILE, ProfileRecord, Profiles
+from desktop.vault import RESTORE_HOW, Vault
 
 BACKUP_FORMAT = "onesend-backup"
 BACKUP_VERSION = 1

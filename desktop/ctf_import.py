@@ -21,16 +21,11 @@ from datetime import date
 from typing import Any, Literal
 
 from desktop.assessments import Assessments
-from desktop.ctf_mapping import (  # re-exported: callers know them from here
-    MAX_TEXT,
-    TARGETS,
-    Action,
-    Need,
+from desktop.ctf_mapping import (
     OnExisting,
     PupilMapper,
     PupilPreview,
     PupilProblem,
-    Severity,
     check_targets,
     setting_answers,
 )
@@ -46,17 +41,21 @@ from desktop.errors import (
     VaultLocked,
 )
 from desktop.record_status import EDITABLE_DRAFTS
-from forms.definition import FormDefinition
+from forms.model import FormDefinition
 from forms.registry import load_definition
 from forms.validators import (
     normalise_identifier,
 )
 
 __all__ = [
-    "FORM_ID", "IMPORT_ACTION", "MAX_TEXT", "TARGETS", "UPDATABLE_STATUSES", "VAULT_FAILURES",
-    "Action", "CtfImport", "ImportPreview", "ImportProgress", "ImportReport", "Need",
-    "OnExisting", "PupilPreview", "PupilProblem", "Severity", "check_targets",
-    "setting_answers",
+    "FORM_ID",
+    "IMPORT_ACTION",
+    "UPDATABLE_STATUSES",
+    "VAULT_FAILURES",
+    "CtfImport",
+    "ImportPreview",
+    "ImportProgress",
+    "ImportReport",
 ]
 
 FORM_ID = "national-send-assessment"

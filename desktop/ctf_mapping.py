@@ -19,7 +19,7 @@ from typing import Any, Literal
 from desktop.ctf_reader import CtfPupil, School
 from desktop.errors import OneSendError
 from forms.bounds import OutOfBounds, answers_bound, check_value
-from forms.definition import FormDefinition
+from forms.model import FormDefinition
 from forms.validators import (
     HISTORIC_SEN_PROVISION_CODES,
     HISTORIC_SEN_TYPE_CODES,

@@ -32,8 +32,8 @@ from pathlib import Path
 from desktop.answers_text import AnswerRow, SectionBlock, long_date, summary_blocks
 from desktop.assessments import summarise
 from desktop.paths import write_private_file
-from forms.definition import Section
 from forms.engine import Session
+from forms.model import Section
 
 OWN_WORDS = re.compile(r"\bown words\b", re.IGNORECASE)
 LANGUAGE = "en-GB"

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from contract.canonical import canonical_json
+from contract.canonical import canonical_json, now_iso
 from desktop import heads
 from desktop.errors import (
     CorruptVault,
@@ -27,7 +27,6 @@ from desktop.errors import (
 from desktop.integrity import Head
 from desktop.outbox import Outbox, make_payload
 from desktop.record_status import FINALISABLE, Event, RecordStatus, next_status
-from desktop.vault import now_iso
 from forms.errors import FormError
 
 if TYPE_CHECKING:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from desktop.vault import Vault, now_iso
+from contract.canonical import now_iso
+from desktop.vault import Vault
 
 
 class FormStore:

@@ -21,8 +21,8 @@ from desktop.outbox import Outbox
 from desktop.record_status import SET_ASIDE, OutboxState, RecordStatus
 from desktop.summaries import summary_of
 from desktop.vault import Vault
-from forms.definition import FormDefinition
 from forms.errors import FormError
+from forms.model import FormDefinition
 from forms.registry import Catalogue, load_definition
 from forms.validators import normalise_identifier
 

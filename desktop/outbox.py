@@ -20,8 +20,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from contract.canonical import HASH_PREFIX, canonical_json
-from contract.canonical import payload_hash as payload_hash  # noqa: PLC0414 - re-exported
+from contract.canonical import HASH_PREFIX, canonical_json, now_iso
 from desktop import heads
 from desktop.errors import TamperedData
 from desktop.integrity import OUTBOX_MAC_COLUMNS, outbox_mac, sync_head_mac
@@ -34,7 +33,7 @@ from desktop.record_status import (
     next_status,
     sql_list,
 )
-from desktop.vault import Vault, now_iso
+from desktop.vault import Vault
 
 STATES = tuple(OutboxState)
 Q, IN_FLIGHT = OutboxState.QUEUED, OutboxState.IN_FLIGHT

@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from contract.canonical import now_iso
 from desktop.crypto import (
     DEFAULT_KDF,
     KEY_BYTES,
@@ -44,10 +45,8 @@ from desktop.errors import (
     WrongPassword,
     WrongRecoveryKey,
 )
-from desktop.passwords import (  # re-exported: callers know them from here
-    MIN_PASSWORD_LENGTH,
+from desktop.passwords import (
     check_password_strength,
-    password_problem,
 )
 from desktop.paths import ensure_private_dir, fsync_dir, write_private_file
 from desktop.profile_record import (
@@ -65,13 +64,23 @@ from desktop.throttle import (
     AttemptCounter,
     unlock_delay,
 )
-from desktop.vault import Vault, now_iso
+from desktop.vault import Vault
 
 __all__ = [
-    "FREE_ATTEMPTS", "MAX_DELAY_SECONDS", "MIN_PASSWORD_LENGTH", "PROFILE_FILE",
-    "PROFILE_FORMAT", "REKEY_FILE", "THROTTLE_FILE", "THROTTLE_LOCK", "VAULT_FILE",
-    "ProfileRecord", "Profiles", "check_password_strength", "glob_escape", "key_context",
-    "password_check_value", "password_problem", "unlock_delay",
+    "FREE_ATTEMPTS",
+    "MAX_DELAY_SECONDS",
+    "PROFILE_FILE",
+    "PROFILE_FORMAT",
+    "REKEY_FILE",
+    "THROTTLE_FILE",
+    "THROTTLE_LOCK",
+    "VAULT_FILE",
+    "ProfileRecord",
+    "Profiles",
+    "glob_escape",
+    "key_context",
+    "password_check_value",
+    "unlock_delay",
 ]
 
 REKEY_FILE = "profile.json.rekey"

@@ -16,7 +16,8 @@ from desktop.assessments import Assessments, upn_index
 from desktop.crypto import RecordCipher
 from desktop.errors import TamperedData
 from desktop.outbox import Outbox
-from desktop.vault import Vault, mac_every_row
+from desktop.vault import Vault
+from desktop.vault_schema import mac_every_row
 
 Progress = Callable[[int, int], None]
 

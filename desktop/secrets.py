@@ -9,9 +9,9 @@ import json
 import sqlite3
 from typing import Any
 
-from contract.canonical import canonical_json
+from contract.canonical import canonical_json, now_iso
 from desktop.errors import TamperedData
-from desktop.vault import Vault, now_iso
+from desktop.vault import Vault
 
 
 class Secrets:

@@ -1,7 +1,7 @@
 """What the list shows and searches of a record, taken from its answers: the summary (sealed
 per revision, decrypted once after unlock) and the blind index of the child's UPN.
 
-Part of the record store (desktop/assessments.py, which re-exports these names).
+Part of the record store (desktop/assessments.py reads and writes through it).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from contract.canonical import now_iso as now_iso  # noqa: PLC0414 - re-exported
+from contract.canonical import now_iso
 from desktop import integrity
 from desktop.crypto import RecordCipher
 from desktop.errors import (
@@ -28,18 +28,17 @@ from desktop.errors import (
     VaultLocked,
     VaultTooNew,
 )
-from desktop.vault_schema import (  # re-exported: callers know them from here
+from desktop.vault_schema import (
     MIGRATIONS,
     KeyedMigration,
     Migration,
-    mac_every_row,
 )
 from forms.registry import Catalogue
 
 if TYPE_CHECKING:
     from desktop.owner import OwnerLock
 
-__all__ = ["MIGRATIONS", "RESTORE_HOW", "Vault", "is_our_bug", "mac_every_row", "now_iso"]
+__all__ = ["RESTORE_HOW", "Vault", "is_our_bug"]
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 15_000

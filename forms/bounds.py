@@ -40,15 +40,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from forms.definition import (
-    IDENTIFIER_TYPES,
-    KEY_FIELD,
-    OTHER_SUFFIX,
-    FormDefinition,
-    Question,
-    Section,
-)
 from forms.errors import AnswersError, FormError
+from forms.model import IDENTIFIER_TYPES, KEY_FIELD, OTHER_SUFFIX, FormDefinition, Question, Section
 from forms.registry import Catalogue, load_definition
 
 TEXT_FACTOR = 2

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from forms.definition import Question
 from forms.engine import Verdict, document_session, verdict_of
 from forms.errors import AnswersError, DefinitionError, FormError
+from forms.model import Question
 from forms.registry import list_definitions, load_definition, load_definition_file
 
 

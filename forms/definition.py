@@ -5,7 +5,7 @@ or raises one ``DefinitionError`` listing every problem with its JSON pointer. B
 schema it checks what a schema cannot (``forms.semantics``): duplicate ids, expressions that do
 not parse or refer to answers that do not exist, code lists referenced but missing, unknown
 codes in rules, cycles among computed values and visibility rules, and required questions
-that can never be shown. The model's names are importable from here too.
+that can never be shown. The model itself is forms/model.py.
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ from forms.expressions import Expression, parse
 from forms.model import (
     CHOICE_TYPES,
     DEFAULT_MAX_LENGTH,
-    IDENTIFIER_TYPES,
-    KEY_FIELD,
     OTHER_SUFFIX,
     TEXT_TYPES,
     CodeItem,
@@ -37,15 +35,10 @@ from forms.model import (
     Unit,
     form_units,
     unit_key,
-    version_tuple,
 )
 from forms.semantics import Semantics
 
-__all__ = [
-    "CHOICE_TYPES", "IDENTIFIER_TYPES", "KEY_FIELD", "OTHER_SUFFIX", "TEXT_TYPES", "CodeItem",
-    "CodeList", "Constraint", "Deadline", "FormDefinition", "Question", "Section", "Unit",
-    "build_definition", "definition_schema", "version_tuple",
-]
+__all__ = ["build_definition", "definition_schema"]
 
 _APPLIES_TO: tuple[tuple[tuple[str, ...], frozenset[str]], ...] = (
     (("min", "max"), frozenset({"integer", "decimal"})),

@@ -30,7 +30,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from forms import validators
-from forms.definition import (
+from forms.errors import AnswersError, ExpressionError, FormError
+from forms.expressions import MAX_MAGNITUDE, MISSING, Context, Expression, truth
+from forms.model import (
     CHOICE_TYPES,
     IDENTIFIER_TYPES,
     KEY_FIELD,
@@ -41,8 +43,6 @@ from forms.definition import (
     Section,
     Unit,
 )
-from forms.errors import AnswersError, ExpressionError, FormError
-from forms.expressions import MAX_MAGNITUDE, MISSING, Context, Expression, truth
 from forms.paths import parse_answer_path
 from forms.registry import Catalogue, load_definition
 

@@ -18,8 +18,8 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from forms.definition import KEY_FIELD, OTHER_SUFFIX, FormDefinition, Section
 from forms.errors import AnswersError, FormError
+from forms.model import KEY_FIELD, OTHER_SUFFIX, FormDefinition, Section
 from forms.paths import parse_answer_path
 
 

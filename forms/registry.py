@@ -13,8 +13,9 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-from forms.definition import FormDefinition, build_definition, version_tuple
+from forms.definition import build_definition
 from forms.errors import DefinitionError, FormError
+from forms.model import FormDefinition, version_tuple
 
 _VERSION_SUFFIX = ".json"
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from forms.definition import KEY_FIELD, FormDefinition
 from forms.errors import AnswersError
 from forms.migrations import migrate_document
+from forms.model import KEY_FIELD, FormDefinition
 from forms.registry import Catalogue, load_definition
 
 REVIEW_KINDS = ("annual_review", "phase_transfer")

@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 
 from contract.canonical import canonical_json
 from contract.protocol import b64, form_message
-from forms.definition import FormDefinition, build_definition
+from forms.definition import build_definition
+from forms.model import FormDefinition
 from forms.registry import list_definitions
 from national import schema
 

@@ -21,9 +21,9 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, text, update
 
 from contract.canonical import canonical_json
-from forms.definition import FormDefinition
 from forms.engine import verdict_for
 from forms.errors import FormError
+from forms.model import FormDefinition
 from national import schema, stats
 from national.facts import Facts, facts_of
 

@@ -45,7 +45,7 @@ from contract.protocol import (
     normalise_code,
     sign_receipt,
 )
-from forms.definition import FormDefinition
+from forms.model import FormDefinition
 from national import schema
 from national.catalogue import FormCatalogue, shipped_definitions
 from national.database import SQLITE_FILE, make_engine

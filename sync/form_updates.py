@@ -24,9 +24,10 @@ from desktop.errors import OneSendError, TamperedData, UntrustedServer
 from desktop.form_store import FormStore
 from desktop.record_status import EDITABLE_DRAFTS
 from desktop.vault import Vault
-from forms.definition import FormDefinition, build_definition
+from forms.definition import build_definition
 from forms.errors import FormError
 from forms.migrations import migrate_document
+from forms.model import FormDefinition
 from forms.registry import Catalogue, list_definitions, load_definition
 from sync.device import Credentials, load_credentials
 from sync.http import Api, ApiSettings

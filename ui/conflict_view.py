@@ -35,13 +35,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.answers_text import format_answer
 from desktop.assessments import Assessments, summarise
 from desktop.errors import NotReady, OneSendError
 from desktop.vault import Vault
 from forms.bounds import GENERIC_CHARS, clip_text
-from forms.definition import FormDefinition
 from forms.engine import Session
 from forms.errors import FormError
+from forms.model import FormDefinition
 from forms.registry import Catalogue, load_definition
 from sync.conflicts import (
     MINE,
@@ -56,7 +57,6 @@ from sync.conflicts import (
     value_of,
 )
 from sync.http import ApiSettings
-from ui.form.answers_text import format_answer
 from ui.keys import ArrowsSelect
 from ui.tasks import TaskRunner, emit
 

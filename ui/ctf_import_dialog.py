@@ -38,35 +38,24 @@ from PySide6.QtWidgets import (
 from shiboken6 import Shiboken
 from typing_extensions import override
 
-from desktop.ctf_import import ImportPreview, ImportProgress, ImportReport, OnExisting
+from desktop.ctf_import import ImportPreview, ImportProgress, ImportReport
+from desktop.ctf_mapping import OnExisting
 from desktop.ctf_reader import CtfFile, read_ctf
 from desktop.errors import ImportCancelled
 from ui.crash import user_sentence
-from ui.ctf_preview import (  # the names tests and callers knew here, re-exported
+from ui.ctf_preview import (
     CHOICE,
-    COLUMNS,
-    DATE_OF_BIRTH,
-    EXISTING,
-    NAME,
-    NOTES,
-    SEN,
     SKIP,
     TICK,
     UPDATE,
-    UPN,
-    UPN_VALID,
-    YEAR,
     CtfWork,
     LoadedFile,
-    PreviewRow,
     Summary,
     file_sentence,
-    prepare_rows,
     progress_words,
     summarise,
     summary_counts,
     summary_headline,
-    uk_date,
 )
 from ui.ctf_preview_table import (
     COLUMN_SAMPLES,
@@ -79,11 +68,7 @@ from ui.ctf_preview_table import (
 from ui.dates import MONTHS
 from ui.tasks import TaskRunner, emit
 
-__all__ = [
-    "CHOICE", "COLUMNS", "DATE_OF_BIRTH", "EXISTING", "MONTHS", "NAME", "NOTES", "SEN", "TICK",
-    "UPDATE", "UPN", "UPN_VALID", "YEAR", "CtfImportDialog", "CtfWork", "PreviewModel",
-    "PreviewRow", "Summary", "prepare_rows", "summarise", "uk_date",
-]
+__all__ = ["MONTHS", "CtfImportDialog"]
 
 FILE_FILTER = "Common Transfer File (*.xml *.XML);;All files (*)"
 PAGE_START, PAGE_BUSY, PAGE_PREVIEW, PAGE_SUMMARY = range(4)

@@ -24,9 +24,8 @@ from desktop.ctf_import import (
     ImportPreview,
     ImportProgress,
     ImportReport,
-    OnExisting,
-    PupilPreview,
 )
+from desktop.ctf_mapping import OnExisting, PupilPreview
 from desktop.ctf_reader import CtfFile
 from desktop.record_status import OutboxState, RecordStatus
 from desktop.vault import Vault

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 from typing_extensions import override
 
-from desktop.ctf_import import OnExisting
+from desktop.ctf_mapping import OnExisting
 from ui.ctf_preview import (
     CHOICE,
     COLUMNS,

@@ -42,13 +42,8 @@ from ui.clipboard_guard import ClipboardGuard
 from ui.crash import CRASH_SENTENCE, CrashReporter, CrashReportOffer, show_problem
 from ui.idle import IdleWatcher
 from ui.keys import install_enter_activation
-from ui.profile_pages import (
-    CreateProfilePage,
-    Page,
-    RecoverPage,
-    RecoveryKeyPage,
-    UnlockPage,
-)
+from ui.page_parts import Page
+from ui.profile_pages import CreateProfilePage, RecoverPage, RecoveryKeyPage, UnlockPage
 from ui.sync_area import SyncArea
 from ui.tasks import TaskRunner, emit, vault_opener
 from ui.theme import (

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 from typing_extensions import override
 
-from desktop.profiles import password_problem
+from desktop.passwords import password_problem
 from ui.crash import user_sentence
 from ui.tasks import emit
 

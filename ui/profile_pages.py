@@ -30,18 +30,15 @@ from PySide6.QtWidgets import (
 from typing_extensions import override
 
 from desktop.owner import create_as_owner, unlock_as_owner
-from desktop.profiles import MIN_PASSWORD_LENGTH, Profiles
+from desktop.passwords import MIN_PASSWORD_LENGTH
+from desktop.profiles import Profiles
 from desktop.vault import Vault
 from ui.crash import user_sentence
-
-# The page parts, re-exported: callers and tests know them from here.
 from ui.page_parts import (
-    COLUMN_CHARACTERS,
     Busy,
     Message,
     NewPasswordPage,
     Page,
-    heading_html,
     new_form,
     paragraph,
     password_edit,
@@ -49,8 +46,11 @@ from ui.page_parts import (
 from ui.tasks import TaskRunner, emit
 
 __all__ = [
-    "COLUMN_CHARACTERS", "CreateProfilePage", "Message", "Page", "RecoverPage",
-    "RecoveryKeyPage", "UnlockPage", "heading_html", "paragraph", "release_connection",
+    "CreateProfilePage",
+    "RecoverPage",
+    "RecoveryKeyPage",
+    "UnlockPage",
+    "release_connection",
 ]
 
 

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.errors import InvalidInput
-from desktop.profiles import check_password_strength
+from desktop.passwords import check_password_strength
 from ui.tasks import emit
 
 EXPLANATION = (

@@ -24,8 +24,8 @@ from desktop.errors import OneSendError
 from desktop.listing import summaries_of
 from desktop.record_status import SET_ASIDE, OutboxState
 from desktop.vault import Vault
-from forms.definition import FormDefinition
 from forms.errors import FormError
+from forms.model import FormDefinition
 from forms.paths import parse_answer_path
 from forms.registry import Catalogue, load_definition
 from sync.device import load_credentials

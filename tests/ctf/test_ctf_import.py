@@ -11,7 +11,8 @@ import pytest
 from ctf_generator import VERSIONS, make_pupils, render
 
 from desktop.assessments import Assessments
-from desktop.ctf_import import TARGETS, CtfImport, ImportProgress, check_targets
+from desktop.ctf_import import CtfImport, ImportProgress
+from desktop.ctf_mapping import TARGETS, check_targets
 from desktop.errors import ImportCancelled, InvalidInput, OneSendError
 from desktop.vault import Vault
 from forms.engine import check_document

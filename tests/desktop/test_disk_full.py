@@ -164,7 +164,8 @@ def test_a_migration_that_fills_the_disk_says_so_and_changes_nothing(disk: Small
     """SQLite rolls a transaction back itself on a full disk; our ROLLBACK must not then
     replace "disk full" with an error of its own."""
     from desktop.crypto import RecordCipher  # noqa: PLC0415
-    from desktop.vault import MIGRATIONS, Vault  # noqa: PLC0415
+    from desktop.vault import Vault  # noqa: PLC0415
+    from desktop.vault_schema import MIGRATIONS  # noqa: PLC0415
 
     data_dir = disk.mount / "data"
     vault, _ = Profiles(data_dir, kdf=FAST_KDF).create("alex", PASSWORD)

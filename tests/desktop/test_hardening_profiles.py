@@ -13,13 +13,8 @@ import pytest
 
 from desktop.crypto import FAST_KDF
 from desktop.errors import InvalidInput, TamperedData, TooManyAttempts, WrongPassword
-from desktop.profiles import (
-    FREE_ATTEMPTS,
-    PROFILE_FILE,
-    THROTTLE_FILE,
-    Profiles,
-    password_problem,
-)
+from desktop.passwords import password_problem
+from desktop.profiles import FREE_ATTEMPTS, PROFILE_FILE, THROTTLE_FILE, Profiles
 from tests.cli_runner import Result, run_onesend
 
 PASSWORD = "correct horse battery staple"

@@ -28,7 +28,8 @@ from desktop.errors import (
     WrongRecoveryKey,
 )
 from desktop.profiles import Profiles, unlock_delay
-from desktop.vault import MIGRATIONS, Vault
+from desktop.vault import Vault
+from desktop.vault_schema import MIGRATIONS
 
 PASSWORD = "correct horse battery staple"
 CHILD_NAME = "Quillonyx"

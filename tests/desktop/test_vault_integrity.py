@@ -22,7 +22,8 @@ from desktop.errors import TamperedData
 from desktop.listing import list_rows
 from desktop.outbox import Outbox
 from desktop.profiles import Profiles
-from desktop.vault import MIGRATIONS, Vault
+from desktop.vault import Vault
+from desktop.vault_schema import MIGRATIONS
 
 PASSWORD = "correct horse battery staple"
 VICTIM_UPN = "H801200001001"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from forms.definition import FormDefinition
+from forms.model import FormDefinition
 from forms.registry import load_definition
 
 

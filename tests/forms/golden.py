@@ -24,9 +24,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from forms.definition import FormDefinition, Question
 from forms.engine import Session, verdict_of
 from forms.errors import FormError
+from forms.model import FormDefinition, Question
 from forms.registry import load_definition
 
 GOLDEN = Path(__file__).resolve().parent / "fixtures" / "golden_verdicts.json"

@@ -19,7 +19,8 @@ from forms.bounds import (
     check_value,
     clip_answers,
 )
-from forms.definition import FormDefinition, build_definition
+from forms.definition import build_definition
+from forms.model import FormDefinition
 
 
 def test_the_national_form_gets_a_bound_for_every_question(national: FormDefinition) -> None:

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from forms.definition import FormDefinition, build_definition
+from forms.definition import build_definition
 from forms.engine import Session
 from forms.errors import AnswersError, FormError
 from forms.expressions import MISSING
+from forms.model import FormDefinition
 
 TODAY = date(2026, 11, 28)
 

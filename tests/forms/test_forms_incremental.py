@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
-from forms.definition import FormDefinition, Question, build_definition
+from forms.definition import build_definition
 from forms.engine import Session
 from forms.errors import FormError
+from forms.model import FormDefinition, Question
 from forms.registry import load_definition
 from tests.forms.golden import examples, observe_session
 

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from forms.definition import FormDefinition, build_definition
+from forms.definition import build_definition
 from forms.engine import Session
 from forms.errors import AnswersError, FormError
 from forms.migrations import ArchivedAnswer, migrate, migrate_document
+from forms.model import FormDefinition
 from forms.registry import load_definition_file
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from forms import validators
-from forms.definition import FormDefinition
 from forms.engine import Session
 from forms.expressions import MISSING
+from forms.model import FormDefinition
 
 TODAY = date(2026, 11, 28)
 Example = Callable[[str], dict[str, Any]]

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from forms import validators
-from forms.definition import KEY_FIELD, FormDefinition
 from forms.engine import Session, check_document
 from forms.migrations import migrate, migrate_document
+from forms.model import KEY_FIELD, FormDefinition
 from forms.registry import load_definition
 from forms.reviews import start_review
 from forms.validators import check_uln, end_of_compulsory_school_age

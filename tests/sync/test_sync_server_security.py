@@ -21,6 +21,7 @@ import requests
 from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Engine
 
+from contract.canonical import payload_hash
 from desktop.errors import (
     AuthExpired,
     InvalidInput,
@@ -28,7 +29,7 @@ from desktop.errors import (
     ServerRejected,
     UntrustedServer,
 )
-from desktop.outbox import Outbox, payload_hash
+from desktop.outbox import Outbox
 from national import ServerConfig, ServerThread
 from sync.device import enrol, load_credentials
 from sync.http import ApiSettings

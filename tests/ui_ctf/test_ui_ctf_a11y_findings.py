@@ -12,7 +12,8 @@ from ctf_generator import GeneratedPupil
 from pytestqt.qtbot import QtBot
 
 from desktop.assessments import Assessments
-from ui.ctf_import_dialog import NOTES, CtfImportDialog
+from ui.ctf_import_dialog import CtfImportDialog
+from ui.ctf_preview import NOTES
 from ui.tasks import TaskRunner
 
 WriteCtf = Callable[..., tuple[Path, list[GeneratedPupil]]]

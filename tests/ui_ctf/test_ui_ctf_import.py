@@ -24,23 +24,21 @@ from pytestqt.qtbot import QtBot
 import ui.ctf_import_dialog as dialog_module
 from desktop.assessments import Assessments
 from desktop.ctf_import import ImportProgress
-from ui.ctf_import_dialog import (
+from ui.ctf_import_dialog import MONTHS, PAGE_PREVIEW, PAGE_START, PAGE_SUMMARY, CtfImportDialog
+from ui.ctf_preview import (
     CHOICE,
     DATE_OF_BIRTH,
     EXISTING,
-    MONTHS,
     NAME,
     NOTES,
-    PAGE_PREVIEW,
-    PAGE_START,
-    PAGE_SUMMARY,
     SEN,
     TICK,
     UPDATE,
     UPN_VALID,
-    CtfImportDialog,
+    CtfWork,
+    check_file,
+    import_pupils,
 )
-from ui.ctf_preview import CtfWork, check_file, import_pupils
 from ui.tasks import TaskRunner
 
 WriteCtf = Callable[..., tuple[Path, list[GeneratedPupil]]]

@@ -12,7 +12,8 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from desktop.assessments import Assessments
-from ui.ctf_import_dialog import CHOICE, CtfImportDialog
+from ui.ctf_import_dialog import CtfImportDialog
+from ui.ctf_preview import CHOICE
 from ui.tasks import TaskRunner
 from ui.theme import stylesheet
 

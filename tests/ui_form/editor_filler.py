@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
-from forms.definition import KEY_FIELD, OTHER_SUFFIX
+from forms.model import KEY_FIELD, OTHER_SUFFIX
 from ui.form.editor import AssessmentEditor
 from ui.form.widgets import (
     AgreementAdapter,

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from forms.definition import KEY_FIELD
+from forms.model import KEY_FIELD
 from tests.ui_a11y.a11y_checks import page_problems
 from tests.ui_form.editor_filler import Opener, example, focused, wait_saved
 from ui.form.widgets import OPEN_UP_TO, MultiChoiceAdapter

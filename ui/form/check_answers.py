@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.answers_text import AnswerRow, long_date, summary_blocks
 from forms.engine import Session
-from ui.form.answers_text import AnswerRow, long_date, summary_blocks
 from ui.form.widgets import WrapCheckBox, WrappingLink, describe
 from ui.scaling import relative_font
 from ui.tasks import emit

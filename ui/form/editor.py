@@ -38,8 +38,8 @@ from PySide6.QtWidgets import (
 from typing_extensions import override
 
 from desktop.family_copy import family_copy_title
-from forms.definition import Question
 from forms.engine import Session
+from forms.model import Question
 from ui.form.check_answers import CheckAnswersPage
 from ui.form.edit_session import EditSession, section_of
 from ui.form.history import HistoryView

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.answers_text import summary_blocks
 from desktop.assessments import Assessments, RevisionInfo
 from desktop.errors import OneSendError
 from desktop.record_status import RecordStatus
@@ -34,7 +35,6 @@ from forms.bounds import clip_answers, definition_for
 from forms.engine import document_session
 from forms.errors import FormError
 from forms.registry import Catalogue
-from ui.form.answers_text import summary_blocks
 from ui.form.widgets import describe
 from ui.scaling import relative_font
 from ui.tasks import TaskRunner, emit

@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
 )
 from typing_extensions import override
 
-from forms.definition import Question, Section
 from forms.engine import Problem, Session
+from forms.model import Question, Section
 from forms.paths import parse_answer_path
 from ui.form.widgets import (
     FieldAdapter,

@@ -48,6 +48,7 @@ from PySide6.QtWidgets import (
 )
 from typing_extensions import override
 
+from desktop.answers_text import format_answer
 from forms.bounds import (
     CODE_CHARS,
     DATE_CHARS,
@@ -56,12 +57,11 @@ from forms.bounds import (
     SHORT_CHARS,
     question_bound,
 )
-from forms.definition import IDENTIFIER_TYPES, OTHER_SUFFIX, TEXT_TYPES, Question
 from forms.engine import AGREEMENT_DECISIONS, Problem, Session
 from forms.expressions import MISSING
+from forms.model import IDENTIFIER_TYPES, OTHER_SUFFIX, TEXT_TYPES, Question
 from forms.paths import parse_answer_path
 from ui.dates import MONTH_NUMBERS
-from ui.form.answers_text import format_answer
 from ui.keys import ArrowsSelect
 from ui.scaling import follow_font, width_in_characters
 from ui.tasks import emit
@@ -190,7 +190,6 @@ class WrappingLink(QPushButton):
     def text(self) -> str:
         """The link's words (drawn by the wrapping label, not by the button)."""
         return self.text_label.text()
-
 
     @override
     def focusInEvent(self, event: QFocusEvent) -> None:
