@@ -379,7 +379,8 @@ def bench_unlock(count: int = 2_000) -> None:
         vault, _key = Profiles(data, kdf=FAST_KDF).create("bench", "bench password 123")
         fill(vault, documents(count))
         vault.close()
-        window = MainWindow(["bench"], data, kdf=FAST_KDF, today=TODAY)
+        window = MainWindow(["bench"], data, kdf=FAST_KDF, today=TODAY,
+                            freeze_start_up=True)  # as ui/app.py's run_app
         window.show()
         settle = time.perf_counter() + 1.5  # the session's modules imported meanwhile
         wait_until(lambda: time.perf_counter() > settle)

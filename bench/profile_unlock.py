@@ -170,7 +170,8 @@ def main() -> int:
         vault, _key = Profiles(data, kdf=FAST_KDF).create("bench", "bench password 123")
         fill(vault, documents(count))
         vault.close()
-        window = MainWindow(["bench"], data, kdf=FAST_KDF, today=TODAY)
+        window = MainWindow(["bench"], data, kdf=FAST_KDF, today=TODAY,
+                            freeze_start_up=True)  # as ui/app.py's run_app
         window.show()
         loop = QEventLoop()
 

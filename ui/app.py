@@ -100,7 +100,7 @@ def run_app(
         reporter.install()
     try:
         window = MainWindow(profile_names, data_dir, kdf=kdf,
-                            crash_reporter=None if probe else reporter)
+                            crash_reporter=None if probe else reporter, freeze_start_up=True)
         window.show()
         if probe:
             _probe_when_shown(app, window)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import gc
 import importlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -100,6 +101,7 @@ class MainWindow(QMainWindow):
         crash_reporter: CrashReporter | None = None,
         today: datetime.date | None = None,
         autosave_ms: int = 600,
+        freeze_start_up: bool = False,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(WINDOW_TITLE)
@@ -117,6 +119,7 @@ class MainWindow(QMainWindow):
         self.crash_reporter = crash_reporter
         self.crash_offer: CrashReportOffer | None = None
         self._offered_reports = False
+        self._freeze_start_up = freeze_start_up
 
         self.vault: Vault | None = None
         self.session: Session | None = None
@@ -464,6 +467,7 @@ class MainWindow(QMainWindow):
         resume, self._resume = self._resume, None
         if resume is not None and resume[0] == profile:
             workspace.open_assessment(resume[1], resume[2])
+        workspace.session_built()
         emit(self.session_ready, workspace)
 
     session_is_ready = property(lambda self: self.workspace is not None and self.sync_area.panel
@@ -547,7 +551,22 @@ class MainWindow(QMainWindow):
 
     def _warm_up(self) -> None:
         if not self.key_tasks.closed:
-            self.key_tasks.run(warm_up)
+            first = self.key_tasks.submitted == 0  # no password handed to a worker yet
+            self.key_tasks.run(warm_up, self._warmed_up if first else None)
+
+    def _warmed_up(self, _result: object) -> None:
+        """With `freeze_start_up` (the application's window): what start-up made, and the
+        session's modules just imported, is moved out of the cyclic collector's sight
+        (`gc.freeze`), so no full collection walks it again. Such a collection, on whichever
+        thread happened to allocate, held the GIL for 40-90 ms in the middle of an unlock
+        (`bench/profile_unlock.py`, issue 10). Only while nothing secret was ever in this
+        process: on the unlock page (whose password Python reads only when it is submitted),
+        no password handed to a worker (the warm-up is the only task so far), no session:
+        what is frozen is never collected, so a key or a child's name must not be in it."""
+        if (self._freeze_start_up and self.key_tasks.submitted == 1
+                and self.current_page is self.unlock_page
+                and self.workspace is None and self._pending_vault is None):
+            gc.freeze()
 
     @override
     def closeEvent(self, event: QCloseEvent) -> None:

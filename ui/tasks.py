@@ -17,6 +17,7 @@ runs on the GUI thread. Nothing here touches a widget from a worker, and nothing
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -32,6 +33,12 @@ from desktop.vault import Vault
 from forms.registry import Catalogue
 
 T = TypeVar("T")
+# How long a thread running Python keeps the GIL while another waits for it (CPython's default
+# is 5 ms). The GUI thread gives the GIL up at every call into Qt that releases it and takes it
+# back for every Python slot or model method Qt calls, so while a worker runs Python (the list's
+# pages decrypted and prepared) each of those round trips used to wait the worker's whole turn:
+# a 15 ms step of the GUI thread became a 40-100 ms stall (`bench/profile_unlock.py`, issue 10).
+GIL_SWITCH_SECONDS = 0.001
 Success = Callable[[Any], None]
 Failure = Callable[[BaseException], None]
 
@@ -55,6 +62,14 @@ def owner_gone(owner: object) -> bool:
     if isinstance(owner, QObject) and not Shiboken.isValid(owner):
         return True
     return isinstance(owner, Closable) and bool(owner.closed)
+
+
+def share_the_gil() -> None:
+    """Let the GUI thread have the GIL back within `GIL_SWITCH_SECONDS` of asking for it.
+
+    Process-wide (`sys.setswitchinterval`), set once workers exist; never lengthened."""
+    if sys.getswitchinterval() > GIL_SWITCH_SECONDS:
+        sys.setswitchinterval(GIL_SWITCH_SECONDS)
 
 
 def emit(signal: SignalInstance, *args: object) -> None:
@@ -141,6 +156,7 @@ class TaskRunner(QObject):
         self, open_vault: Callable[[], Vault] | None = None, parent: QObject | None = None
     ) -> None:
         super().__init__(parent)
+        share_the_gil()  # the workers below run Python beside the GUI thread
         self._open_vault = open_vault
         # The session's fetched forms, for what the GUI thread draws from a definition.
         self.catalogue = open_vault.catalogue if isinstance(open_vault, VaultOpener) else None
@@ -209,6 +225,11 @@ class TaskRunner(QObject):
     @property
     def busy(self) -> bool:
         return self._pending > 0
+
+    @property
+    def submitted(self) -> int:
+        """How many tasks were ever submitted to this runner."""
+        return self._next_key
 
     def wait_for_writes(self, timeout: float = 30.0) -> bool:
         """Block until every database task submitted so far has run (used when closing).

@@ -11,9 +11,10 @@ toolbar and in the Assessments menu, before Lock.
 Built in stages a frame apart (`after_frame`), so unlocking never holds the GUI thread for
 long: the frame (the Lock action and its shortcut, the menu, "Opening…") when made; then the
 list page, built hidden while its first page is read on the database thread (`list_made`),
-then shown; then the toolbar's buttons (`ready`). What needs a later stage is absent or
-disabled until it is there (New assessment waits for the list), and a lock between stages
-stops the rest.
+then shown; then the toolbar's buttons (`ready`). The list's other pages are read once the
+window has built the rest of the session too (`session_built`), not beside the steps. What
+needs a later stage is absent or disabled until it is there (New assessment waits for the
+list), and a lock between stages stops the rest.
 """
 
 from __future__ import annotations
@@ -190,6 +191,7 @@ class Workspace(QWidget):
         page.open_requested.connect(self.open_assessment)
         self._list_page = page
         self.stack.addWidget(page)  # hidden: shown (and its style worked out) in the next step
+        page.hold_pages()  # the rest once the whole session is built: `session_built`
         page.refresh()  # the first page is read meanwhile
         emit(self.list_made, page)
 
@@ -207,6 +209,12 @@ class Workspace(QWidget):
         self.toolbar.insertActions(self._spacer, [self.back_action, self.new_action, *waiting])
 
     # -- public --------------------------------------------------------------------------------
+
+    def session_built(self) -> None:
+        """Every part of the session is built (the window's too, after `ready`): the list now
+        reads its other pages, which it held back so as not to slow the building."""
+        if not self._closed and self._list_page is not None:
+            self._list_page.release_pages()
 
     def add_action(self, action: QAction) -> None:
         """Put an action in the toolbar and the Assessments menu (before Lock); lead's hook.

@@ -146,3 +146,35 @@ def test_the_selection_stays_on_its_record_while_pages_arrive_and_the_order_chan
     all_in(qtbot, page)
     assert selected() == [chosen]
     assert page.proxy.data(page.view.currentIndex(), ID_ROLE) == chosen
+
+
+def test_held_pages_wait_for_the_release_and_only_the_latest_load_goes_on(
+    qtbot: QtBot, page: AssessmentListPage,
+) -> None:
+    # While the window is still being built the list reads its first page only: the other
+    # pages' decryption would share the GIL with every step of the building.
+    page.hold_pages()
+    first_page(qtbot, page)
+    qtbot.wait(300)  # the turns in which the next page used to arrive
+    assert page.model.rowCount() == FIRST_PAGE
+    assert page.loading
+    first_page(qtbot, page)  # reloaded meanwhile (an import, a sync): the older load is dropped
+    assert page.model.rowCount() == FIRST_PAGE
+    with qtbot.waitSignal(page.loaded, timeout=30_000):
+        page.release_pages()
+    all_in(qtbot, page)
+    assert page.count_label.text() == "Showing all 10,000 assessments"
+
+
+def test_a_lock_while_pages_are_held_reads_nothing_more(
+    qtbot: QtBot, page: AssessmentListPage,
+) -> None:
+    page.hold_pages()
+    first_page(qtbot, page)
+    page.forget()
+    arrived: list[int] = []
+    page.page_loaded.connect(lambda: arrived.append(page.model.rowCount()))
+    page.release_pages()
+    qtbot.wait(300)
+    assert arrived == []
+    assert page.model.rowCount() == 0

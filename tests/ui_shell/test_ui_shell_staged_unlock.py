@@ -4,16 +4,20 @@ and once every step is built the window is whole and usable from the keyboard.""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+import sys
+from collections.abc import Callable, Iterator
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtWidgets import QApplication, QToolButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from desktop.assessments import Assessments
+from desktop.listing import FIRST_PAGE
 from desktop.profiles import Profiles
 from ui.main_window import MainWindow
+from ui.tasks import GIL_SWITCH_SECONDS, TaskRunner
 from ui.workspace import OPENING_TEXT, Workspace
 
 pytestmark = pytest.mark.qt_log_ignore(
@@ -155,3 +159,99 @@ def test_locking_between_the_steps_stops_them_and_a_new_unlock_builds_again(
     qtbot.waitUntil(lambda: window.session_is_ready, timeout=10_000)
     assert window.workspace is not first
     assert window.sync_action.isEnabled()
+
+
+def test_the_lists_other_pages_are_read_once_the_session_is_built(
+    qtbot: QtBot, make_window: MakeWindow, profiles: Profiles,
+) -> None:
+    vault, _key = profiles.create("alex", PASSWORD)
+    store = Assessments(vault)
+    for n in range(FIRST_PAGE + 5):
+        store.create({"form": "national-send-assessment", "form_version": "1.0.0",
+                      "answers": {"child": {"first_name": f"Child {n}"}}})
+    vault.close()
+    window = make_window()
+    at_ready: list[tuple[int, bool]] = []
+    window.session_ready.connect(lambda ws: at_ready.append(
+        (ws.list_page.model.rowCount(), ws.list_page.loading)))
+    press_unlock(qtbot, window)
+    qtbot.waitUntil(lambda: bool(at_ready), timeout=10_000)
+    # Only the first page beside the steps of building (its decryption shares the GIL)...
+    assert at_ready == [(FIRST_PAGE, True)]
+    workspace = window.workspace
+    assert workspace is not None
+    # ...and the rest once they are done.
+    qtbot.waitUntil(lambda: workspace.list_page.model.rowCount() == FIRST_PAGE + 5
+                    and not workspace.list_page.loading, timeout=10_000)
+
+
+@pytest.fixture
+def frozen_again() -> Iterator[None]:
+    """For a test whose window freezes the collector's view: afterwards (the window closed
+    and deleted), everything is collectable again, then frozen as tests/conftest.py left it."""
+    yield
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
+def warmed_up(qtbot: QtBot, window: MainWindow) -> None:
+    """Wait for the window's warm-up (the session's modules imported on a worker)."""
+    qtbot.waitUntil(lambda: window.key_tasks.submitted >= 1 and not window.key_tasks.busy,
+                    timeout=10_000)
+    qtbot.wait(50)  # its result delivered
+
+
+@pytest.mark.usefixtures("frozen_again")  # set up first: torn down after the window is gone
+def test_the_application_window_freezes_what_start_up_made_and_never_a_session(
+    qtbot: QtBot, make_window: MakeWindow, profiles: Profiles,
+) -> None:
+    profiles.create("alex", PASSWORD)[0].close()
+    before = gc.get_freeze_count()
+    window = make_window(freeze_start_up=True)
+    warmed_up(qtbot, window)
+    # Start-up's objects (the window, the imported modules) are out of the full collections'
+    # way: one of them, on whichever thread allocated, held the GIL 40-90 ms mid-unlock.
+    frozen = gc.get_freeze_count()
+    assert frozen > before
+    # Unlocking, using and locking the session freezes nothing more: what is frozen is never
+    # collected, so no key or child's name may be in it.
+    press_unlock(qtbot, window)
+    qtbot.waitUntil(lambda: window.session_is_ready, timeout=10_000)
+    assert window.workspace is not None
+    window.lock()
+    press_unlock(qtbot, window)
+    qtbot.waitUntil(lambda: window.session_is_ready, timeout=10_000)
+    assert gc.get_freeze_count() == frozen
+
+
+@pytest.mark.usefixtures("frozen_again")  # set up first: torn down after the window is gone
+def test_no_freeze_after_a_password_was_typed_or_without_the_option(
+    qtbot: QtBot, make_window: MakeWindow, profiles: Profiles,
+) -> None:
+    before = gc.get_freeze_count()
+    # No profile yet: the create page, where Python reads the new password as it is typed.
+    window = make_window(freeze_start_up=True)
+    assert window.current_page is window.create_page
+    warmed_up(qtbot, window)
+    assert gc.get_freeze_count() == before
+    profiles.create("alex", PASSWORD)[0].close()
+    window = make_window()  # a window made by a test or a tool: the collector is left alone
+    assert window.current_page is window.unlock_page
+    warmed_up(qtbot, window)
+    assert gc.get_freeze_count() == before
+
+
+def test_with_workers_running_python_the_gui_thread_gets_the_gil_back_within_a_millisecond(
+) -> None:
+    # CPython's default turn is 5 ms: every time the GUI thread took the GIL back (each Python
+    # slot or model method Qt called) while the list's pages were decrypted, it waited that long.
+    default = sys.getswitchinterval()
+    sys.setswitchinterval(0.005)
+    try:
+        runner = TaskRunner()
+        assert sys.getswitchinterval() <= GIL_SWITCH_SECONDS <= 0.001
+        runner.shutdown()
+    finally:
+        sys.setswitchinterval(default)
