@@ -4,8 +4,11 @@ A stall is a gap between two ticks of a 5 ms timer (as bench_ui.py's (f) measure
 GUI thread handled nothing else meanwhile, no key press, no timer. In each: its wall and CPU
 time, the outermost events handled (QApplication.notify: a queued task result, a stage, a
 paint), the window's own steps timed by wrapping them, and the GUI thread's Python stack as a
-sampler thread read it every millisecond. From Enter on the unlock page to 1 s after the
-session is built. Offscreen.
+sampler thread read it every millisecond; where Linux tells (/proc/self/task/*/schedstat), how
+the gap splits into the GUI thread's CPU, its wait for a processor (other processes' load) and
+its sleep (the GIL held by another thread, a lock, I/O), beside the other threads' CPU; and
+every cyclic collection over 2 ms (on any thread: it holds the GIL). From Enter on the unlock
+page to 1 s after the session is built. Offscreen.
 Run: .venv/bin/python bench/profile_unlock.py [records] [--events]   (the figure to quote is
 bench_ui.py's (f): timing every event here slows the GUI thread itself)
 """
@@ -13,6 +16,7 @@ bench_ui.py's (f): timing every event here slows the GUI thread itself)
 from __future__ import annotations
 
 import collections
+import gc
 import itertools
 import os
 import sys
@@ -142,6 +146,37 @@ def wrap_all() -> None:
                 wrap(owner, name)
 
 
+GC_EVENTS: list[tuple[float, str, int, str]] = []  # time, start/stop, generation, thread
+
+
+def on_collection(phase: str, info: dict[str, int]) -> None:
+    GC_EVENTS.append((time.perf_counter(), phase, info["generation"],
+                      threading.current_thread().name))
+
+
+def collections_in(begin: float, end: float) -> list[str]:
+    """Each cyclic collection over 2 ms that started in [begin, end]."""
+    out, started = [], {}
+    for at, phase, generation, thread in GC_EVENTS:
+        if phase == "start":
+            started[thread] = at
+        elif thread in started:
+            first = started.pop(thread)
+            if begin <= first <= end and at - first > 0.002:
+                out.append(f"generation {generation} on {thread}: {(at - first) * 1000:.1f} ms")
+    return out
+
+
+def schedstat() -> tuple[float, float]:
+    """The calling thread's seconds on a processor and waiting for one (0, 0 where unknown)."""
+    try:
+        with Path(f"/proc/self/task/{threading.get_native_id()}/schedstat").open() as file:
+            run, wait, _slices = file.read().split()
+    except OSError:
+        return 0.0, 0.0
+    return int(run) / 1e9, int(wait) / 1e9
+
+
 def stack(frame: FrameType | None) -> tuple[str, ...]:
     names = []
     while frame is not None:
@@ -192,11 +227,14 @@ def main() -> int:
         window.workspace_opened.connect(
             lambda ws: ws.list_made.connect(
                 lambda page: page.page_loaded.connect(lambda: firsts.append(True))))
-        ticks: list[tuple[float, float]] = []  # wall, GUI-thread CPU
+        # wall, GUI-thread CPU, process CPU, GUI thread on a processor / waiting for one
+        ticks: list[tuple[float, float, float, tuple[float, float]]] = []
         timer = QTimer()
         timer.setTimerType(Qt.TimerType.PreciseTimer)
         timer.setInterval(5)
-        timer.timeout.connect(lambda: ticks.append((time.perf_counter(), time.thread_time())))
+        timer.timeout.connect(lambda: ticks.append(
+            (time.perf_counter(), time.thread_time(), time.process_time(), schedstat())))
+        gc.callbacks.append(on_collection)
         timer.start()
         app.recording = True
         start = time.perf_counter()
@@ -207,15 +245,23 @@ def main() -> int:
         run_until(lambda: time.perf_counter() > quiet)
         app.recording = False
         timer.stop()
+        gc.callbacks.remove(on_collection)
         sampler.stop.set()
         sampler.join()
         print(f"unlock of {count:,} records: list's first page and the session built after "
               f"{ready * 1000:.0f} ms; stalls over {STEP * 1000:.0f} ms (gaps between 5 ms ticks):")
-        for (begin, cpu0), (end, cpu1) in itertools.pairwise(ticks):
+        for (begin, cpu0, all0, sched0), (end, cpu1, all1, sched1) in itertools.pairwise(ticks):
             if end - begin - 0.005 < STEP:
                 continue
             print(f"  at {(begin - start) * 1000:7.1f} ms  {(end - begin - 0.005) * 1000:6.1f} ms"
                   f"  (GUI-thread CPU {(cpu1 - cpu0) * 1000:.1f} ms)")
+            if sched1 != (0.0, 0.0):
+                on_cpu, waited = sched1[0] - sched0[0], sched1[1] - sched0[1]
+                print(f"      GUI thread: waiting for a processor {waited * 1000:.1f} ms, asleep "
+                      f"(the GIL, a lock, I/O) {(end - begin - on_cpu - waited) * 1000:.1f} ms;"
+                      f" the other threads' CPU {(all1 - all0 - (cpu1 - cpu0)) * 1000:.1f} ms")
+            for collection in collections_in(begin, end):
+                print(f"      collection, {collection}")
             for begin2, end2, what, inner in app.steps:
                 if begin <= begin2 and end2 <= end:
                     print(f"    {(end2 - begin2) * 1000:6.1f} ms  {what}")
