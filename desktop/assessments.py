@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from contract.canonical import canonical_json, now_iso
-from desktop import finalising, heads
+from desktop import finalising, heads, judging
 from desktop.errors import (
     BadDocument,
     NotFound,
@@ -27,7 +27,6 @@ from desktop.errors import (
 )
 from desktop.heads import chain_tips, readable_heads
 from desktop.integrity import DAMAGED_RECORD, Head, revision_mac
-from desktop.judging import Judged
 from desktop.outbox import Outbox
 from desktop.paths import write_private_file
 from desktop.record_status import FINALISABLE, Event, RecordStatus, next_status
@@ -139,6 +138,10 @@ class RevisionInfo:
 
 class Assessments:
     """The assessments in one open vault."""
+
+    # What finalising's judge (desktop/judging.py, perhaps in a worker process) checks a
+    # stored body with: a module function, so a worker finds it by name.
+    document_check = staticmethod(checked_body)
 
     def __init__(self, vault: Vault) -> None:
         self.vault = vault
@@ -538,7 +541,9 @@ class Assessments:
                     f"Assessment {record_id} has no revision {revision}.")
         return found
 
-    def append_sign_offs(self, conn: Any, signed: Sequence[tuple[Head, Judged, str]]) -> None:
+    def append_sign_offs(
+        self, conn: Any, signed: Sequence[tuple[Head, judging.Judged, str]],
+    ) -> None:
         """For each verified row, judged, at its time: the sign-off revision (action
         `finalise`, status ready; the body's canonical JSON, sealed and chained to the
         record's tip) and the row moved on to it (its UPN index kept), in `conn`'s

@@ -71,7 +71,8 @@ def finalise(store: Assessments, record_id: str) -> tuple[int, bool]:
         raise judged
     with vault.write() as conn:
         # Judged outside the transaction: the record must not have moved on since.
-        now = heads.verified_heads_each(vault, conn, [record_id])[record_id]
+        now = heads.verified_heads_each(vault, conn, [record_id],
+                                        known={record_id: read.found})[record_id]
         if isinstance(now, Exception):
             raise now
         if now != read.found:
@@ -107,7 +108,7 @@ def finalise_many(
     pool: JudgePool | None = None
     try:
         if size:
-            pool = JudgePool(size, vault.catalogue, today)
+            pool = JudgePool(size, vault.catalogue, today, store.document_check)
         pending = deque(_start(store, order, pool, today) for order in batches[:_AHEAD])
         following = iter(batches[_AHEAD:])
         while pending:
@@ -188,7 +189,7 @@ def _judge_here(store: Assessments, read: _Read, today: date | None) -> Judged |
     finalised (anything else, a bug, is raised)."""
     try:
         return judge_plaintext(read.record_id, read.plaintext or b"", today,
-                               store.vault.catalogue)
+                               store.vault.catalogue, store.document_check)
     except RECORD_ERRORS as exc:
         return exc
 
@@ -203,7 +204,8 @@ def _write_batch(
     finalising it a second time would say)."""
     reads = batch.reads
     vault = store.vault
-    now_found = heads.verified_heads_each(vault, conn, list(reads))
+    now_found = heads.verified_heads_each(vault, conn, list(reads), known={
+        record_id: read.found for record_id, read in reads.items()})
     moved = [record_id for record_id, read in reads.items()
              if not _same(read.found, now_found[record_id])]
     if moved:  # rare: changed since it was read, or named again in a later batch

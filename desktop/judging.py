@@ -22,7 +22,7 @@ import json
 import multiprocessing
 import os
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date
@@ -67,15 +67,20 @@ class Judged(NamedTuple):
         return base[:-1] + b',"sign_off":' + canonical_json(sign_off) + b"}"
 
 
+# The store's check of a document's shape and bounds, reduced to what a revision stores
+# (`desktop.assessments.checked_body`, handed in by the store: it imports this module).
+BodyCheck = Callable[[Any, str, Catalogue | None], dict[str, Any]]
+
+
 def judge_plaintext(
     record_id: str, plaintext: bytes, today: date | None, catalogue: Catalogue | None,
+    check: BodyCheck,
 ) -> Judged:
-    """The decrypted revision, parsed, within its bounds and judged complete and valid (as
-    of `today`); NotReady says why not, BadDocument what is out of bounds."""
-    from desktop.assessments import checked_body  # noqa: PLC0415 - the store imports us
+    """The decrypted revision, parsed, within its bounds (`check`) and judged complete and
+    valid (as of `today`); NotReady says why not, BadDocument what is out of bounds."""
     from forms.engine import check_document as judge  # noqa: PLC0415 - loads definitions
 
-    body = checked_body(json.loads(plaintext), f"Assessment {record_id}", catalogue)
+    body = check(json.loads(plaintext), f"Assessment {record_id}", catalogue)
     try:
         verdict = judge(body, today, catalogue)
     except FormError as exc:
@@ -112,7 +117,9 @@ def pool_size(records: int, workers: int | None) -> int:
 _WORKER: dict[str, Any] = {}  # in a worker process: its catalogue and today
 
 
-def _start_worker(definitions: list[tuple[dict[str, Any], str]], today: str) -> None:
+def _start_worker(
+    definitions: list[tuple[dict[str, Any], str]], today: str, check: BodyCheck,
+) -> None:
     """A worker's start: no core dump (it holds answers), Ctrl-C left to the main process,
     the session's fetched definitions checked and registered, the run's date."""
     disable_core_dumps()
@@ -120,7 +127,7 @@ def _start_worker(definitions: list[tuple[dict[str, Any], str]], today: str) -> 
     catalogue = Catalogue()
     for raw, source in definitions:
         catalogue.register(build_definition(raw, source))
-    _WORKER.update(catalogue=catalogue, today=date.fromisoformat(today))
+    _WORKER.update(catalogue=catalogue, today=date.fromisoformat(today), check=check)
 
 
 Outcome = Judged | tuple[str, str]
@@ -128,11 +135,11 @@ Outcome = Judged | tuple[str, str]
 
 def _judge_chunk(chunk: list[tuple[str, bytes]]) -> list[Outcome]:
     """In a worker: each record judged, or ("refused" kind, message) / ("bug", type name)."""
-    catalogue, today = _WORKER["catalogue"], _WORKER["today"]
+    catalogue, today, check = _WORKER["catalogue"], _WORKER["today"], _WORKER["check"]
     found: list[Outcome] = []
     for record_id, plaintext in chunk:
         try:
-            found.append(judge_plaintext(record_id, plaintext, today, catalogue))
+            found.append(judge_plaintext(record_id, plaintext, today, catalogue, check))
         except RECORD_ERRORS as exc:
             kind = next(cls.__name__ for cls in type(exc).__mro__ if cls.__name__ in _KINDS
                         and _KINDS[cls.__name__] is cls)
@@ -157,12 +164,14 @@ def _outcome(record_id: str, outcome: Outcome) -> Judged | Exception:
 class JudgePool:
     """Worker processes that judge records (`judge_plaintext`), a chunk per task."""
 
-    def __init__(self, workers: int, catalogue: Catalogue | None, today: date) -> None:
+    def __init__(
+        self, workers: int, catalogue: Catalogue | None, today: date, check: BodyCheck,
+    ) -> None:
         definitions = [(definition.raw, definition.source)
                        for definition in (catalogue.every() if catalogue is not None else [])]
         self._executor = ProcessPoolExecutor(
             max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker, initargs=(definitions, today.isoformat()))
+            initializer=_start_worker, initargs=(definitions, today.isoformat(), check))
 
     def submit(self, items: Sequence[tuple[str, bytes]]) -> list[Future[list[Outcome]]]:
         """Start judging (record id, plaintext) pairs; `results` waits for them."""
