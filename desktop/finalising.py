@@ -109,8 +109,9 @@ def finalise_many(
     try:
         if size:
             pool = JudgePool(size, vault.catalogue, today, store.document_check)
-        pending = deque(_start(store, order, pool, today) for order in batches[:_AHEAD])
-        following = iter(batches[_AHEAD:])
+        ahead_of = _AHEAD if pool is not None else 1  # in this process: one at a time
+        pending = deque(_start(store, order, pool, today) for order in batches[:ahead_of])
+        following = iter(batches[ahead_of:])
         while pending:
             ahead = pending.popleft()
             judged = ahead.judged
@@ -119,10 +120,15 @@ def finalise_many(
                                   strict=True))
             with vault.write() as conn:
                 done = _write_batch(store, conn, ahead, judged, today)
+            yield from done
             upcoming = next(following, None)
             if upcoming is not None:
                 pending.append(_start(store, upcoming, pool, today))
-            yield from done
+    except BaseException:
+        if pool is not None:  # stopped early (a failure, or the caller stopped asking)
+            pool.close(kill=True)
+            pool = None
+        raise
     finally:
         if pool is not None:
             pool.close()

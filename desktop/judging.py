@@ -18,14 +18,18 @@ or the document.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
+import queue
 import signal
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future
 from datetime import date
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any, NamedTuple
 
 from contract.canonical import canonical_json
@@ -161,25 +165,84 @@ def _outcome(record_id: str, outcome: Outcome) -> Judged | Exception:
     return _KINDS[kind](told)
 
 
+def _serve(
+    conn: Connection, definitions: list[tuple[dict[str, Any], str]], today: str,
+    check: BodyCheck,
+) -> None:
+    """A worker process: chunks in, judgements out, one at a time, until told to stop (None)
+    or its pipe closes (the main process has gone)."""
+    _start_worker(definitions, today, check)
+    while True:
+        try:
+            chunk = conn.recv()
+        except (EOFError, OSError):
+            return
+        if chunk is None:
+            return
+        conn.send(_judge_chunk(chunk))
+
+
 class JudgePool:
-    """Worker processes that judge records (`judge_plaintext`), a chunk per task."""
+    """Worker processes that judge records (`judge_plaintext`), a chunk per task.
+
+    Each worker has its own pipe and one task at a time, fed by a thread of this process as
+    soon as it is free, so a worker that dies leaves no shared queue half-read (a pool with
+    one queue for all, as `concurrent.futures` has, can hang on that): its thread sees the
+    pipe close, and every task not done fails with WorkerStopped.
+    """
 
     def __init__(
         self, workers: int, catalogue: Catalogue | None, today: date, check: BodyCheck,
     ) -> None:
         definitions = [(definition.raw, definition.source)
                        for definition in (catalogue.every() if catalogue is not None else [])]
-        self._executor = ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker, initargs=(definitions, today.isoformat(), check))
+        context = multiprocessing.get_context("spawn")
+        self._tasks: queue.SimpleQueue[tuple[list[tuple[str, bytes]], Future[Any]] | None] = (
+            queue.SimpleQueue())
+        self._broken = threading.Event()
+        self._processes: list[BaseProcess] = []
+        self._feeders: list[threading.Thread] = []
+        for _ in range(max(1, workers)):
+            ours, theirs = context.Pipe()
+            process = context.Process(target=_serve, daemon=True, name="onesend-judge",
+                                      args=(theirs, definitions, today.isoformat(), check))
+            process.start()
+            theirs.close()  # only the worker's: its death closes the pipe
+            feeder = threading.Thread(target=self._feed, args=(ours,), daemon=True,
+                                      name="onesend-judge-feeder")
+            feeder.start()
+            self._processes.append(process)
+            self._feeders.append(feeder)
+
+    def _feed(self, conn: Connection) -> None:
+        """Hand tasks to one worker, one at a time; on its death, fail what is left."""
+        try:
+            while (task := self._tasks.get()) is not None:
+                chunk, future = task
+                if self._broken.is_set():
+                    future.set_exception(_stopped())
+                    continue
+                try:
+                    conn.send(chunk)
+                    future.set_result(conn.recv())
+                except Exception:  # noqa: BLE001 - its pipe closed (EOF, OSError): it died
+                    self._broken.set()
+                    future.set_exception(_stopped())
+            with contextlib.suppress(OSError):
+                conn.send(None)
+        finally:
+            conn.close()
 
     def submit(self, items: Sequence[tuple[str, bytes]]) -> list[Future[list[Outcome]]]:
         """Start judging (record id, plaintext) pairs; `results` waits for them."""
-        try:
-            return [self._executor.submit(_judge_chunk, list(items[start:start + CHUNK]))
-                    for start in range(0, len(items), CHUNK)]
-        except BrokenProcessPool as exc:
-            raise _stopped() from exc
+        if self._broken.is_set():
+            raise _stopped()
+        futures: list[Future[list[Outcome]]] = []
+        for start in range(0, len(items), CHUNK):
+            future: Future[list[Outcome]] = Future()
+            self._tasks.put((list(items[start:start + CHUNK]), future))
+            futures.append(future)
+        return futures
 
     @staticmethod
     def results(
@@ -188,16 +251,27 @@ class JudgePool:
         """Each record's judgement (or why it cannot be finalised), in the order submitted;
         WorkerStopped when a worker died."""
         outcomes: list[Outcome] = []
-        try:
-            for future in futures:
-                outcomes += future.result()
-        except BrokenProcessPool as exc:
-            raise _stopped() from exc
+        for future in futures:
+            outcomes += future.result()
         return [_outcome(record_id, outcome) for record_id, outcome in zip(ids, outcomes,
                                                                             strict=True)]
 
-    def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+    def close(self, *, kill: bool = False) -> None:
+        """Stop the workers: each finishes its task and ends, or (`kill`, or once one has
+        died) all are killed; nothing of them is left running."""
+        if kill or self._broken.is_set():
+            self._broken.set()
+            for process in self._processes:
+                process.kill()
+        for _ in self._feeders:
+            self._tasks.put(None)
+        for feeder in self._feeders:
+            feeder.join()
+        for process in self._processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+                process.join()
 
 
 def _stopped() -> WorkerStopped:

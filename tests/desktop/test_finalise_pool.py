@@ -128,6 +128,7 @@ def test_a_worker_killed_mid_run_undoes_its_batch_and_a_second_run_finishes(
     assert kill_workers(os.getpid()) >= 1
     with pytest.raises(WorkerStopped) as stopped:
         list(run)
+    assert workers_of(os.getpid()) == []  # the others stopped too, none left running
     told = str(stopped.value)
     assert "\n" not in told
     assert told.count(". ") == 0
@@ -179,23 +180,23 @@ def test_the_command_says_in_one_sentence_that_a_worker_died(
     env.update({"ONESEND_DATA_DIR": str(data_dir), "HOME": str(tmp_path / "home")})
     command = [onesend_script(), "assessments", "finalise", "--all-complete",
                "--password-stdin"]
-    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=env)
     killed = threading.Event()
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, env=env) as process:
 
-    def killer() -> None:
-        while process.poll() is None and not killed.is_set():
-            if kill_workers(process.pid):
-                killed.set()
-            time.sleep(0.005)
+        def killer() -> None:
+            while process.poll() is None and not killed.is_set():
+                if kill_workers(process.pid):
+                    killed.set()
+                time.sleep(0.005)
 
-    watcher = threading.Thread(target=killer)
-    watcher.start()
-    try:
-        out, err = process.communicate(PASSWORD + "\n", timeout=120)
-    finally:
-        killed.set()
-        watcher.join()
+        watcher = threading.Thread(target=killer)
+        watcher.start()
+        try:
+            out, err = process.communicate(PASSWORD + "\n", timeout=60)
+        finally:
+            killed.set()
+            watcher.join()
     assert process.returncode == 2, (out, err)
     lines = err.splitlines()
     assert len(lines) == 1, err
