@@ -21,7 +21,7 @@ from desktop.assessments import Assessments
 from desktop.crypto import FAST_KDF
 from desktop.errors import TamperedData
 from desktop.judging import RECORD_ERRORS
-from desktop.outbox import Outbox
+from desktop.outbox import Outbox, Queued
 from desktop.profiles import Profiles
 from desktop.vault import Vault
 from forms.errors import UserError
@@ -89,6 +89,42 @@ def test_queueing_one_record_does_not_read_every_queued_row(vault: Vault) -> Non
         "EXPLAIN QUERY PLAN SELECT 1 FROM outbox WHERE assessment_id = ? AND +state = 'queued'",
         ("x",)).fetchall()
     assert "PRIMARY KEY" in str(plan)
+
+
+def _steps_to_queue_a_batch(vault: Vault, count: int) -> int:
+    """SQLite virtual-machine steps spent queueing `count` more records' revisions at once."""
+    store = Assessments(vault)
+    body = {"form": "national-send-assessment", "form_version": "1.0.0", "answers": {}}
+    batch = []
+    for _ in range(count):
+        record_id, revision = store.create(body)
+        batch.append(Queued(record_id, revision, "national-send-assessment", "1.0.0",
+                            b"{}", {"by": "alex", "at": "2026-01-01T00:00:00Z"},
+                            "2026-01-01T00:00:00Z"))
+    steps = 0
+
+    def count_step() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    with vault.write() as conn:
+        conn.set_progress_handler(count_step, 10)
+        try:
+            Outbox(vault).enqueue_many(conn, batch)
+        finally:
+            conn.set_progress_handler(None, 0)
+    return steps
+
+
+def test_queueing_a_batch_does_not_read_every_queued_row(vault: Vault) -> None:
+    """A batch's earlier queued rows and bases are looked up by primary key: the same work
+    with 5 or 600 other rows queued."""
+    _queue(vault, 5)
+    few = _steps_to_queue_a_batch(vault, 20)
+    _queue(vault, 600)
+    many = _steps_to_queue_a_batch(vault, 20)
+    assert many <= few * 1.5 + 40, (few, many)
 
 
 def test_finalise_many_skips_the_bad_one_across_batches_and_finalises_the_rest(

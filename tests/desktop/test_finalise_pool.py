@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -108,8 +109,14 @@ def test_a_pooled_run_leaves_what_finalising_one_by_one_leaves(
     single = build_scene(tmp_path / "one", monkeypatch)
     expected = one_by_one(single, SCENE)
     pooled = build_scene(tmp_path / "pooled", monkeypatch)
+    # The answers go to the workers through pipes only: no temp file, here or in a worker.
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
+    monkeypatch.setattr(tempfile, "tempdir", None)
     got = [_outcome(*result) for result in
            Assessments(pooled).finalise_many(SCENE, batch=4, workers=2)]
+    assert list(temp.iterdir()) == []
     assert got == expected
     assert {outcome[0]: outcome[3] for outcome in got if outcome[3]} == {
         "unready": "NotReady", "tampered": "TamperedData", "bounds": "BadDocument"}
