@@ -265,7 +265,8 @@ def register(commands: Any) -> None:
     )
     finalise.add_argument("id", metavar="ID", nargs="?", help="the assessment to sign off")
     finalise.add_argument("--all-complete", action="store_true",
-                          help="every draft or amended assessment that is complete and valid")
+                          help="every draft or amended assessment that is complete and valid "
+                          "(250 per transaction; judged on every core from 500)")
     add_vault_options(finalise, json_flag=True)
     finalise.set_defaults(handler=cmd_finalise)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from contract.canonical import canonical_json, now_iso
-from desktop import finalising, heads
+from desktop import finalising, heads, judging
 from desktop.errors import (
     BadDocument,
     NotFound,
@@ -54,6 +54,7 @@ EXPORT_FIELDS = ("id", "revision", "status", "created_at", "updated_at")
 DOCUMENT_FIELDS = ("form", "form_version", "answers")
 # Answers a form migration moved out of the form (forms/migrations.py): kept, never sent.
 OPTIONAL_FIELDS = ("archive",)
+_CHUNK = 250  # revisions named in one statement (two values each)
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
@@ -107,6 +108,17 @@ def check_document(data: Any, source: str, catalogue: Catalogue | None = None) -
     return data
 
 
+def checked_body(
+    document: dict[str, Any], source: str, catalogue: Catalogue | None,
+) -> dict[str, Any]:
+    """The document checked (`check_document`) and reduced to what a revision stores."""
+    checked = check_document(document, source, catalogue)
+    body = {key: checked[key] for key in DOCUMENT_FIELDS}
+    if checked.get("archive"):
+        body["archive"] = checked["archive"]
+    return body
+
+
 @dataclass(frozen=True)
 class RevisionInfo:
     """One entry in an assessment's history: who saved it, when, how and in what state."""
@@ -126,6 +138,10 @@ class RevisionInfo:
 
 class Assessments:
     """The assessments in one open vault."""
+
+    # What finalising's judge (desktop/judging.py, perhaps in a worker process) checks a
+    # stored body with: a module function, so a worker finds it by name.
+    document_check = staticmethod(checked_body)
 
     def __init__(self, vault: Vault) -> None:
         self.vault = vault
@@ -235,11 +251,11 @@ class Assessments:
         return finalising.finalise(self, record_id)
 
     def finalise_many(
-        self, record_ids: Sequence[str], *, batch: int = 250,
+        self, record_ids: Sequence[str], *, batch: int = 250, workers: int | None = None,
     ) -> Iterator[tuple[str, int | None, bool, Exception | None]]:
-        """Finalise many assessments in one process, a batch per durable transaction
-        (desktop/finalising.py): (id, revision, newly, why-if-skipped)."""
-        return finalising.finalise_many(self, record_ids, batch=batch)
+        """Finalise many assessments, a batch per durable transaction, judged on every core
+        when there are many (desktop/finalising.py): (id, revision, newly, why-if-skipped)."""
+        return finalising.finalise_many(self, record_ids, batch=batch, workers=workers)
 
     def finalisable(self) -> list[str]:
         """Ids of the assessments that could be finalised (drafts, amended, in conflict)."""
@@ -406,11 +422,7 @@ class Assessments:
 
     def checked_body(self, document: dict[str, Any],
                      source: str = "The assessment") -> dict[str, Any]:
-        checked = check_document(document, source, self.vault.catalogue)
-        body = {key: checked[key] for key in DOCUMENT_FIELDS}
-        if checked.get("archive"):
-            body["archive"] = checked["archive"]
-        return body
+        return checked_body(document, source, self.vault.catalogue)
 
     def _upn_index(self, answers: dict[str, Any]) -> bytes | None:
         return upn_index(self.vault.cipher, answers)
@@ -493,6 +505,69 @@ class Assessments:
             raise TamperedData(DAMAGED_RECORD.format(
                 id=head.id, what=f"revision {revision}'s details do not verify"))
         return bytes(body), str(status), str(created_at)
+
+    def verified_revisions(
+        self, conn: Any, wanted: Sequence[tuple[str, int]],
+    ) -> dict[str, bytes | NotFound | TamperedData]:
+        """`verified_revision` for one revision each of many records: its sealed body, or the
+        error `verified_revision` would raise, read (with the MAC before each) in one
+        statement per chunk."""
+        cipher = self.vault.cipher
+        found: dict[str, bytes | NotFound | TamperedData] = {}
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start:start + _CHUNK]
+            rows = conn.execute(
+                "WITH wanted(id, revision) AS (VALUES "  # noqa: S608 - marks only
+                f"{', '.join('(?, ?)' for _ in chunk)}) "
+                "SELECT w.id, w.revision, r.created_at, r.author, r.action, r.status, r.form, "
+                "r.form_version, CAST(r.body AS BLOB), CAST(r.mac AS BLOB), "
+                "(SELECT CAST(p.mac AS BLOB) FROM revisions AS p INDEXED BY revisions_chain "
+                "WHERE p.assessment_id = w.id AND p.revision < w.revision "
+                "ORDER BY p.revision DESC LIMIT 1) "
+                "FROM wanted AS w JOIN revisions AS r "
+                "ON r.assessment_id = w.id AND r.revision = w.revision",
+                [value for pair in chunk for value in pair]).fetchall()
+            for (record_id, revision, created_at, author, action, status, form, form_version,
+                 body, mac, previous) in rows:
+                if cipher.mac_ok(mac, "revision", record_id, revision, created_at, author,
+                                 action, status, form, form_version, _digest(body), previous):
+                    found[str(record_id)] = bytes(body)
+                else:
+                    found[str(record_id)] = TamperedData(DAMAGED_RECORD.format(
+                        id=record_id, what=f"revision {revision}'s details do not verify"))
+        for record_id, revision in wanted:
+            if record_id not in found:
+                found[record_id] = NotFound(
+                    f"Assessment {record_id} has no revision {revision}.")
+        return found
+
+    def append_sign_offs(
+        self, conn: Any, signed: Sequence[tuple[Head, judging.Judged, str]],
+    ) -> None:
+        """For each verified row, judged, at its time: the sign-off revision (action
+        `finalise`, status ready; the body's canonical JSON, sealed and chained to the
+        record's tip) and the row moved on to it (its UPN index kept), in `conn`'s
+        transaction: one INSERT, one UPDATE and one move of the vault's state row."""
+        cipher, profile = self.vault.cipher, self.vault.profile
+        rows, moved = [], []
+        for head, judged, now in signed:
+            revision = head.current_revision + 1
+            sealed = cipher.seal(judged.canonical, "answers", head.id, revision)
+            mac = revision_mac(cipher, head.id, revision, now, profile, "finalise",
+                               RecordStatus.READY, judged.form, judged.form_version, sealed,
+                               head.tip)
+            rows.append((head.id, revision, now, profile, "finalise", RecordStatus.READY,
+                         judged.form, judged.form_version, sealed, mac))
+            moved.append(replace(
+                head, updated_at=now, current_revision=revision,
+                revision_count=head.revision_count + 1,
+                status=next_status(head.status, Event.FINALISE), form=judged.form,
+                form_version=judged.form_version,
+                summary=cipher.seal(judged.summary, "summary", head.id, revision), tip=mac))
+        conn.executemany(
+            "INSERT INTO revisions (assessment_id, revision, created_at, author, action, status, "
+            "form, form_version, body, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        heads.put_heads(self.vault, conn, moved)
 
     def verified_chain(self, head: Head) -> None:
         """Every revision of a verified record, each MAC checked against the one before."""

@@ -64,6 +64,10 @@ class BadBackup(EnvironmentFault):
     """A backup file is damaged, altered, incomplete or not a OneSEND backup; nothing changed."""
 
 
+class WorkerStopped(EnvironmentFault):
+    """A worker process (judging records on another core) died: what it was given is undone."""
+
+
 class VaultLocked(OneSendError):
     """The vault was locked; its keys are gone until it is unlocked again."""
 

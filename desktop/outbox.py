@@ -18,7 +18,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from contract.canonical import HASH_PREFIX, canonical_json, now_iso
 from desktop import heads
@@ -57,6 +57,19 @@ def make_payload(body: dict[str, Any], sign_off: dict[str, str]) -> dict[str, An
         "answers": body["answers"],
         "sign_off": sign_off,
     }
+
+
+class Queued(NamedTuple):
+    """A finalised revision to queue: its identity, form, payload bytes (canonical JSON, as
+    sent), who signed it off, and when it was finalised."""
+
+    assessment_id: str
+    revision: int
+    form: str
+    form_version: str
+    payload: bytes
+    sign_off: dict[str, str]
+    now: str
 
 
 @dataclass(frozen=True)
@@ -101,41 +114,74 @@ class Outbox:
     ) -> OutboxItem:
         """Queue a finalised revision; an earlier one still waiting is superseded by it.
         `payload`: the payload's canonical JSON, when the caller has built it already."""
-        now = now_iso()
-        # `+state`: look the assessment's rows up by primary key, never through the index on
-        # state (which would scan every queued row, making a bulk finalise quadratic).
-        self._move(conn, f"assessment_id = ? AND +state = '{Q}'", (assessment_id,), now=now,
-                   state=OutboxState.SUPERSEDED)
-        base = self._base_revision(conn, assessment_id)
-        digest = _hash(payload if payload is not None else
-                       canonical_json(make_payload(body, sign_off)))
-        sealed = self.vault.cipher.seal(
-            canonical_json(sign_off), "sign-off", assessment_id, revision
-        )
-        mac = outbox_mac(self.vault.cipher, (
-            assessment_id, revision, base, body["form"], body["form_version"], digest, Q,
-            now, None, sealed, None, None))
-        conn.execute(
+        raw = payload if payload is not None else canonical_json(make_payload(body, sign_off))
+        return self.enqueue_many(conn, [Queued(assessment_id, revision, body["form"],
+                                               body["form_version"], raw, sign_off,
+                                               now_iso())])[0]
+
+    def enqueue_many(
+        self, conn: sqlite3.Connection, queued: Sequence[Queued],
+    ) -> list[OutboxItem]:
+        """`enqueue` for revisions of many assessments (one each), in the caller's transaction:
+        their earlier queued rows superseded, their bases read and the new rows written, each
+        a statement per chunk of assessments."""
+        if not queued:
+            return []
+        ids = [entry.assessment_id for entry in queued]
+        earlier: list[Any] = []
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start:start + _CHUNK]
+            # `+state`: the assessments' rows looked up by primary key, never through the index
+            # on state (which would scan every queued row: a bulk finalise made quadratic).
+            earlier += conn.execute(
+                f"SELECT {OUTBOX_MAC_COLUMNS}, CAST(mac AS BLOB) FROM outbox "  # noqa: S608
+                f"WHERE assessment_id IN ({', '.join('?' for _ in chunk)}) "
+                f"AND +state = '{Q}'", chunk).fetchall()
+        self._rewrite(conn, earlier, now=queued[0].now, attempt=False,
+                      changes=lambda _: {"state": OutboxState.SUPERSEDED})
+        bases = self._base_revisions(conn, ids)
+        cipher = self.vault.cipher
+        rows, items = [], []
+        for entry in queued:
+            aid, revision, now = entry.assessment_id, entry.revision, entry.now
+            base = bases.get(aid)
+            digest = _hash(entry.payload)
+            sealed = cipher.seal(canonical_json(entry.sign_off), "sign-off", aid, revision)
+            mac = outbox_mac(cipher, (aid, revision, base, entry.form, entry.form_version,
+                                      digest, Q, now, None, sealed, None, None))
+            rows.append((aid, revision, base, entry.form, entry.form_version, digest, sealed,
+                         Q, now, now, mac))
+            items.append(OutboxItem(aid, revision, base, entry.form, entry.form_version,
+                                    digest, Q, now, now, 0, None))
+        conn.executemany(
             "INSERT INTO outbox (assessment_id, revision, base_revision, form, form_version, "
             "payload_hash, sign_off, state, queued_at, updated_at, mac) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (assessment_id, revision, base, body["form"], body["form_version"], digest, sealed,
-             Q, now, now, mac),
-        )
-        return OutboxItem(assessment_id, revision, base, body["form"], body["form_version"],
-                          digest, Q, now, now, 0, None)
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        return items
 
-    def _base_revision(self, conn: sqlite3.Connection, assessment_id: str) -> int | None:
-        row = conn.execute(
-            "SELECT max(revision) FROM outbox WHERE assessment_id = ? "  # noqa: S608 - constant
-            f"AND +state IN ('{OutboxState.ACKNOWLEDGED}', '{IN_FLIGHT}')",
-            (assessment_id,),
-        ).fetchone()
-        candidates = [] if row[0] is None else [int(row[0])]
-        head = self._server_revision(conn, assessment_id)
-        if head is not None:
-            candidates.append(head)
-        return max(candidates) if candidates else None
+    def _base_revisions(
+        self, conn: sqlite3.Connection, ids: Sequence[str],
+    ) -> dict[str, int]:
+        """Per assessment, the revision its next delivery is based on: the latest the server
+        holds or is being sent (in flight), or the server's own latest, when its row
+        verifies; an assessment with neither is left out."""
+        cipher = self.vault.cipher
+        bases: dict[str, int] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start:start + _CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            for aid, revision in conn.execute(
+                    "SELECT assessment_id, max(revision) FROM outbox "  # noqa: S608 - marks
+                    f"WHERE assessment_id IN ({marks}) AND +state IN "
+                    f"('{OutboxState.ACKNOWLEDGED}', '{IN_FLIGHT}') GROUP BY assessment_id",
+                    chunk):
+                bases[str(aid)] = int(revision)
+            for aid, revision, mac in conn.execute(
+                    "SELECT assessment_id, server_revision, CAST(mac AS BLOB) "  # noqa: S608
+                    f"FROM sync_heads WHERE assessment_id IN ({marks})", chunk):
+                if cipher.mac_ok(mac, "sync-head", str(aid), int(revision)):
+                    bases[str(aid)] = max(int(revision), bases.get(str(aid), int(revision)))
+        return bases
 
     def _server_revision(self, conn: sqlite3.Connection, assessment_id: str) -> int | None:
         """The server's latest revision of this assessment, when its row verifies."""

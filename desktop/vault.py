@@ -368,6 +368,17 @@ class Vault:
                 raise
             self._check_files(conn)
 
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction: every statement inside sees the same committed state."""
+        conn = self.conn
+        with self.errors():
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                _rollback(conn)  # nothing was written: ending it is all
+
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self.errors():
             return list(self.conn.execute(sql, params).fetchall())

@@ -95,6 +95,11 @@ class Catalogue:
     def fetched(self, form_id: str) -> dict[str, FormDefinition]:
         return self._fetched.get(form_id, {})
 
+    def every(self) -> list[FormDefinition]:
+        """Every fetched definition (to hand to a worker process, which rebuilds them)."""
+        return [definition for versions in self._fetched.values()
+                for definition in versions.values()]
+
     def clear(self) -> None:
         self._fetched = {}
 

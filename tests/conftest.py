@@ -29,6 +29,7 @@ FULL_TIER = (
     "desktop/test_cli_end_to_end.py",
     "desktop/test_crash.py",
     "desktop/test_disk_full.py",
+    "desktop/test_finalise_pool.py",  # worker processes started, and killed
     "national/test_national_cli.py",  # the operator's commands and `serve`'s workers, as processes
     "sync/test_sync_contract.py",  # the property-based contract run against the server
     "sync/test_sync_server_security.py",

@@ -257,3 +257,35 @@ def test_family_copy_pdf_from_the_bundle(bundle: Path, tmp_path: Path) -> None:
     assert "/StructTreeRoot" in reader.trailer["/Root"]  # tagged (PDF/UA-1), as the window's
     text = "".join(page.extract_text() for page in reader.pages)
     assert "Perpetua Nightingale" in text  # laid out with a system font through Pango
+
+
+def test_finalise_judges_on_every_core_from_the_bundle(bundle: Path, tmp_path: Path) -> None:
+    """Enough records for `finalise --all-complete` to start its worker processes, which the
+    bundle starts as itself (`multiprocessing.freeze_support` in its entry script)."""
+    password = "correct horse battery staple 42\n"
+    folder = tmp_path / "records"
+    folder.mkdir()
+    example = json.loads((ROOT / "forms" / "examples" / "primary.json").read_text("utf-8"))
+    example.pop("id", None)
+    count = 520  # over desktop.judging.POOL_MIN
+    for n in range(count):
+        example["answers"]["about_me"]["interests"] = f"Trains and maps (#{n})."
+        (folder / f"r{n:04d}.json").write_text(json.dumps(example), encoding="utf-8")
+
+    def onesend(*args: str) -> str:
+        result = subprocess.run(
+            [str(bundle), *args, "--password-stdin"], input=password, check=False,
+            capture_output=True, text=True, timeout=120, cwd=tmp_path,
+            env={**os.environ, "ONESEND_DATA_DIR": str(tmp_path / "data"),
+                 "HOME": str(tmp_path / "home")},
+        )
+        assert result.returncode == 0, result.stderr
+        assert "Traceback" not in result.stderr
+        return result.stdout
+
+    onesend("profile", "create", "alex")
+    onesend("assessments", "import", str(folder))
+    done = json.loads(onesend("assessments", "finalise", "--all-complete", "--json"))
+    assert done["skipped"] == []
+    assert len(done["finalised"]) == count
+    assert all(entry["queued"] and entry["revision"] == 2 for entry in done["finalised"])
