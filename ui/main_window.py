@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QShowEvent
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
@@ -48,11 +48,11 @@ from ui.profile_pages import CreateProfilePage, RecoverPage, RecoveryKeyPage, Un
 from ui.sync_area import SyncArea
 from ui.tasks import TaskRunner, emit, vault_opener
 from ui.theme import (
-    IDLE_CHOICES_MINUTES,
     Appearance,
     Preferences,
     next_text_scale,
 )
+from ui.view_menu import build_view_menu
 
 if TYPE_CHECKING:
     from sync.session import Session
@@ -75,11 +75,6 @@ def warm_up() -> None:
     for name in ("sync.http", "sync.session", "ui.workspace", "ui.sync_panel",
                  "PySide6.QtNetwork"):
         importlib.import_module(name)
-
-
-def _minutes_words(minutes: float) -> str:
-    whole = int(minutes)
-    return f"{whole} minute" if whole == 1 else f"{whole} minutes"
 
 
 class MainWindow(QMainWindow):
@@ -191,41 +186,13 @@ class MainWindow(QMainWindow):
         self.file_menu.addAction(self.quit_action)
         self.addAction(self.quit_action)
 
-        self.view_menu = self.menuBar().addMenu("&View")
-        self.larger_text_action = QAction("&Larger text", self)
-        self.larger_text_action.setShortcuts([QKeySequence(QKeySequence.StandardKey.ZoomIn),
-                                              QKeySequence("Ctrl+=")])
-        self.larger_text_action.triggered.connect(lambda: self.step_text_size(1))
-        self.smaller_text_action = QAction("&Smaller text", self)
-        self.smaller_text_action.setShortcut(QKeySequence(QKeySequence.StandardKey.ZoomOut))
-        self.smaller_text_action.triggered.connect(lambda: self.step_text_size(-1))
-        self.normal_text_action = QAction("&Normal text size", self)
-        self.normal_text_action.setShortcut(QKeySequence("Ctrl+0"))
-        self.normal_text_action.triggered.connect(lambda: self.set_text_scale(1.0))
-        self.high_contrast_action = QAction("&High contrast", self)
-        self.high_contrast_action.setCheckable(True)
-        self.high_contrast_action.setChecked(self.prefs.high_contrast)
-        self.high_contrast_action.setStatusTip("White text on black, with yellow focus")
-        self.high_contrast_action.toggled.connect(self.set_high_contrast)
-        for action in (self.larger_text_action, self.smaller_text_action,
-                       self.normal_text_action):
-            self.view_menu.addAction(action)
-            self.addAction(action)
-        self.view_menu.addSeparator()
-        self.view_menu.addAction(self.high_contrast_action)
-        self.view_menu.addSeparator()
-        self.lock_after_menu = self.view_menu.addMenu("Lock &after…")
-        self.lock_after_group = QActionGroup(self)
-        self.lock_after_group.setExclusive(True)
-        self.lock_after_actions: dict[int, QAction] = {}
-        for minutes in IDLE_CHOICES_MINUTES:
-            action = QAction(f"{_minutes_words(minutes)} without use", self)
-            action.setCheckable(True)
-            action.setChecked(abs(self.prefs.idle_minutes - minutes) < 1e-9)
-            action.triggered.connect(lambda _c=False, m=minutes: self.set_idle_minutes(m))
-            self.lock_after_group.addAction(action)
-            self.lock_after_menu.addAction(action)
-            self.lock_after_actions[minutes] = action
+        view = build_view_menu(
+            self, high_contrast=self.prefs.high_contrast, idle_minutes=self.prefs.idle_minutes,
+            step_text_size=self.step_text_size, set_text_scale=self.set_text_scale,
+            set_high_contrast=self.set_high_contrast, set_idle_minutes=self.set_idle_minutes)
+        self.view_menu, self.larger_text_action = view.menu, view.larger_text
+        self.smaller_text_action = view.smaller_text
+        self.high_contrast_action, self.lock_after_actions = view.high_contrast, view.lock_after
 
     def _build_session_actions(self) -> None:
         """Import from the school's file and the sync area: in every unlocked workspace."""
