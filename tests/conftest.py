@@ -141,6 +141,11 @@ def delete_what_qt_was_told_to_delete() -> Iterator[None]:
         # not at some allocation in the middle of a later test's re-polish.
         gc.collect()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+        # What outlived the test (just collected: no garbage) is out of the collector's sight
+        # too, as after collection above: otherwise each test's collection walks every object
+        # earlier tests left alive (lazily imported modules, the libraries' caches), a tenth
+        # of a second a test by the end of a run.
+        gc.freeze()
 
 
 @pytest.fixture(scope="session")
