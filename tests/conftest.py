@@ -67,6 +67,30 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.freeze()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def remembered_key_derivations() -> Iterator[None]:
+    """Argon2id at the floor cost takes 40 ms, and a profile a test makes is unlocked again
+    with the same password, salt and cost (by the window, the command, a restore): remember
+    what was derived. The key is the same one, derived once; a new password, salt or cost is
+    derived afresh (so every profile made derives its key for real, with its new salt)."""
+    import desktop.backup  # noqa: PLC0415
+    import desktop.profiles  # noqa: PLC0415
+    from desktop.crypto import KdfParams, derive_password_key  # noqa: PLC0415
+
+    derived: dict[tuple[str, bytes, KdfParams], bytes] = {}
+
+    def remembered(password: str, salt: bytes, params: KdfParams) -> bytes:
+        key = (password, salt, params)
+        if key not in derived:
+            derived[key] = derive_password_key(password, salt, params)
+        return derived[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        for module in (desktop.profiles, desktop.backup):
+            patch.setattr(module, "derive_password_key", remembered)
+        yield
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh data folder, also exported as ONESEND_DATA_DIR for code that reads it."""
