@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -41,6 +42,17 @@ FULL_TIER = (
 )
 # The national service's tests run on SQLite in both tiers, and on PostgreSQL in the full tier.
 FULL_TIER_PARAMS = {"database": "postgresql"}
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`-n auto` (`make test-fast`): half as many workers again as there are cores. A test
+    often waits (for its server, a worker thread, Qt's events, a deadline), and an extra worker
+    runs meanwhile. PYTEST_XDIST_AUTO_NUM_WORKERS still decides when it is set."""
+    del config
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # pytest-xdist's own rule reads it
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (cores or 1) * 3 // 2 or 1
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
