@@ -46,6 +46,7 @@ FULL_TIER = (
 FULL_TIER_PARAMS = {"database": "postgresql"}
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: `-p no:xdist` still runs
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     """`-n auto` (`make test-fast`): half as many workers again as there are cores. A test
     often waits (for its server, a worker thread, Qt's events, a deadline), and an extra worker
