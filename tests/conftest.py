@@ -41,6 +41,13 @@ FULL_TIER = (
     "ui_shell/test_ui_shell_end_to_end.py",
     "ui_form/test_ui_form_editor.py::test_fill_primary_through_widgets_autosave_and_reopen",
     "ui_form/test_ui_form_v2.py::test_a_phase_transfer_review_filled_through_the_widgets",
+    # Waiting seconds for a run's deadline to pass, and nothing else (the fast tier keeps the
+    # engine's own run deadline, test_a_server_that_never_answers_stops_the_run_at_its_deadline,
+    # and the per-request deadlines).
+    "sync/test_sync_client_limits.py::"
+    "test_a_run_cut_by_its_deadline_mid_way_keeps_what_was_sent_and_loses_nothing",
+    "sync/test_sync_client_limits.py::test_sync_deadline_on_the_command_line",
+    "ui_sync/test_ui_sync_panel.py::test_the_windows_sync_stops_at_its_run_deadline_and_says_so",
 )
 # The national service's tests run on SQLite in both tiers, and on PostgreSQL in the full tier.
 FULL_TIER_PARAMS = {"database": "postgresql"}
