@@ -40,7 +40,7 @@ test: lint
 	@$(BIN)/coverage report --format=total | sed 's/^/Branch coverage (total, %): /'
 
 # The fast tier: unit and in-process tests (the `onesend` command in-process), on every core
-# (pytest-xdist). What is marked `slow` (FULL_TIER in tests/conftest.py: processes, the bundle,
+# (pytest-xdist; `-n auto` is half as many workers again as cores, tests/conftest.py). What is marked `slow` (FULL_TIER in tests/conftest.py: processes, the bundle,
 # whole journeys, PostgreSQL, the 10,000-record vault) runs only in `make test`.
 test-fast: $(STAMP)
 	@sh build_scripts/test-deps.sh
