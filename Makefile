@@ -28,18 +28,23 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/vulture
 
+# The tests' compiled modules (and pytest's rewritten test modules) are kept in __pycache__
+# even where the environment says not to (PYTHONDONTWRITEBYTECODE): otherwise every run, and
+# every worker of the fast tier, compiles some 500 modules again (4 s each).
+PYTEST := PYTHONDONTWRITEBYTECODE= QT_QPA_PLATFORM=offscreen $(BIN)/pytest
+
 # The full tier, with branch coverage (the total is printed last).
 test: lint
 	@sh build_scripts/test-deps.sh
-	QT_QPA_PLATFORM=offscreen $(BIN)/pytest --cov --cov-branch --cov-report=term:skip-covered
+	$(PYTEST) --cov --cov-branch --cov-report=term:skip-covered
 	@$(BIN)/coverage report --format=total | sed 's/^/Branch coverage (total, %): /'
 
 # The fast tier: unit and in-process tests (the `onesend` command in-process), on every core
-# (pytest-xdist). What is marked `slow` (FULL_TIER in tests/conftest.py: processes, the bundle,
+# (pytest-xdist; `-n auto` is half as many workers again as cores, tests/conftest.py). What is marked `slow` (FULL_TIER in tests/conftest.py: processes, the bundle,
 # whole journeys, PostgreSQL, the 10,000-record vault) runs only in `make test`.
 test-fast: $(STAMP)
 	@sh build_scripts/test-deps.sh
-	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -m "not slow" -q -n auto
+	$(PYTEST) -m "not slow" -q -n auto
 
 # The packaged executable (PyInstaller, onedir) in dist/onesend/, then its self-test.
 dist: $(STAMP)

@@ -337,9 +337,27 @@ def _evaluation_order(definition: FormDefinition, builder: _Builder) -> tuple[Un
 
 
 def build_definition(raw: Any, source: str) -> FormDefinition:
-    """Check a parsed definition document against the schema and semantic rules, and build it."""
+    """Check a parsed definition document against the schema and semantic rules, and build it.
+
+    A document checked once in this process is not checked again: the national service
+    publishes the same shipped definitions at every start, and a client meets the same ones at
+    every sync. The built definition is immutable and owns its own copy of the document.
+    """
     if not isinstance(raw, dict):
         raise DefinitionError(source, ["/: a form definition is a JSON object"])
+    try:
+        text = json.dumps(raw, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return _checked_and_built(raw, source)  # not JSON: the schema check says where
+    return _built_from_text(text, source)
+
+
+@functools.lru_cache(maxsize=32)
+def _built_from_text(text: str, source: str) -> FormDefinition:
+    return _checked_and_built(json.loads(text), source)
+
+
+def _checked_and_built(raw: dict[str, Any], source: str) -> FormDefinition:
     validator = jsonschema.Draft202012Validator(definition_schema())
     errors = sorted(validator.iter_errors(raw), key=lambda e: list(e.absolute_path))
     if errors:

@@ -80,8 +80,12 @@ class _QuietUncleanClose(logging.Filter):
         return not str(record.msg).startswith(_UNCLEAN_CLOSE)
 
 
+_QUIET_UNCLEAN_CLOSE = _QuietUncleanClose()
+
+
 def quiet_injected_faults() -> None:
-    logging.getLogger("uvicorn.error").addFilter(_QuietUncleanClose())
+    # One filter, however many servers a process starts (the logger keeps no duplicates).
+    logging.getLogger("uvicorn.error").addFilter(_QUIET_UNCLEAN_CLOSE)
 
 
 class FaultMiddleware:

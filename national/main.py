@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
 import threading
 from collections.abc import Callable, Sequence
@@ -77,6 +79,71 @@ def serve(
         sock.close()
 
 
+# How long a stopping ServerThread lets requests it is still answering finish (a trickled or
+# delayed answer is cut after this): a test's server stops at its teardown, whatever it was doing.
+_STOP_GRACE = 2.0
+
+
+class _ThreadServer(uvicorn.Server):
+    """uvicorn's server, started and stopped from another thread without uvicorn's polling:
+    `ready` is an event, and a stop is heard at once, not at the next tenth of a
+    second; idle keep-alive connections are closed at once and requests still being answered
+    get `_STOP_GRACE` seconds (those whose client has gone, none), instead of uvicorn's fixed
+    tenth of a second and unbounded wait.
+    """
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        await super().startup(sockets)
+        self.ready.set()
+
+    async def main_loop(self) -> None:
+        wake = self._wake or asyncio.Event()
+        counter = 0
+        while not await self.on_tick(counter):
+            counter = (counter + 1) % 864000
+            # A tick a tenth of a second, as uvicorn's (the Date header is renewed each
+            # second), but a stop asked for wakes it at once.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), 0.1)
+
+    def request_exit(self) -> None:
+        """From any thread: stop serving now."""
+        self.should_exit = True
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already closed
+                loop.call_soon_threadsafe(wake.set)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        del sockets  # ServerThread closes its own socket after the thread ends
+        for server in self.servers:
+            server.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        loop = asyncio.get_running_loop()
+        until = loop.time() + _STOP_GRACE
+        state = self.server_state
+        # A request whose client is still connected may finish; one whose client has gone
+        # (its connection is no longer listed) is answering no one and is cancelled.
+        while state.connections and loop.time() < until:
+            await asyncio.sleep(0.002)
+        for task in list(state.tasks):
+            task.cancel()
+        for connection in list(state.connections):
+            transport = getattr(connection, "transport", None)
+            if transport is not None:
+                transport.abort()
+        await asyncio.sleep(0)
+
+
 class ServerThread:
     """A reference server on 127.0.0.1 in a background thread (tests and benchmarks)."""
 
@@ -90,7 +157,7 @@ class ServerThread:
         self.port = int(self._sock.getsockname()[1])
         scheme = "https" if tls_cert else "http"
         self.url = f"{scheme}://{LOOPBACK}:{self.port}"
-        self._server = uvicorn.Server(_uvicorn_config(
+        self._server = _ThreadServer(_uvicorn_config(
             self.app, tls_cert=tls_cert, tls_key=tls_key, log_level="warning"))
         self._thread = threading.Thread(target=self._run, name="reference-server", daemon=True)
 
@@ -112,16 +179,15 @@ class ServerThread:
 
     def start(self) -> ServerThread:
         self._thread.start()
-        for _ in range(500):  # bounded: at most 10 s
-            if self._server.started:
+        for _ in range(200):  # bounded: at most 10 s
+            if self._server.ready.wait(0.05):
                 return self
             if not self._thread.is_alive():
                 break
-            threading.Event().wait(0.02)
         raise RuntimeError("the reference server did not start")
 
     def stop(self) -> None:
-        self._server.should_exit = True
+        self._server.request_exit()
         self._thread.join(timeout=10)
         self._sock.close()
         self.store.close()

@@ -139,6 +139,7 @@ class SyncPanel(QWidget):
         self._counts: dict[str, int] | None = None  # as last shown
         self._moved = False  # a row's state moved during a sync since then
         self._reading = False  # a refresh is being read; another is asked for after it
+        self._again = False  # a refresh was asked for while one was being read
         self._then: list[Callable[[], None]] = []
         self._bridge = _Bridge(self)
         self._bridge.item.connect(self._on_item)
@@ -170,10 +171,12 @@ class SyncPanel(QWidget):
         if then is not None:
             self._then.append(then)
         if self._reading:
-            return  # `_read` asks again when the one running comes back
+            self._again = True  # `_read_back` reads again when the one running comes back
+            return
         self._read()
 
     def _read(self) -> None:
+        self._again = False
         settings = self.settings
         base, shown = self.model.shown()
         self._reading = True
@@ -182,7 +185,8 @@ class SyncPanel(QWidget):
 
     def _read_back(self, read: Snapshot) -> None:
         self._reading = False
-        if not self.model.apply(read.rows):  # rows moved on meanwhile: read again
+        # Rows moved on meanwhile, or a refresh was asked for after this read began: again.
+        if not self.model.apply(read.rows) or self._again:
             self._read()
             return
         self._show(read)

@@ -13,6 +13,7 @@ import app.cli
 from desktop.assessments import Assessments
 from desktop.profiles import Profiles
 from desktop.vault import Vault
+from tests.conftest import NewProfile
 
 # The generator is shared with bench/bench_ctf.py, so it is a plain module beside the tests.
 sys.path.insert(0, str(Path(__file__).parent))
@@ -23,8 +24,8 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
-def vault(profiles: Profiles) -> Iterator[Vault]:
-    opened, _ = profiles.create("alex", PASSWORD)
+def vault(profiles: Profiles, new_profile: NewProfile) -> Iterator[Vault]:
+    opened, _ = new_profile(profiles, "alex")
     with opened:
         yield opened
 

@@ -234,12 +234,37 @@ def observe_session(session: Session) -> dict[str, Any]:
     }
 
 
+def _plain_leaf(value: Any) -> Any:
+    """What `_plain` makes of a value JSON cannot hold (json.dumps asks only for those)."""
+    if isinstance(value, date):
+        return {"date": value.isoformat()}
+    return repr(value)
+
+
+def _text(value: Any) -> str:
+    """`json.dumps(_plain(value), sort_keys=True)`, without copying the value first where its
+    keys are all strings (json.dumps would write other keys its own way: those are copied)."""
+    try:
+        return json.dumps(value, sort_keys=True, ensure_ascii=True, default=_plain_leaf,
+                          check_circular=False) if _string_keys(value) else json.dumps(
+            _plain(value), sort_keys=True, ensure_ascii=True)
+    except (TypeError, ValueError, RecursionError):
+        return json.dumps(_plain(value), sort_keys=True, ensure_ascii=True)
+
+
+def _string_keys(value: Any) -> bool:
+    if isinstance(value, dict):
+        return all(type(k) is str and _string_keys(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return all(_string_keys(v) for v in value)
+    return True
+
+
 def digests(observed: dict[str, Any]) -> str:
     """`aspect:digest` per aspect of an observation (the first 12 hex digits of a SHA-256),
     so a failure says which aspect changed."""
     return " ".join(
-        f"{aspect}:" + hashlib.sha256(json.dumps(_plain(value), sort_keys=True,
-                                                 ensure_ascii=True).encode()).hexdigest()[:12]
+        f"{aspect}:" + hashlib.sha256(_text(value).encode()).hexdigest()[:12]
         for aspect, value in sorted(observed.items())
     )
 

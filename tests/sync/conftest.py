@@ -23,6 +23,7 @@ from national import Faults, ServerConfig, ServerThread
 from sync.device import enrol
 from sync.engine import SyncEngine, SyncReport
 from sync.http import ApiSettings, Backoff
+from tests.conftest import NewProfile
 
 PASSWORD = "correct horse battery staple"
 CHILD_NAMES = ("Quillonyx", "Farthingdale")
@@ -100,13 +101,13 @@ def server(tmp_path: Path) -> Iterator[ServerThread]:
 
 @pytest.fixture
 def make_device(
-    server: ServerThread, data_dir: Path
+    server: ServerThread, data_dir: Path, new_profile: NewProfile,
 ) -> Iterator[Callable[..., Device]]:
     opened: list[Vault] = []
     profiles = Profiles(data_dir, kdf=FAST_KDF)
 
     def make(name: str = "alex", *, enrolled: bool = True, setting: str = "default") -> Device:
-        vault, _ = profiles.create(name, PASSWORD)
+        vault, _ = new_profile(profiles, name)
         opened.append(vault)
         if enrolled:
             enrol(vault, server.url, server.issue_code(setting), FAST)

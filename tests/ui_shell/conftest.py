@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from desktop.profiles import Profiles
+from tests.conftest import NewProfile
 from tests.qt_window import (
     MakeWindow,
     kept_application_look,
@@ -57,9 +58,11 @@ def unlock(qtbot: QtBot) -> Unlock:
 
 
 @pytest.fixture
-def make_profile(profiles: Profiles) -> Callable[[str], None]:
+def make_profile(
+    profiles: Profiles, new_profile: NewProfile,
+) -> Callable[[str], None]:
     def make(name: str = "alex") -> None:
-        vault, _key = profiles.create(name, PASSWORD)
+        vault, _key = new_profile(profiles, name)
         vault.close()
 
     return make

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,6 +23,7 @@ from sync.device import enrol
 from sync.engine import DEFAULT_RUN_DEADLINE, SyncEngine
 from ui.conflict_view import ConflictView
 from ui.sync_panel import UNREACHABLE, SyncPanel
+from ui.tasks import TaskRunner
 
 pytestmark = pytest.mark.qt_log_ignore(
     r"This plugin does not support (propagateSizeHints|raise|grabbing the keyboard)",
@@ -64,6 +66,24 @@ def test_enrol_from_the_panel_then_sync_now_sends_both(
     assert {row.state for row in panel.model.rows} == {"acknowledged"}
     assert {s.status for s in Assessments(vault).summaries()} == {"synced"}
     kit.exactly_once(server, vault)
+
+
+def test_a_refresh_asked_for_while_one_is_being_read_is_read_after_it(
+    qtbot: QtBot, tasks: TaskRunner, vault: Vault, make_panel: MakePanel, kit: SimpleNamespace
+) -> None:
+    """A change made while a refresh is on its way (read before the change) is shown too."""
+    panel = make_panel()
+    gate, reading_done = threading.Event(), threading.Event()
+    panel.refresh()  # read now, before the change: queued first on the database thread
+    tasks.run_db(lambda _db: (reading_done.set(), gate.wait(10)))
+    assert reading_done.wait(10)  # the first read is done; its answer waits for the GUI
+    kit.finalise_new(vault, 1, 2)
+    panel.refresh()  # asked for while the first is still on its way back
+    gate.set()
+    with qtbot.waitSignal(panel.changed, timeout=10_000):
+        pass
+    qtbot.waitUntil(lambda: panel.counts.get("queued") == 2, timeout=10_000)
+    assert panel.count_labels["queued"].text() == "2"
 
 
 def test_server_down_says_so_then_auto_sync_delivers_once_it_starts(
