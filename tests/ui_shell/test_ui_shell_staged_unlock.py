@@ -223,7 +223,8 @@ def test_the_application_window_freezes_what_start_up_made_and_never_a_session(
     window.lock()
     press_unlock(qtbot, window)
     qtbot.waitUntil(lambda: window.session_is_ready, timeout=10_000)
-    assert gc.get_freeze_count() == frozen
+    # (`<=`: what earlier tests left frozen may be freed meanwhile; a freeze adds thousands)
+    assert gc.get_freeze_count() <= frozen
 
 
 @pytest.mark.usefixtures("frozen_again")  # set up first: torn down after the window is gone
@@ -235,12 +236,12 @@ def test_no_freeze_after_a_password_was_typed_or_without_the_option(
     window = make_window(freeze_start_up=True)
     assert window.current_page is window.create_page
     warmed_up(qtbot, window)
-    assert gc.get_freeze_count() == before
+    assert gc.get_freeze_count() <= before
     profiles.create("alex", PASSWORD)[0].close()
     window = make_window()  # a window made by a test or a tool: the collector is left alone
     assert window.current_page is window.unlock_page
     warmed_up(qtbot, window)
-    assert gc.get_freeze_count() == before
+    assert gc.get_freeze_count() <= before
 
 
 def test_with_workers_running_python_the_gui_thread_gets_the_gil_back_within_a_millisecond(
