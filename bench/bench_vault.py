@@ -24,6 +24,7 @@ from desktop.profiles import Profiles
 PASSWORD = "benchmark passphrase"
 SAVES = int(os.environ.get("BENCH_SAVES", "200"))
 RECORDS = int(os.environ.get("BENCH_RECORDS", "10000"))
+GROWTH_SAVES = 2000
 
 
 def answers_of_size(n: int, target: int = 30_000) -> dict[str, Any]:
@@ -138,9 +139,43 @@ def bench_unlock_and_summaries(root: Path) -> None:
           f"({size / 1024 / 1024:.1f} MiB for {RECORDS})")
 
 
+def bench_growth(root: Path) -> None:
+    """What 2,000 autosaves of a 30 KB record add to the vault in one editing session (the
+    working revision replaced), beside 2,000 saves that each append a revision (how every
+    autosave was stored before issue 10). Sizes after the last connection closed (its close
+    checkpoints the WAL into the file and removes it)."""
+    added: dict[str, int] = {}
+    record = 0
+    for kind, session in (("session", "one editing session"), ("append", None)):
+        profiles = Profiles(root / f"growth-{kind}", kdf=FAST_KDF)
+        vault, _ = profiles.create("bench", PASSWORD)
+        store = Assessments(vault)
+        doc: dict[str, Any] = {"form": "national-send-assessment", "form_version": "1.0.0",
+                               "answers": answers_of_size(0)}
+        record = len(json.dumps(doc).encode())
+        record_id, _ = store.create(doc)
+        path = vault.path
+        vault.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        before = path.stat().st_size
+        for n in range(GROWTH_SAVES):
+            doc["answers"]["about_me"] = {"n": n}
+            store.save(record_id, doc, session=session)
+        vault.close()
+        added[kind] = path.stat().st_size - before
+    print(f"vault growth from {GROWTH_SAVES:,} autosaves of one {record // 1024} KB record:")
+    print(f"  one editing session       {added['session'] / 1024:10.0f} KiB   "
+          f"{added['session'] / record:6.2f}x the record   (target: under 3x)")
+    print(f"  a revision each (before)  {added['append'] / 1024:10.0f} KiB   "
+          f"{added['append'] / record:6.0f}x the record   "
+          f"(ratio {added['append'] / max(added['session'], 1):.0f}x)")
+    print("  policy: the WAL is checkpointed by SQLite every 1,000 pages and truncated when the "
+          "last connection closes; no VACUUM (freed pages are reused by the next saves)")
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="onesend-bench-") as tmp:
         bench_autosave(Path(tmp))
+        bench_growth(Path(tmp))
         bench_unlock_and_summaries(Path(tmp))
     return 0
 
