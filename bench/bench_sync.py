@@ -10,9 +10,11 @@ printed beside the same run's baseline: the same batched sync by the client code
 hashed and sent as one canonical encoding, gzip level 3 and receipts checked with one key
 object), taken from git into a temporary directory; empty to skip it.
 
-`BENCH_SYNC_COUNT` (default 10000) sets N; `BENCH_SYNC_BASELINE_COUNT` (default 1000)
-caps the one-per-request run, whose per-assessment figures are then scaled to N (the
-output says so); set it to N to measure the baseline in full (about 8 minutes here).
+`BENCH_SYNC_COUNT` (default 10000) sets N; `BENCH_SYNC_SCALE` (default 50000; empty to skip)
+the larger batched runs printed beside it (per-record time against N's);
+`BENCH_SYNC_BASELINE_COUNT` (default 1000) caps the one-per-request run, whose per-assessment
+figures are then scaled to N (the output says so); set it to N to measure the baseline in full
+(about 8 minutes here).
 Run with `make bench` or `.venv/bin/python bench/bench_sync.py`.
 """
 
@@ -37,6 +39,8 @@ from desktop.profiles import Profiles
 
 PASSWORD = "benchmark passphrase"
 COUNT = int(os.environ.get("BENCH_SYNC_COUNT", "10000"))
+# Larger runs, batched only, to show growth beside N (the scale table: 10,000 and 50,000).
+SCALE = [int(n) for n in os.environ.get("BENCH_SYNC_SCALE", "50000").split(",") if n]
 # One request per assessment costs a durable commit on each side per assessment (about 40 ms
 # here), so by default it is measured on 1,000 and scaled, to keep `make bench` short.
 BASELINE = min(COUNT, int(os.environ.get("BENCH_SYNC_BASELINE_COUNT", "1000")))
@@ -66,8 +70,9 @@ def populate(root: Path, count: int) -> Path:
     for n in range(count):
         doc = copy.deepcopy(bases[n % len(bases)])
         doc["answers"]["about_me"]["interests"] = f"Trains, maps and swimming (#{n})."
-        record_id, _ = store.create(doc, record_id=f"a{n:06d}")
-        store.finalise(record_id)
+        store.create(doc, record_id=f"a{n:06d}")
+    for _ in store.finalise_many(store.finalisable()):  # on every core from 500 records
+        pass
     vault.close()
     return root
 
@@ -126,7 +131,7 @@ def baseline_code(work: Path) -> Path | None:
 
 def run_mode(
     work: Path, source: Path, mode: str, limit: int, *, code_tree: Path | None = None,
-    name: str | None = None,
+    name: str | None = None, count: int = COUNT,
 ) -> dict[str, Any]:
     name = name or mode
     root = work / name
@@ -147,7 +152,7 @@ def run_mode(
         if server.stdout:
             server.stdout.close()
     figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    expected = limit or COUNT
+    expected = limit or count
     if figures["sent"] != expected or figures["still_queued"]:
         raise RuntimeError(f"{mode}: sent {figures['sent']} of {expected}")
     return figures
@@ -165,6 +170,13 @@ def main() -> int:
         before = (run_mode(work, source, "batch", 0, code_tree=tree, name="baseline")
                   if tree is not None else None)
         single = run_mode(work, source, "single", 0 if BASELINE == COUNT else BASELINE)
+        shutil.rmtree(source)
+        larger = []
+        for size in SCALE:
+            bigger = populate(work / f"source-{size}", size)
+            larger.append((size, run_mode(work, bigger, "batch", 0, name=f"batch-{size}",
+                                          count=size)))
+            shutil.rmtree(bigger)
     scale = COUNT / BASELINE
     rows = [
         ("wall time", f"{batched['seconds']:.2f} s", f"{single['seconds'] * scale:.2f} s",
@@ -184,6 +196,12 @@ def main() -> int:
     for name, ours, theirs, ratio in rows:
         print(f"  {name:12} {ours:>12} {theirs:>12} {ratio:7.1f}x")
     print(f"  throughput: {COUNT / batched['seconds']:.0f} assessments/s batched")
+    per = batched["seconds"] / COUNT
+    for size, figures in larger:
+        print(f"  {size:,} batched: {figures['seconds']:.2f} s, {figures['requests']} requests, "
+              f"{figures['bytes_sent'] / 1e6:.1f} MB, peak {figures['peak_kib'] / 1024:.0f} MiB; "
+              f"{figures['seconds'] / size * 1000:.2f} ms a record, x"
+              f"{figures['seconds'] / size / per:.2f} of {COUNT:,}'s (linear: about x1)")
     now_ms = batched["cpu_seconds"] * 1000 / COUNT
     if before is not None:
         then_ms = before["cpu_seconds"] * 1000 / COUNT
