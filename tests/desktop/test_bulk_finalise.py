@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-import desktop.assessments
 from desktop.assessments import Assessments
 from desktop.crypto import FAST_KDF
 from desktop.errors import TamperedData
@@ -26,6 +25,7 @@ from desktop.profiles import Profiles
 from desktop.vault import Vault
 from forms.errors import UserError
 from forms.registry import Catalogue, parse_definition_text
+from tests.before_bounds import create_past_the_bounds
 
 PASSWORD = "correct horse battery staple"
 
@@ -247,19 +247,13 @@ def build_scene(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Vault:
         elif record_id == "archived":
             doc = {**_example("secondary", "Ola"),
                    "archive": [{"path": "old.answer", "value": "kept ✓"}]}
-        elif record_id == "bounds":
-            doc = _example("early-years", "Deep")
-            nest: Any = "x"
-            for _ in range(900):
-                nest = [nest]
-            doc["answers"]["about_me"]["deep"] = nest
-            # As an older OneSEND stored it (it had no bounds).
-            monkeypatch.setattr(desktop.assessments, "check_document_bounds",
-                                lambda *args, **kwargs: None)
+        elif record_id == "bounds":  # as an older OneSEND stored it (it had no bounds)
+            create_past_the_bounds(store, _example("early-years", "Deep"), monkeypatch,
+                                   record_id=record_id)
+            continue
         else:
             doc = _example(kinds[record_id.rstrip("0123456789")], f"Zoë “{record_id}”")
         store.create(doc, record_id=record_id)
-        monkeypatch.undo()
     store.finalise("queued")
     # Altered outside OneSEND: a revision's status changed in the file (the trigger dropped).
     conn = sqlite3.connect(vault.path, isolation_level=None)

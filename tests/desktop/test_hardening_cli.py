@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 
-import desktop.assessments
 from desktop.assessments import Assessments
 from desktop.crypto import FAST_KDF
 from desktop.profiles import Profiles
 from forms.bounds import GENERIC_CHARS, MAX_DEPTH, SHORT_CHARS
 from tests import cli_runner
+from tests.before_bounds import create_past_the_bounds
 
 PASSWORD = "a long enough passphrase"
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,16 +130,8 @@ def test_finalise_all_complete_skips_a_record_it_cannot_read_and_finalises_the_r
     with profiles.unlock("alex", PASSWORD) as vault:
         store = Assessments(vault)
         good = [store.create(example(name))[0] for name in ("primary", "secondary")]
-        deep = example("early-years")
-        nest: Any = "x"
-        for _ in range(900):
-            nest = [nest]
-        deep["answers"]["about_me"]["deep"] = nest
         # As an older OneSEND would have stored it (it had no bounds).
-        monkeypatch.setattr(desktop.assessments, "check_document_bounds",
-                            lambda *args, **kwargs: None)
-        bad, _ = store.create(deep)
-        monkeypatch.undo()
+        bad = create_past_the_bounds(store, example("early-years"), monkeypatch)
     result = json.loads(onesend.ok("assessments", "finalise", "--all-complete", "--json",
                                    "--password-stdin"))
     assert sorted(entry["id"] for entry in result["finalised"]) == sorted(good)
