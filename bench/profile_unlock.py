@@ -154,15 +154,15 @@ def on_collection(phase: str, info: dict[str, int]) -> None:
                       threading.current_thread().name))
 
 
-def collections_in(begin: float, end: float) -> list[str]:
-    """Each cyclic collection over 2 ms that started in [begin, end]."""
+def collections_in(begin: float, end: float, over: float = 0.002) -> list[str]:
+    """Each cyclic collection longer than `over` seconds that started in [begin, end]."""
     out, started = [], {}
     for at, phase, generation, thread in GC_EVENTS:
         if phase == "start":
             started[thread] = at
         elif thread in started:
             first = started.pop(thread)
-            if begin <= first <= end and at - first > 0.002:
+            if begin <= first <= end and at - first > over:
                 out.append(f"generation {generation} on {thread}: {(at - first) * 1000:.1f} ms")
     return out
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import gc
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -22,16 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import itertools
 
 import bench_ui
-from profile_unlock import schedstat
+from profile_unlock import collections_in, on_collection, schedstat
 
-GC_EVENTS: list[tuple[float, str, int, str]] = []
 TICKS: list[tuple[float, float, float, tuple[float, float], dict[str, int]]] = []
 FROZEN: list[int] = []
-
-
-def on_collection(phase: str, info: dict[str, int]) -> None:
-    GC_EVENTS.append((time.perf_counter(), phase, info["generation"],
-                      threading.current_thread().name))
 
 
 def threads_cpu() -> dict[str, int]:
@@ -81,15 +74,8 @@ def report() -> None:
               " other threads (ms): "
               + ", ".join(f"{t} {ms:.1f}" for t, ms in others.items() if ms > 1)
               + f"; threads that ended meanwhile {gone:.1f}")
-        started: dict[str, float] = {}
-        for at, phase, generation, thread in GC_EVENTS:
-            if phase == "start":
-                started[thread] = at
-            elif thread in started:
-                first = started.pop(thread)
-                if begin <= first <= end and at - first > 0.001:
-                    print(f"      collection, generation {generation} on {thread}:"
-                          f" {(at - first) * 1000:.1f} ms")
+        for collection in collections_in(begin, end, over=0.001):
+            print(f"      collection, {collection}")
 
 
 def main(argv: list[str]) -> int:
