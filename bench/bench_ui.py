@@ -367,21 +367,26 @@ UNLOCK_ROUNDS = 5
 WATCH_SECONDS = 1.0
 
 
+def window_on_filled_profile(data: Path, count: int) -> Any:
+    """The application's window, shown, on a new profile "bench" (password "bench password
+    123") holding `count` fictional records, made as ui/app.py's run_app makes it."""
+    from ui.main_window import MainWindow  # noqa: PLC0415
+
+    vault, _key = Profiles(data, kdf=FAST_KDF).create("bench", "bench password 123")
+    fill(vault, documents(count))
+    vault.close()
+    window = MainWindow(["bench"], data, kdf=FAST_KDF, today=TODAY, freeze_start_up=True)
+    window.show()
+    return window
+
+
 def bench_unlock(count: int = 2_000) -> None:
     """The longest GUI-thread stall from Enter on the unlock page until 0.5 s after the session
     is built (the list's first page shown, toolbar, sync area), beside the same watch over the
     same time on the idle window just before; the first unlock (the coldest) and then lock and
     unlock again, `UNLOCK_ROUNDS` in all."""
-    from ui.main_window import MainWindow  # noqa: PLC0415
-
     with tempfile.TemporaryDirectory(prefix="onesend-bench-unlock-") as folder:
-        data = Path(folder)
-        vault, _key = Profiles(data, kdf=FAST_KDF).create("bench", "bench password 123")
-        fill(vault, documents(count))
-        vault.close()
-        window = MainWindow(["bench"], data, kdf=FAST_KDF, today=TODAY,
-                            freeze_start_up=True)  # as ui/app.py's run_app
-        window.show()
+        window = window_on_filled_profile(Path(folder), count)
         settle = time.perf_counter() + 1.5  # the session's modules imported meanwhile
         wait_until(lambda: time.perf_counter() > settle)
         firsts: list[bool] = []

@@ -31,12 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "ui_list"))
 
-from fictional_children import TODAY, documents, fill  # noqa: E402
 from PySide6.QtCore import QEvent, QEventLoop, QObject, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from desktop.crypto import FAST_KDF  # noqa: E402
-from desktop.profiles import Profiles  # noqa: E402
 from ui import theme  # noqa: E402
 
 STEP = 0.010  # report steps longer than this
@@ -198,16 +195,10 @@ def main() -> int:
     theme.use_stylesheet_propagation()  # as ui/app.py makes it (the window sets the sheet)
     app = TimedApplication([])
     wrap_all()
-    from ui.main_window import MainWindow  # noqa: PLC0415
+    from bench_ui import window_on_filled_profile  # noqa: PLC0415 - after the wrapping
 
     with tempfile.TemporaryDirectory(prefix="onesend-profile-unlock-") as folder:
-        data = Path(folder)
-        vault, _key = Profiles(data, kdf=FAST_KDF).create("bench", "bench password 123")
-        fill(vault, documents(count))
-        vault.close()
-        window = MainWindow(["bench"], data, kdf=FAST_KDF, today=TODAY,
-                            freeze_start_up=True)  # as ui/app.py's run_app
-        window.show()
+        window = window_on_filled_profile(Path(folder), count)
         loop = QEventLoop()
 
         def run_until(done: object, timeout: float = 30.0) -> None:
