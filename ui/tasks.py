@@ -36,9 +36,13 @@ T = TypeVar("T")
 # How long a thread running Python keeps the GIL while another waits for it (CPython's default
 # is 5 ms). The GUI thread gives the GIL up at every call into Qt that releases it and takes it
 # back for every Python slot or model method Qt calls, so while a worker runs Python (the list's
-# pages decrypted and prepared) each of those round trips used to wait the worker's whole turn:
-# a 15 ms step of the GUI thread became a 40-100 ms stall (`bench/profile_unlock.py`, issue 10).
-GIL_SWITCH_SECONDS = 0.001
+# pages decrypted and prepared) some of those round trips wait the worker's whole turn: a 15 ms
+# step of the GUI thread became a 40-100 ms stall at 5 ms (`bench/profile_unlock.py`), and at
+# 1 ms whole `bench/bench_ui.py` runs still had an unlock stall over 50 ms now and then (2 of 6
+# runs alternated with 0.1 ms, whose worst of 5 was 13-24 ms in all 6; issue 10). The price is
+# paid only while two threads want the GIL at once: two workers both running Python take
+# 1.0-1.5x as long as at 5 ms (`bench/bench_gil.py`); an idle GUI thread asks for nothing.
+GIL_SWITCH_SECONDS = 0.0001
 Success = Callable[[Any], None]
 Failure = Callable[[BaseException], None]
 

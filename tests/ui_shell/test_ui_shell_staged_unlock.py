@@ -244,15 +244,16 @@ def test_no_freeze_after_a_password_was_typed_or_without_the_option(
     assert gc.get_freeze_count() <= before
 
 
-def test_with_workers_running_python_the_gui_thread_gets_the_gil_back_within_a_millisecond(
+def test_with_workers_running_python_the_gui_thread_gets_the_gil_back_within_100_microseconds(
 ) -> None:
-    # CPython's default turn is 5 ms: every time the GUI thread took the GIL back (each Python
-    # slot or model method Qt called) while the list's pages were decrypted, it waited that long.
+    # CPython's default turn is 5 ms: each time the GUI thread took the GIL back (a Python slot
+    # or model method Qt called) while the list's pages were decrypted, it could wait that long;
+    # at 1 ms an unlock still stalled over 50 ms now and then (ui/tasks.py, issue 10).
     default = sys.getswitchinterval()
     sys.setswitchinterval(0.005)
     try:
         runner = TaskRunner()
-        assert sys.getswitchinterval() <= GIL_SWITCH_SECONDS <= 0.001
+        assert sys.getswitchinterval() <= GIL_SWITCH_SECONDS <= 0.0001
         runner.shutdown()
     finally:
         sys.setswitchinterval(default)
