@@ -10,33 +10,50 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QEvent, QObject, Slot
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication, QWidget
 from typing_extensions import override
 
-_CHANGES = (QEvent.Type.ApplicationFontChange, QEvent.Type.FontChange)
-
 
 class _Follow(QObject):
-    """Runs `apply` now and each time the application's (or the widget's) font changes."""
+    """Runs `apply` now, each time the application's font changes (Larger text, Normal text
+    size) and each time the widget's own font changes.
+
+    The application's change comes by `QGuiApplication.fontChanged`: a widget whose font was
+    set explicitly (as `apply` does) gets no ApplicationFontChange or FontChange event from
+    `QApplication.setFont`, so an event filter alone left every heading at the size it had when
+    it was made (found under Xvfb: 200% headings after Ctrl+0).
+    """
 
     def __init__(self, widget: QWidget, apply: Callable[[], None]) -> None:
         super().__init__(widget)
         self.apply = apply
         self._busy = False
         widget.installEventFilter(self)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.fontChanged.connect(self._font_changed)  # dropped with this object
         apply()
+
+    @Slot(QFont)
+    def _font_changed(self, _font: QFont) -> None:
+        self._reapply()
 
     @override
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() in _CHANGES and not self._busy:
-            self._busy = True  # our own setFont sends a FontChange
-            try:
-                self.apply()
-            finally:
-                self._busy = False
+        if event.type() == QEvent.Type.FontChange:
+            self._reapply()
         return False
+
+    def _reapply(self) -> None:
+        if self._busy:
+            return  # our own setFont sends a FontChange
+        self._busy = True
+        try:
+            self.apply()
+        finally:
+            self._busy = False
 
 
 def relative_font(widget: QWidget, factor: float, *, bold: bool = True) -> None:
