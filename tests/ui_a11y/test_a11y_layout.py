@@ -4,6 +4,9 @@ sidebar's entries are not cut off and Lock stays on the toolbar."""
 
 from __future__ import annotations
 
+import itertools
+
+import pytest
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.exceptions import TimeoutError as QtTimeout
@@ -76,3 +79,68 @@ def test_200_percent_text_in_a_1280_by_720_window(
         problems.append("check your answers: scrolls sideways")
     assert window.width() <= 1280
     assert problems == [], "\n".join(problems)
+
+
+@pytest.mark.parametrize(("scale", "width", "one_line"),
+                         [(1.0, 1140, True), (2.0, 1140, False), (2.0, 1280, None)])
+def test_the_editor_header_keeps_every_part_apart_and_whole(
+    qtbot: QtBot, profiles: Profiles, make_window: MakeWindow, scale: float, width: int,
+    one_line: bool | None,
+) -> None:
+    # Found under Xvfb: in the window's own first size (1140 wide), at any text size, the
+    # child's name got no room in the header's line: it was cut to "Ada Lo" and "Status: Draft"
+    # was drawn over it. At 200% the save state and buttons now take a second line.
+    vault, _key = profiles.create("sam", PASSWORD)
+    record_id, _ = Assessments(vault).create(example("primary"))
+    vault.close()
+    window = make_window()
+    window.resize(width, 728)
+    unlock_window(qtbot, window)
+    window.set_text_scale(scale)
+    editor = open_in_window(qtbot, window, record_id)
+    qtbot.wait(50)
+    if one_line is not None:
+        assert editor.header.one_line is one_line
+    parts = [w for w in (editor.title_label, editor.status_label, editor.save_label,
+                         editor.undo_button, editor.pdf_button) if w.isVisible()]
+    assert len(parts) == 5
+    boxes = [QRect(w.mapTo(editor, w.rect().topLeft()), w.size()) for w in parts]
+    problems = [f"{a.objectName() or type(a).__name__} overlaps "
+                f"{b.objectName() or type(b).__name__}"
+                for (a, ra), (b, rb) in itertools.combinations(zip(parts, boxes, strict=True), 2)
+                if ra.intersects(rb)]
+    for part, box in zip(parts, boxes, strict=True):
+        if not editor.rect().contains(box):
+            problems.append(f"{part.objectName() or part.text()} is outside the editor")
+    for label in (editor.status_label, editor.save_label):
+        if label.width() < label.fontMetrics().horizontalAdvance(label.text()):
+            problems.append(f"{label.text()!r} is cut to {label.width()} px")
+    name = editor.title_label
+    if name.text() and name.width() < name.fontMetrics().horizontalAdvance(name.text()):
+        problems.append(f"the child's name {name.text()!r} is cut to {name.width()} px")
+    assert problems == [], "\n".join(problems)
+
+
+def test_headings_follow_the_text_size_back_down(
+    qtbot: QtBot, profiles: Profiles, make_window: MakeWindow,
+) -> None:
+    # Found under Xvfb: after Larger text then Normal text size (Ctrl+0) with a record open,
+    # the child's name and the section's heading stayed at their 200% size.
+    vault, _key = profiles.create("sam", PASSWORD)
+    record_id, _ = Assessments(vault).create(example("primary"))
+    vault.close()
+    window = make_window()
+    unlock_window(qtbot, window)
+    editor = open_in_window(qtbot, window, record_id)
+    page = editor.show_section("about_me")
+    assert page is not None
+    normal = (editor.title_label.font().pointSizeF(), page.heading.font().pointSizeF())
+    window.set_text_scale(2.0)
+    qtbot.wait(20)
+    larger = (editor.title_label.font().pointSizeF(), page.heading.font().pointSizeF())
+    window.set_text_scale(1.0)
+    qtbot.wait(20)
+    back = (editor.title_label.font().pointSizeF(), page.heading.font().pointSizeF())
+    assert larger[0] > normal[0]
+    assert larger[1] > normal[1]
+    assert back == pytest.approx(normal)

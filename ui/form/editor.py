@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
-    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -42,6 +41,7 @@ from forms.engine import Session
 from forms.model import Question
 from ui.form.check_answers import CheckAnswersPage
 from ui.form.edit_session import EditSession, section_of
+from ui.form.editor_header import EditorHeader
 from ui.form.history import HistoryView
 from ui.form.navigation import (
     CHECK_PAGE,
@@ -57,7 +57,6 @@ from ui.form.section_page import SectionPage
 from ui.form.sidebar import SectionSidebar
 from ui.form.style import editor_style
 from ui.form.widgets import FieldAdapter, FieldContext, adapter_for, describe
-from ui.scaling import relative_font
 from ui.tasks import TaskRunner, emit
 
 __all__ = ["TITLE_CHARS", "AssessmentEditor", "editor_style", "title_text"]
@@ -126,35 +125,18 @@ class AssessmentEditor(QWidget):
     def _build_ui(self) -> None:
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        header = QHBoxLayout()
-        header.setContentsMargins(12, 8, 12, 8)
-        self.title_label = QLabel(self)
-        self.title_label.setObjectName("editorTitle")
-        relative_font(self.title_label, 1.3)
-        # A long name is cut with "…" by title_text(); the label never widens the window.
-        self.title_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.title_label.setMinimumWidth(120)
-        self.status_label = QLabel(self)
-        self.status_label.setObjectName("recordStatus")
-        self.save_label = QLabel(self)
-        self.save_label.setObjectName("saveState")
+        self.header = EditorHeader(self)
+        self.title_label = self.header.title_label
+        self.status_label = self.header.status_label
+        self.save_label = self.header.save_label
         describe(self.save_label, "Save state")
-        self.undo_button = QPushButton("&Undo last change", self)
-        self.undo_button.setEnabled(False)
+        self.undo_button = self.header.undo_button
         self.undo_button.clicked.connect(self.undo)
-        self.pdf_button = QPushButton("Family copy (&PDF)…", self)
+        self.pdf_button = self.header.pdf_button
         self.pdf_button.clicked.connect(self._choose_pdf_path)
-        self.open_pdf_button = QPushButton("&Open the PDF", self)
-        self.open_pdf_button.setVisible(False)
+        self.open_pdf_button = self.header.open_pdf_button
         self.open_pdf_button.clicked.connect(self._open_pdf)
-        header.addWidget(self.title_label)
-        header.addWidget(self.status_label)
-        header.addStretch(1)
-        header.addWidget(self.save_label)
-        header.addWidget(self.undo_button)
-        header.addWidget(self.pdf_button)
-        header.addWidget(self.open_pdf_button)
-        outer.addLayout(header)
+        outer.addWidget(self.header)
 
         self.banner = QFrame(self)
         self.banner.setObjectName("readOnlyBanner")
@@ -271,7 +253,7 @@ class AssessmentEditor(QWidget):
             "amendment: that makes a new revision and the signed-off one is kept.")
         self.undo_button.setVisible(not self.read_only)
         name = self.child_name() or "New assessment"
-        self.title_label.setText(name)
+        self.header.set_name(name)
         emit(self.title_changed, name)
 
     # -- sections ------------------------------------------------------------------------------
@@ -440,8 +422,7 @@ class AssessmentEditor(QWidget):
         self.record_actions.changed()
         self._errors_timer.start()
         name = self.child_name() or "New assessment"
-        if name != self.title_label.text():
-            self.title_label.setText(name)
+        if self.header.set_name(name):
             emit(self.title_changed, name)
 
     def undo(self) -> None:
@@ -464,9 +445,7 @@ class AssessmentEditor(QWidget):
     # -- saving ----------------------------------------------------------------------------------
 
     def _set_save_label(self, state: str, text: str) -> None:
-        self.save_label.setText(text)
-        self.save_label.setAccessibleDescription(text)
-        self.save_label.setProperty("state", state)
+        self.header.set_save_state(state, text)
         emit(self.save_state_changed, state)
 
     @property
