@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from desktop.assessments import Assessments
 from desktop.profiles import Profiles
 from desktop.vault import Vault
 from tests.qt_window import (
@@ -69,3 +70,17 @@ def open_in_window(qtbot: QtBot, window: MainWindow, record_id: str) -> Assessme
     qtbot.waitUntil(lambda: workspace.editor is not None, timeout=10_000)
     assert workspace.editor is not None
     return workspace.editor
+
+
+def window_with_example(
+    qtbot: QtBot, profiles: Profiles, make_window: MakeWindow, *, width: int | None = None,
+) -> tuple[MainWindow, Workspace, str]:
+    """A profile "sam" holding the primary example, unlocked in a shown window (resized to
+    `width` x 728 first): the window, its workspace and the record's id."""
+    vault, _key = profiles.create("sam", PASSWORD)
+    record_id, _ = Assessments(vault).create(example("primary"))
+    vault.close()
+    window = make_window()
+    if width is not None:
+        window.resize(width, 728)
+    return window, unlock_window(qtbot, window), record_id

@@ -13,12 +13,16 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from desktop.assessments import Assessments
 from desktop.profiles import Profiles
 from ui.ctf_import_dialog import CtfImportDialog
 
 from .a11y_checks import page_problems
-from .conftest import PASSWORD, MakeWindow, example, open_in_window, unlock_window
+from .conftest import (
+    PASSWORD,
+    MakeWindow,
+    open_in_window,
+    window_with_example,
+)
 
 CTF = Path(__file__).resolve().parents[1] / "ctf"
 
@@ -49,11 +53,7 @@ def test_the_pages_before_a_profile_is_open(
 def test_the_list_every_section_check_your_answers_and_history(
     qtbot: QtBot, profiles: Profiles, make_window: MakeWindow,
 ) -> None:
-    vault, _key = profiles.create("sam", PASSWORD)
-    record_id, _ = Assessments(vault).create(example("primary"))
-    vault.close()
-    window = make_window()
-    workspace = unlock_window(qtbot, window)
+    window, workspace, record_id = window_with_example(qtbot, profiles, make_window)
     qtbot.waitUntil(lambda: workspace.list_page.model.rowCount() == 1, timeout=10_000)
     problems = page_problems(qtbot, window, "list")
     editor = open_in_window(qtbot, window, record_id)

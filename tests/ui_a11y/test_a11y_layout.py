@@ -16,7 +16,14 @@ from desktop.assessments import Assessments
 from desktop.profiles import Profiles
 from ui.form.widgets import DateAdapter
 
-from .conftest import PASSWORD, MakeWindow, example, open_in_window, unlock_window
+from .conftest import (
+    PASSWORD,
+    MakeWindow,
+    example,
+    open_in_window,
+    unlock_window,
+    window_with_example,
+)
 
 
 def test_200_percent_text_in_a_1280_by_720_window(
@@ -90,12 +97,8 @@ def test_the_editor_header_keeps_every_part_apart_and_whole(
     # Found under Xvfb: in the window's own first size (1140 wide), at any text size, the
     # child's name got no room in the header's line: it was cut to "Ada Lo" and "Status: Draft"
     # was drawn over it. At 200% the save state and buttons now take a second line.
-    vault, _key = profiles.create("sam", PASSWORD)
-    record_id, _ = Assessments(vault).create(example("primary"))
-    vault.close()
-    window = make_window()
-    window.resize(width, 728)
-    unlock_window(qtbot, window)
+    window, _workspace, record_id = window_with_example(qtbot, profiles, make_window,
+                                                        width=width)
     window.set_text_scale(scale)
     editor = open_in_window(qtbot, window, record_id)
     qtbot.wait(50)
@@ -126,11 +129,7 @@ def test_headings_follow_the_text_size_back_down(
 ) -> None:
     # Found under Xvfb: after Larger text then Normal text size (Ctrl+0) with a record open,
     # the child's name and the section's heading stayed at their 200% size.
-    vault, _key = profiles.create("sam", PASSWORD)
-    record_id, _ = Assessments(vault).create(example("primary"))
-    vault.close()
-    window = make_window()
-    unlock_window(qtbot, window)
+    window, _workspace, record_id = window_with_example(qtbot, profiles, make_window)
     editor = open_in_window(qtbot, window, record_id)
     page = editor.show_section("about_me")
     assert page is not None
