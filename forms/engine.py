@@ -48,6 +48,9 @@ from forms.registry import Catalogue, load_definition
 
 MISSING_KIND = "missing"
 INVALID_KIND = "invalid"
+# A date that is not a real one, in the stored form's words (a JSON file holds year-month-day);
+# the window says it in its date box's own format (ui.form.navigation.as_shown).
+NOT_A_REAL_DATE = "Enter a real date as year-month-day, such as 2025-09-01."
 
 _IDENTIFIER_CHECKS = {
     "upn": validators.check_upn,
@@ -1236,7 +1239,7 @@ class _Evaluation:
         if kind == "date":
             parsed = _parse_date(raw)
             if parsed is None:
-                return MISSING, "Enter a real date as year-month-day, such as 2025-09-01."
+                return MISSING, NOT_A_REAL_DATE
             return parsed, None
         if kind == "yes_no":
             if not isinstance(raw, bool):
@@ -1490,8 +1493,7 @@ class _Evaluation:
             self.problem(f"{path}.date", "Give the date this was signed.", MISSING_KIND,
                          section_id)
         elif signed is MISSING:
-            self.problem(f"{path}.date", "Enter a real date as year-month-day, such as "
-                         "2025-09-01.", INVALID_KIND, section_id)
+            self.problem(f"{path}.date", NOT_A_REAL_DATE, INVALID_KIND, section_id)
         elif signed > self.ctx.today:
             self.problem(f"{path}.date", "This date cannot be in the future.", INVALID_KIND,
                          section_id)

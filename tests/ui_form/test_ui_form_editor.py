@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QLineEdit, QPushButton
 from pytestqt.qtbot import QtBot
 
 from desktop.assessments import Assessments
@@ -27,7 +27,7 @@ from tests.ui_form.editor_filler import (
     wait_saved,
 )
 from ui.form.editor import AssessmentEditor
-from ui.form.widgets import ChoiceAdapter, MultiChoiceAdapter, TextAdapter
+from ui.form.widgets import ChoiceAdapter, DateAdapter, MultiChoiceAdapter, TextAdapter
 from ui.tasks import TaskRunner, emit, vault_opener
 
 # The offscreen platform's known noise (it cannot raise windows or grab the keyboard).
@@ -266,3 +266,29 @@ def test_a_keystroke_copies_no_answers_of_the_record(
     assert editor.session.answer("about_me.interests").endswith("lego.")
     assert copied == []
     wait_saved(qtbot, editor)
+
+
+def test_a_date_that_is_not_real_is_explained_in_the_date_box_own_format(
+    qtbot: QtBot, open_editor: Opener,
+) -> None:
+    # Found under Xvfb: typing 31/02/2026 into a date box (whose hint says "For example
+    # 27/03/2016") was answered "Enter a real date as year-month-day, such as 2025-09-01.": the
+    # engine's words for a JSON file, not for the box the user typed in.
+    editor = open_editor(example("primary"))
+    page = editor.show_section("assessment")
+    assert page is not None
+    when = page.adapters["assessment.assessment_date"]
+    assert isinstance(when, DateAdapter)
+    when.date.edit.clear()
+    qtbot.keyClicks(when.date.edit, "31/02/2026")
+    emit(when.date.edited)
+    qtbot.waitUntil(lambda: page.summary.isVisible() and bool(page.summary.entries))
+    entries = [e.text() for e in page.summary.entries
+               if e.property("path") == "assessment.assessment_date"]
+    assert entries == ["Date of the assessment: Enter a real date, for example 27/03/2016."]
+    assert when.error_label.text() == "Error: Enter a real date, for example 27/03/2016."
+    editor.show_check_answers()
+    qtbot.waitUntil(lambda: bool(editor.check_page.findChildren(QPushButton, "errorLink")))
+    links = [link.text() for link in editor.check_page.findChildren(QPushButton, "errorLink")]
+    assert "Enter a real date, for example 27/03/2016." in links
+    assert not [text for text in links if "year-month-day" in text]

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from desktop.answers_text import AnswerRow, long_date, summary_blocks
 from forms.engine import Session
+from ui.form.navigation import as_shown
 from ui.form.widgets import WrapCheckBox, WrappingLink, describe
 from ui.scaling import relative_font
 from ui.tasks import emit
@@ -240,7 +241,7 @@ class CheckAnswersPage(QScrollArea):
                                     "amendment to change it.", box))
             layout.addWidget(self.message)
             return box
-        problems = session.problems
+        problems = as_shown(session.problems)
         if problems:
             count = len(problems)
             intro = QLabel(f"It cannot be finalised yet: {count} "

@@ -27,6 +27,7 @@ from forms.bounds import clip_answers, definition_for
 from forms.engine import MISSING_KIND, Problem, Session, document_session
 from forms.paths import parse_answer_path
 from forms.registry import Catalogue
+from ui.form.navigation import as_shown
 
 # Statuses in which the record is signed off (or on its way out) and cannot be edited here.
 READ_ONLY_STATUSES = FINALISED
@@ -259,7 +260,7 @@ class EditSession:
 
     def problems_to_show(self, section_id: str) -> list[Problem]:
         """A section's problems; its missing answers only once the user has checked it."""
-        problems = self.session.problems_at(section_id)
+        problems = as_shown(self.session.problems_at(section_id))
         if section_id in self.checked:
             return problems
         return [p for p in problems if p.kind != MISSING_KIND]

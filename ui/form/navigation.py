@@ -8,8 +8,10 @@ section follows another and what a record's status and title say.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from desktop.record_status import RecordStatus
-from forms.engine import Session
+from forms.engine import NOT_A_REAL_DATE, Problem, Session
 
 CHECK_PAGE = "check-answers"
 HISTORY_PAGE = "history"
@@ -24,6 +26,15 @@ STATUS_WORDS: dict[str, str] = {
     RecordStatus.CONFLICT: "Needs attention: changed elsewhere",
 }
 TITLE_CHARS = 80
+# The window's date box takes 27/03/2016 (and says so under it), so a date that is not a real one
+# is explained in that format, not in the stored form's year-month-day.
+NOT_A_REAL_DATE_HERE = "Enter a real date, for example 27/03/2016."
+
+
+def as_shown(problems: list[Problem]) -> list[Problem]:
+    """The engine's problems in the window's words (its date box's format)."""
+    return [replace(p, message=NOT_A_REAL_DATE_HERE) if p.message == NOT_A_REAL_DATE else p
+            for p in problems]
 
 
 def title_text(name: str) -> str:
