@@ -6,13 +6,44 @@ words changed are touched. ``picked`` says which row the user chose.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtWidgets import (
+    QListWidget,
+    QListWidgetItem,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QWidget,
+)
+from typing_extensions import override
 
 from ui.form.navigation import PAGES
 from ui.form.widgets import describe
 from ui.scaling import width_in_characters
 from ui.tasks import emit
+
+
+class WrappedRow(QStyledItemDelegate):
+    """A row as tall as its words wrapped at the width they are painted in.
+
+    Qt's own hint measured a row's words at their one-line width, which can be a pixel or two
+    wider than the list: such a row got one line's height and was painted cut to "…" ("✓ Advice
+    received (section K) …", found under Xvfb in the window's first size)."""
+
+    def __init__(self, view: QListWidget) -> None:
+        super().__init__(view)
+        self.view = view
+
+    @override
+    def sizeHint(self, _option: QStyleOptionViewItem,
+                 index: QModelIndex | QPersistentModelIndex) -> QSize:
+        view = self.view
+        margin = view.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, view) + 1
+        width = view.viewport().width() - 2 * view.spacing()
+        words = view.fontMetrics().boundingRect(
+            QRect(0, 0, max(1, width - 2 * margin), 100_000), int(Qt.TextFlag.TextWordWrap),
+            str(index.data(Qt.ItemDataRole.DisplayRole) or ""))
+        return QSize(max(1, width), max(words.height(), view.fontMetrics().height()))
 
 
 class SectionSidebar(QListWidget):
@@ -30,6 +61,7 @@ class SectionSidebar(QListWidget):
         self.setWordWrap(True)
         self.setSpacing(3)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setItemDelegate(WrappedRow(self))
         self.currentItemChanged.connect(self._picked)
 
     def keys(self) -> list[str]:
