@@ -121,6 +121,13 @@ def normalise_code(text: Any) -> str | None:
     return group_code(chars)
 
 
+def letters_codes_never_hold(text: str) -> list[str]:
+    """The letters and digits in `text` that no enrolment code holds (U, say), in order; the
+    look-alikes O, I and L are not among them (they are read as 0 and 1)."""
+    typed = text[:200].upper().translate(_CODE_LOOKALIKES)
+    return sorted({c for c in typed if c.isascii() and c.isalnum() and c not in CODE_ALPHABET})
+
+
 def code_fingerprint(code: str) -> str:
     """The fingerprint part of a canonical code."""
     return code.replace("-", "")[CODE_SECRET_CHARS:]

@@ -25,6 +25,7 @@ from contract.protocol import (
     IDEMPOTENCY_HEADER,
     code_fingerprint,
     key_fingerprint,
+    letters_codes_never_hold,
     normalise_code,
     public_key,
     unb64,
@@ -112,6 +113,12 @@ def enrol(
     url = check_server_url(server_url)
     canonical = normalise_code(code)
     if canonical is None:
+        strange = letters_codes_never_hold(code)
+        if strange:
+            raise InvalidInput(
+                f"That is not an enrolment code: it never holds the letter"
+                f"{'s' if len(strange) > 1 else ''} {' or '.join(strange)}. Check it against the"
+                " code you were given (the digits 0 and 1 may be typed as O, I or L).")
         raise InvalidInput("That is not an enrolment code: it has 28 letters and digits in "
                            "groups of four (XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX).")
     api = Api(url, settings)

@@ -211,6 +211,22 @@ def test_what_is_not_an_enrolment_code_is_refused_before_anything_is_sent(
         load_credentials(device.vault)
 
 
+def test_a_code_with_a_letter_codes_never_hold_says_which(
+    make_device: Callable[..., Any], server: ServerThread
+) -> None:
+    # Found in the window: a U typed for a V (a code never holds U) was answered "it has 28
+    # letters and digits in groups of four" although it had.
+    device = make_device("school", enrolled=False)
+    code = server.issue_code()
+    typo = code[:-1] + "U"
+    with pytest.raises(InvalidInput) as refused:
+        enrol(device.vault, server.url, typo, FAST)
+    assert str(refused.value) == (
+        "That is not an enrolment code: it never holds the letter U. Check it against the code"
+        " you were given (the digits 0 and 1 may be typed as O, I or L).")
+    assert server.faults.injected == []
+
+
 # -- codes and tokens (issue 15, item 10) ---------------------------------------------------------
 
 
