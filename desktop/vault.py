@@ -383,6 +383,11 @@ class Vault:
         with self.errors():
             return list(self.conn.execute(sql, params).fetchall())
 
+    def data_version(self) -> int:
+        """SQLite's count of commits made to the file by other connections (another process,
+        or another thread's connection) since this one opened: it changes when they write."""
+        return int(self.read("PRAGMA data_version")[0][0])
+
     # -- the meta table (small named values of the vault) ------------------------------------
 
     def meta(self, key: str) -> str | None:

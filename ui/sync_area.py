@@ -54,6 +54,7 @@ class SyncArea(QObject):
         panel = SyncPanel(workspace.tasks, dock, settings=settings, use_network_information=False)
         panel.may_migrate_drafts = lambda: workspace.editor is None
         panel.changed.connect(workspace.refresh)
+        workspace.changed_elsewhere.connect(panel.refresh)
         workspace.editor_opened.connect(
             lambda editor: editor.finalised.connect(lambda _doc=None: panel.refresh()))
         dock.setWidget(panel)

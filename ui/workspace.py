@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QLabel, QMenu, QStackedWidget, QToolBar, QVBoxLayout, QWidget
 
 from desktop.assessments import Assessments
@@ -70,6 +70,7 @@ class Workspace(QWidget):
     editor_opened = Signal(object)  # the AssessmentEditor
     list_made = Signal(object)  # the AssessmentListPage, built in the second stage
     ready = Signal()  # every stage built: the list, the toolbar and the menu
+    changed_elsewhere = Signal()  # the vault changed under another connection (the command line)
 
     def __init__(self, tasks: TaskRunner, profile: str, parent: QWidget | None = None, *,
                  today: datetime.date | None = None, autosave_ms: int = 600) -> None:
@@ -87,6 +88,7 @@ class Workspace(QWidget):
         self._opening: str | None = None
         self._closed = False
         self._toolbar_actions: list[QAction] | None = []  # put on the toolbar in its stage
+        self._data_version: int | None = None  # the vault's, when the list was last read
         self._stages: list[Callable[[], None]] = [self._build_list, self._show_list_page,
                                                   self._build_toolbar]
 
@@ -215,6 +217,26 @@ class Workspace(QWidget):
         reads its other pages, which it held back so as not to slow the building."""
         if not self._closed and self._list_page is not None:
             self._list_page.release_pages()
+        self._check_data_version()
+        app = QGuiApplication.instance()
+        if isinstance(app, QGuiApplication):
+            app.applicationStateChanged.connect(self._application_state)
+
+    def _application_state(self, state: Qt.ApplicationState) -> None:
+        """Back in the window (from a terminal, say): what another process wrote is shown."""
+        if state == Qt.ApplicationState.ApplicationActive:
+            self._check_data_version()
+
+    def _check_data_version(self) -> None:
+        if not self._closed and not self.tasks.closed:
+            self.tasks.run_db(lambda vault: vault.data_version(), self._data_version_read,
+                              owner=self)
+
+    def _data_version_read(self, version: object) -> None:
+        seen, self._data_version = self._data_version, int(str(version))
+        if seen is not None and seen != self._data_version:
+            self.refresh()
+            emit(self.changed_elsewhere)
 
     def add_action(self, action: QAction) -> None:
         """Put an action in the toolbar and the Assessments menu (before Lock); lead's hook.
