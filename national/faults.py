@@ -73,11 +73,20 @@ class Faults:
         return None
 
 
+# What h11 raises when a response ends before its declared length: only a drop or a truncation
+# injected here does that (every real answer declares the length of the body it sends).
+_CUT_SHORT = "Too little data for declared Content-Length"
+
+
 class _QuietUncleanClose(logging.Filter):
     """Uvicorn logs an error for every connection we cut on purpose; those are not errors."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith(_UNCLEAN_CLOSE)
+        if str(record.msg).startswith(_UNCLEAN_CLOSE):
+            return False
+        error = record.exc_info[1] if record.exc_info else None
+        return not (error is not None and type(error).__name__ == "LocalProtocolError"
+                    and str(error) == _CUT_SHORT)
 
 
 _QUIET_UNCLEAN_CLOSE = _QuietUncleanClose()
