@@ -62,6 +62,7 @@ from forms.expressions import MISSING
 from forms.model import IDENTIFIER_TYPES, OTHER_SUFFIX, TEXT_TYPES, Question
 from forms.paths import parse_answer_path
 from ui.dates import MONTH_NUMBERS
+from ui.form.read_only import set_read_only_choice
 from ui.keys import ArrowsSelect
 from ui.scaling import follow_font, width_in_characters
 from ui.tasks import emit
@@ -430,8 +431,10 @@ class FieldAdapter(QObject):
         for widget in self.inputs():
             if isinstance(widget, QLineEdit | QPlainTextEdit):
                 widget.setReadOnly(read_only)
+            elif isinstance(widget, QRadioButton | QCheckBox | QComboBox):
+                set_read_only_choice(widget, read_only)  # an answer: reachable and readable
             else:
-                widget.setEnabled(not read_only)
+                widget.setEnabled(not read_only)  # an action (Choose date…)
 
     def adapters(self) -> list[FieldAdapter]:
         """This adapter and any it contains (a group's items)."""
@@ -810,7 +813,7 @@ class ChoiceAdapter(FieldAdapter):
             self.combo.set_options(self.options(session))
 
     def set_read_only(self, read_only: bool) -> None:
-        self.combo.setEnabled(not read_only)
+        set_read_only_choice(self.combo, read_only)
         self.other.setReadOnly(read_only)
 
 
@@ -952,7 +955,7 @@ class MultiChoiceAdapter(FieldAdapter):
             self._set_options(self.options(session))
 
     def set_read_only(self, read_only: bool) -> None:
-        self.list.setEnabled(not read_only)
+        set_read_only_choice(self.list, read_only)
         self.search.setReadOnly(read_only)
         self.other.setReadOnly(read_only)
 
