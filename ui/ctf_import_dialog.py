@@ -348,6 +348,9 @@ class CtfImportDialog(QDialog):
         size_columns(self.summary_table, {0: "2000. Mirith Pebbleford-Ó Brá",
                                            1: "Imported, marked for checking"})
         layout.addWidget(self.summary_table, 1)
+        # With no pupil listed, the empty space goes here, not to the sentence above.
+        layout.addStretch(0)
+        self._summary_layout, self._summary_space = layout, layout.count() - 1
         buttons = QHBoxLayout()
         self.summary_another = self._button("Import another &file…", "importAnother",
                                             "Open another school file")
@@ -537,6 +540,7 @@ class CtfImportDialog(QDialog):
         self.summary_model.set_lines(summary.lines)
         self.lines_heading.setVisible(bool(summary.lines))
         self.summary_table.setVisible(bool(summary.lines))
+        self._summary_layout.setStretch(self._summary_space, 0 if summary.lines else 1)
         self._show_page(PAGE_SUMMARY)
         if summary.changed:
             emit(self.imported)

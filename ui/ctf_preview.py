@@ -472,6 +472,10 @@ def summary_headline(summary: Summary, file_name: str) -> tuple[str, str]:
         return ("Import cancelled",
                 f"Cancelled after {summary.done:,} of {summary.total:,} pupils: the rest "
                 "were not imported. Every draft made before it is whole.")
+    if not summary.lines:
+        return ("Import finished",
+                f"Finished: every pupil you chose from {file_name} was imported, and none needs "
+                "looking at.")
     return ("Import finished",
             f"Finished: every pupil you chose from {file_name} was imported, "
             "skipped or listed below with the reason.")

@@ -167,6 +167,24 @@ def test_the_plan_runs_and_the_summary_says_what_happened(
     assert ("Not imported", "1") in summary_counts(summary)
 
 
+def test_an_import_with_nothing_to_look_at_does_not_point_below(
+    vault: Vault, write_ctf: WriteCtf,
+) -> None:
+    # Found under Xvfb: twelve clean pupils imported, and the page said each was "imported,
+    # skipped or listed below with the reason" above an empty space.
+    path, _pupils = write_ctf(3, seed=5)
+    loaded = checked(vault, path)
+    plan = CtfPreview(loaded.rows).plan()
+    report = import_pupils(vault, loaded.preview, plan, cancel=threading.Event(),
+                           progress=no_progress)
+    summary = summarise(report, plan.rows, plan.total)
+    assert summary.lines == []
+    assert summary_headline(summary, "school.xml") == (
+        "Import finished",
+        "Finished: every pupil you chose from school.xml was imported, and none needs looking"
+        " at.")
+
+
 def test_a_cancelled_import_is_said_so(vault: Vault, write_ctf: WriteCtf) -> None:
     path, _pupils = write_ctf(4, seed=2)
     loaded = checked(vault, path)

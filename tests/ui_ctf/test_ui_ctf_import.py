@@ -406,3 +406,21 @@ def test_cancel_while_reading_creates_nothing_and_can_read_again(
     holding[0] = False
     load(qtbot, dialog, path)
     assert dialog.model.rowCount() == 30
+
+
+def test_the_summary_sentence_keeps_its_own_height_when_nothing_is_listed(
+    qtbot: QtBot, tasks: TaskRunner, write_ctf: WriteCtf,
+) -> None:
+    # Found under Xvfb: with no pupil to look at, the one-line summary sentence was stretched
+    # over the page's empty half, the sentence floating in the middle of a tall box.
+    path, _pupils = write_ctf(3, seed=5)
+    dialog = make_dialog(qtbot, tasks)
+    dialog.resize(1100, 700)
+    load(qtbot, dialog, path)
+    run_import(qtbot, dialog)
+    assert not dialog.summary_table.isVisible()
+    label = dialog.summary_label
+    qtbot.waitUntil(label.isVisible)
+    natural = label.heightForWidth(label.width())
+    assert label.height() <= natural + 4, (label.height(), natural)
+    assert dialog.close_button.isVisible()
