@@ -88,7 +88,7 @@ class Workspace(QWidget):
         self._opening: str | None = None
         self._closed = False
         self._toolbar_actions: list[QAction] | None = []  # put on the toolbar in its stage
-        self._data_version: int | None = None  # the vault's, when the list was last read
+        self._data_version: int | None = None  # SQLite's, as last read (see session_built)
         self._stages: list[Callable[[], None]] = [self._build_list, self._show_list_page,
                                                   self._build_toolbar]
 
@@ -214,10 +214,11 @@ class Workspace(QWidget):
 
     def session_built(self) -> None:
         """Every part of the session is built (the window's too, after `ready`): the list now
-        reads its other pages, which it held back so as not to slow the building."""
+        reads its other pages, which it held back so as not to slow the building, and coming
+        back to the window shows what another connection wrote meanwhile."""
         if not self._closed and self._list_page is not None:
             self._list_page.release_pages()
-        self._check_data_version()
+        self._read_data_version(compare=False)
         app = QGuiApplication.instance()
         if isinstance(app, QGuiApplication):
             app.applicationStateChanged.connect(self._application_state)
@@ -225,16 +226,19 @@ class Workspace(QWidget):
     def _application_state(self, state: Qt.ApplicationState) -> None:
         """Back in the window (from a terminal, say): what another process wrote is shown."""
         if state == Qt.ApplicationState.ApplicationActive:
-            self._check_data_version()
+            self._read_data_version(compare=True)
 
-    def _check_data_version(self) -> None:
+    def _read_data_version(self, *, compare: bool) -> None:
+        """SQLite's `data_version` as the database thread sees it after the tasks before it;
+        with `compare`, the list and the sync area are read again when it moved."""
         if not self._closed and not self.tasks.closed:
-            self.tasks.run_db(lambda vault: vault.data_version(), self._data_version_read,
+            self.tasks.run_db(lambda vault: vault.data_version(),
+                              lambda version: self._data_version_read(version, compare),
                               owner=self)
 
-    def _data_version_read(self, version: object) -> None:
-        seen, self._data_version = self._data_version, int(str(version))
-        if seen is not None and seen != self._data_version:
+    def _data_version_read(self, version: int, compare: bool) -> None:
+        seen, self._data_version = self._data_version, version
+        if compare and seen is not None and seen != version:
             self.refresh()
             emit(self.changed_elsewhere)
 
@@ -263,6 +267,8 @@ class Workspace(QWidget):
         built there is nothing to reload (it reads the rows when it is)."""
         if not self.tasks.closed and self._list_page is not None:
             self._list_page.refresh()
+            # What is read now includes every write so far: coming back need not read it again.
+            self._read_data_version(compare=False)
 
     def new_assessment(self) -> None:
         if self._closed or self._list_page is None or not self._list_shown:

@@ -62,4 +62,17 @@ def test_coming_back_to_the_window_shows_what_another_process_changed(
     come_back(qapp)  # and once only
     qtbot.wait(200)
     assert told == [True]
+
+    # A write the window read again itself (as after its own sync, on another connection):
+    # coming back does not read it a second time.
+    other = profiles.unlock("alex", PASSWORD)
+    Assessments(other).create(EXAMPLE)
+    other.close()
+    loads.clear()
+    workspace.refresh()
+    qtbot.waitUntil(lambda: page.model.rowCount() == 3 and bool(loads), timeout=10_000)
+    come_back(qapp)
+    qtbot.wait(200)
+    assert told == [True]
+    assert loads == [True]
     assert first

@@ -48,20 +48,19 @@ class ReadOnlyGuard(QObject):
 
 def set_read_only_choice(widget: QWidget, read_only: bool) -> None:
     """Make a choice (combo, list of ticks, radio button) read-only but readable, or not."""
+    line = widget.lineEdit() if isinstance(widget, QComboBox) else None
     guard = widget.findChild(ReadOnlyGuard, "", Qt.FindChildOption.FindDirectChildrenOnly)
     if guard is None:
-        keys = TICKING_KEYS if isinstance(widget, QAbstractItemView) else PICKING_KEYS
-        guard = ReadOnlyGuard(widget, keys)
         watched: list[QObject] = [widget]
         if isinstance(widget, QAbstractItemView):
-            watched.append(widget.viewport())
-        line = widget.lineEdit() if isinstance(widget, QComboBox) else None
+            watched.append(widget.viewport())  # where a list's clicks arrive
         if line is not None:
-            watched.append(line)
+            watched.append(line)  # where a searchable list's keys arrive
+        items = isinstance(widget, QAbstractItemView)
+        guard = ReadOnlyGuard(widget, TICKING_KEYS if items else PICKING_KEYS)
         for target in watched:
             target.installEventFilter(guard)  # the last installed runs first
     guard.active = read_only
     widget.setEnabled(True)
-    line = widget.lineEdit() if isinstance(widget, QComboBox) else None
     if line is not None:
         line.setReadOnly(read_only)
